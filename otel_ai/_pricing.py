@@ -1,0 +1,333 @@
+"""Pricing catalog and cost arithmetic for GenAI calls.
+
+Cost is computed locally from a dated catalog shipped in ``otel_ai/data/pricing.json`` so that spans
+and metrics carry a USD figure without asking the provider. Users correct or extend prices with
+their own JSON file (``OTEL_AI_PRICING_FILE``) of the same shape; any model touched by that file is
+labelled ``override`` instead of ``catalog:<date>`` so dashboards can tell the two apart.
+
+Catalog entry fields (all optional in a user file, so partial overrides work):
+
+- ``provider``: provider name as in ``gen_ai.provider.name`` (``openai``, ``deepseek``, ``elevenlabs``).
+- ``input_per_mtok``, ``cached_input_per_mtok``, ``output_per_mtok``: USD per 1M tokens. Input counts
+  include cached tokens (OpenAI convention); the cached price falls back to the input price. Embedding
+  models carry ``output_per_mtok: 0`` because they produce no output tokens.
+- ``per_kchar``: USD per 1,000 characters of text sent to speech synthesis.
+- ``per_hour``: USD per hour of input audio, for speech-to-text models billed by duration.
+- ``checked``: ISO date (YYYY-MM-DD) the price was last checked; ``source``: URL of the pricing page.
+- ``note``: free text for humans; not used in arithmetic.
+
+Everything is validated at load time (start-up) and reported as one ``ConfigError`` naming the file,
+the model and the problem, because a silently wrong price is worse than a refusal to start.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from types import MappingProxyType
+from typing import Any, Final
+
+from otel_ai._config_errors import ConfigError
+
+__all__ = ["Cost", "ModelPrice", "PricingCatalog"]
+
+_PRICE_FIELDS: Final = ("input_per_mtok", "cached_input_per_mtok", "output_per_mtok", "per_kchar", "per_hour")
+_TEXT_FIELDS: Final = ("provider", "checked", "source", "note")
+_ALLOWED_FIELDS: Final = frozenset(_PRICE_FIELDS + _TEXT_FIELDS)
+_ALLOWED_TOP_LEVEL: Final = frozenset(("catalog_date", "models"))
+_ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Dated snapshots: "gpt-4o-mini-2024-07-18" and "gpt-4-0613" resolve to their family's price.
+_SNAPSHOT_SUFFIX: Final = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{4})$")
+_OVERRIDE: Final = "override"
+# Bounds the per-model-string cache; model names come from user code and could be unbounded.
+_CACHE_LIMIT: Final = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """Prices for one model in USD; ``None`` means the catalog does not price that dimension."""
+
+    model: str
+    provider: str | None
+    input_per_mtok: float | None
+    cached_input_per_mtok: float | None
+    output_per_mtok: float | None
+    per_kchar: float | None
+    checked: str | None
+    source: str | None
+    per_hour: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """A computed cost; ``source`` is ``catalog:<catalog_date>`` or ``override`` (otel_ai.pricing.source)."""
+
+    total_usd: float
+    input_usd: float
+    output_usd: float
+    source: str
+
+
+class _DuplicateKeyError(Exception):
+    """Raised from the JSON object hook; JSON silently keeps the last duplicate otherwise."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Build a JSON object, refusing duplicate keys so a user never overrides a price by accident."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKeyError(key)
+        result[key] = value
+    return result
+
+
+def _read_document(path: str, text: str) -> dict[str, Any]:
+    """Parse the JSON text and check the top-level shape, naming the file in every error."""
+    try:
+        document = json.loads(text, object_pairs_hook=_reject_duplicates)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"pricing file {path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    except _DuplicateKeyError as exc:
+        raise ConfigError(
+            f"pricing file {path}: duplicate key {exc.key!r}; each key may appear once"
+        ) from None
+    if not isinstance(document, dict):
+        raise ConfigError(
+            f"pricing file {path}: top level must be a JSON object with a 'models' object, "
+            f"got {type(document).__name__}"
+        )
+    unknown = sorted(set(document) - _ALLOWED_TOP_LEVEL)
+    if unknown:
+        raise ConfigError(
+            f"pricing file {path}: unknown top-level field(s) {', '.join(map(repr, unknown))}; "
+            f"allowed: {', '.join(sorted(_ALLOWED_TOP_LEVEL))}"
+        )
+    if "models" not in document:
+        raise ConfigError(f"pricing file {path}: missing 'models' object at the top level")
+    if not isinstance(document["models"], dict):
+        raise ConfigError(f"pricing file {path}: 'models' must be a JSON object mapping model name to prices")
+    return document
+
+
+def _valid_date(value: str) -> bool:
+    """True for a real calendar date written YYYY-MM-DD."""
+    if not _ISO_DATE.fullmatch(value):
+        return False
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _validate_entry(path: str, model: str, entry: object) -> dict[str, Any]:
+    """Check one model entry and return its fields with prices as floats."""
+    where = f"pricing file {path}: model {model!r}"
+    if not model:
+        raise ConfigError(f"pricing file {path}: model name must be a non-empty string")
+    if model != model.lower():
+        raise ConfigError(f"{where}: model name must be lower-case (requested names are lower-cased)")
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: entry must be a JSON object, got {type(entry).__name__}")
+    unknown = sorted(set(entry) - _ALLOWED_FIELDS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; "
+            f"allowed fields: {', '.join(sorted(_ALLOWED_FIELDS))}"
+        )
+    fields: dict[str, Any] = {}
+    for name, value in entry.items():
+        if name in _PRICE_FIELDS:
+            # bool is an int subclass; "true" as a price is a mistake, not 1 USD.
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{where}: field {name!r} must be a number (USD), got {json.dumps(value)}")
+            if not math.isfinite(value) or value < 0:
+                raise ConfigError(
+                    f"{where}: field {name!r} must be a finite non-negative number, got {value}"
+                )
+            fields[name] = float(value)
+        else:
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}: field {name!r} must be a string, got {json.dumps(value)}")
+            if name == "checked" and not _valid_date(value):
+                raise ConfigError(
+                    f"{where}: field 'checked' must be a date in YYYY-MM-DD format, got {value!r}"
+                )
+            if name != "note":
+                fields[name] = value
+    return fields
+
+
+def _parse_models(path: str, document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Validate every entry under ``models``; the built-in catalog and user files share this code."""
+    models: dict[str, Any] = document["models"]
+    return {model: _validate_entry(path, model, entry) for model, entry in models.items()}
+
+
+def _price_from_fields(model: str, fields: Mapping[str, Any]) -> ModelPrice:
+    """Build a ModelPrice, leaving absent fields as None."""
+    return ModelPrice(
+        model=model,
+        provider=fields.get("provider"),
+        input_per_mtok=fields.get("input_per_mtok"),
+        cached_input_per_mtok=fields.get("cached_input_per_mtok"),
+        output_per_mtok=fields.get("output_per_mtok"),
+        per_kchar=fields.get("per_kchar"),
+        checked=fields.get("checked"),
+        source=fields.get("source"),
+        per_hour=fields.get("per_hour"),
+    )
+
+
+def _load_builtin() -> tuple[str, dict[str, dict[str, Any]]]:
+    """Read and validate the catalog shipped in the package."""
+    resource = resources.files("otel_ai") / "data" / "pricing.json"
+    path = str(resource)
+    try:
+        text = resource.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"pricing file {path}: cannot read built-in catalog: {exc}") from None
+    document = _read_document(path, text)
+    catalog_date = document.get("catalog_date")
+    if not isinstance(catalog_date, str) or not _valid_date(catalog_date):
+        raise ConfigError(f"pricing file {path}: 'catalog_date' must be a date in YYYY-MM-DD format")
+    return catalog_date, _parse_models(path, document)
+
+
+def _load_user(user_file: str | os.PathLike[str]) -> tuple[str, dict[str, dict[str, Any]]]:
+    """Read and validate a user pricing file; its ``catalog_date`` is ignored."""
+    path = os.fspath(user_file)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        raise ConfigError(f"pricing file {path}: file not found (set by OTEL_AI_PRICING_FILE)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"pricing file {path}: cannot read file: {exc}") from None
+    return path, _parse_models(path, _read_document(path, text))
+
+
+class PricingCatalog:
+    """Model prices merged from the built-in catalog and an optional user file, with cached lookups."""
+
+    __slots__ = ("_cache", "_catalog_label", "_prices", "catalog_date")
+
+    catalog_date: str
+
+    def __init__(self, catalog_date: str, prices: Mapping[str, tuple[ModelPrice, str]]) -> None:
+        self.catalog_date = catalog_date
+        self._catalog_label = f"catalog:{catalog_date}"
+        self._prices: dict[str, tuple[ModelPrice, str]] = dict(prices)
+        self._cache: dict[str, tuple[ModelPrice, str] | None] = {}
+
+    @classmethod
+    def load(cls, user_file: str | os.PathLike[str] | None = None) -> PricingCatalog:
+        """Load the built-in catalog and merge the user's file over it (empty path means none)."""
+        catalog_date, builtin = _load_builtin()
+        label = f"catalog:{catalog_date}"
+        prices = {model: (_price_from_fields(model, fields), label) for model, fields in builtin.items()}
+        if user_file is not None and os.fspath(user_file) != "":
+            _, user = _load_user(user_file)
+            for model, fields in user.items():
+                known = prices.get(model)
+                if known is None:
+                    price = _price_from_fields(model, fields)
+                else:
+                    # Partial override: only the fields the user gave replace catalog values.
+                    price = dataclasses.replace(known[0], **fields)
+                prices[model] = (price, _OVERRIDE)
+        return cls(catalog_date, prices)
+
+    @property
+    def entries(self) -> Mapping[str, ModelPrice]:
+        """Read-only view of every priced model, for inspection and tests."""
+        return MappingProxyType({model: price for model, (price, _) in self._prices.items()})
+
+    def lookup(self, model: str) -> tuple[ModelPrice, str] | None:
+        """Return (price, source label) for a model name, resolving snapshots and provider prefixes."""
+        try:
+            return self._cache[model]
+        except KeyError:
+            pass
+        result = self._resolve(model)
+        if len(self._cache) < _CACHE_LIMIT:
+            self._cache[model] = result
+        return result
+
+    def _resolve(self, model: str) -> tuple[ModelPrice, str] | None:
+        """Uncached lookup: exact name, then without provider prefix, then the snapshot's family."""
+        name = model.strip().lower()
+        found = self._prices.get(name)
+        if found is not None:
+            return found
+        if "/" in name:
+            name = name.rsplit("/", 1)[1]
+            found = self._prices.get(name)
+            if found is not None:
+                return found
+        family = _SNAPSHOT_SUFFIX.sub("", name)
+        if family != name and family:
+            return self._prices.get(family)
+        return None
+
+    def token_cost(
+        self,
+        model: str,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        cached_input_tokens: int | None = None,
+    ) -> Cost | None:
+        """Cache-aware cost of a token-billed call; None if unpriced or no usage was reported."""
+        if input_tokens is None and output_tokens is None:
+            return None
+        found = self.lookup(model)
+        if found is None:
+            return None
+        price, source = found
+        input_price = price.input_per_mtok
+        output_price = price.output_per_mtok
+        if input_price is None and output_price is None:
+            return None
+        total_in = max(input_tokens or 0, 0)
+        # Cached tokens are part of input_tokens; clamp so bad usage data never yields negative cost.
+        cached = min(max(cached_input_tokens or 0, 0), total_in)
+        input_usd = 0.0
+        if input_price is not None:
+            cached_price = price.cached_input_per_mtok
+            if cached_price is None:
+                cached_price = input_price
+            input_usd = ((total_in - cached) * input_price + cached * cached_price) / 1e6
+        output_usd = 0.0
+        if output_price is not None:
+            output_usd = max(output_tokens or 0, 0) * output_price / 1e6
+        return Cost(input_usd + output_usd, input_usd, output_usd, source)
+
+    def character_cost(self, model: str, characters: int) -> Cost | None:
+        """Cost of speech synthesis billed per character; None if the model has no per-character price."""
+        found = self.lookup(model)
+        if found is None or found[0].per_kchar is None:
+            return None
+        usd = max(characters, 0) * found[0].per_kchar / 1000
+        return Cost(usd, usd, 0.0, found[1])
+
+    def audio_duration_cost(self, model: str, seconds: float) -> Cost | None:
+        """Cost of speech-to-text billed per hour of audio; None if the model has no per-hour price."""
+        found = self.lookup(model)
+        if found is None or found[0].per_hour is None:
+            return None
+        usd = max(seconds, 0.0) * found[0].per_hour / 3600
+        return Cost(usd, usd, 0.0, found[1])
