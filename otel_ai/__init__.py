@@ -1,4 +1,8 @@
-"""otel-ai: OpenTelemetry GenAI telemetry, cost and privacy for Python AI applications."""
+"""otel-ai: OpenTelemetry GenAI telemetry, cost and privacy for Python AI applications.
+
+Zero-code: `opentelemetry-instrument python app.py` (or `otel-ai run -- python app.py`).
+In code: `otel_ai.configure()` once at start-up.
+"""
 
 from __future__ import annotations
 
@@ -6,4 +10,14 @@ from otel_ai._config_errors import ConfigError
 
 __version__ = "0.1.0"
 
-__all__ = ["ConfigError", "__version__"]
+__all__ = ["ConfigError", "__version__", "configure"]
+
+
+def configure(*, service_name: str | None = None, instrument: bool = True) -> None:
+    """Set up the OpenTelemetry SDK from `OTEL_*` variables with otel-ai defaults, then instrument.
+
+    Raises `ConfigError` for a bad setting or pricing file; a second call does nothing.
+    """
+    from otel_ai._configure import configure as _configure
+
+    _configure(service_name=service_name, instrument=instrument)

@@ -1,0 +1,67 @@
+"""A console span exporter that prints one readable line per GenAI call (`OTEL_TRACES_EXPORTER=otel_ai_console`)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Sequence
+from typing import TextIO
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import StatusCode
+
+from otel_ai import _semconv as sc
+
+
+def format_call(span: ReadableSpan) -> str | None:
+    """The one-line summary of a GenAI span, or None for spans that are not GenAI calls."""
+    attrs = span.attributes or {}
+    operation = attrs.get(sc.OPERATION)
+    if operation is None:
+        return None
+    model = attrs.get(sc.RESPONSE_MODEL) or attrs.get(sc.REQUEST_MODEL) or "?"
+    fields = [f"{operation} {model}", f"provider={attrs.get(sc.PROVIDER, '?')}"]
+    tokens_in, tokens_out = attrs.get(sc.USAGE_INPUT_TOKENS), attrs.get(sc.USAGE_OUTPUT_TOKENS)
+    if tokens_in is not None or tokens_out is not None:
+        cached = attrs.get(sc.USAGE_CACHE_READ_INPUT_TOKENS)
+        tokens = f"tokens={tokens_in if tokens_in is not None else '-'}in/{tokens_out if tokens_out is not None else '-'}out"
+        if cached:
+            tokens += f" (cached {cached})"
+        fields.append(tokens)
+    cost = attrs.get(sc.COST_USD)
+    if isinstance(cost, (int, float)):
+        fields.append(f"cost=${cost:.6f}")
+    elif attrs.get(sc.PRICING_SOURCE) == "unknown":
+        fields.append("cost=unknown")
+    if span.start_time is not None and span.end_time is not None:
+        fields.append(f"latency={(span.end_time - span.start_time) / 1e6:.0f}ms")
+    ttfc = attrs.get(sc.RESPONSE_TIME_TO_FIRST_CHUNK)
+    if isinstance(ttfc, (int, float)):
+        fields.append(f"ttfc={ttfc * 1000:.0f}ms")
+    if span.status.status_code is StatusCode.ERROR:
+        fields.append(f"status=ERROR {attrs.get(sc.ERROR_TYPE, '')} ({attrs.get(sc.ERROR_CATEGORY, 'other')})")
+    else:
+        fields.append("status=ok")
+    fields.append(f"trace={span.context.trace_id:032x}" if span.context is not None else "trace=?")
+    return "[otel-ai] " + "  ".join(fields)
+
+
+class ConsoleGenAISpanExporter(SpanExporter):
+    """Prints GenAI calls only; HTTP and server spans stay quiet so the console reads as a call log."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        lines = [line for line in map(format_call, spans) if line is not None]
+        if lines:
+            out = self._out or sys.stdout
+            with self._lock:
+                out.write("\n".join(lines) + "\n")
+                out.flush()
+        return SpanExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True

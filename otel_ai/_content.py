@@ -1,0 +1,159 @@
+"""Message content in the GenAI conventions' parts shape; only ever called when the user opted in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+Message = dict[str, Any]
+
+
+def get(obj: Any, key: str, default: Any = None) -> Any:
+    """Read a field from a dict (request params) or a pydantic model (responses) alike."""
+    if isinstance(obj, Mapping):
+        return obj.get(key, default)
+    return getattr(obj, key, default)
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…[truncated]"
+
+
+def _text_parts(content: Any, limit: int) -> list[dict[str, Any]]:
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [{"type": "text", "content": truncate(content, limit)}]
+    parts: list[dict[str, Any]] = []
+    if isinstance(content, Iterable) and not isinstance(content, (bytes, Mapping)):
+        for part in content:
+            kind = get(part, "type")
+            text = get(part, "text")
+            if isinstance(text, str):
+                parts.append({"type": "text", "content": truncate(text, limit)})
+            elif kind in ("image_url", "input_image"):
+                image = get(part, "image_url")
+                url = get(image, "url") if image is not None and not isinstance(image, str) else image
+                if isinstance(url, str) and not url.startswith("data:"):
+                    parts.append({"type": "uri", "modality": "image", "uri": url})
+                else:
+                    parts.append({"type": "blob", "modality": "image"})
+            elif kind is not None:
+                parts.append({"type": str(kind)})
+    return parts
+
+
+def _tool_call_part(call: Any, limit: int) -> dict[str, Any]:
+    function = get(call, "function")
+    name = get(function, "name") if function is not None else get(call, "name")
+    arguments = get(function, "arguments") if function is not None else get(call, "arguments")
+    part: dict[str, Any] = {"type": "tool_call", "id": get(call, "id") or get(call, "call_id"), "name": name}
+    if isinstance(arguments, str):
+        try:
+            part["arguments"] = json.loads(arguments)
+        except ValueError:
+            part["arguments"] = truncate(arguments, limit)
+    elif arguments is not None:
+        part["arguments"] = arguments
+    return part
+
+
+def chat_input(messages: Any, limit: int) -> tuple[list[Message] | None, list[Message] | None]:
+    """Chat Completions `messages` → (system instructions, input messages)."""
+    if not isinstance(messages, Iterable) or isinstance(messages, (str, bytes)):
+        return None, None
+    system: list[Message] = []
+    inputs: list[Message] = []
+    for message in messages:
+        role = get(message, "role")
+        content = get(message, "content")
+        if role in ("system", "developer"):
+            system.extend(_text_parts(content, limit))
+            continue
+        if role == "tool":
+            response = content if isinstance(content, str) else json.dumps(content, default=str)
+            inputs.append({
+                "role": "tool",
+                "parts": [{
+                    "type": "tool_call_response",
+                    "id": get(message, "tool_call_id"),
+                    "response": truncate(response, limit),
+                }],
+            })
+            continue
+        parts = _text_parts(content, limit)
+        for call in get(message, "tool_calls") or ():
+            parts.append(_tool_call_part(call, limit))
+        inputs.append({"role": role or "user", "parts": parts})
+    return system or None, inputs or None
+
+
+def chat_output(choices: Any, limit: int) -> list[Message] | None:
+    """Chat Completions `choices` → output messages with their finish reasons."""
+    out: list[Message] = []
+    for choice in choices or ():
+        message = get(choice, "message")
+        parts = _text_parts(get(message, "content"), limit) if message is not None else []
+        for call in (get(message, "tool_calls") if message is not None else None) or ():
+            parts.append(_tool_call_part(call, limit))
+        out.append({"role": "assistant", "parts": parts, "finish_reason": get(choice, "finish_reason") or "stop"})
+    return out or None
+
+
+def responses_input(instructions: Any, items: Any, limit: int) -> tuple[list[Message] | None, list[Message] | None]:
+    """Responses API `instructions` and `input` → (system instructions, input messages)."""
+    system = _text_parts(instructions, limit) if isinstance(instructions, str) else []
+    inputs: list[Message] = []
+    if isinstance(items, str):
+        inputs.append({"role": "user", "parts": _text_parts(items, limit)})
+    elif isinstance(items, Iterable):
+        for item in items:
+            kind = get(item, "type")
+            role = get(item, "role")
+            if kind == "function_call_output":
+                output = get(item, "output")
+                inputs.append({
+                    "role": "tool",
+                    "parts": [{
+                        "type": "tool_call_response",
+                        "id": get(item, "call_id"),
+                        "response": truncate(output if isinstance(output, str) else str(output), limit),
+                    }],
+                })
+            elif kind == "function_call":
+                inputs.append({"role": "assistant", "parts": [_tool_call_part(item, limit)]})
+            elif role in ("system", "developer"):
+                system.extend(_text_parts(get(item, "content"), limit))
+            elif role is not None:
+                inputs.append({"role": role, "parts": _text_parts(get(item, "content"), limit)})
+    return system or None, inputs or None
+
+
+def responses_output(output: Any, finish_reason: str, limit: int) -> list[Message] | None:
+    """Responses API `output` items → one assistant message with text and tool-call parts."""
+    parts: list[dict[str, Any]] = []
+    for item in output or ():
+        kind = get(item, "type")
+        if kind == "message":
+            parts.extend(_text_parts(get(item, "content"), limit))
+        elif kind == "function_call":
+            parts.append(_tool_call_part(item, limit))
+    if not parts:
+        return None
+    return [{"role": "assistant", "parts": parts, "finish_reason": finish_reason}]
+
+
+def tool_definitions(tools: Any) -> list[Message] | None:
+    """Tool definitions sent with the request (names, descriptions, parameter schemas)."""
+    out: list[Message] = []
+    for tool in tools or ():
+        function = get(tool, "function")
+        source = function if function is not None else tool
+        out.append({
+            "type": get(tool, "type", "function"),
+            "name": get(source, "name"),
+            "description": get(source, "description"),
+            "parameters": get(source, "parameters"),
+        })
+    return out or None

@@ -1,0 +1,58 @@
+"""`otel-ai run -- python app.py`: the `opentelemetry-instrument` wrapper with otel-ai's defaults."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+
+from otel_ai import _setup
+from otel_ai._config_errors import ConfigError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="otel-ai", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a program under opentelemetry-instrument with otel-ai defaults")
+    run.add_argument("--service-name", help="sets OTEL_SERVICE_NAME")
+    run.add_argument("--console", action="store_true", help="print one line per GenAI call instead of OTLP traces")
+    run.add_argument("program", nargs=argparse.REMAINDER, help="the command to run, after --")
+    sub.add_parser("check", help="check settings and the pricing file, then exit")
+    args = parser.parse_args(argv)
+
+    if args.command == "check":
+        _setup.apply_env_defaults()
+        try:
+            _setup.validate()
+        except ConfigError as exc:
+            print(f"otel-ai: configuration error: {exc}", file=sys.stderr)
+            return 2
+        print("otel-ai: configuration ok")
+        return 0
+
+    program = list(args.program)
+    if program and program[0] == "--":
+        program = program[1:]
+    if not program:
+        parser.error("run needs a command, e.g. otel-ai run -- python app.py")
+    if args.service_name:
+        os.environ["OTEL_SERVICE_NAME"] = args.service_name
+    if args.console:
+        os.environ["OTEL_TRACES_EXPORTER"] = "otel_ai_console"
+    _setup.apply_env_defaults()
+    try:
+        _setup.validate()
+    except ConfigError as exc:
+        print(f"otel-ai: configuration error: {exc}", file=sys.stderr)
+        return 2
+    wrapper = shutil.which("opentelemetry-instrument") or os.path.join(
+        os.path.dirname(sys.executable), "opentelemetry-instrument"
+    )
+    os.execv(wrapper, [wrapper, *program])
+    return 0  # pragma: no cover - execv does not return
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
