@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from otel_ai._config import Settings
 from otel_ai._pricing import PricingCatalog
 from otel_ai._recorder import GenAIRecorder
-from otel_ai._redaction import Redactor, parse_patterns
 from otel_ai._secrets import subscribe
+
+if TYPE_CHECKING:
+    from otel_ai._redaction import Redactor
 
 _lock = threading.RLock()
 _settings: Settings | None = None
@@ -42,6 +44,8 @@ def pricing() -> PricingCatalog:
 
 def redactor() -> Redactor:
     global _redactor
+    from otel_ai._redaction import Redactor, parse_patterns
+
     with _lock:
         if _redactor is None:
             _redactor = Redactor(parse_patterns(settings().redact_patterns))

@@ -50,10 +50,6 @@ _TARGETS: tuple[tuple[str, str, str], ...] = (
 class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments the `openai` package; `OpenAIInstrumentor().instrument()` or auto-instrumentation."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._wrapped: list[tuple[Any, str]] = []
-
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments
 
@@ -81,14 +77,27 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 is_async = owner_name.startswith("Async")
                 wrapper = _make_wrapper(recorder, openai_types, _APIS[api], is_async=is_async)
                 wrapt.wrap_function_wrapper(owner, method, wrapper)
-                self._wrapped.append((owner, method))
             except ImportError:
                 continue
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        for owner, method in self._wrapped:
+        # BaseInstrumentor is a singleton whose __init__ runs on every call: keep no state on it.
+        for owner, method in _wrapped_targets():
             unwrap(owner, method)
-        self._wrapped.clear()
+
+
+def _wrapped_targets() -> list[tuple[Any, str]]:
+    found = []
+    for module_name, attribute, _ in _TARGETS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        owner_name, method = attribute.split(".")
+        owner = getattr(module, owner_name, None)
+        if owner is not None and isinstance(vars(owner).get(method), wrapt.FunctionWrapper):
+            found.append((owner, method))
+    return found
 
 
 class _OpenAITypes:
