@@ -1,0 +1,133 @@
+"""Example LLM app: a FastAPI service that calls an OpenAI-compatible API. It has no telemetry code.
+
+Run it instrumented:      opentelemetry-instrument python examples/app.py
+or with console output:   otel-ai run --console -- python examples/app.py
+
+Offline by default: without OPENAI_API_KEY it starts the local OpenAI-compatible simulator
+(examples/simulator.py) and points the client at it. With OPENAI_API_KEY (and optionally
+OPENAI_BASE_URL, e.g. https://api.deepseek.com/v1 with a DeepSeek key) it calls the real API.
+
+By default it serves a few requests to itself and exits; `--serve` keeps it running (compose stack).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import openai
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from simulator import OpenAISimulator  # noqa: E402
+
+logger = logging.getLogger("example")
+MODEL = os.environ.get("EXAMPLE_MODEL", "gpt-4o-mini")
+EMBEDDING_MODEL = os.environ.get("EXAMPLE_EMBEDDING_MODEL", "text-embedding-3-small")
+
+
+def make_client() -> tuple[openai.OpenAI, OpenAISimulator | None]:
+    if os.environ.get("OPENAI_API_KEY"):
+        return openai.OpenAI(base_url=os.environ.get("OPENAI_BASE_URL") or None), None
+    simulator = OpenAISimulator(port=int(os.environ.get("EXAMPLE_SIMULATOR_PORT", "0"))).start()
+    api_key = os.environ.get("EXAMPLE_SIMULATOR_API_KEY", "sk-simulated-local-key-0000000000000000")
+    return openai.OpenAI(base_url=simulator.base_url, api_key=api_key, max_retries=2), simulator
+
+
+client, simulator = make_client()
+app = FastAPI(title="otel-ai example")
+
+
+@app.get("/ask", response_class=PlainTextResponse)
+def ask(q: str = "What is OpenTelemetry?") -> str:
+    completion = client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "system", "content": "Answer in one sentence."}, {"role": "user", "content": q}],
+    )
+    logger.info("answered a question with %s", completion.model)
+    return completion.choices[0].message.content or ""
+
+
+@app.get("/stream", response_class=PlainTextResponse)
+def stream(q: str = "Tell me about tracing") -> str:
+    parts = []
+    with client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": q}], stream=True, stream_options={"include_usage": True}
+    ) as chunks:
+        for chunk in chunks:
+            if chunk.choices and chunk.choices[0].delta.content:
+                parts.append(chunk.choices[0].delta.content)
+    return "".join(parts)
+
+
+@app.get("/embed")
+def embed(text: str = "observability for LLM apps") -> dict[str, Any]:
+    result = client.embeddings.create(model=EMBEDDING_MODEL, input=text)
+    return {"dimensions": len(result.data[0].embedding)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _drive(port: int) -> None:
+    """The demo workload: the app's own endpoints, the way a user's traffic would hit them."""
+    base = f"http://127.0.0.1:{port}"
+    questions = [
+        "/ask?q=What+is+a+span",
+        "/ask?q=Contact+me+at+jane.doe%40example.com+about+metrics",
+        "/stream?q=Explain+time+to+first+token",
+        "/embed?text=vector+search",
+    ]
+    for path in questions:
+        with urllib.request.urlopen(base + path, timeout=30) as response:
+            body = response.read().decode()
+        print(f"GET {path.split('?')[0]:<8} -> {json.dumps(body[:60])}", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--serve", action="store_true", help="keep serving instead of exiting after the demo")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    port = args.port or _free_port()
+    config = uvicorn.Config(app, host=args.host, port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    if args.serve:
+        server.run()
+        return 0
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    target = "the local simulator" if simulator is not None else "the real API"
+    print(f"example app on http://127.0.0.1:{port}, calling {target}", flush=True)
+    try:
+        _drive(port)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        if simulator is not None:
+            simulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine with only Python and pip:
+# virtual env, the package with its test extras, Prometheus/promtool/Alertmanager from Debian when
+# missing, lint and type checks, then pytest. Extra arguments go to pytest.
+#   OPENAI_SPEC='openai>=2,<3' VENV=.venv-openai2 scripts/test.sh   # run against another openai major
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[test]"
+if [ -n "${OPENAI_SPEC:-}" ]; then
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$OPENAI_SPEC"
+fi
+
+need_debian=()
+command -v prometheus >/dev/null 2>&1 || need_debian+=(prometheus)
+command -v promtool >/dev/null 2>&1 || need_debian+=(prometheus)
+command -v amtool >/dev/null 2>&1 || need_debian+=(prometheus-alertmanager)
+if [ ${#need_debian[@]} -gt 0 ]; then
+  echo "installing from Debian: ${need_debian[*]}"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    $(printf '%s\n' "${need_debian[@]}" | sort -u) >/dev/null
+fi
+
+"$VENV/bin/python" -m openai --version >/dev/null 2>&1 || true
+echo "openai $("$VENV/bin/python" -c 'import openai; print(openai.__version__)')"
+"$VENV/bin/ruff" check otel_ai tests examples bench
+"$VENV/bin/mypy" otel_ai
+exec "$VENV/bin/python" -m pytest "$@"
