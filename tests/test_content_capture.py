@@ -1,0 +1,118 @@
+"""Message content: off by default, opt-in to span attributes and/or the operation-details event."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import scenario
+
+MESSAGES = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "What is the weather in Paris?"},
+]
+TOOLS = [{
+    "type": "function",
+    "function": {"name": "get_weather", "description": "Weather by city", "parameters": {"type": "object"}},
+}]
+CONTENT_KEYS = {"gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions"}
+
+
+def test_content_is_off_by_default(client, telemetry):
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert not CONTENT_KEYS & set(telemetry.one_genai_span().attributes)
+    assert telemetry.logs() == []
+
+
+@pytest.mark.parametrize("content_mode", ["span_only", "SPAN_ONLY"])
+def test_span_only_puts_parts_shaped_json_on_the_span(client, telemetry):
+    completion = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+    attrs = telemetry.one_genai_span().attributes
+    assert json.loads(attrs["gen_ai.system_instructions"]) == [{"type": "text", "content": "You are terse."}]
+    assert json.loads(attrs["gen_ai.input.messages"]) == [
+        {"role": "user", "parts": [{"type": "text", "content": "What is the weather in Paris?"}]}
+    ]
+    assert json.loads(attrs["gen_ai.output.messages"]) == [{
+        "role": "assistant",
+        "parts": [{"type": "text", "content": completion.choices[0].message.content}],
+        "finish_reason": "stop",
+    }]
+    assert telemetry.logs() == []
+
+
+@pytest.mark.parametrize("content_mode", ["event_only"])
+def test_event_only_emits_the_details_event_and_keeps_the_span_clean(client, telemetry):
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+    span = telemetry.one_genai_span()
+    assert not CONTENT_KEYS & set(span.attributes)
+    [log] = telemetry.logs()
+    record = log.log_record
+    assert record.event_name == "gen_ai.client.inference.operation.details"
+    assert record.trace_id == span.context.trace_id
+    assert record.span_id == span.context.span_id
+    assert record.body["gen_ai.input.messages"][0]["parts"][0]["content"] == "What is the weather in Paris?"
+    assert record.attributes["gen_ai.operation.name"] == "chat"
+    assert record.attributes["gen_ai.request.model"] == "gpt-4o-mini"
+
+
+@pytest.mark.parametrize("content_mode", ["true", "span_and_event"])
+def test_true_and_span_and_event_capture_both(client, telemetry):
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert "gen_ai.input.messages" in telemetry.one_genai_span().attributes
+    assert len(telemetry.logs()) == 1
+
+
+@pytest.mark.parametrize("content_mode", ["span_only"])
+def test_tool_calls_and_definitions_are_captured(client, telemetry):
+    client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS, extra_headers=scenario("tool_call")
+    )
+
+    attrs = telemetry.one_genai_span().attributes
+    [output] = json.loads(attrs["gen_ai.output.messages"])
+    [call] = [p for p in output["parts"] if p["type"] == "tool_call"]
+    assert call["name"] == "get_weather"
+    assert isinstance(call["arguments"], dict)
+    assert output["finish_reason"] == "tool_calls"
+    assert json.loads(attrs["gen_ai.tool.definitions"])[0]["name"] == "get_weather"
+
+
+@pytest.mark.parametrize("content_mode", ["span_only"])
+def test_streamed_text_and_tool_calls_are_reassembled(client, telemetry):
+    chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+    [output] = json.loads(telemetry.one_genai_span().attributes["gen_ai.output.messages"])
+    assert output["parts"] == [{"type": "text", "content": text}]
+
+    telemetry.spans_exporter.clear()
+    list(client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True, tools=TOOLS, extra_headers=scenario("tool_call")
+    ))
+    [output] = json.loads(telemetry.one_genai_span().attributes["gen_ai.output.messages"])
+    [call] = output["parts"]
+    assert call["type"] == "tool_call" and call["name"] == "get_weather"
+
+
+@pytest.mark.parametrize("content_mode", ["span_only"])
+def test_responses_api_content(client, telemetry):
+    response = client.responses.create(model="gpt-4o-mini", instructions="Be brief.", input="Hello there")
+
+    attrs = telemetry.one_genai_span().attributes
+    assert json.loads(attrs["gen_ai.system_instructions"]) == [{"type": "text", "content": "Be brief."}]
+    assert json.loads(attrs["gen_ai.input.messages"])[0]["parts"][0]["content"] == "Hello there"
+    [output] = json.loads(attrs["gen_ai.output.messages"])
+    assert output["parts"][0]["content"] == response.output_text
+
+
+def test_long_content_is_truncated_to_the_configured_length(client, telemetry, monkeypatch):
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "span_only")
+    monkeypatch.setenv("OTEL_AI_CONTENT_MAX_LENGTH", "10")
+    telemetry.reinstrument()
+    client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x" * 100}])
+
+    [message] = json.loads(telemetry.one_genai_span().attributes["gen_ai.input.messages"])
+    assert message["parts"][0]["content"] == "x" * 10 + "…[truncated]"
