@@ -25,7 +25,9 @@ def format_call(span: ReadableSpan) -> str | None:
     tokens_in, tokens_out = attrs.get(sc.USAGE_INPUT_TOKENS), attrs.get(sc.USAGE_OUTPUT_TOKENS)
     if tokens_in is not None or tokens_out is not None:
         cached = attrs.get(sc.USAGE_CACHE_READ_INPUT_TOKENS)
-        tokens = f"tokens={tokens_in if tokens_in is not None else '-'}in/{tokens_out if tokens_out is not None else '-'}out"
+        shown_in = "-" if tokens_in is None else tokens_in
+        shown_out = "-" if tokens_out is None else tokens_out
+        tokens = f"tokens={shown_in}in/{shown_out}out"
         if cached:
             tokens += f" (cached {cached})"
         fields.append(tokens)

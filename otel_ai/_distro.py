@@ -36,5 +36,5 @@ class OtelAIConfigurator(_OTelSDKConfigurator):
         _check_or_exit()
         kwargs.setdefault("export_span_processor", _setup.span_processor)
         kwargs.setdefault("export_log_record_processor", _setup.log_processor)
-        super()._configure(**kwargs)
+        super()._configure(**kwargs)  # type: ignore[no-untyped-call]
         _setup._configured = True

@@ -111,6 +111,7 @@ def protect_foreign_providers() -> None:
 
 
 def _wrap_exporter(processor: Any, wrapper: type, redactor: Any) -> None:
+    attribute_owner: Any
     if isinstance(processor, (SimpleSpanProcessor, SimpleLogRecordProcessor)):
         attribute_owner, name = processor, ("span_exporter" if hasattr(processor, "span_exporter") else "_exporter")
     else:

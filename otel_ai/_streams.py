@@ -63,7 +63,7 @@ class _Finisher:
         self.recorder.fail(self.inv, exc, response)
 
 
-class SyncStreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
+class SyncStreamProxy(wrapt.ObjectProxy[Any]):
     """Wraps a sync stream (e.g. `openai.Stream`)."""
 
     def __init__(self, wrapped: Any, recorder: GenAIRecorder, inv: Invocation, acc: StreamAccumulator) -> None:
@@ -115,7 +115,7 @@ class SyncStreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
             finisher.end()
 
 
-class AsyncStreamProxy(wrapt.ObjectProxy):  # type: ignore[misc]
+class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
     """Wraps an async stream (e.g. `openai.AsyncStream`)."""
 
     def __init__(self, wrapped: Any, recorder: GenAIRecorder, inv: Invocation, acc: StreamAccumulator) -> None:

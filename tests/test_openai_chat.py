@@ -139,7 +139,9 @@ def test_retries_show_as_separate_http_children(sim, telemetry):
     https = telemetry.http_spans()
     assert len(https) == 2
     assert all(h.parent.span_id == chat.context.span_id for h in https)
-    statuses = sorted(h.attributes.get("http.response.status_code", h.attributes.get("http.status_code")) for h in https)
+    statuses = sorted(
+        h.attributes.get("http.response.status_code", h.attributes.get("http.status_code")) for h in https
+    )
     assert statuses == [200, 429]
     assert chat.status.status_code is StatusCode.UNSET
 
@@ -165,7 +167,7 @@ def test_http_errors_are_classified_and_pass_through_unchanged(client, telemetry
     assert span.attributes["error.type"] == exc_type.__name__
     assert span.attributes["otel_ai.error.category"] == category
     assert any(e.name == "exception" for e in span.events)
-    [(labels, point)] = telemetry.points("otel_ai.client.requests")
+    [(labels, _)] = telemetry.points("otel_ai.client.requests")
     assert labels["otel_ai.outcome"] == "error"
     assert labels["otel_ai.error.category"] == category
     [(labels, _)] = telemetry.points("gen_ai.client.operation.duration")
@@ -174,11 +176,13 @@ def test_http_errors_are_classified_and_pass_through_unchanged(client, telemetry
 
 
 def test_timeout_is_classified(sim, telemetry):
-    with openai.OpenAI(base_url=sim.base_url, api_key=API_KEY, max_retries=0, timeout=0.2) as impatient:
-        with pytest.raises(openai.APITimeoutError):
-            impatient.chat.completions.create(
-                model="gpt-4o-mini", messages=MESSAGES, extra_headers=scenario("slow", delay="1.5")
-            )
+    with (
+        openai.OpenAI(base_url=sim.base_url, api_key=API_KEY, max_retries=0, timeout=0.2) as impatient,
+        pytest.raises(openai.APITimeoutError),
+    ):
+        impatient.chat.completions.create(
+            model="gpt-4o-mini", messages=MESSAGES, extra_headers=scenario("slow", delay="1.5")
+        )
 
     span = telemetry.one_genai_span()
     assert span.attributes["error.type"] == "APITimeoutError"

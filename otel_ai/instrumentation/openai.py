@@ -7,10 +7,11 @@ the shared `GenAIRecorder`. Wrapped methods: chat completions `create`/`parse`, 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import Any, cast
 
 import wrapt
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
@@ -141,10 +142,8 @@ def _target(instance: Any, recorder: GenAIRecorder) -> tuple[str, str | None, in
         port = 443 if getattr(base_url, "scheme", "https") == "https" else 80
     provider = provider_for_host(host or "", recorder.settings.provider_hosts)
     value = (provider, host, port)
-    try:
+    with contextlib.suppress(Exception):  # a client class with __slots__ just goes uncached
         client._otel_ai_target = (base_url, value)
-    except Exception:
-        pass
     return value
 
 
@@ -321,9 +320,11 @@ class _ChatStream:
                 state = self.choices[index]
                 parts: list[dict[str, Any]] = []
                 if state["text"]:
-                    parts.append({"type": "text", "content": _content.truncate("".join(state["text"]), self.limit)})
+                    text = _content.truncate("".join(state["text"]), self.limit)
+                    parts.append({"type": "text", "content": text})
                 for _, tool in sorted(state["tools"].items()):
-                    call = {"id": tool["id"], "function": {"name": tool["name"], "arguments": "".join(tool["arguments"])}}
+                    function = {"name": tool["name"], "arguments": "".join(tool["arguments"])}
+                    call = {"id": tool["id"], "function": function}
                     parts.append(_content._tool_call_part(call, self.limit))
                 messages.append({"role": "assistant", "parts": parts, "finish_reason": self.reasons.get(index, "error")})
             resp.output_messages = messages
@@ -486,7 +487,7 @@ def _finish(recorder: GenAIRecorder, types: _OpenAITypes, api: _API, inv: Invoca
             return AsyncStreamProxy(result, recorder, inv, api.accumulator(capture, limit))
         if isinstance(result, types.raw):
             # `with_raw_response`: the body is already read; parsing caches, so the user's parse is free.
-            parsed = None if inv.request.stream else result.parse()
+            parsed = None if inv.request.stream else cast(Any, result).parse()
             recorder.end(inv, api.response(parsed, capture, limit) if parsed is not None else None)
             return result
         if isinstance(result, types.streamed):
