@@ -30,7 +30,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from simulator import OpenAISimulator  # noqa: E402
+from simulator import OpenAISimulator
 
 logger = logging.getLogger("example")
 MODEL = os.environ.get("EXAMPLE_MODEL", "gpt-4o-mini")

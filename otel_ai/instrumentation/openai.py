@@ -326,7 +326,8 @@ class _ChatStream:
                     function = {"name": tool["name"], "arguments": "".join(tool["arguments"])}
                     call = {"id": tool["id"], "function": function}
                     parts.append(_content._tool_call_part(call, self.limit))
-                messages.append({"role": "assistant", "parts": parts, "finish_reason": self.reasons.get(index, "error")})
+                reason = self.reasons.get(index, "error")
+                messages.append({"role": "assistant", "parts": parts, "finish_reason": reason})
             resp.output_messages = messages
         return resp
 
