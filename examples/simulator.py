@@ -1,0 +1,1094 @@
+"""An OpenAI-compatible API simulator: a real HTTP server, standard library only.
+
+It lets the example app run offline and gives the test suite a server to talk to with
+the real ``openai`` client. Run it as a script::
+
+    python examples/simulator.py --port 0
+    listening on http://127.0.0.1:PORT/v1
+
+or use it in-process::
+
+    with OpenAISimulator() as sim:
+        client = openai.OpenAI(base_url=sim.base_url, api_key="sk-test")
+
+Endpoints (all under ``/v1``): ``POST chat/completions``, ``POST responses``,
+``POST embeddings``, ``POST completions`` (legacy), ``GET models``; plus ``GET /health``.
+
+Behaviour is chosen per request with the ``x-simulator-scenario`` header (default: the
+simulator's ``default_scenario``, normally ``ok``); see ``SCENARIOS``. Other request headers:
+
+* ``x-simulator-delay``: seconds (float) for ``slow`` (default 2) and ``slow_stream``
+  (default 0.1, between chunks);
+* ``x-simulator-key``: the key ``rate_limit_once`` remembers (default: one key per scenario);
+* ``x-simulator-reply``: replaces the default reply text.
+
+Token counts are deterministic: input tokens are the whitespace-separated words of all
+message contents (chat: every message's text content; Responses: ``instructions`` plus the
+text of every input item; embeddings: words of each string input, or the length of each
+token array), at least 1; output tokens are the words of the reply (for a tool call: the
+words of its JSON arguments) summed over all choices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import json
+import math
+import re
+import secrets
+import signal
+import socket
+import socketserver
+import string
+import struct
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = [
+    "DEFAULT_REPLY",
+    "SCENARIOS",
+    "TOOL_ARGUMENTS",
+    "TOOL_NAME",
+    "OpenAISimulator",
+    "RecordedRequest",
+    "count_words",
+    "main",
+]
+
+DEFAULT_REPLY = "Hello from the simulator."
+TOOL_NAME = "get_weather"
+TOOL_ARGUMENTS = json.dumps({"location": "Paris", "unit": "celsius"})
+SYSTEM_FINGERPRINT = "fp_sim0a1b2c3d"
+EMBEDDING_DIMENSIONS = 8
+
+SCENARIO_HEADER = "x-simulator-scenario"
+DELAY_HEADER = "x-simulator-delay"
+KEY_HEADER = "x-simulator-key"
+REPLY_HEADER = "x-simulator-reply"
+
+SCENARIOS: Mapping[str, str] = {
+    "ok": "normal answer",
+    "tool_call": f"the assistant calls {TOOL_NAME} (finish_reason tool_calls)",
+    "cached": "cached_tokens = input_tokens // 2, reasoning_tokens = 3",
+    "rate_limit_once": "429 for the first request per x-simulator-key (or per scenario), then ok",
+    "rate_limit": "always 429 rate_limit_exceeded",
+    "server_error": "500 server_error",
+    "auth_error": "401 invalid_api_key",
+    "bad_request": "400 invalid_request_error",
+    "content_filter": "400 with code content_filter",
+    "quota": "429 with code insufficient_quota",
+    "slow": "waits x-simulator-delay seconds (default 2) before answering",
+    "cut_stream": "sends two chunks, then drops the connection mid-chunk",
+    "malformed": "200 application/json that is not JSON; streams: a data line with invalid JSON",
+    "slow_stream": "waits x-simulator-delay seconds (default 0.1) between stream chunks",
+}
+
+_SLOW_DEFAULT_DELAY = 2.0
+_SLOW_STREAM_DEFAULT_DELAY = 0.1
+_MALFORMED_JSON = b'{"id": "chatcmpl-malformed", "object": "chat.completion", "choices": [{"index": 0,'
+
+_ErrorSpec = tuple[int, dict[str, Any]]
+
+_ERRORS: dict[str, _ErrorSpec] = {
+    "rate_limit": (
+        429,
+        {
+            "message": "Rate limit reached for requests (simulated). Please try again in 10ms.",
+            "type": "requests",
+            "param": None,
+            "code": "rate_limit_exceeded",
+        },
+    ),
+    "server_error": (
+        500,
+        {
+            "message": "The server had an error while processing your request. Sorry about that!",
+            "type": "server_error",
+            "param": None,
+            "code": None,
+        },
+    ),
+    "auth_error": (
+        401,
+        {
+            "message": "Incorrect API key provided (simulated). "
+            "You can find your API key at https://platform.openai.com/account/api-keys.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_api_key",
+        },
+    ),
+    "bad_request": (
+        400,
+        {
+            "message": "Invalid value for 'messages' (simulated bad request).",
+            "type": "invalid_request_error",
+            "param": "messages",
+            "code": "invalid_value",
+        },
+    ),
+    "content_filter": (
+        400,
+        {
+            "message": "The response was filtered due to the prompt triggering the content management "
+            "policy (simulated).",
+            "type": "invalid_request_error",
+            "param": "prompt",
+            "code": "content_filter",
+        },
+    ),
+    "quota": (
+        429,
+        {
+            "message": "You exceeded your current quota, please check your plan and billing details (simulated).",
+            "type": "insufficient_quota",
+            "param": None,
+            "code": "insufficient_quota",
+        },
+    ),
+}
+_ERRORS["rate_limit_once"] = _ERRORS["rate_limit"]
+
+_MODELS = (
+    "gpt-4o-mini",
+    "gpt-4o",
+    "gpt-4.1-mini",
+    "o4-mini",
+    "text-embedding-3-small",
+    "gpt-3.5-turbo-instruct",
+)
+
+
+class _ClientError(Exception):
+    """An OpenAI-shaped error answer (status + error object)."""
+
+    def __init__(self, status: int, error: dict[str, Any]) -> None:
+        super().__init__(error.get("message"))
+        self.status = status
+        self.error = error
+
+
+class _Aborted(Exception):
+    """The simulator is stopping or the client went away: drop the connection."""
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the simulator received it."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    json: Any
+    scenario: str
+    received_at: float = field(default_factory=time.time)
+    status: int | None = None
+    """Status code of the answer, set once it is sent (None while in flight or for dropped bodies)."""
+
+    @property
+    def api_key(self) -> str | None:
+        auth = self.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        return token.strip() or None
+
+    @property
+    def stream(self) -> bool:
+        return isinstance(self.json, dict) and self.json.get("stream") is True
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def count_words(value: Any) -> int:
+    """Words of the text inside a message content / input value (str, parts list, items list)."""
+    if isinstance(value, str):
+        return len(value.split())
+    if isinstance(value, list):
+        return sum(count_words(item) for item in value)
+    if isinstance(value, dict):
+        total = 0
+        for key in ("text", "content", "output"):
+            if key in value:
+                total += count_words(value[key])
+        return total
+    return 0
+
+
+def _random_id(prefix: str, length: int = 29, alphabet: str = string.ascii_letters + string.digits) -> str:
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def _hex_id(prefix: str, length: int = 48) -> str:
+    return prefix + secrets.token_hex(length // 2)
+
+
+def _split_words(text: str) -> list[str]:
+    """Split into stream pieces, one word per piece, spaces kept so pieces join back to the text."""
+    return re.findall(r"\s*\S+", text) or [text]
+
+
+def _embedding(text: str, dimensions: int) -> list[float]:
+    values: list[float] = []
+    counter = 0
+    while len(values) < dimensions:
+        digest = hashlib.sha256(f"{counter}:{text}".encode()).digest()
+        values.extend((b / 127.5) - 1.0 for b in digest)
+        counter += 1
+    vector = values[:dimensions]
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    # Round through float32 so float and base64 answers carry the same numbers.
+    return [struct.unpack("<f", struct.pack("<f", v / norm))[0] for v in vector]
+
+
+def _sse(payload: Any, event: str | None = None) -> bytes:
+    data = json.dumps(payload, separators=(",", ":"))
+    prefix = f"event: {event}\n" if event else ""
+    return f"{prefix}data: {data}\n\n".encode()
+
+
+def _parse_float(value: str | None, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        parsed = float(value)
+    except ValueError:
+        return default
+    return parsed if math.isfinite(parsed) and parsed >= 0 else default
+
+
+def _max_tokens(body: dict[str, Any], *keys: str) -> int | None:
+    for key in keys:
+        value = body.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+@dataclass
+class _Exchange:
+    """What one answer needs: the parsed request plus the per-request knobs."""
+
+    record: RecordedRequest
+    body: dict[str, Any]
+    scenario: str
+    delay: float
+    reply: str
+    created: int = field(default_factory=lambda: int(time.time()))
+
+    @property
+    def model(self) -> str:
+        return str(self.body["model"])
+
+    @property
+    def stream(self) -> bool:
+        return self.body.get("stream") is True
+
+    @property
+    def include_usage(self) -> bool:
+        options = self.body.get("stream_options")
+        return isinstance(options, dict) and options.get("include_usage") is True
+
+    @property
+    def tool_call(self) -> bool:
+        return self.scenario == "tool_call"
+
+    def cached_tokens(self, input_tokens: int) -> int:
+        return input_tokens // 2 if self.scenario == "cached" else 0
+
+    @property
+    def reasoning_tokens(self) -> int:
+        return 3 if self.scenario == "cached" else 0
+
+    def reply_pieces(self, limit: int | None) -> tuple[list[str], bool]:
+        """Stream pieces of the text reply, cut to ``limit`` words; and whether it was cut."""
+        pieces = _split_words(self.reply)
+        if limit is not None and len(pieces) > limit:
+            return pieces[:limit], True
+        return pieces, False
+
+
+_Route = Callable[[_Exchange], "dict[str, Any] | Iterator[bytes]"]
+
+
+# --------------------------------------------------------------------------- HTTP plumbing
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    simulator: OpenAISimulator
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind would resolve the FQDN of the host (a DNS lookup): skip it.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    server_version = "openai-simulator/1.0"
+    timeout = 30.0  # idle keep-alive connections end by themselves
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.simulator._track(self.connection, add=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        except OSError:
+            pass
+        finally:
+            self.server.simulator._track(self.connection, add=False)
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except (_Aborted, OSError):  # stopping, client gone, idle timeout
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    # -- verbs -------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        self.server.simulator._handle(self)
+
+    # -- writing -----------------------------------------------------------
+
+    def read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            parts: list[bytes] = []
+            while True:
+                size_line = self.rfile.readline(65537)
+                size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline(65537)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def send_head(self, status: int, content_type: str | None, headers: Mapping[str, str]) -> None:
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    def send_bytes(self, status: int, body: bytes, content_type: str | None, headers: Mapping[str, str]) -> None:
+        self.send_head(status, content_type, {**headers, "Content-Length": str(len(body))})
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    def send_json(self, status: int, payload: Any, headers: Mapping[str, str]) -> None:
+        body = json.dumps(payload).encode()
+        self.send_bytes(status, body, "application/json", headers)
+
+    def write_chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def end_chunks(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def abort(self) -> None:
+        """Drop the TCP connection now (the client sees an incomplete body)."""
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+# --------------------------------------------------------------------------- the simulator
+
+
+class OpenAISimulator:
+    """OpenAI-compatible HTTP API on 127.0.0.1 (port 0 picks a free port)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, default_scenario: str = "ok") -> None:
+        if default_scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario {default_scenario!r}; known: {', '.join(SCENARIOS)}")
+        self.host = host
+        self.port = port
+        self.default_scenario = default_scenario
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._rate_limited_keys: set[str] = set()
+        self._connections: set[socket.socket] = set()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """``http://HOST:PORT`` (without ``/v1``)."""
+        if self._server is None:
+            raise RuntimeError("simulator not started")
+        return f"http://{self.host}:{self._server.server_port}"
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT/v1``: the ``base_url`` for ``openai.OpenAI``."""
+        return f"{self.url}/v1"
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        server = _Server((self.host, self.port), _Handler)
+        server.simulator = self
+        self._server = server
+        self.port = server.server_port
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="openai-simulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- inspection --------------------------------------------------------
+
+    def requests_for(self, path: str) -> list[RecordedRequest]:
+        """Recorded requests whose path ends with ``path`` (e.g. ``"/chat/completions"``)."""
+        with self._lock:
+            return [r for r in self.requests if r.path.endswith(path)]
+
+    def clear(self) -> None:
+        """Forget recorded requests and the ``rate_limit_once`` keys already seen."""
+        with self._lock:
+            self.requests.clear()
+            self._rate_limited_keys.clear()
+
+    def _track(self, conn: socket.socket, *, add: bool) -> None:
+        with self._lock:
+            if add:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    def _sleep(self, seconds: float) -> None:
+        if seconds > 0 and self._stopping.wait(seconds):
+            raise _Aborted
+
+    # -- request handling --------------------------------------------------
+
+    def _handle(self, handler: _Handler) -> None:
+        path, _, query = handler.path.partition("?")
+        raw = handler.read_body()
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        scenario = headers.get(SCENARIO_HEADER, self.default_scenario).strip()
+        parsed: Any = None
+        parse_failed = False
+        if raw:
+            try:
+                parsed = json.loads(raw)
+            except ValueError:
+                parse_failed = True
+        record = RecordedRequest(
+            method=handler.command,
+            path=path,
+            query=query,
+            headers=headers,
+            body=raw,
+            json=parsed,
+            scenario=scenario,
+        )
+        if path == "/health":
+            handler.send_json(200, {"status": "ok"}, self._headers())
+            return
+        with self._lock:
+            self.requests.append(record)
+
+        def send_error(status: int, error: dict[str, Any], extra: Mapping[str, str] | None = None) -> None:
+            record.status = status
+            handler.send_json(status, {"error": error}, {**self._headers(), **(extra or {})})
+
+        try:
+            if parse_failed:
+                raise _ClientError(
+                    400,
+                    _invalid_request(
+                        "We could not parse the JSON body of your request. (HINT: This likely means you "
+                        "aren't using your HTTP library correctly.)"
+                    ),
+                )
+            if record.api_key is None:
+                raise _ClientError(
+                    401,
+                    {
+                        "message": "You didn't provide an API key. You need to provide your API key in an "
+                        "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": None,
+                    },
+                )
+            if scenario not in SCENARIOS:
+                raise _ClientError(
+                    400,
+                    _invalid_request(
+                        f"Unknown simulator scenario {scenario!r}; known: {', '.join(SCENARIOS)}",
+                        param=SCENARIO_HEADER,
+                    ),
+                )
+            route = self._route(handler.command, path)
+            if route is None:
+                raise _ClientError(404, _invalid_request(f"Invalid URL ({handler.command} {path})", code="unknown_url"))
+            if scenario in _ERRORS and self._should_fail(scenario, headers):
+                status, error = _ERRORS[scenario]
+                extra = {"retry-after-ms": "10", "x-ratelimit-remaining-requests": "0"} if status == 429 else {}
+                send_error(status, dict(error), extra)
+                return
+            if route == "models":
+                record.status = 200
+                handler.send_json(200, self._models(), self._headers())
+                return
+            if not isinstance(parsed, dict):
+                raise _ClientError(400, _invalid_request("The request body must be a JSON object."))
+            if not isinstance(parsed.get("model"), str) or not parsed["model"]:
+                raise _ClientError(400, _invalid_request("you must provide a model parameter", param="model"))
+            default_delay = _SLOW_STREAM_DEFAULT_DELAY if scenario == "slow_stream" else _SLOW_DEFAULT_DELAY
+            exchange = _Exchange(
+                record=record,
+                body=parsed,
+                scenario=scenario,
+                delay=_parse_float(headers.get(DELAY_HEADER), default_delay),
+                reply=headers.get(REPLY_HEADER) or DEFAULT_REPLY,
+            )
+            if scenario == "slow" or (scenario == "slow_stream" and not exchange.stream):
+                self._sleep(exchange.delay)
+            answer = route(exchange)
+        except _ClientError as err:
+            send_error(err.status, err.error)
+            return
+
+        if isinstance(answer, dict):
+            self._send_document(handler, exchange, answer)
+        else:
+            self._send_stream(handler, exchange, answer)
+
+    def _should_fail(self, scenario: str, headers: Mapping[str, str]) -> bool:
+        if scenario != "rate_limit_once":
+            return True
+        key = headers.get(KEY_HEADER, f"scenario:{scenario}")
+        with self._lock:
+            if key in self._rate_limited_keys:
+                return False
+            self._rate_limited_keys.add(key)
+            return True
+
+    def _route(self, method: str, path: str) -> _Route | Literal["models"] | None:
+        path = path.rstrip("/")
+        if method == "GET" and path == "/v1/models":
+            return "models"
+        routes: dict[str, _Route] = {
+            "/v1/chat/completions": self._chat,
+            "/v1/responses": self._responses,
+            "/v1/embeddings": self._embeddings,
+            "/v1/completions": self._completions,
+        }
+        return routes.get(path) if method == "POST" else None
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "x-request-id": _hex_id("req_", 32),
+            "openai-version": "2020-10-01",
+            "openai-organization": "org-simulator",
+            "openai-processing-ms": "7",
+            "x-ratelimit-limit-requests": "10000",
+            "x-ratelimit-remaining-requests": "9999",
+            "x-ratelimit-limit-tokens": "10000000",
+            "x-ratelimit-remaining-tokens": "9999990",
+            "x-ratelimit-reset-requests": "6ms",
+            "x-ratelimit-reset-tokens": "0s",
+        }
+
+    def _send_document(self, handler: _Handler, exchange: _Exchange, payload: dict[str, Any]) -> None:
+        headers = self._headers()
+        body = json.dumps(payload).encode()
+        if exchange.scenario == "malformed":
+            exchange.record.status = 200
+            handler.send_bytes(200, _MALFORMED_JSON, "application/json", headers)
+        elif exchange.scenario == "cut_stream":
+            # Announce the whole body, send half of it, drop the connection.
+            handler.send_head(200, "application/json", {**headers, "Content-Length": str(len(body))})
+            handler.wfile.write(body[: len(body) // 2])
+            handler.abort()
+        else:
+            exchange.record.status = 200
+            handler.send_bytes(200, body, "application/json", headers)
+
+    def _send_stream(self, handler: _Handler, exchange: _Exchange, frames: Iterator[bytes]) -> None:
+        headers = {
+            **self._headers(),
+            "Cache-Control": "no-cache",
+            "Transfer-Encoding": "chunked",
+        }
+        exchange.record.status = 200
+        handler.send_head(200, "text/event-stream; charset=utf-8", headers)
+        scenario = exchange.scenario
+        for index, frame in enumerate(frames):
+            if scenario == "cut_stream" and index == 2:
+                # A chunk header announcing the whole frame, half of its bytes, then the socket goes.
+                handler.wfile.write(b"%X\r\n%s" % (len(frame), frame[: len(frame) // 2]))
+                handler.abort()
+                return
+            if scenario == "malformed" and index == 1:
+                handler.write_chunk(b'data: {"id": "broken", "choices": [{"delta": {"content": "x"\n\n')
+                handler.end_chunks()
+                return
+            if scenario == "slow_stream" and index > 0:
+                self._sleep(exchange.delay)
+            if self._stopping.is_set():
+                raise _Aborted
+            handler.write_chunk(frame)
+        if scenario == "cut_stream":
+            handler.wfile.write(b"40\r\ndata: {")
+            handler.abort()
+            return
+        handler.end_chunks()
+
+    # -- chat completions --------------------------------------------------
+
+    def _chat(self, ex: _Exchange) -> dict[str, Any] | Iterator[bytes]:
+        messages = ex.body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise _ClientError(400, _invalid_request("Invalid 'messages': empty array or missing.", param="messages"))
+        prompt_tokens = max(1, sum(count_words(m.get("content")) for m in messages if isinstance(m, dict)))
+        n = ex.body.get("n")
+        choices_count = n if isinstance(n, int) and not isinstance(n, bool) and n > 1 else 1
+        limit = _max_tokens(ex.body, "max_completion_tokens", "max_tokens")
+        pieces, truncated = ex.reply_pieces(limit)
+        call_id = _random_id("call_", 24)
+        if ex.tool_call:
+            per_choice = max(1, len(TOOL_ARGUMENTS.split()))
+            finish = "tool_calls"
+        else:
+            per_choice = len(pieces)
+            finish = "length" if truncated else "stop"
+        usage = _chat_usage(prompt_tokens, per_choice * choices_count, ex)
+        completion_id = _random_id("chatcmpl-")
+        if not ex.stream:
+            choices = []
+            for index in range(choices_count):
+                message: dict[str, Any] = {"role": "assistant", "refusal": None, "annotations": []}
+                if ex.tool_call:
+                    message["content"] = None
+                    message["tool_calls"] = [
+                        {
+                            "id": call_id,
+                            "type": "function",
+                            "function": {"name": TOOL_NAME, "arguments": TOOL_ARGUMENTS},
+                        }
+                    ]
+                else:
+                    message["content"] = "".join(pieces)
+                choices.append({"index": index, "message": message, "logprobs": None, "finish_reason": finish})
+            return {
+                "id": completion_id,
+                "object": "chat.completion",
+                "created": ex.created,
+                "model": ex.model,
+                "choices": choices,
+                "usage": usage,
+                "service_tier": "default",
+                "system_fingerprint": SYSTEM_FINGERPRINT,
+            }
+        return self._chat_stream(ex, completion_id, choices_count, pieces, finish, usage, call_id)
+
+    def _chat_stream(
+        self,
+        ex: _Exchange,
+        completion_id: str,
+        choices_count: int,
+        pieces: list[str],
+        finish: str,
+        usage: dict[str, Any],
+        call_id: str,
+    ) -> Iterator[bytes]:
+        def chunk(index: int, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+            payload: dict[str, Any] = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": ex.created,
+                "model": ex.model,
+                "service_tier": "default",
+                "system_fingerprint": SYSTEM_FINGERPRINT,
+                "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
+            }
+            if ex.include_usage:
+                payload["usage"] = None
+            return _sse(payload)
+
+        choice_indexes = range(choices_count)
+        if ex.tool_call:
+            for i in choice_indexes:
+                yield chunk(
+                    i,
+                    {
+                        "role": "assistant",
+                        "content": None,
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": call_id,
+                                "type": "function",
+                                "function": {"name": TOOL_NAME, "arguments": ""},
+                            }
+                        ],
+                        "refusal": None,
+                    },
+                )
+            for fragment in _split_words(TOOL_ARGUMENTS):
+                for i in choice_indexes:
+                    yield chunk(i, {"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]})
+        else:
+            for i in choice_indexes:
+                yield chunk(i, {"role": "assistant", "content": "", "refusal": None})
+            for piece in pieces:
+                for i in choice_indexes:
+                    yield chunk(i, {"content": piece})
+        for i in choice_indexes:
+            yield chunk(i, {}, finish)
+        if ex.include_usage:
+            yield _sse(
+                {
+                    "id": completion_id,
+                    "object": "chat.completion.chunk",
+                    "created": ex.created,
+                    "model": ex.model,
+                    "service_tier": "default",
+                    "system_fingerprint": SYSTEM_FINGERPRINT,
+                    "choices": [],
+                    "usage": usage,
+                }
+            )
+        yield b"data: [DONE]\n\n"
+
+    # -- legacy completions ------------------------------------------------
+
+    def _completions(self, ex: _Exchange) -> dict[str, Any] | Iterator[bytes]:
+        prompt = ex.body.get("prompt")
+        if prompt is None:
+            raise _ClientError(400, _invalid_request("you must provide a prompt parameter", param="prompt"))
+        prompt_tokens = max(1, count_words(prompt))
+        n = ex.body.get("n")
+        choices_count = n if isinstance(n, int) and not isinstance(n, bool) and n > 1 else 1
+        pieces, truncated = ex.reply_pieces(_max_tokens(ex.body, "max_tokens"))
+        finish = "length" if truncated else "stop"
+        usage = _chat_usage(prompt_tokens, len(pieces) * choices_count, ex)
+        completion_id = _random_id("cmpl-")
+        base = {
+            "id": completion_id,
+            "object": "text_completion",
+            "created": ex.created,
+            "model": ex.model,
+            "system_fingerprint": SYSTEM_FINGERPRINT,
+        }
+        if not ex.stream:
+            choices = [
+                {"text": "".join(pieces), "index": i, "logprobs": None, "finish_reason": finish}
+                for i in range(choices_count)
+            ]
+            return {**base, "choices": choices, "usage": usage}
+
+        def frames() -> Iterator[bytes]:
+            for piece in pieces:
+                for i in range(choices_count):
+                    yield _sse(
+                        {
+                            **base,
+                            "choices": [{"text": piece, "index": i, "logprobs": None, "finish_reason": None}],
+                        }
+                    )
+            for i in range(choices_count):
+                yield _sse({**base, "choices": [{"text": "", "index": i, "logprobs": None, "finish_reason": finish}]})
+            if ex.include_usage:
+                yield _sse({**base, "choices": [], "usage": usage})
+            yield b"data: [DONE]\n\n"
+
+        return frames()
+
+    # -- responses ---------------------------------------------------------
+
+    def _responses(self, ex: _Exchange) -> dict[str, Any] | Iterator[bytes]:
+        if "input" not in ex.body and "prompt" not in ex.body:
+            raise _ClientError(400, _invalid_request("Missing required parameter: 'input'.", param="input"))
+        input_tokens = max(1, count_words(ex.body.get("instructions")) + count_words(ex.body.get("input")))
+        pieces, truncated = ex.reply_pieces(_max_tokens(ex.body, "max_output_tokens"))
+        if ex.tool_call:
+            truncated = False
+            output_tokens = max(1, len(TOOL_ARGUMENTS.split()))
+            item: dict[str, Any] = {
+                "id": _hex_id("fc_"),
+                "type": "function_call",
+                "status": "completed",
+                "arguments": TOOL_ARGUMENTS,
+                "call_id": _random_id("call_", 24),
+                "name": TOOL_NAME,
+            }
+        else:
+            output_tokens = len(pieces)
+            item = {
+                "id": _hex_id("msg_"),
+                "type": "message",
+                "status": "incomplete" if truncated else "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "".join(pieces), "annotations": [], "logprobs": []}],
+            }
+        cached = ex.cached_tokens(input_tokens)
+        usage = {
+            "input_tokens": input_tokens,
+            "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": 0},
+            "output_tokens": output_tokens,
+            "output_tokens_details": {"reasoning_tokens": ex.reasoning_tokens},
+            "total_tokens": input_tokens + output_tokens,
+        }
+        final = self._response_object(ex, _hex_id("resp_"), status="incomplete" if truncated else "completed")
+        final["output"] = [item]
+        final["usage"] = usage
+        final["completed_at"] = None if truncated else ex.created
+        if truncated:
+            final["incomplete_details"] = {"reason": "max_output_tokens"}
+        if not ex.stream:
+            return final
+        return self._responses_stream(ex, final, item, pieces)
+
+    def _response_object(self, ex: _Exchange, response_id: str, *, status: str) -> dict[str, Any]:
+        body = ex.body
+        return {
+            "id": response_id,
+            "object": "response",
+            "created_at": ex.created,
+            "status": status,
+            "background": False,
+            "completed_at": None,
+            "error": None,
+            "incomplete_details": None,
+            "instructions": body.get("instructions"),
+            "max_output_tokens": body.get("max_output_tokens"),
+            "max_tool_calls": body.get("max_tool_calls"),
+            "model": ex.model,
+            "output": [],
+            "parallel_tool_calls": body.get("parallel_tool_calls", True),
+            "previous_response_id": body.get("previous_response_id"),
+            "prompt_cache_key": body.get("prompt_cache_key"),
+            "reasoning": body.get("reasoning") or {"effort": None, "summary": None},
+            "safety_identifier": body.get("safety_identifier"),
+            "service_tier": "default",
+            "store": body.get("store", True),
+            "temperature": body.get("temperature", 1.0),
+            "text": body.get("text") or {"format": {"type": "text"}, "verbosity": "medium"},
+            "tool_choice": body.get("tool_choice", "auto"),
+            "tools": body.get("tools") or [],
+            "top_logprobs": body.get("top_logprobs", 0),
+            "top_p": body.get("top_p", 1.0),
+            "truncation": body.get("truncation", "disabled"),
+            "usage": None,
+            "user": body.get("user"),
+            "metadata": body.get("metadata") or {},
+        }
+
+    def _responses_stream(
+        self, ex: _Exchange, final: dict[str, Any], item: dict[str, Any], pieces: list[str]
+    ) -> Iterator[bytes]:
+        sequence = iter(range(1_000_000))
+
+        def event(kind: str, **fields: Any) -> bytes:
+            return _sse({"type": kind, "sequence_number": next(sequence), **fields}, event=kind)
+
+        pending = self._response_object(ex, final["id"], status="in_progress")
+        yield event("response.created", response=pending)
+        yield event("response.in_progress", response=pending)
+        item_id = item["id"]
+        at = {"item_id": item_id, "output_index": 0}
+        if item["type"] == "function_call":
+            yield event(
+                "response.output_item.added",
+                output_index=0,
+                item={**item, "status": "in_progress", "arguments": ""},
+            )
+            for fragment in _split_words(item["arguments"]):
+                yield event("response.function_call_arguments.delta", **at, delta=fragment)
+            yield event("response.function_call_arguments.done", **at, arguments=item["arguments"])
+        else:
+            text = item["content"][0]["text"]
+            empty_part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+            yield event(
+                "response.output_item.added",
+                output_index=0,
+                item={**item, "status": "in_progress", "content": []},
+            )
+            yield event("response.content_part.added", **at, content_index=0, part=empty_part)
+            for piece in pieces:
+                yield event("response.output_text.delta", **at, content_index=0, delta=piece, logprobs=[])
+            yield event("response.output_text.done", **at, content_index=0, text=text, logprobs=[])
+            yield event("response.content_part.done", **at, content_index=0, part=item["content"][0])
+        yield event("response.output_item.done", output_index=0, item=item)
+        kind = "response.completed" if final["status"] == "completed" else "response.incomplete"
+        yield event(kind, response=final)
+
+    # -- embeddings --------------------------------------------------------
+
+    def _embeddings(self, ex: _Exchange) -> dict[str, Any]:
+        raw_input = ex.body.get("input")
+        inputs: list[Any]
+        token_array = isinstance(raw_input, list) and all(isinstance(t, int) for t in raw_input)
+        if isinstance(raw_input, str) or (raw_input and token_array):
+            inputs = [raw_input]
+        elif isinstance(raw_input, list) and raw_input:
+            inputs = raw_input
+        else:
+            raise _ClientError(400, _invalid_request("'input' : input must be a non-empty string or array"))
+        dims = ex.body.get("dimensions")
+        dimensions = dims if isinstance(dims, int) and not isinstance(dims, bool) and dims > 0 else EMBEDDING_DIMENSIONS
+        as_base64 = ex.body.get("encoding_format") == "base64"
+        data = []
+        tokens = 0
+        for index, item in enumerate(inputs):
+            if isinstance(item, list):
+                tokens += len(item)
+                text = " ".join(str(t) for t in item)
+            else:
+                text = str(item)
+                tokens += count_words(text)
+            vector = _embedding(text, dimensions)
+            embedding: Any = (
+                base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode() if as_base64 else vector
+            )
+            data.append({"object": "embedding", "index": index, "embedding": embedding})
+        tokens = max(1, tokens)
+        return {
+            "object": "list",
+            "data": data,
+            "model": ex.model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+
+    # -- models ------------------------------------------------------------
+
+    def _models(self) -> dict[str, Any]:
+        return {
+            "object": "list",
+            "data": [{"id": m, "object": "model", "created": 1_700_000_000, "owned_by": "system"} for m in _MODELS],
+        }
+
+
+def _invalid_request(message: str, *, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    return {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+
+
+def _chat_usage(prompt_tokens: int, completion_tokens: int, ex: _Exchange) -> dict[str, Any]:
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": ex.cached_tokens(prompt_tokens), "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": ex.reasoning_tokens,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
+
+
+# --------------------------------------------------------------------------- script
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="OpenAI-compatible API simulator (offline, deterministic).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    parser.add_argument("--scenario", default="ok", choices=sorted(SCENARIOS), help="default scenario")
+    args = parser.parse_args(argv)
+
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    simulator = OpenAISimulator(args.host, args.port, default_scenario=args.scenario)
+    with simulator:
+        print(f"listening on {simulator.base_url}", flush=True)
+        try:
+            while not done.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
