@@ -1,0 +1,130 @@
+"""End to end: the example app, unmodified, under `opentelemetry-instrument`, exporting OTLP/HTTP.
+
+A real receiver decodes the protobuf the agent sends; the tests assert the FastAPI → chat → HTTP
+tree, metrics, cost, trace-correlated logs, and that neither the API key nor a prompt's email
+address is in any byte received.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.otlp_receiver import OTLPReceiver
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SECRET_KEY = "sk-proj-E2eSecretKeyThatMustNeverLeave0123456789abcdef"
+EMAIL = "jane.doe@example.com"
+
+
+def _run_example(receiver: OTLPReceiver, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "OPENAI_"))}
+    env.update({
+        "OTEL_SERVICE_NAME": "otel-ai-e2e",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+        "OTEL_BLRP_SCHEDULE_DELAY": "100",
+        "OTEL_METRIC_EXPORT_INTERVAL": "500",
+        "EXAMPLE_SIMULATOR_API_KEY": SECRET_KEY,
+    })
+    env.update(extra_env)
+    return subprocess.run(
+        [str(BIN / "opentelemetry-instrument"), sys.executable, "examples/app.py"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def run() -> Iterator[tuple[OTLPReceiver, subprocess.CompletedProcess[str]]]:
+    """One run of the example with content capture on (so redaction has something to do)."""
+    with OTLPReceiver() as receiver:
+        result = _run_example(receiver, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="span_and_event")
+        assert result.returncode == 0, result.stderr[-3000:]
+        yield receiver, result
+
+
+def test_fastapi_chat_http_tree(run):
+    receiver, _ = run
+    spans = receiver.span_entries()
+    by_id = {entry.span.span_id: entry for entry in spans}
+    chats = [e for e in spans if e.span.name == "chat gpt-4o-mini"]
+    assert chats, sorted({e.span.name for e in spans})
+    chat = chats[0]
+    server = by_id[chat.span.parent_span_id]
+    assert server.span.kind == server.span.SPAN_KIND_SERVER
+    assert server.span.name.startswith("GET /ask")
+    assert server.scope == "opentelemetry.instrumentation.fastapi"
+    http_children = [e for e in spans if e.span.parent_span_id == chat.span.span_id]
+    assert [e.span.name for e in http_children] == ["POST"]
+    assert http_children[0].span.kind == http_children[0].span.SPAN_KIND_CLIENT
+    assert chat.span.kind == chat.span.SPAN_KIND_CLIENT
+    assert chat.resource["service.name"] == "otel-ai-e2e"
+
+
+def test_genai_attributes_and_cost_arrive(run):
+    receiver, _ = run
+    chat = next(e for e in receiver.span_entries() if e.span.name == "chat gpt-4o-mini")
+    attrs = chat.attributes
+    assert attrs["gen_ai.provider.name"] == "openai"
+    assert attrs["gen_ai.usage.input_tokens"] > 0
+    assert attrs["otel_ai.cost.usd"] > 0
+    assert attrs["otel_ai.pricing.source"].startswith("catalog:")
+    embeddings = [e for e in receiver.span_entries() if e.span.name == "embeddings text-embedding-3-small"]
+    assert embeddings and embeddings[0].attributes["gen_ai.operation.name"] == "embeddings"
+    stream = [e for e in receiver.span_entries() if e.attributes.get("gen_ai.request.stream") is True]
+    assert stream and stream[0].attributes["gen_ai.response.time_to_first_chunk"] > 0
+
+
+def test_metrics_arrive_with_bucket_advice(run):
+    receiver, _ = run
+    assert receiver.wait_for(lambda: "otel_ai.client.cost" in receiver.metric_names(), timeout=10)
+    names = receiver.metric_names()
+    for name in (
+        "gen_ai.client.operation.duration", "gen_ai.client.token.usage",
+        "gen_ai.client.operation.time_to_first_chunk", "otel_ai.client.cost", "otel_ai.client.requests",
+    ):
+        assert name in names
+    durations = receiver.metric_points("gen_ai.client.operation.duration")
+    assert list(durations[-1][1].explicit_bounds)[:3] == [0.01, 0.02, 0.04]
+    cost = receiver.metric_points("otel_ai.client.cost")
+    assert max(point.as_double for _, point in cost) > 0
+    requests = receiver.metric_points("otel_ai.client.requests")
+    assert {labels["otel_ai.outcome"] for labels, _ in requests} == {"ok"}
+
+
+def test_logs_are_trace_correlated(run):
+    receiver, _ = run
+    logs = [e for e in receiver.log_entries() if e.body == "answered a question with gpt-4o-mini"]
+    assert logs
+    chat_traces = {e.span.trace_id for e in receiver.span_entries() if e.span.name == "chat gpt-4o-mini"}
+    assert logs[0].log.trace_id in chat_traces
+    details = [e for e in receiver.log_entries() if e.log.event_name == "gen_ai.client.inference.operation.details"]
+    assert details
+
+
+def test_no_api_key_and_no_email_in_any_exported_byte(run):
+    receiver, _ = run
+    assert receiver.raw_bodies
+    everything = b"".join(receiver.raw_bodies) + b"".join(r.wire_body for r in receiver.requests)
+    assert SECRET_KEY.encode() not in everything
+    assert SECRET_KEY[:20].encode() not in everything
+    assert EMAIL.encode() not in everything
+    # the prompt with the address was captured (content on), just redacted
+    assert b"[REDACTED:email]" in everything
+
+
+def test_console_exporter_prints_one_line_per_call():
+    with OTLPReceiver() as receiver:
+        result = _run_example(receiver, OTEL_TRACES_EXPORTER="otel_ai_console")
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line for line in result.stdout.splitlines() if line.startswith("[otel-ai] ")]
+    assert len(lines) == 4  # /ask twice, /stream, /embed
+    assert sum("chat gpt-4o-mini" in line for line in lines) == 3
+    assert all("status=ok" in line and "cost=$" in line for line in lines)
