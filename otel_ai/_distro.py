@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -18,7 +19,10 @@ def _check_or_exit() -> None:
         _setup.validate()
     except ConfigError as exc:
         sys.stderr.write(f"otel-ai: configuration error: {exc}\n")
-        raise SystemExit(2) from None
+        sys.stderr.flush()
+        # This runs inside site-customisation, before the app: SystemExit there turns into a
+        # "Fatal Python error" traceback, so leave at once with a clean status instead.
+        os._exit(2)
 
 
 class OtelAIDistro(BaseDistro):  # type: ignore[misc]
