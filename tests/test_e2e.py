@@ -128,3 +128,27 @@ def test_console_exporter_prints_one_line_per_call():
     assert len(lines) == 4  # /ask twice, /stream, /embed
     assert sum("chat gpt-4o-mini" in line for line in lines) == 3
     assert all("status=ok" in line and "cost=$" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        {"OTEL_PYTHON_DISTRO": "distro", "OTEL_PYTHON_CONFIGURATOR": "configurator"},
+        {"OTEL_PYTHON_DISTRO": "distro", "OTEL_PYTHON_CONFIGURATOR": "otel_ai"},
+    ],
+    ids=["opentelemetry-distro-everything", "opentelemetry-distro-with-our-configurator"],
+)
+def test_works_alongside_opentelemetry_distro(selection):
+    """opentelemetry-distro is installed in the test env; even when it is chosen, nothing leaks."""
+    with OTLPReceiver() as receiver:
+        result = _run_example(
+            receiver, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="span_only", **selection
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert receiver.wait_for(lambda: any(s.name == "chat gpt-4o-mini" for s in receiver.spans()), 10)
+        chat = next(e for e in receiver.span_entries() if e.span.name == "chat gpt-4o-mini")
+        assert chat.attributes["otel_ai.cost.usd"] > 0
+        everything = b"".join(receiver.raw_bodies)
+    assert SECRET_KEY.encode() not in everything
+    assert EMAIL.encode() not in everything
+    assert b"[REDACTED:email]" in everything

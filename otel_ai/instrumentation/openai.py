@@ -60,13 +60,20 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if conflict is not None:
             _logger.warning("otel-ai: OpenAI instrumentation skipped: %s", conflict)
             return
-        from otel_ai import _state
+        from otel_ai import _setup, _state
+        from otel_ai._config_errors import ConfigError
 
-        recorder = _state.recorder(
-            tracer_provider=kwargs.get("tracer_provider"),
-            meter_provider=kwargs.get("meter_provider"),
-            logger_provider=kwargs.get("logger_provider"),
-        )
+        try:
+            recorder = _state.recorder(
+                tracer_provider=kwargs.get("tracer_provider"),
+                meter_provider=kwargs.get("meter_provider"),
+                logger_provider=kwargs.get("logger_provider"),
+            )
+        except ConfigError as exc:
+            _logger.error("otel-ai: configuration error, OpenAI instrumentation disabled: %s", exc)
+            return
+        if kwargs.get("tracer_provider") is None:
+            _setup.protect_foreign_providers()  # another configurator may have built the SDK
         openai_types = _OpenAITypes.load()
         for module_name, attribute, api in _TARGETS:
             try:
