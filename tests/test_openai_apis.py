@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 
-import httpx2
 import openai
 import pytest
 from pydantic import BaseModel
@@ -90,20 +89,28 @@ def test_chat_parse_with_structured_output(client, telemetry):
     assert attrs["gen_ai.operation.name"] == "chat"
 
 
-class _ToLocal(httpx2.HTTPTransport):
-    """Sends requests for api.deepseek.com to the local simulator (the client still thinks it is DeepSeek)."""
+def _http_module():
+    """The HTTP package this openai version sends through: httpx2 for 3.x, httpx before."""
+    import openai._base_client as base_client
 
-    def __init__(self, target: str) -> None:
-        super().__init__()
-        self._target = httpx2.URL(target)
+    return getattr(base_client, "httpx2", None) or base_client.httpx
 
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        request.url = request.url.copy_with(scheme="http", host=self._target.host, port=self._target.port)
-        return super().handle_request(request)
+
+def _to_local(target: str):
+    """A transport sending requests for any host to the local simulator (the client still sees its URL)."""
+    http = _http_module()
+    local = http.URL(target)
+
+    class ToLocal(http.HTTPTransport):
+        def handle_request(self, request):
+            request.url = request.url.copy_with(scheme="http", host=local.host, port=local.port)
+            return super().handle_request(request)
+
+    return http.Client(transport=ToLocal())
 
 
 def test_deepseek_is_attributed_by_base_url_host(sim, telemetry):
-    http_client = httpx2.Client(transport=_ToLocal(sim.url))
+    http_client = _to_local(sim.url)
     with openai.OpenAI(base_url="https://api.deepseek.com/v1", api_key=API_KEY, http_client=http_client) as c:
         completion = c.chat.completions.create(model="deepseek-chat", messages=[{"role": "user", "content": "hi"}])
 
