@@ -47,6 +47,10 @@ def make_client() -> tuple[openai.OpenAI, OpenAISimulator | None]:
 
 client, simulator = make_client()
 app = FastAPI(title="otel-ai example")
+if os.environ.get("OTEL_METRICS_EXPORTER", "") in ("prometheus", "otel_ai_prometheus"):
+    import otel_ai
+
+    app.mount("/metrics", otel_ai.metrics_app())  # for teams scraping the app without a collector
 
 
 @app.get("/ask", response_class=PlainTextResponse)

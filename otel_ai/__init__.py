@@ -10,7 +10,7 @@ from otel_ai._config_errors import ConfigError
 
 __version__ = "0.1.0"
 
-__all__ = ["ConfigError", "__version__", "configure"]
+__all__ = ["ConfigError", "__version__", "configure", "metrics_app"]
 
 
 def configure(*, service_name: str | None = None, instrument: bool = True) -> None:
@@ -21,3 +21,15 @@ def configure(*, service_name: str | None = None, instrument: bool = True) -> No
     from otel_ai._configure import configure as _configure
 
     _configure(service_name=service_name, instrument=instrument)
+
+
+def metrics_app() -> object:
+    """An ASGI app with the agent's metrics in Prometheus format, to mount at `/metrics`.
+
+    Pair it with `OTEL_METRICS_EXPORTER=otel_ai_prometheus` (no extra port) or `prometheus`.
+    """
+    try:
+        from prometheus_client import make_asgi_app
+    except ImportError as exc:
+        raise ConfigError("metrics_app() needs the 'prometheus' extra: pip install 'otel-ai[prometheus]'") from exc
+    return make_asgi_app()
