@@ -185,23 +185,23 @@ class GenAIRecorder:
 
     def end(self, invocation: Invocation, response: GenAIResponse | None) -> None:
         """Finish a successful call (or a stream that ended, however it ended)."""
-        if not invocation._claim_end():
-            return
-        try:
-            self._finish(invocation, response, None)
-        except Exception as exc:
-            report("recorder.end", exc)
-            _end_span_quietly(invocation.span)
+        self._close(invocation, response, None)
 
     def fail(self, invocation: Invocation, exc: BaseException, response: GenAIResponse | None = None) -> None:
         """Finish a call that raised; `response` holds whatever a stream delivered before it broke."""
+        self._close(invocation, response, exc)
+
+    def _close(self, invocation: Invocation, response: GenAIResponse | None, exc: BaseException | None) -> None:
         if not invocation._claim_end():
             return
         try:
             self._finish(invocation, response, exc)
         except Exception as inner:
-            report("recorder.fail", inner)
-            _end_span_quietly(invocation.span)
+            report("recorder.finish", inner)
+            try:
+                invocation.span.end()
+            except Exception as last:
+                report("recorder.end_span", last)
 
     # -- the work, done once per call --------------------------------------------------------------
 
@@ -354,9 +354,3 @@ class GenAIRecorder:
                 context=trace.set_span_in_context(inv.span),
             )
 
-
-def _end_span_quietly(span: Span) -> None:
-    try:
-        span.end()
-    except Exception as exc:
-        report("recorder.end_span", exc)

@@ -43,24 +43,20 @@ class _Finisher:
             report("stream.chunk", exc)
 
     def end(self) -> None:
-        if self.inv.ended:
-            return
-        try:
-            response = self.acc.response()
-        except Exception as exc:
-            report("stream.response", exc)
-            response = None
-        self.recorder.end(self.inv, response)
+        if not self.inv.ended:
+            self.recorder.end(self.inv, self._delivered())
 
     def fail(self, exc: BaseException) -> None:
-        if self.inv.ended:
-            return
+        if not self.inv.ended:
+            self.recorder.fail(self.inv, exc, self._delivered())
+
+    def _delivered(self) -> GenAIResponse | None:
+        """What the stream delivered so far; None if the accumulator cannot tell."""
         try:
-            response = self.acc.response()
-        except Exception as inner:
-            report("stream.response", inner)
-            response = None
-        self.recorder.fail(self.inv, exc, response)
+            return self.acc.response()
+        except Exception as exc:
+            report("stream.response", exc)
+            return None
 
 
 class SyncStreamProxy(wrapt.ObjectProxy[Any]):

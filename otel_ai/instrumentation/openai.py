@@ -170,7 +170,6 @@ def _put(attrs: dict[str, AttributeValue], key: str, value: Any) -> None:
 
 class _API:
     operation = ""
-    api_type: str | None = None
 
     def request(self, kwargs: dict[str, Any], req: GenAIRequest, capture: bool, limit: int) -> None:
         raise NotImplementedError
@@ -195,15 +194,22 @@ def _output_type(response_format: Any) -> str | None:
     return None
 
 
+def _generation_attrs(attrs: dict[str, AttributeValue], kwargs: dict[str, Any], api_type: str) -> None:
+    """Request attributes both text-generation APIs (chat completions, responses) share."""
+    attrs[sc.OPENAI_API_TYPE] = api_type
+    _put(attrs, sc.REQUEST_TEMPERATURE, kwargs.get("temperature"))
+    _put(attrs, sc.REQUEST_TOP_P, kwargs.get("top_p"))
+    tier = kwargs.get("service_tier")
+    if isinstance(tier, str) and tier != "auto":
+        attrs[sc.OPENAI_REQUEST_SERVICE_TIER] = tier
+
+
 class _Chat(_API):
     operation = "chat"
-    api_type = "chat_completions"
 
     def request(self, kwargs: dict[str, Any], req: GenAIRequest, capture: bool, limit: int) -> None:
         attrs = req.attributes
-        attrs[sc.OPENAI_API_TYPE] = "chat_completions"
-        _put(attrs, sc.REQUEST_TEMPERATURE, kwargs.get("temperature"))
-        _put(attrs, sc.REQUEST_TOP_P, kwargs.get("top_p"))
+        _generation_attrs(attrs, kwargs, "chat_completions")
         max_tokens = kwargs.get("max_completion_tokens")
         if _number(max_tokens) is None:
             max_tokens = kwargs.get("max_tokens")
@@ -219,9 +225,6 @@ class _Chat(_API):
             attrs[sc.REQUEST_STOP_SEQUENCES] = (stop,)
         elif isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
             attrs[sc.REQUEST_STOP_SEQUENCES] = tuple(stop)
-        tier = kwargs.get("service_tier")
-        if isinstance(tier, str) and tier != "auto":
-            attrs[sc.OPENAI_REQUEST_SERVICE_TIER] = tier
         output_type = _output_type(kwargs.get("response_format"))
         if output_type:
             attrs[sc.OUTPUT_TYPE] = output_type
@@ -341,17 +344,11 @@ class _ChatStream:
 
 class _Responses(_API):
     operation = "chat"
-    api_type = "responses"
 
     def request(self, kwargs: dict[str, Any], req: GenAIRequest, capture: bool, limit: int) -> None:
         attrs = req.attributes
-        attrs[sc.OPENAI_API_TYPE] = "responses"
-        _put(attrs, sc.REQUEST_TEMPERATURE, kwargs.get("temperature"))
-        _put(attrs, sc.REQUEST_TOP_P, kwargs.get("top_p"))
+        _generation_attrs(attrs, kwargs, "responses")
         _put(attrs, sc.REQUEST_MAX_TOKENS, kwargs.get("max_output_tokens"))
-        tier = kwargs.get("service_tier")
-        if isinstance(tier, str) and tier != "auto":
-            attrs[sc.OPENAI_REQUEST_SERVICE_TIER] = tier
         text = kwargs.get("text")
         output_type = _output_type(get(text, "format") if text is not None else None)
         if output_type is None and kwargs.get("text_format") is not None:
