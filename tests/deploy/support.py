@@ -117,13 +117,15 @@ GRAFANA_BUILTINS = {"__rate_interval": "5m", "__interval": "1m", "__range": "1h"
 _GRAFANA_VAR = re.compile(r"\$\{?(\w+)(?::\w+)?\}?")
 
 
-def substitute_grafana_variables(expr: str, variables: set[str]) -> str:
-    """Replace $__rate_interval & co. by durations and dashboard variables by '.*' (their 'All' value)."""
+def substitute_grafana_variables(expr: str, variables: set[str], builtins: dict[str, str] | None = None) -> str:
+    """Replace $__rate_interval & co. by durations (GRAFANA_BUILTINS unless `builtins` is given) and dashboard
+    variables by '.*' (their 'All' value)."""
+    durations = GRAFANA_BUILTINS if builtins is None else builtins
 
     def _value(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name in GRAFANA_BUILTINS:
-            return GRAFANA_BUILTINS[name]
+        if name in durations:
+            return durations[name]
         if name in variables:
             return ".*"
         raise ValueError(f"undefined dashboard variable ${name} in {expr!r}")
