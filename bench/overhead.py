@@ -1026,6 +1026,8 @@ def orchestrate(quick: bool, skip_memory: bool) -> None:
     env["loadavg_at_end"] = list(os.getloadavg())
     env["total_seconds"] = round(time.perf_counter() - t0, 1)
     table = markdown(env, fig, verdict, cfg)
+    if quick:
+        table += "\n\n(--quick: a smoke test; its counts are far too small for these verdicts to mean anything)"
     print(table)
     if not quick:
         RESULTS.mkdir(exist_ok=True)
