@@ -152,3 +152,26 @@ def test_works_alongside_opentelemetry_distro(selection):
     assert SECRET_KEY.encode() not in everything
     assert EMAIL.encode() not in everything
     assert b"[REDACTED:email]" in everything
+
+
+def test_otlp_grpc_carries_traces_metrics_and_logs():
+    from tests.support.otlp_grpc_receiver import OTLPGrpcReceiver
+
+    with OTLPGrpcReceiver() as grpc_receiver, OTLPReceiver() as unused_http:
+        result = _run_example(
+            unused_http,
+            OTEL_EXPORTER_OTLP_ENDPOINT=grpc_receiver.endpoint,
+            OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
+            OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="span_only",
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        names = {span.name for span in grpc_receiver.spans()}
+        metric_names = grpc_receiver.metric_names()
+        log_count = len(grpc_receiver.logs)
+        everything = b"".join(grpc_receiver.raw)
+    assert {"chat gpt-4o-mini", "embeddings text-embedding-3-small", "POST"} <= names
+    assert {"gen_ai.client.operation.duration", "otel_ai.client.cost"} <= metric_names
+    assert log_count > 0
+    assert unused_http.raw_bodies == []  # nothing went over HTTP
+    assert SECRET_KEY.encode() not in everything
+    assert EMAIL.encode() not in everything
