@@ -43,7 +43,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import Event, ReadableSpan
@@ -611,6 +611,36 @@ def _notify(callback: RedactionCallback | None, counts: Counter[str]) -> None:
         report("redaction.callback", exc)
 
 
+_Item = TypeVar("_Item")
+
+
+def _redact_batch(
+    items: Sequence[_Item],
+    redact_one: Callable[[_Item], tuple[_Item | None, Counter[str] | None]],
+    on_redacted: RedactionCallback | None,
+) -> Sequence[_Item]:
+    """Redact a batch; returns the very same sequence when nothing changed (the common case).
+
+    `redact_one` returns the item itself when clean, a copy when redacted, or None to drop it.
+    """
+    out: list[_Item] | None = None
+    total: Counter[str] = Counter()
+    for i, item in enumerate(items):
+        new, counts = redact_one(item)
+        if new is item:
+            if out is not None:
+                out.append(item)
+            continue
+        if out is None:
+            out = list(items[:i])
+        if new is not None:
+            out.append(new)
+        if counts:
+            total.update(counts)
+    _notify(on_redacted, total)
+    return items if out is None else out
+
+
 def _summary(counts: Counter[str]) -> dict[str, AnyValue]:
     return {
         REDACTED_COUNT_ATTRIBUTE: sum(counts.values()),
@@ -660,25 +690,8 @@ class RedactingSpanExporter(SpanExporter):
         return self._inner.force_flush(timeout_millis)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        to_export: Sequence[ReadableSpan] = spans
         try:
-            out: list[ReadableSpan] | None = None
-            total: Counter[str] = Counter()
-            for i, span in enumerate(spans):
-                new, counts = self._redact_or_fail_closed(span)
-                if new is span:
-                    if out is not None:
-                        out.append(span)
-                    continue
-                if out is None:
-                    out = list(spans[:i])
-                if new is not None:
-                    out.append(new)
-                if counts:
-                    total.update(counts)
-            if out is not None:
-                to_export = out
-            _notify(self._on_redacted, total)
+            to_export = _redact_batch(spans, self._redact_or_fail_closed, self._on_redacted)
         except Exception as exc:  # the batch itself is unusable: export nothing rather than leak
             report("redaction.span_batch", exc)
             return SpanExportResult.FAILURE
@@ -807,25 +820,8 @@ class RedactingLogExporter(LogRecordExporter):
         self._on_redacted = on_redacted
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        to_export: Sequence[ReadableLogRecord] = batch
         try:
-            out: list[ReadableLogRecord] | None = None
-            total: Counter[str] = Counter()
-            for i, item in enumerate(batch):
-                new, counts = self._redact_or_fail_closed(item)
-                if new is item:
-                    if out is not None:
-                        out.append(item)
-                    continue
-                if out is None:
-                    out = list(batch[:i])
-                if new is not None:
-                    out.append(new)
-                if counts:
-                    total.update(counts)
-            if out is not None:
-                to_export = out
-            _notify(self._on_redacted, total)
+            to_export = _redact_batch(batch, self._redact_or_fail_closed, self._on_redacted)
         except Exception as exc:
             report("redaction.log_batch", exc)
             return LogRecordExportResult.FAILURE

@@ -246,17 +246,22 @@ class _Chat(_API):
         return _ChatStream(capture, limit)
 
 
-def _chat_usage(resp: GenAIResponse, usage: Any) -> None:
+def _usage(resp: GenAIResponse, usage: Any, input_key: str, output_key: str) -> None:
+    """Token counts; both APIs name the details objects after their totals (`<key>_details`)."""
     if usage is None:
         return
-    resp.input_tokens = get(usage, "prompt_tokens")
-    resp.output_tokens = get(usage, "completion_tokens")
-    prompt_details = get(usage, "prompt_tokens_details")
-    if prompt_details is not None:
-        resp.cached_input_tokens = get(prompt_details, "cached_tokens")
-    completion_details = get(usage, "completion_tokens_details")
-    if completion_details is not None:
-        resp.reasoning_tokens = get(completion_details, "reasoning_tokens")
+    resp.input_tokens = get(usage, input_key)
+    resp.output_tokens = get(usage, output_key)
+    input_details = get(usage, f"{input_key}_details")
+    if input_details is not None:
+        resp.cached_input_tokens = get(input_details, "cached_tokens")
+    output_details = get(usage, f"{output_key}_details")
+    if output_details is not None:
+        resp.reasoning_tokens = get(output_details, "reasoning_tokens")
+
+
+def _chat_usage(resp: GenAIResponse, usage: Any) -> None:
+    _usage(resp, usage, "prompt_tokens", "completion_tokens")
 
 
 def _openai_response_attrs(resp: GenAIResponse, result: Any) -> None:
@@ -365,16 +370,7 @@ class _Responses(_API):
         resp = GenAIResponse(response_id=get(result, "id"), model=get(result, "model"))
         reason = _responses_finish_reason(result)
         resp.finish_reasons = [reason]
-        usage = get(result, "usage")
-        if usage is not None:
-            resp.input_tokens = get(usage, "input_tokens")
-            resp.output_tokens = get(usage, "output_tokens")
-            details = get(usage, "input_tokens_details")
-            if details is not None:
-                resp.cached_input_tokens = get(details, "cached_tokens")
-            details = get(usage, "output_tokens_details")
-            if details is not None:
-                resp.reasoning_tokens = get(details, "reasoning_tokens")
+        _usage(resp, get(result, "usage"), "input_tokens", "output_tokens")
         tier = get(result, "service_tier")
         if isinstance(tier, str):
             resp.attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] = tier
