@@ -5,13 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-python3}
-VENV=${VENV:-.venv}
-if [ ! -x "$VENV/bin/python" ]; then
-  "$PYTHON" -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[examples]"
+. scripts/_venv.sh examples
 
 export OTEL_SERVICE_NAME=${OTEL_SERVICE_NAME:-otel-ai-example}
 if [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then

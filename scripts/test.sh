@@ -6,14 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-python3}
-VENV=${VENV:-.venv}
-
-if [ ! -x "$VENV/bin/python" ]; then
-  "$PYTHON" -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[test]"
+. scripts/_venv.sh test
 if [ -n "${OPENAI_SPEC:-}" ]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$OPENAI_SPEC"
 fi
@@ -31,7 +24,6 @@ if [ ${#need_debian[@]} -gt 0 ]; then
     $(printf '%s\n' "${need_debian[@]}" | sort -u) >/dev/null
 fi
 
-"$VENV/bin/python" -m openai --version >/dev/null 2>&1 || true
 echo "openai $("$VENV/bin/python" -c 'import openai; print(openai.__version__)')"
 "$VENV/bin/ruff" check otel_ai tests examples bench
 "$VENV/bin/mypy" otel_ai
