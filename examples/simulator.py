@@ -51,7 +51,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -329,10 +329,12 @@ _Route = Callable[[_Exchange], "dict[str, Any] | Iterator[bytes]"]
 # --------------------------------------------------------------------------- HTTP plumbing
 
 
-class _Server(ThreadingHTTPServer):
+class LoopbackServer(ThreadingHTTPServer):
+    """A threading HTTP server for one `LoopbackService`; skips the FQDN lookup on bind."""
+
     daemon_threads = True
     allow_reuse_address = True
-    simulator: OpenAISimulator
+    owner: LoopbackService
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind would resolve the FQDN of the host (a DNS lookup): skip it.
@@ -342,17 +344,17 @@ class _Server(ThreadingHTTPServer):
         self.server_port = int(port)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-    server_version = "openai-simulator/1.0"
-    timeout = 30.0  # idle keep-alive connections end by themselves
+class LoopbackHandler(BaseHTTPRequestHandler):
+    """Keep-alive handler whose connections the service tracks, so `stop()` can cut them."""
 
-    # -- lifecycle ---------------------------------------------------------
+    server: LoopbackServer
+    protocol_version = "HTTP/1.1"
+    timeout = 30.0  # idle keep-alive connections end by themselves
+    dropped: tuple[type[BaseException], ...] = (OSError,)  # errors that just end the connection
 
     def setup(self) -> None:
         super().setup()
-        self.server.simulator._track(self.connection, add=True)
+        self.server.owner._track(self.connection, add=True)
 
     def finish(self) -> None:
         try:
@@ -360,12 +362,12 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
         finally:
-            self.server.simulator._track(self.connection, add=False)
+            self.server.owner._track(self.connection, add=False)
 
     def handle_one_request(self) -> None:
         try:
             super().handle_one_request()
-        except (_Aborted, OSError):  # stopping, client gone, idle timeout
+        except self.dropped:  # stopping, client gone, idle timeout
             self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -373,6 +375,95 @@ class _Handler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return self.server_version
+
+
+class LoopbackService:
+    """A real HTTP service on 127.0.0.1 in a daemon thread: start/stop, `with`, free port by default.
+
+    Shared by the simulator and the test suite's OTLP receiver; subclasses set `handler`.
+    """
+
+    handler: type[LoopbackHandler] = LoopbackHandler
+    thread_name = "loopback-http"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        self._server: LoopbackServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://HOST:PORT``."""
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} not started")
+        return f"http://{self.host}:{self._server.server_port}"
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        self._starting()
+        server = LoopbackServer((self.host, self.port), self.handler)
+        server.owner = self
+        self._server = server
+        self.port = server.server_port
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=self.thread_name, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping_now()
+        server.shutdown()
+        server.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _starting(self) -> None:
+        """Hook: runs before the server starts."""
+
+    def _stopping_now(self) -> None:
+        """Hook: runs before the server shuts down (wake sleeping handlers here)."""
+
+    def _track(self, conn: socket.socket, *, add: bool) -> None:
+        with self._lock:
+            if add:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+
+class _Handler(LoopbackHandler):
+    server_version = "openai-simulator/1.0"
+    dropped = (_Aborted, OSError)
+
+    @property
+    def simulator(self) -> OpenAISimulator:
+        return cast("OpenAISimulator", self.server.owner)
 
     # -- verbs -------------------------------------------------------------
 
@@ -386,7 +477,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def _dispatch(self) -> None:
-        self.server.simulator._handle(self)
+        self.simulator._handle(self)
 
     # -- writing -----------------------------------------------------------
 
@@ -443,78 +534,33 @@ class _Handler(BaseHTTPRequestHandler):
 # --------------------------------------------------------------------------- the simulator
 
 
-class OpenAISimulator:
+class OpenAISimulator(LoopbackService):
     """OpenAI-compatible HTTP API on 127.0.0.1 (port 0 picks a free port)."""
+
+    handler = _Handler
+    thread_name = "openai-simulator"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, default_scenario: str = "ok") -> None:
         if default_scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {default_scenario!r}; known: {', '.join(SCENARIOS)}")
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.default_scenario = default_scenario
         self.requests: list[RecordedRequest] = []
-        self._lock = threading.Lock()
         self._rate_limited_keys: set[str] = set()
-        self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """``http://HOST:PORT`` (without ``/v1``)."""
-        if self._server is None:
-            raise RuntimeError("simulator not started")
-        return f"http://{self.host}:{self._server.server_port}"
 
     @property
     def base_url(self) -> str:
         """``http://HOST:PORT/v1``: the ``base_url`` for ``openai.OpenAI``."""
         return f"{self.url}/v1"
 
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
+    def _starting(self) -> None:
         self._stopping.clear()
-        server = _Server((self.host, self.port), _Handler)
-        server.simulator = self
-        self._server = server
-        self.port = server.server_port
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="openai-simulator", daemon=True
-        )
-        self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.server_close()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        if thread is not None:
-            thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _stopping_now(self) -> None:
+        self._stopping.set()  # interrupts `slow` scenarios mid-sleep
 
     # -- inspection --------------------------------------------------------
 
@@ -528,13 +574,6 @@ class OpenAISimulator:
         with self._lock:
             self.requests.clear()
             self._rate_limited_keys.clear()
-
-    def _track(self, conn: socket.socket, *, add: bool) -> None:
-        with self._lock:
-            if add:
-                self._connections.add(conn)
-            else:
-                self._connections.discard(conn)
 
     def _sleep(self, seconds: float) -> None:
         if seconds > 0 and self._stopping.wait(seconds):

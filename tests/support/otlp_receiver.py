@@ -8,18 +8,13 @@ together with their resource attributes and instrumentation scope.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
-import socket
-import socketserver
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
@@ -39,8 +34,10 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from examples.simulator import LoopbackHandler, LoopbackService  # the same loopback server scaffolding
+
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    pass
 
 __all__ = [
     "LogEntry",
@@ -122,47 +119,12 @@ class ReceivedRequest:
     received_at: float = field(default_factory=time.time)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    receiver: OTLPReceiver
-
-    def server_bind(self) -> None:
-        socketserver.TCPServer.server_bind(self)  # no FQDN lookup
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
+class _Handler(LoopbackHandler):
     server_version = "otlp-receiver/1.0"
-    timeout = 30.0
 
-    def setup(self) -> None:
-        super().setup()
-        self.server.receiver._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        except OSError:
-            pass
-        finally:
-            self.server.receiver._track(self.connection, add=False)
-
-    def handle_one_request(self) -> None:
-        try:
-            super().handle_one_request()
-        except OSError:
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def version_string(self) -> str:
-        return self.server_version
+    @property
+    def receiver(self) -> OTLPReceiver:
+        return cast("OTLPReceiver", self.server.owner)
 
     def do_GET(self) -> None:
         if self.path == "/health":
@@ -173,7 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         wire = self.rfile.read(length) if length > 0 else b""
-        self.server.receiver._handle(self, wire)
+        self.receiver._handle(self, wire)
 
     def _reply(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
@@ -184,69 +146,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-class OTLPReceiver:
+class OTLPReceiver(LoopbackService):
     """OTLP/HTTP receiver for ``/v1/traces``, ``/v1/metrics`` and ``/v1/logs`` (protobuf)."""
 
+    handler = _Handler
+    thread_name = "otlp-receiver"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.requests: list[ReceivedRequest] = []
         self.raw_bodies: list[bytes] = []
-        self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._failures: list[int] = []
-        self._connections: set[socket.socket] = set()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------
 
     @property
     def endpoint(self) -> str:
         """``http://HOST:PORT``: a value for ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
-        if self._server is None:
-            raise RuntimeError("receiver not started")
-        return f"http://{self.host}:{self._server.server_port}"
-
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
-        server = _Server((self.host, self.port), _Handler)
-        server.receiver = self
-        self._server = server
-        self.port = server.server_port
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="otlp-receiver", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        if thread is not None:
-            thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return self.url
 
     # -- control -----------------------------------------------------------
 
@@ -334,13 +250,6 @@ class OTLPReceiver:
         return [entry.log for entry in self.log_entries()]
 
     # -- internals ---------------------------------------------------------
-
-    def _track(self, conn: socket.socket, *, add: bool) -> None:
-        with self._lock:
-            if add:
-                self._connections.add(conn)
-            else:
-                self._connections.discard(conn)
 
     def _handle(self, handler: _Handler, wire: bytes) -> None:
         path = handler.path.partition("?")[0].rstrip("/")
