@@ -17,11 +17,9 @@ import json
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -29,8 +27,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from simulator import OpenAISimulator
+from otel_ai.testing.simulator import OpenAISimulator
 
 logger = logging.getLogger("example")
 MODEL = os.environ.get("EXAMPLE_MODEL", "gpt-4o-mini")

@@ -6,7 +6,7 @@ In code: `otel_ai.configure()` once at start-up.
 
 from __future__ import annotations
 
-from otel_ai._config_errors import ConfigError
+from otel_ai.errors import ConfigError
 
 __version__ = "0.1.0"
 
@@ -18,7 +18,7 @@ def configure(*, service_name: str | None = None, instrument: bool = True) -> No
 
     Raises `ConfigError` for a bad setting or pricing file; a second call does nothing.
     """
-    from otel_ai._configure import configure as _configure
+    from otel_ai.sdk.configure import configure as _configure
 
     _configure(service_name=service_name, instrument=instrument)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from otel_ai import ConfigError
-from otel_ai._config import ContentMode, Settings
+from otel_ai.sdk.settings import ContentMode, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -103,7 +103,8 @@ def test_bad_otlp_protocol_is_reported():
 
 
 def test_configure_raises_config_error_in_process(monkeypatch):
-    from otel_ai import _configure, _state
+    from otel_ai.sdk import configure as _configure
+    from otel_ai.sdk import state as _state
 
     monkeypatch.setenv("OTEL_AI_CONTENT_MAX_LENGTH", "-5")
     monkeypatch.setattr(_configure, "_done", False)

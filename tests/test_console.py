@@ -9,8 +9,8 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from otel_ai._console import ConsoleGenAISpanExporter
 from otel_ai.instrumentation.openai import OpenAIInstrumentor
+from otel_ai.sdk.console import ConsoleGenAISpanExporter
 from tests.conftest import API_KEY, scenario
 
 

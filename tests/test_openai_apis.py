@@ -8,7 +8,7 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from otel_ai._providers import provider_for_host
+from otel_ai.instrumentation.openai.providers import provider_for_host
 from tests.conftest import API_KEY
 
 INPUT = "Write one short sentence about observability"

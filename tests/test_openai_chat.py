@@ -6,7 +6,7 @@ import openai
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from otel_ai._pricing import PricingCatalog
+from otel_ai.pricing.catalog import PricingCatalog
 from tests.conftest import API_KEY, scenario
 
 SECONDS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
@@ -253,7 +253,7 @@ def test_with_raw_response_still_returns_the_raw_response(client, telemetry):
 
 
 def test_recorder_failure_never_reaches_the_app(client, telemetry, monkeypatch):
-    from otel_ai._recorder import GenAIRecorder
+    from otel_ai.genai.recorder import GenAIRecorder
 
     def broken(*args, **kwargs):
         raise RuntimeError("telemetry bug")

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from otel_ai._config_errors import ConfigError
-from otel_ai._pricing import Cost, ModelPrice, PricingCatalog
+from otel_ai.errors import ConfigError
+from otel_ai.pricing.catalog import Cost, ModelPrice, PricingCatalog
 
 REQUIRED_TOKEN_MODELS = [
     "gpt-4o",
@@ -103,7 +103,7 @@ def test_deepseek_cache_hit_price_is_the_cached_input_price(catalog):
 
 
 def test_builtin_json_has_documented_shape_and_every_entry_loads():
-    data_file = Path(__file__).resolve().parents[1] / "otel_ai" / "data" / "pricing.json"
+    data_file = Path(__file__).resolve().parents[1] / "otel_ai" / "pricing" / "data" / "pricing.json"
     document = json.loads(data_file.read_text(encoding="utf-8"))
     assert set(document) == {"catalog_date", "models"}
     assert len(PricingCatalog.load().entries) == len(document["models"])
@@ -117,7 +117,7 @@ def test_builtin_catalog_goes_through_the_same_validation(tmp_path, monkeypatch)
         json.dumps({"catalog_date": "2026-11-22", "models": {"gpt-x": {"output_per_mtok": -2}}}),
         encoding="utf-8",
     )
-    monkeypatch.setattr("otel_ai._pricing.resources.files", lambda package: tmp_path)
+    monkeypatch.setattr("otel_ai.pricing.catalog.resources.files", lambda package: tmp_path)
     with pytest.raises(ConfigError, match="non-negative") as excinfo:
         PricingCatalog.load()
     assert str(builtin) in str(excinfo.value) and "gpt-x" in str(excinfo.value)

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from opentelemetry.sdk.metrics import MeterProvider
 
 import otel_ai
-from otel_ai._prometheus import MountedPrometheusMetricReader
 from otel_ai.instrumentation.openai import OpenAIInstrumentor
+from otel_ai.sdk.prometheus import MountedPrometheusMetricReader
 from tests.conftest import API_KEY
 
 

@@ -32,9 +32,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, Status, StatusCode, TraceFlags
 
-from otel_ai import _guard
-from otel_ai._config_errors import ConfigError
-from otel_ai._redaction import (
+from otel_ai.errors import ConfigError
+from otel_ai.privacy.redactor import (
     REDACTED_COUNT_ATTRIBUTE,
     REDACTED_KINDS_ATTRIBUTE,
     RedactingLogExporter,
@@ -44,6 +43,7 @@ from otel_ai._redaction import (
     luhn_valid,
     parse_patterns,
 )
+from otel_ai.sdk import guard as _guard
 
 # --------------------------------------------------------------------------------------------
 # Fake credentials (realistic shapes, not real values)

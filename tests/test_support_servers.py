@@ -464,7 +464,7 @@ async def test_async_chat_and_stream(sim: FakeOpenAI) -> None:
 
 
 def test_simulator_runs_as_a_script() -> None:
-    command = [sys.executable, str(REPO_ROOT / "examples" / "simulator.py"), "--port", "0"]
+    command = [sys.executable, "-m", "otel_ai.testing.simulator", "--port", "0"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None

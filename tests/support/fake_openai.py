@@ -1,23 +1,17 @@
-"""The OpenAI-compatible simulator for tests (implementation: ``examples/simulator.py``).
+"""The OpenAI-compatible simulator for tests (implementation: ``otel_ai/testing/simulator.py``).
 
-``FakeOpenAI`` is ``examples.simulator.OpenAISimulator``: a real HTTP server on 127.0.0.1.
+``FakeOpenAI`` is ``otel_ai.testing.simulator.OpenAISimulator``: a real HTTP server on 127.0.0.1.
 Pick a behaviour per request with ``extra_headers=scenario_headers("rate_limit_once", key=...)``.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import openai
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(_REPO_ROOT) not in sys.path:  # `examples` is a plain directory, importable from the repo root
-    sys.path.insert(0, str(_REPO_ROOT))
-
-from examples.simulator import (  # noqa: E402
+from otel_ai.testing.simulator import (
     DEFAULT_REPLY,
     DELAY_HEADER,
     KEY_HEADER,

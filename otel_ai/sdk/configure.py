@@ -6,7 +6,7 @@ import logging
 import os
 from importlib.metadata import entry_points
 
-from otel_ai import _setup
+from otel_ai.sdk import setup as _setup
 
 _logger = logging.getLogger("otel_ai")
 _done = False

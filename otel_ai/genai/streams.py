@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 import wrapt
 
-from otel_ai._guard import report
-from otel_ai._recorder import GenAIRecorder, GenAIResponse, Invocation
+from otel_ai.genai.recorder import GenAIRecorder, GenAIResponse, Invocation
+from otel_ai.sdk.guard import report
 
 
 class StreamAccumulator(Protocol):

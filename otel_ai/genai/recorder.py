@@ -21,11 +21,11 @@ from opentelemetry.metrics import MeterProvider, get_meter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
-from otel_ai import _semconv as sc
-from otel_ai._config import ContentMode, Settings
-from otel_ai._errors import categorize, error_type
-from otel_ai._guard import report
-from otel_ai._pricing import Cost, PricingCatalog
+from otel_ai.genai import semconv as sc
+from otel_ai.genai.errors import categorize, error_type
+from otel_ai.pricing.catalog import Cost, PricingCatalog
+from otel_ai.sdk.guard import report
+from otel_ai.sdk.settings import ContentMode, Settings
 
 _logger = logging.getLogger("otel_ai")
 _SCOPE = "otel_ai"

@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import StatusCode
 
-from otel_ai import _semconv as sc
+from otel_ai.genai import semconv as sc
 
 
 def format_call(span: ReadableSpan) -> str | None:

@@ -9,8 +9,8 @@ from typing import Any
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
 
-from otel_ai import _setup
-from otel_ai._config_errors import ConfigError
+from otel_ai.errors import ConfigError
+from otel_ai.sdk import setup as _setup
 
 
 def _check_or_exit() -> None:

@@ -19,14 +19,14 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.util.types import AttributeValue
 
-from otel_ai import _content
-from otel_ai import _semconv as sc
-from otel_ai._content import get
-from otel_ai._guard import report
-from otel_ai._providers import provider_for_host
-from otel_ai._recorder import GenAIRecorder, GenAIRequest, GenAIResponse, Invocation
-from otel_ai._secrets import remember
-from otel_ai._streams import AsyncStreamProxy, SyncStreamProxy
+from otel_ai.genai import semconv as sc
+from otel_ai.genai.recorder import GenAIRecorder, GenAIRequest, GenAIResponse, Invocation
+from otel_ai.genai.streams import AsyncStreamProxy, SyncStreamProxy
+from otel_ai.instrumentation.openai import content as _content
+from otel_ai.instrumentation.openai.content import get
+from otel_ai.instrumentation.openai.providers import provider_for_host
+from otel_ai.privacy.secrets import remember
+from otel_ai.sdk.guard import report
 
 _logger = logging.getLogger("otel_ai")
 _instruments = ("openai >= 1.40.0",)
@@ -60,8 +60,9 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if conflict is not None:
             _logger.warning("otel-ai: OpenAI instrumentation skipped: %s", conflict)
             return
-        from otel_ai import _setup, _state
-        from otel_ai._config_errors import ConfigError
+        from otel_ai.errors import ConfigError
+        from otel_ai.sdk import setup as _setup
+        from otel_ai.sdk import state as _state
 
         try:
             recorder = _state.recorder(

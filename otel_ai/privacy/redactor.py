@@ -52,8 +52,8 @@ from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link, Status
 from opentelemetry.util.types import AnyValue, AttributeValue
 
-from otel_ai._config_errors import ConfigError
-from otel_ai._guard import report
+from otel_ai.errors import ConfigError
+from otel_ai.sdk.guard import report
 
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs import ReadableLogRecord

@@ -3,7 +3,7 @@
 It lets the example app run offline and gives the test suite a server to talk to with
 the real ``openai`` client. Run it as a script::
 
-    python examples/simulator.py --port 0
+    python -m otel_ai.testing.simulator --port 0
     listening on http://127.0.0.1:PORT/v1
 
 or use it in-process::

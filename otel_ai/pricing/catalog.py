@@ -1,6 +1,6 @@
 """Pricing catalog and cost arithmetic for GenAI calls.
 
-Cost is computed locally from a dated catalog shipped in ``otel_ai/data/pricing.json`` so that spans
+Cost is computed locally from a dated catalog shipped in ``otel_ai/pricing/data/pricing.json`` so that spans
 and metrics carry a USD figure without asking the provider. Users correct or extend prices with
 their own JSON file (``OTEL_AI_PRICING_FILE``) of the same shape; any model touched by that file is
 labelled ``override`` instead of ``catalog:<date>`` so dashboards can tell the two apart.
@@ -34,7 +34,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any, Final
 
-from otel_ai._config_errors import ConfigError
+from otel_ai.errors import ConfigError
 
 __all__ = ["Cost", "ModelPrice", "PricingCatalog"]
 
@@ -195,7 +195,7 @@ def _price_from_fields(model: str, fields: Mapping[str, Any]) -> ModelPrice:
 
 def _load_builtin() -> tuple[str, dict[str, dict[str, Any]]]:
     """Read and validate the catalog shipped in the package."""
-    resource = resources.files("otel_ai") / "data" / "pricing.json"
+    resource = resources.files("otel_ai.pricing") / "data" / "pricing.json"
     path = str(resource)
     try:
         text = resource.read_text(encoding="utf-8")

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from otel_ai._config_errors import ConfigError
+from otel_ai.errors import ConfigError
 
 CAPTURE_CONTENT_VAR = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 PRICING_FILE_VAR = "OTEL_AI_PRICING_FILE"

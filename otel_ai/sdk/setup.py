@@ -19,11 +19,11 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExp
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
-from otel_ai import _state
-from otel_ai._config_errors import ConfigError
-from otel_ai._console import ConsoleGenAISpanExporter
-from otel_ai._guard import report
-from otel_ai._redaction import RedactingLogExporter, RedactingSpanExporter
+from otel_ai.errors import ConfigError
+from otel_ai.privacy.redactor import RedactingLogExporter, RedactingSpanExporter
+from otel_ai.sdk import state as _state
+from otel_ai.sdk.console import ConsoleGenAISpanExporter
+from otel_ai.sdk.guard import report
 
 _logger = logging.getLogger("otel_ai")
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from otel_ai._config import Settings
-from otel_ai._pricing import PricingCatalog
-from otel_ai._recorder import GenAIRecorder
-from otel_ai._secrets import subscribe
+from otel_ai.genai.recorder import GenAIRecorder
+from otel_ai.pricing.catalog import PricingCatalog
+from otel_ai.privacy.secrets import subscribe
+from otel_ai.sdk.settings import Settings
 
 if TYPE_CHECKING:
-    from otel_ai._redaction import Redactor
+    from otel_ai.privacy.redactor import Redactor
 
 _lock = threading.RLock()
 _settings: Settings | None = None
@@ -44,7 +44,7 @@ def pricing() -> PricingCatalog:
 
 def redactor() -> Redactor:
     global _redactor
-    from otel_ai._redaction import Redactor, parse_patterns
+    from otel_ai.privacy.redactor import Redactor, parse_patterns
 
     with _lock:
         if _redactor is None:

@@ -8,8 +8,8 @@ import shutil
 import sys
 from collections.abc import Sequence
 
-from otel_ai import _setup
-from otel_ai._config_errors import ConfigError
+from otel_ai.errors import ConfigError
+from otel_ai.sdk import setup as _setup
 
 
 def main(argv: Sequence[str] | None = None) -> int:
