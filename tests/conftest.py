@@ -144,6 +144,12 @@ async def aclient(sim: FakeOpenAI, telemetry: Telemetry) -> Any:
         yield c
 
 
+def exception_type_of(span: ReadableSpan) -> str:
+    """The `exception.type` the SDK wrote on the span's exception event (what `error.type` must equal)."""
+    [event] = [e for e in span.events if e.name == "exception"]
+    return str(event.attributes["exception.type"])
+
+
 def scenario(name: str, **extra: str) -> dict[str, str]:
     """`extra_headers` choosing the simulator's behaviour for one request."""
     headers = {"x-simulator-scenario": name}

@@ -47,7 +47,7 @@ def test_errors_show_type_and_category(console):
         client.chat.completions.create(
             model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], extra_headers=scenario("rate_limit")
         )
-    assert "status=ERROR RateLimitError (rate_limit)" in out.getvalue()
+    assert "status=ERROR openai.RateLimitError (rate_limit)" in out.getvalue()
 
 
 def test_non_genai_spans_are_not_printed():

@@ -7,7 +7,7 @@ import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
 from otel_ai.pricing.catalog import PricingCatalog
-from tests.conftest import API_KEY, scenario
+from tests.conftest import API_KEY, exception_type_of, scenario
 
 SECONDS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 TOKENS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
@@ -164,14 +164,15 @@ def test_http_errors_are_classified_and_pass_through_unchanged(client, telemetry
     assert type(raised.value) is exc_type
     span = telemetry.one_genai_span()
     assert span.status.status_code is StatusCode.ERROR
-    assert span.attributes["error.type"] == exc_type.__name__
+    # Module-qualified like the SDK's exception.type and the official instrumentation: openai.RateLimitError
+    assert span.attributes["error.type"] == f"openai.{exc_type.__name__}" == exception_type_of(span)
     assert span.attributes["otel_ai.error.category"] == category
     assert any(e.name == "exception" for e in span.events)
     [(labels, _)] = telemetry.points("otel_ai.client.requests")
     assert labels["otel_ai.outcome"] == "error"
     assert labels["otel_ai.error.category"] == category
     [(labels, _)] = telemetry.points("gen_ai.client.operation.duration")
-    assert labels["error.type"] == exc_type.__name__
+    assert labels["error.type"] == f"openai.{exc_type.__name__}"
     assert telemetry.points("otel_ai.client.cost") == []
 
 
@@ -185,7 +186,7 @@ def test_timeout_is_classified(sim, telemetry):
         )
 
     span = telemetry.one_genai_span()
-    assert span.attributes["error.type"] == "APITimeoutError"
+    assert span.attributes["error.type"] == "openai.APITimeoutError" == exception_type_of(span)
     assert span.attributes["otel_ai.error.category"] == "timeout"
 
 
@@ -195,7 +196,8 @@ def test_malformed_json_error_passes_through(client, telemetry):
 
     span = telemetry.one_genai_span()
     assert span.status.status_code is StatusCode.ERROR
-    assert span.attributes["error.type"] == type(raised.value).__qualname__
+    assert span.attributes["error.type"] == exception_type_of(span)
+    assert span.attributes["error.type"].endswith("." + type(raised.value).__qualname__)
 
 
 def test_unknown_model_has_no_cost_and_warns_once(client, telemetry, caplog):

@@ -25,8 +25,13 @@ _FILTER_CODES = frozenset({"content_filter", "content_policy_violation"})
 
 
 def error_type(exc: BaseException) -> str:
-    """The exception's class name: stable, low-cardinality, as the conventions ask for `error.type`."""
-    return type(exc).__qualname__
+    """The SDK's `exception.type` for `exc` (`openai.RateLimitError`; builtins bare: `TimeoutError`).
+
+    The same string the official GenAI instrumentations write, so dashboards work across both.
+    """
+    cls = type(exc)
+    module = cls.__module__
+    return f"{module}.{cls.__qualname__}" if module and module != "builtins" else cls.__qualname__
 
 
 def categorize(exc: BaseException) -> str:

@@ -1,17 +1,18 @@
 """The one GenAI recorder: span naming, attributes, metrics, cost and content for every provider.
 
-Instrumentors read their library's request and response and hand plain values to this module; all
-telemetry decisions live here, so a new provider is one thin module against `GenAIRecorder`.
+Instrumentors read their library's request and response into the plain model of `genai.model` and
+hand it here; every telemetry decision lives in this module, so a new provider is one thin module.
+
+The hot path is built once per distinct call shape: the span's start attributes and the metric
+attribute sets are cached per (operation, provider, model, server, response model, outcome), so a
+call builds no dicts for metrics and the SDK sees the same attribute objects every time.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -23,51 +24,28 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.errors import categorize, error_type
-from otel_ai.pricing.catalog import Cost, PricingCatalog
+from otel_ai.genai.model import GenAIRequest, GenAIResponse, Usage
+from otel_ai.genai.sums import sums_for
+from otel_ai.pricing.catalog import PricingCatalog
+from otel_ai.pricing.cost import Cost
 from otel_ai.sdk.guard import report
 from otel_ai.sdk.settings import ContentMode, Settings
+
+__all__ = ["GenAIRecorder", "GenAIRequest", "GenAIResponse", "Invocation", "Usage"]
 
 _logger = logging.getLogger("otel_ai")
 _SCOPE = "otel_ai"
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
+# Model names come from user code: bound every per-shape cache so they cannot grow without limit.
+_CACHE_LIMIT = 2048
 
-
-@dataclass(slots=True)
-class GenAIRequest:
-    """What an instrumentor knows before the call: enough to name the span and start it."""
-
-    operation: str
-    provider: str
-    model: str | None
-    server_address: str | None = None
-    server_port: int | None = None
-    stream: bool = False
-    attributes: dict[str, AttributeValue] = field(default_factory=dict)
-    # Content, built by the instrumentor only when `GenAIRecorder.capture_content` is true.
-    system_instructions: list[dict[str, Any]] | None = None
-    input_messages: list[dict[str, Any]] | None = None
-    tool_definitions: list[dict[str, Any]] | None = None
-
-
-@dataclass(slots=True)
-class GenAIResponse:
-    """What an instrumentor read from the provider's answer (a whole response or a finished stream)."""
-
-    response_id: str | None = None
-    model: str | None = None
-    finish_reasons: Sequence[str] | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cached_input_tokens: int | None = None
-    reasoning_tokens: int | None = None
-    attributes: dict[str, AttributeValue] = field(default_factory=dict)
-    output_messages: list[dict[str, Any]] | None = None
+Attributes = dict[str, AttributeValue]
 
 
 class Invocation:
     """One call in flight. Ends exactly once, whichever of `end`/`fail` comes first."""
 
-    __slots__ = ("_lock", "chunks", "ended", "first_chunk", "last_chunk", "request", "span", "start")
+    __slots__ = ("_claim", "chunks", "first_chunk", "last_chunk", "request", "span", "start")
 
     def __init__(self, request: GenAIRequest, span: Span, start: float) -> None:
         self.request = request
@@ -76,8 +54,11 @@ class Invocation:
         self.first_chunk: float | None = None
         self.last_chunk = 0.0
         self.chunks = 0
-        self.ended = False
-        self._lock = threading.Lock()
+        self._claim = [True]  # list.pop is atomic: the one caller that pops it ends the call
+
+    @property
+    def ended(self) -> bool:
+        return not self._claim
 
     def chunk(self) -> None:
         """Note one streamed chunk; accumulation only, metrics are recorded when the stream ends."""
@@ -87,12 +68,36 @@ class Invocation:
         self.last_chunk = now
         self.chunks += 1
 
-    def _claim_end(self) -> bool:
-        with self._lock:
-            if self.ended:
-                return False
-            self.ended = True
-            return True
+    def claim_end(self) -> bool:
+        """True for the first caller only; every later `end`/`fail` is a no-op."""
+        try:
+            self._claim.pop()
+        except IndexError:
+            return False
+        return True
+
+
+class _Shape:
+    """Attribute sets shared by every call of one shape, built once and reused."""
+
+    __slots__ = ("counted", "input_tokens", "ok", "output_tokens", "timed")
+
+    def __init__(self, request: GenAIRequest, response_model: str | None) -> None:
+        counted: Attributes = {sc.OPERATION: request.operation, sc.PROVIDER: request.provider}
+        if request.model:
+            counted[sc.REQUEST_MODEL] = request.model
+        timed = dict(counted)
+        if request.server_address:
+            timed[sc.SERVER_ADDRESS] = request.server_address
+            if request.server_port:
+                timed[sc.SERVER_PORT] = request.server_port
+        if response_model:
+            timed[sc.RESPONSE_MODEL] = response_model
+        self.counted = counted  # low-cardinality: cost and call counters
+        self.timed = timed  # the conventions' metric attributes: durations and tokens
+        self.input_tokens: Attributes = {**timed, sc.TOKEN_TYPE: "input"}
+        self.output_tokens: Attributes = {**timed, sc.TOKEN_TYPE: "output"}
+        self.ok: Attributes = {**counted, sc.OUTCOME: "ok"}
 
 
 class GenAIRecorder:
@@ -112,8 +117,11 @@ class GenAIRecorder:
         self.settings = settings
         self.content: ContentMode = settings.content
         self.capture_content = settings.content is not ContentMode.NO_CONTENT
+        self.content_limit = settings.content_max_length
         self._pricing = pricing
         self._warned_models: set[str] = set()
+        self._starts: dict[tuple[Any, ...], Attributes] = {}
+        self._shapes: dict[tuple[Any, ...], _Shape] = {}
         self._tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider, schema_url=_SCHEMA_URL)
         self._events: Logger | None = (
             get_logger(_SCOPE, __version__, logger_provider, schema_url=_SCHEMA_URL)
@@ -139,37 +147,45 @@ class GenAIRecorder:
             description="Time between chunks of a stream, after the first.",
             explicit_bucket_boundaries_advisory=seconds,
         )
-        self._cost = meter.create_counter(
-            sc.METRIC_COST, unit="{USD}", description="Cost of GenAI calls in US dollars, from the pricing catalog."
+        # Plain sums: kept in-process and observed once per collection (see `genai.sums`).
+        self._cost = sums_for(
+            meter, sc.METRIC_COST, "{USD}", "Cost of GenAI calls in US dollars, from the pricing catalog."
         )
-        self._requests = meter.create_counter(
-            sc.METRIC_REQUESTS, unit="{request}", description="GenAI calls by outcome and error category."
-        )
+        self._requests = sums_for(meter, sc.METRIC_REQUESTS, "{request}", "GenAI calls by outcome and error category.")
+        self._characters = sums_for(meter, sc.METRIC_CHARACTERS, "{character}", "Characters sent to speech synthesis.")
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self, request: GenAIRequest) -> Invocation | None:
         """Start the CLIENT span; returns None (and the call goes on uninstrumented) if that fails."""
         try:
-            attributes: dict[str, AttributeValue] = {
-                sc.OPERATION: request.operation,
-                sc.PROVIDER: request.provider,
-            }
-            if request.model:
-                attributes[sc.REQUEST_MODEL] = request.model
-            if request.server_address:
-                attributes[sc.SERVER_ADDRESS] = request.server_address
-                if request.server_port:
-                    attributes[sc.SERVER_PORT] = request.server_port
-            if request.stream:
-                attributes[sc.REQUEST_STREAM] = True
-            attributes.update(request.attributes)
+            key = (request.operation, request.provider, request.model, request.server_address,
+                   request.server_port, request.stream)
+            base = self._starts.get(key)
+            if base is None:
+                base = self._start_attributes(request)
+                if len(self._starts) < _CACHE_LIMIT:
+                    self._starts[key] = base
+            attributes = {**base, **request.attributes} if request.attributes else base
             name = f"{request.operation} {request.model}" if request.model else request.operation
             span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
             return Invocation(request, span, time.perf_counter())
         except Exception as exc:
             report("recorder.start", exc)
             return None
+
+    @staticmethod
+    def _start_attributes(request: GenAIRequest) -> Attributes:
+        attributes: Attributes = {sc.OPERATION: request.operation, sc.PROVIDER: request.provider}
+        if request.model:
+            attributes[sc.REQUEST_MODEL] = request.model
+        if request.server_address:
+            attributes[sc.SERVER_ADDRESS] = request.server_address
+            if request.server_port:
+                attributes[sc.SERVER_PORT] = request.server_port
+        if request.stream:
+            attributes[sc.REQUEST_STREAM] = True
+        return attributes
 
     @staticmethod
     def activate(invocation: Invocation) -> object:
@@ -192,7 +208,7 @@ class GenAIRecorder:
         self._close(invocation, response, exc)
 
     def _close(self, invocation: Invocation, response: GenAIResponse | None, exc: BaseException | None) -> None:
-        if not invocation._claim_end():
+        if not invocation.claim_end():
             return
         try:
             self._finish(invocation, response, exc)
@@ -206,41 +222,38 @@ class GenAIRecorder:
     # -- the work, done once per call --------------------------------------------------------------
 
     def _finish(self, inv: Invocation, resp: GenAIResponse | None, exc: BaseException | None) -> None:
-        now = time.perf_counter()
+        duration = time.perf_counter() - inv.start
         request, span = inv.request, inv.span
-        duration = now - inv.start
-        attrs: dict[str, AttributeValue] = {}
+        attrs: Attributes = {}
+        usage: Usage | None = None
         response_model = None
         if resp is not None:
+            usage = resp.usage
             response_model = resp.model
             if resp.response_id:
                 attrs[sc.RESPONSE_ID] = resp.response_id
-            if resp.model:
-                attrs[sc.RESPONSE_MODEL] = resp.model
+            if response_model:
+                attrs[sc.RESPONSE_MODEL] = response_model
             if resp.finish_reasons:
                 attrs[sc.RESPONSE_FINISH_REASONS] = tuple(resp.finish_reasons)
-            if resp.input_tokens is not None:
-                attrs[sc.USAGE_INPUT_TOKENS] = resp.input_tokens
-            if resp.output_tokens is not None:
-                attrs[sc.USAGE_OUTPUT_TOKENS] = resp.output_tokens
-            if resp.cached_input_tokens is not None:
-                attrs[sc.USAGE_CACHE_READ_INPUT_TOKENS] = resp.cached_input_tokens
-            if resp.reasoning_tokens is not None:
-                attrs[sc.USAGE_REASONING_OUTPUT_TOKENS] = resp.reasoning_tokens
-            attrs.update(resp.attributes)
+            _usage_attributes(usage, attrs)
+            if resp.attributes:
+                attrs.update(resp.attributes)
         if inv.first_chunk is not None:
             attrs[sc.RESPONSE_TIME_TO_FIRST_CHUNK] = inv.first_chunk - inv.start
 
-        cost = self._cost_of(request, resp)
+        cost = None
+        if resp is not None and not resp.usage.is_empty:
+            cost = self._cost_of(request, resp)
+            if cost is None:
+                attrs[sc.PRICING_SOURCE] = "unknown"
         if cost is not None:
             attrs[sc.COST_USD] = cost.total_usd
             attrs[sc.COST_INPUT_USD] = cost.input_usd
             attrs[sc.COST_OUTPUT_USD] = cost.output_usd
             attrs[sc.PRICING_SOURCE] = cost.source
-        elif resp is not None and (resp.input_tokens is not None or resp.output_tokens is not None):
-            attrs[sc.PRICING_SOURCE] = "unknown"
 
-        category = None
+        etype = category = None
         if exc is not None:
             category = categorize(exc)
             etype = error_type(exc)
@@ -254,22 +267,27 @@ class GenAIRecorder:
 
         span.set_attributes(attrs)
         span.end()
-        self._metrics(inv, resp, exc, category, cost, duration, response_model)
+        self._metrics(inv, usage, etype, category, cost, duration, response_model)
 
-    def _cost_of(self, request: GenAIRequest, resp: GenAIResponse | None) -> Cost | None:
-        if resp is None or self._pricing is None:
+    def _cost_of(self, request: GenAIRequest, resp: GenAIResponse) -> Cost | None:
+        if self._pricing is None:
             return None
-        if resp.input_tokens is None and resp.output_tokens is None:
-            return None
+        usage = resp.usage
         for model in (resp.model, request.model):
             if model:
-                cost = self._pricing.token_cost(
-                    model, resp.input_tokens, resp.output_tokens, resp.cached_input_tokens
+                cost = self._pricing.cost(
+                    model,
+                    input_tokens=usage.input_tokens,
+                    output_tokens=usage.output_tokens,
+                    cached_input_tokens=usage.cache_read_input_tokens,
+                    characters=usage.characters,
+                    audio_seconds=usage.audio_seconds,
+                    source=resp.pricing_source,
                 )
                 if cost is not None:
                     return cost
         model = resp.model or request.model
-        if model and model not in self._warned_models:
+        if model and model not in self._warned_models and len(self._warned_models) < _CACHE_LIMIT:
             self._warned_models.add(model)
             _logger.warning(
                 "otel-ai: no price for model %r; its calls carry otel_ai.pricing.source=unknown and no cost. "
@@ -278,53 +296,50 @@ class GenAIRecorder:
             )
         return None
 
+    def _shape(self, request: GenAIRequest, response_model: str | None) -> _Shape:
+        key = (request.operation, request.provider, request.model, request.server_address,
+               request.server_port, response_model)
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = _Shape(request, response_model)
+            if len(self._shapes) < _CACHE_LIMIT:
+                self._shapes[key] = shape
+        return shape
+
     def _metrics(
         self,
         inv: Invocation,
-        resp: GenAIResponse | None,
-        exc: BaseException | None,
+        usage: Usage | None,
+        etype: str | None,
         category: str | None,
         cost: Cost | None,
         duration: float,
         response_model: str | None,
     ) -> None:
-        request = inv.request
-        base: dict[str, AttributeValue] = {sc.OPERATION: request.operation, sc.PROVIDER: request.provider}
-        if request.model:
-            base[sc.REQUEST_MODEL] = request.model
-        counted = dict(base)
-        if request.server_address:
-            base[sc.SERVER_ADDRESS] = request.server_address
-            if request.server_port:
-                base[sc.SERVER_PORT] = request.server_port
-        if response_model:
-            base[sc.RESPONSE_MODEL] = response_model
-
-        timed = base
-        if exc is not None:
-            timed = dict(base)
-            timed[sc.ERROR_TYPE] = error_type(exc)
+        shape = self._shape(inv.request, response_model)
+        if etype is None:
+            timed = shape.timed
+            outcome = shape.ok
+        else:
+            timed = {**shape.timed, sc.ERROR_TYPE: etype}
+            outcome = {**shape.counted, sc.OUTCOME: "error", sc.ERROR_CATEGORY: category or "other"}
         self._duration.record(duration, timed)
-
-        if resp is not None:
-            if resp.input_tokens is not None:
-                self._tokens.record(resp.input_tokens, {**base, sc.TOKEN_TYPE: "input"})
-            if resp.output_tokens is not None:
-                self._tokens.record(resp.output_tokens, {**base, sc.TOKEN_TYPE: "output"})
+        if usage is not None:
+            if usage.input_tokens is not None:
+                self._tokens.record(usage.input_tokens, shape.input_tokens)
+            if usage.output_tokens is not None:
+                self._tokens.record(usage.output_tokens, shape.output_tokens)
+            if usage.characters is not None:
+                self._characters.add(usage.characters, shape.counted)
         if inv.first_chunk is not None:
             self._ttfc.record(inv.first_chunk - inv.start, timed)
             if inv.chunks > 1:
                 self._tpoc.record((inv.last_chunk - inv.first_chunk) / (inv.chunks - 1), timed)
-
         if cost is not None:
-            self._cost.add(cost.total_usd, counted)
-        outcome = dict(counted)
-        outcome[sc.OUTCOME] = "ok" if exc is None else "error"
-        if category is not None:
-            outcome[sc.ERROR_CATEGORY] = category
+            self._cost.add(cost.total_usd, shape.counted)
         self._requests.add(1, outcome)
 
-    def _content(self, inv: Invocation, resp: GenAIResponse | None, attrs: dict[str, AttributeValue]) -> None:
+    def _content(self, inv: Invocation, resp: GenAIResponse | None, attrs: Attributes) -> None:
         request = inv.request
         parts: dict[str, Any] = {}
         if request.system_instructions:
@@ -337,16 +352,15 @@ class GenAIRecorder:
             parts[sc.OUTPUT_MESSAGES] = resp.output_messages
         if not parts:
             return
+        encoded = {key: json.dumps(value, ensure_ascii=False, default=str) for key, value in parts.items()}
         if self.content.on_span:
-            for key, value in parts.items():
-                attrs[key] = json.dumps(value, ensure_ascii=False, default=str)
+            attrs.update(encoded)
         if self._events is not None:
             # The event repeats the call's identifying attributes so it stands alone in a log store;
             # the body carries the structured messages, the attributes their JSON strings.
-            event_attrs: dict[str, AttributeValue] = dict(getattr(inv.span, "attributes", None) or {})
+            event_attrs: Attributes = dict(getattr(inv.span, "attributes", None) or {})
             event_attrs.update(attrs)
-            for key, value in parts.items():
-                event_attrs[key] = json.dumps(value, ensure_ascii=False, default=str)
+            event_attrs.update(encoded)
             self._events.emit(
                 event_name=sc.DETAILS_EVENT,
                 body=parts,
@@ -354,3 +368,19 @@ class GenAIRecorder:
                 context=trace.set_span_in_context(inv.span),
             )
 
+
+def _usage_attributes(usage: Usage, attrs: Attributes) -> None:
+    if usage.input_tokens is not None:
+        attrs[sc.USAGE_INPUT_TOKENS] = usage.input_tokens
+    if usage.output_tokens is not None:
+        attrs[sc.USAGE_OUTPUT_TOKENS] = usage.output_tokens
+    if usage.cache_read_input_tokens is not None:
+        attrs[sc.USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_input_tokens
+    if usage.cache_creation_input_tokens is not None:
+        attrs[sc.USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_creation_input_tokens
+    if usage.reasoning_output_tokens is not None:
+        attrs[sc.USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_output_tokens
+    if usage.characters is not None:
+        attrs[sc.USAGE_CHARACTERS] = usage.characters
+    if usage.audio_seconds is not None:
+        attrs[sc.AUDIO_SECONDS] = usage.audio_seconds

@@ -27,6 +27,7 @@ USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
 USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
 EMBEDDINGS_DIMENSION_COUNT: Final = "gen_ai.embeddings.dimension.count"
 TOKEN_TYPE: Final = "gen_ai.token.type"
 INPUT_MESSAGES: Final = "gen_ai.input.messages"
@@ -51,6 +52,8 @@ PRICING_SOURCE: Final = "otel_ai.pricing.source"
 ERROR_CATEGORY: Final = "otel_ai.error.category"
 OUTCOME: Final = "otel_ai.outcome"
 TASK_TYPE: Final = "otel_ai.task.type"
+USAGE_CHARACTERS: Final = "otel_ai.usage.characters"
+AUDIO_SECONDS: Final = "otel_ai.audio.seconds"
 
 # --- metrics ----------------------------------------------------------------------------------
 METRIC_DURATION: Final = "gen_ai.client.operation.duration"
@@ -59,6 +62,7 @@ METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk
 METRIC_TIME_PER_OUTPUT_CHUNK: Final = "gen_ai.client.operation.time_per_output_chunk"
 METRIC_COST: Final = "otel_ai.client.cost"
 METRIC_REQUESTS: Final = "otel_ai.client.requests"
+METRIC_CHARACTERS: Final = "otel_ai.client.characters"
 
 # Bucket advice from the GenAI metric conventions; the SDK defaults suit neither seconds nor tokens.
 SECONDS_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)

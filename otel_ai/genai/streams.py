@@ -1,9 +1,13 @@
-"""Stream proxies that end the GenAI span exactly once, however the stream ends.
+"""Stream proxies that account every chunk once and end the GenAI span exactly once.
 
 The proxy is a `wrapt.ObjectProxy`, so everything the wrapped stream offers (`response`, `close`,
 `with` support, attributes, `isinstance`) still works; only iteration and closing are observed.
-Per chunk the proxy only accumulates; the recorder does the real work once, when the stream ends:
-exhausted, closed, left by `with`, broken out of (the iterator is dropped), raised, or collected.
+The proxy is its own iterator over the stream's one underlying iterator: a stream read in pieces
+(`next(iter(s))`, then `list(s)`, or two `for` loops) is one call, every chunk counted once.
+
+The span ends when the stream is exhausted, fails, is closed, is left by `with`, or is collected;
+breaking out of a loop leaves it open because the caller may read on. Per chunk the proxy only
+accumulates; the recorder does the real work once, at the end.
 """
 
 from __future__ import annotations
@@ -13,8 +17,11 @@ from typing import Any, Protocol
 
 import wrapt
 
-from otel_ai.genai.recorder import GenAIRecorder, GenAIResponse, Invocation
+from otel_ai.genai.model import GenAIResponse
+from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.sdk.guard import report
+
+__all__ = ["AsyncStreamProxy", "StreamAccumulator", "StreamFinisher", "SyncStreamProxy"]
 
 
 class StreamAccumulator(Protocol):
@@ -25,8 +32,8 @@ class StreamAccumulator(Protocol):
     def response(self) -> GenAIResponse: ...
 
 
-class _Finisher:
-    """The shared ending logic of both proxies; kept off the proxy so wrapt forwards nothing odd."""
+class StreamFinisher:
+    """The shared ending logic of every proxy; kept off the proxy so wrapt forwards nothing odd."""
 
     __slots__ = ("acc", "inv", "recorder")
 
@@ -64,30 +71,26 @@ class SyncStreamProxy(wrapt.ObjectProxy[Any]):
 
     def __init__(self, wrapped: Any, recorder: GenAIRecorder, inv: Invocation, acc: StreamAccumulator) -> None:
         super().__init__(wrapped)
-        self._self_finisher = _Finisher(recorder, inv, acc)
+        self._self_finisher = StreamFinisher(recorder, inv, acc)
         self._self_iterator: Iterator[Any] | None = None
 
     def __iter__(self) -> Iterator[Any]:
-        return self._self_iterate()
+        return self
 
     def __next__(self) -> Any:
-        if self._self_iterator is None:
-            self._self_iterator = self._self_iterate()
-        return next(self._self_iterator)
-
-    def _self_iterate(self) -> Iterator[Any]:
-        finisher = self._self_finisher
+        iterator = self._self_iterator
+        if iterator is None:
+            iterator = self._self_iterator = iter(self.__wrapped__)
         try:
-            for chunk in self.__wrapped__:
-                finisher.chunk(chunk)
-                yield chunk
-        except GeneratorExit:
-            finisher.end()  # the consumer stopped early (break, or the iterator was dropped)
+            chunk = next(iterator)
+        except StopIteration:
+            self._self_finisher.end()
             raise
         except BaseException as exc:
-            finisher.fail(exc)
+            self._self_finisher.fail(exc)
             raise
-        finisher.end()
+        self._self_finisher.chunk(chunk)
+        return chunk
 
     def __enter__(self) -> SyncStreamProxy:
         self.__wrapped__.__enter__()
@@ -107,7 +110,7 @@ class SyncStreamProxy(wrapt.ObjectProxy[Any]):
 
     def __del__(self) -> None:
         finisher = getattr(self, "_self_finisher", None)
-        if finisher is not None and not finisher.inv.ended:
+        if finisher is not None:
             finisher.end()
 
 
@@ -116,30 +119,26 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
 
     def __init__(self, wrapped: Any, recorder: GenAIRecorder, inv: Invocation, acc: StreamAccumulator) -> None:
         super().__init__(wrapped)
-        self._self_finisher = _Finisher(recorder, inv, acc)
+        self._self_finisher = StreamFinisher(recorder, inv, acc)
         self._self_iterator: AsyncIterator[Any] | None = None
 
     def __aiter__(self) -> AsyncIterator[Any]:
-        return self._self_iterate()
+        return self
 
     async def __anext__(self) -> Any:
-        if self._self_iterator is None:
-            self._self_iterator = self._self_iterate()
-        return await self._self_iterator.__anext__()
-
-    async def _self_iterate(self) -> AsyncIterator[Any]:
-        finisher = self._self_finisher
+        iterator = self._self_iterator
+        if iterator is None:
+            iterator = self._self_iterator = self.__wrapped__.__aiter__()
         try:
-            async for chunk in self.__wrapped__:
-                finisher.chunk(chunk)
-                yield chunk
-        except GeneratorExit:
-            finisher.end()
+            chunk = await iterator.__anext__()
+        except StopAsyncIteration:
+            self._self_finisher.end()
             raise
         except BaseException as exc:
-            finisher.fail(exc)
+            self._self_finisher.fail(exc)
             raise
-        finisher.end()
+        self._self_finisher.chunk(chunk)
+        return chunk
 
     async def __aenter__(self) -> AsyncStreamProxy:
         await self.__wrapped__.__aenter__()
@@ -159,5 +158,5 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
 
     def __del__(self) -> None:
         finisher = getattr(self, "_self_finisher", None)
-        if finisher is not None and not finisher.inv.ended:
+        if finisher is not None:
             finisher.end()

@@ -35,8 +35,11 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from otel_ai.errors import ConfigError
+from otel_ai.pricing import cost as _cost
+from otel_ai.pricing.cost import Cost
 
 __all__ = ["Cost", "ModelPrice", "PricingCatalog"]
+
 
 _PRICE_FIELDS: Final = ("input_per_mtok", "cached_input_per_mtok", "output_per_mtok", "per_kchar", "per_hour")
 _TEXT_FIELDS: Final = ("provider", "checked", "source", "note")
@@ -63,16 +66,6 @@ class ModelPrice:
     checked: str | None
     source: str | None
     per_hour: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Cost:
-    """A computed cost; ``source`` is ``catalog:<catalog_date>`` or ``override`` (otel_ai.pricing.source)."""
-
-    total_usd: float
-    input_usd: float
-    output_usd: float
-    source: str
 
 
 class _DuplicateKeyError(Exception):
@@ -284,6 +277,35 @@ class PricingCatalog:
             return self._prices.get(family)
         return None
 
+    def cost(
+        self,
+        model: str,
+        *,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cached_input_tokens: int | None = None,
+        characters: int | None = None,
+        audio_seconds: float | None = None,
+        source: str | None = None,
+    ) -> Cost | None:
+        """The cost of one call from whatever it is billed on; None if unpriced or nothing was reported.
+
+        Tokens are priced when reported; otherwise characters (speech synthesis), otherwise audio
+        seconds (transcription). `source` replaces the catalog's label (e.g. ``header``).
+        """
+        found = self.lookup(model)
+        if found is None:
+            return None
+        price, label = found
+        label = source or label
+        if input_tokens is not None or output_tokens is not None:
+            return _cost.tokens(price, label, input_tokens, output_tokens, cached_input_tokens)
+        if characters is not None:
+            return _cost.characters(price, label, characters)
+        if audio_seconds is not None:
+            return _cost.audio(price, label, audio_seconds)
+        return None
+
     def token_cost(
         self,
         model: str,
@@ -294,40 +316,14 @@ class PricingCatalog:
         """Cache-aware cost of a token-billed call; None if unpriced or no usage was reported."""
         if input_tokens is None and output_tokens is None:
             return None
-        found = self.lookup(model)
-        if found is None:
-            return None
-        price, source = found
-        input_price = price.input_per_mtok
-        output_price = price.output_per_mtok
-        if input_price is None and output_price is None:
-            return None
-        total_in = max(input_tokens or 0, 0)
-        # Cached tokens are part of input_tokens; clamp so bad usage data never yields negative cost.
-        cached = min(max(cached_input_tokens or 0, 0), total_in)
-        input_usd = 0.0
-        if input_price is not None:
-            cached_price = price.cached_input_per_mtok
-            if cached_price is None:
-                cached_price = input_price
-            input_usd = ((total_in - cached) * input_price + cached * cached_price) / 1e6
-        output_usd = 0.0
-        if output_price is not None:
-            output_usd = max(output_tokens or 0, 0) * output_price / 1e6
-        return Cost(input_usd + output_usd, input_usd, output_usd, source)
+        return self.cost(
+            model, input_tokens=input_tokens, output_tokens=output_tokens, cached_input_tokens=cached_input_tokens
+        )
 
     def character_cost(self, model: str, characters: int) -> Cost | None:
         """Cost of speech synthesis billed per character; None if the model has no per-character price."""
-        found = self.lookup(model)
-        if found is None or found[0].per_kchar is None:
-            return None
-        usd = max(characters, 0) * found[0].per_kchar / 1000
-        return Cost(usd, usd, 0.0, found[1])
+        return self.cost(model, characters=characters)
 
     def audio_duration_cost(self, model: str, seconds: float) -> Cost | None:
         """Cost of speech-to-text billed per hour of audio; None if the model has no per-hour price."""
-        found = self.lookup(model)
-        if found is None or found[0].per_hour is None:
-            return None
-        usd = max(seconds, 0.0) * found[0].per_hour / 3600
-        return Cost(usd, usd, 0.0, found[1])
+        return self.cost(model, audio_seconds=seconds)

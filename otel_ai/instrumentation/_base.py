@@ -1,0 +1,192 @@
+"""What every provider instrumentation shares: targets, wrap/unwrap, the sync and async call wrappers.
+
+A provider is one module: an `Endpoint` per API it reads (request attributes, response, stream
+accumulator) and a `ProviderInstrumentor` subclass that lists its `Target`s and says who the
+client talks to (`describe`). Everything else (dependency checks, the recorder, patching and
+unpatching, the span's context, never raising into the app) lives here, written once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import wrapt
+from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import unwrap
+
+from otel_ai.genai.model import GenAIRequest, GenAIResponse
+from otel_ai.genai.recorder import GenAIRecorder, Invocation
+from otel_ai.genai.streams import StreamAccumulator
+from otel_ai.sdk.guard import report
+
+__all__ = ["Endpoint", "ProviderInstrumentor", "Target"]
+
+_logger = logging.getLogger("otel_ai")
+
+
+class Endpoint:
+    """Reads one API of a provider's client: its request, its response, and (if it streams) chunks."""
+
+    operation: ClassVar[str] = ""
+
+    def request(self, kwargs: dict[str, Any], req: GenAIRequest, capture: bool, limit: int) -> None:
+        """Add request attributes (and, when `capture`, content) to `req`; `kwargs` must not change."""
+
+    def response(self, result: Any, capture: bool, limit: int) -> GenAIResponse:
+        """Read a whole response."""
+        raise NotImplementedError
+
+    def accumulator(self, capture: bool, limit: int) -> StreamAccumulator:
+        """A fresh accumulator for one stream of this API."""
+        raise TypeError(f"{type(self).__name__} does not stream")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One client method to wrap: `module.owner.method`, read by `endpoint`.
+
+    Every target is optional: a library version without it is skipped quietly.
+    """
+
+    module: str
+    owner: str
+    method: str
+    endpoint: Endpoint
+
+    @property
+    def is_async(self) -> bool:
+        return self.owner.startswith("Async")
+
+    def resolve(self) -> Any | None:
+        """The class that owns the method, or None where this library version lacks it."""
+        try:
+            module = importlib.import_module(self.module)
+        except ImportError:
+            return None
+        owner = getattr(module, self.owner, None)
+        if owner is None or self.method not in vars(owner):
+            return None
+        return owner
+
+
+class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """The base of every provider instrumentor; subclasses declare, this class does.
+
+    Subclasses set `provider_library`, `instruments` and `targets`, and implement `describe`;
+    they may override `prepare` (resolve library types once) and `result` (streams, raw responses).
+    `BaseInstrumentor` is a per-class singleton whose `__init__` runs on every call: state set
+    here lives on the class's one instance, and `_uninstrument` needs none of it.
+    """
+
+    provider_library: ClassVar[str] = ""
+    instruments: ClassVar[tuple[str, ...]] = ()
+    targets: ClassVar[tuple[Target, ...]] = ()
+
+    # -- what a provider implements ------------------------------------------------------------
+
+    def describe(self, instance: Any, kwargs: dict[str, Any], endpoint: Endpoint) -> GenAIRequest:
+        """The request as the recorder needs it: operation, provider, model, server, stream flag."""
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Resolve what `result` needs from the library, once per `instrument()`."""
+
+    def result(self, recorder: GenAIRecorder, endpoint: Endpoint, inv: Invocation, result: Any) -> Any:
+        """Record a returned value; returns what the caller gets (a proxy for streams)."""
+        recorder.end(inv, endpoint.response(result, recorder.capture_content, recorder.content_limit))
+        return result
+
+    # -- the shared machinery ------------------------------------------------------------------
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return self.instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        # opentelemetry-instrument skips per-instrumentor checks; check our own range here.
+        conflict = get_dependency_conflicts(self.instruments)
+        if conflict is not None:
+            _logger.warning("otel-ai: %s instrumentation skipped: %s", self.provider_library, conflict)
+            return
+        from otel_ai.errors import ConfigError
+        from otel_ai.sdk import setup, state
+
+        try:
+            recorder = state.recorder(
+                tracer_provider=kwargs.get("tracer_provider"),
+                meter_provider=kwargs.get("meter_provider"),
+                logger_provider=kwargs.get("logger_provider"),
+            )
+        except ConfigError as exc:
+            _logger.error("otel-ai: configuration error, %s instrumentation disabled: %s", self.provider_library, exc)
+            return
+        if kwargs.get("tracer_provider") is None:
+            setup.protect_foreign_providers()  # another configurator may have built the SDK
+        self.prepare()
+        for target in self.targets:
+            owner = target.resolve()
+            if owner is not None:
+                wrapt.wrap_function_wrapper(owner, target.method, self._wrapper(recorder, target))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for target in self.targets:
+            owner = target.resolve()
+            if owner is not None and isinstance(vars(owner).get(target.method), wrapt.FunctionWrapper):
+                unwrap(owner, target.method)
+
+    def _begin(self, recorder: GenAIRecorder, endpoint: Endpoint, instance: Any, kwargs: Any) -> Invocation | None:
+        try:
+            request = self.describe(instance, kwargs, endpoint)
+            endpoint.request(kwargs, request, recorder.capture_content, recorder.content_limit)
+            return recorder.start(request)
+        except Exception as exc:
+            report(f"{self.provider_library}.request", exc)
+            return None
+
+    def _finish(self, recorder: GenAIRecorder, endpoint: Endpoint, inv: Invocation, result: Any) -> Any:
+        try:
+            return self.result(recorder, endpoint, inv, result)
+        except Exception as exc:
+            report(f"{self.provider_library}.response", exc)
+            recorder.end(inv, None)
+            return result
+
+    def _wrapper(self, recorder: GenAIRecorder, target: Target) -> Callable[..., Any]:
+        endpoint, begin, finish = target.endpoint, self._begin, self._finish
+        if target.is_async:
+
+            async def async_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+                inv = begin(recorder, endpoint, instance, kwargs)
+                if inv is None:
+                    return await wrapped(*args, **kwargs)
+                token = recorder.activate(inv)
+                try:
+                    result = await wrapped(*args, **kwargs)
+                except BaseException as exc:
+                    recorder.fail(inv, exc)
+                    raise
+                finally:
+                    recorder.deactivate(token)
+                return finish(recorder, endpoint, inv, result)
+
+            return async_wrapper
+
+        def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+            inv = begin(recorder, endpoint, instance, kwargs)
+            if inv is None:
+                return wrapped(*args, **kwargs)
+            token = recorder.activate(inv)
+            try:
+                result = wrapped(*args, **kwargs)
+            except BaseException as exc:
+                recorder.fail(inv, exc)
+                raise
+            finally:
+                recorder.deactivate(token)
+            return finish(recorder, endpoint, inv, result)
+
+        return wrapper

@@ -1,0 +1,69 @@
+"""Reading helpers both OpenAI text APIs share: numbers, usage, output type, response attributes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.util.types import AttributeValue
+
+from otel_ai.genai import semconv as sc
+from otel_ai.genai.model import GenAIResponse
+from otel_ai.instrumentation.openai.content import get
+
+
+def number(value: Any) -> AttributeValue | None:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def put(attrs: dict[str, AttributeValue], key: str, value: Any) -> None:
+    """Set a numeric request attribute; anything else (None, NOT_GIVEN, a bool) is left out."""
+    value = number(value)
+    if value is not None:
+        attrs[key] = value
+
+
+def output_type(response_format: Any) -> str | None:
+    if response_format is None:
+        return None
+    kind = get(response_format, "type")
+    if kind in ("json_object", "json_schema"):
+        return "json"
+    if kind == "text":
+        return "text"
+    if isinstance(response_format, type):  # a pydantic model passed to `parse`
+        return "json"
+    return None
+
+
+def generation_attributes(attrs: dict[str, AttributeValue], kwargs: dict[str, Any], api_type: str) -> None:
+    """Request attributes both text-generation APIs (chat completions, responses) share."""
+    attrs[sc.OPENAI_API_TYPE] = api_type
+    put(attrs, sc.REQUEST_TEMPERATURE, kwargs.get("temperature"))
+    put(attrs, sc.REQUEST_TOP_P, kwargs.get("top_p"))
+    tier = kwargs.get("service_tier")
+    if isinstance(tier, str) and tier != "auto":
+        attrs[sc.OPENAI_REQUEST_SERVICE_TIER] = tier
+
+
+def read_usage(resp: GenAIResponse, usage: Any, input_key: str, output_key: str) -> None:
+    """Token counts; both APIs name the details objects after their totals (`<key>_details`)."""
+    if usage is None:
+        return
+    counts = resp.usage
+    counts.input_tokens = get(usage, input_key)
+    counts.output_tokens = get(usage, output_key)
+    input_details = get(usage, f"{input_key}_details")
+    if input_details is not None:
+        counts.cache_read_input_tokens = get(input_details, "cached_tokens")
+    output_details = get(usage, f"{output_key}_details")
+    if output_details is not None:
+        counts.reasoning_output_tokens = get(output_details, "reasoning_tokens")
+
+
+def response_attributes(resp: GenAIResponse, result: Any) -> None:
+    fingerprint = get(result, "system_fingerprint")
+    if isinstance(fingerprint, str):
+        resp.attributes[sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = fingerprint
+    tier = get(result, "service_tier")
+    if isinstance(tier, str):
+        resp.attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] = tier

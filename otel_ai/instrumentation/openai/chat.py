@@ -1,0 +1,133 @@
+"""Chat Completions (`chat.completions.create` / `parse`): request, response and stream chunks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from otel_ai.genai import semconv as sc
+from otel_ai.genai.model import GenAIRequest, GenAIResponse
+from otel_ai.instrumentation._base import Endpoint
+from otel_ai.instrumentation.openai import content
+from otel_ai.instrumentation.openai._shared import (
+    generation_attributes,
+    number,
+    output_type,
+    put,
+    read_usage,
+    response_attributes,
+)
+from otel_ai.instrumentation.openai.content import get
+
+
+class Chat(Endpoint):
+    operation = "chat"
+
+    def request(self, kwargs: dict[str, Any], req: GenAIRequest, capture: bool, limit: int) -> None:
+        attrs = req.attributes
+        generation_attributes(attrs, kwargs, "chat_completions")
+        max_tokens = kwargs.get("max_completion_tokens")
+        if number(max_tokens) is None:
+            max_tokens = kwargs.get("max_tokens")
+        put(attrs, sc.REQUEST_MAX_TOKENS, max_tokens)
+        put(attrs, sc.REQUEST_FREQUENCY_PENALTY, kwargs.get("frequency_penalty"))
+        put(attrs, sc.REQUEST_PRESENCE_PENALTY, kwargs.get("presence_penalty"))
+        put(attrs, sc.REQUEST_SEED, kwargs.get("seed"))
+        n = kwargs.get("n")
+        if isinstance(n, int) and n != 1:
+            attrs[sc.REQUEST_CHOICE_COUNT] = n
+        stop = kwargs.get("stop")
+        if isinstance(stop, str):
+            attrs[sc.REQUEST_STOP_SEQUENCES] = (stop,)
+        elif isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
+            attrs[sc.REQUEST_STOP_SEQUENCES] = tuple(stop)
+        kind = output_type(kwargs.get("response_format"))
+        if kind:
+            attrs[sc.OUTPUT_TYPE] = kind
+        if capture:
+            req.system_instructions, req.input_messages = content.chat_input(kwargs.get("messages"), limit)
+            req.tool_definitions = content.tool_definitions(kwargs.get("tools"))
+
+    def response(self, result: Any, capture: bool, limit: int) -> GenAIResponse:
+        resp = GenAIResponse(response_id=get(result, "id"), model=get(result, "model"))
+        choices = get(result, "choices") or ()
+        resp.finish_reasons = [get(c, "finish_reason") or "error" for c in choices]
+        read_usage(resp, get(result, "usage"), "prompt_tokens", "completion_tokens")
+        response_attributes(resp, result)
+        if capture:
+            resp.output_messages = content.chat_output(choices, limit)
+        return resp
+
+    def accumulator(self, capture: bool, limit: int) -> ChatStream:
+        return ChatStream(capture, limit)
+
+
+class ChatStream:
+    """Accumulates `ChatCompletionChunk`s: ids, finish reasons, usage and (opt-in) the text."""
+
+    __slots__ = ("capture", "choices", "chunk", "limit", "reasons", "usage")
+
+    def __init__(self, capture: bool, limit: int) -> None:
+        self.capture = capture
+        self.limit = limit
+        self.chunk: Any = None
+        self.usage: Any = None
+        self.reasons: dict[int, str] = {}
+        self.choices: dict[int, dict[str, Any]] = {}
+
+    def add(self, chunk: Any) -> bool:
+        self.chunk = chunk
+        usage = chunk.usage
+        if usage is not None:
+            self.usage = usage
+        choices = chunk.choices
+        if not choices:
+            return False
+        for choice in choices:
+            reason = choice.finish_reason
+            if reason is not None:
+                self.reasons[choice.index] = reason
+            if self.capture:
+                self._collect(choice)
+        return True
+
+    def _collect(self, choice: Any) -> None:
+        state = self.choices.setdefault(choice.index, {"text": [], "tools": {}})
+        delta = choice.delta
+        if delta is None:
+            return
+        if delta.content:
+            state["text"].append(delta.content)
+        for call in delta.tool_calls or ():
+            tool = state["tools"].setdefault(call.index, {"id": None, "name": None, "arguments": []})
+            if call.id:
+                tool["id"] = call.id
+            if call.function is not None:
+                if call.function.name:
+                    tool["name"] = call.function.name
+                if call.function.arguments:
+                    tool["arguments"].append(call.function.arguments)
+
+    def response(self) -> GenAIResponse:
+        last = self.chunk
+        resp = GenAIResponse()
+        if last is not None:
+            resp.response_id = last.id
+            resp.model = last.model
+            response_attributes(resp, last)
+        if self.reasons:
+            resp.finish_reasons = [self.reasons[i] for i in sorted(self.reasons)]
+        read_usage(resp, self.usage, "prompt_tokens", "completion_tokens")
+        if self.capture and self.choices:
+            messages = []
+            for index in sorted(self.choices):
+                state = self.choices[index]
+                parts: list[dict[str, Any]] = []
+                if state["text"]:
+                    parts.append({"type": "text", "content": content.truncate("".join(state["text"]), self.limit)})
+                for _, tool in sorted(state["tools"].items()):
+                    function = {"name": tool["name"], "arguments": "".join(tool["arguments"])}
+                    parts.append(content.tool_call_part({"id": tool["id"], "function": function}, self.limit))
+                reason = self.reasons.get(index, "error")
+                messages.append({"role": "assistant", "parts": parts, "finish_reason": reason})
+            resp.output_messages = messages
+        return resp

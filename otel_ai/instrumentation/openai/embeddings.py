@@ -1,0 +1,34 @@
+"""Embeddings (`embeddings.create`): encoding format, dimensions, input tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from otel_ai.genai import semconv as sc
+from otel_ai.genai.model import GenAIRequest, GenAIResponse
+from otel_ai.instrumentation._base import Endpoint
+from otel_ai.instrumentation.openai._shared import put
+from otel_ai.instrumentation.openai.content import get
+
+
+class Embeddings(Endpoint):
+    operation = "embeddings"
+
+    def request(self, kwargs: dict[str, Any], req: GenAIRequest, capture: bool, limit: int) -> None:
+        attrs = req.attributes
+        encoding = kwargs.get("encoding_format")
+        if isinstance(encoding, str):
+            attrs[sc.REQUEST_ENCODING_FORMATS] = (encoding,)
+        put(attrs, sc.EMBEDDINGS_DIMENSION_COUNT, kwargs.get("dimensions"))
+
+    def response(self, result: Any, capture: bool, limit: int) -> GenAIResponse:
+        resp = GenAIResponse(model=get(result, "model"))
+        usage = get(result, "usage")
+        if usage is not None:
+            resp.usage.input_tokens = get(usage, "prompt_tokens")
+        data = get(result, "data") or ()
+        if data:
+            vector = get(data[0], "embedding")
+            if isinstance(vector, list):
+                resp.attributes[sc.EMBEDDINGS_DIMENSION_COUNT] = len(vector)
+        return resp

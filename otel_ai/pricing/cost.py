@@ -1,0 +1,62 @@
+"""Cost arithmetic: USD from a model's prices and what one call used. Pure functions, no lookups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from otel_ai.pricing.catalog import ModelPrice
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """A computed cost; ``source`` (otel_ai.pricing.source) is ``catalog:<date>``, ``override`` or ``header``."""
+
+    total_usd: float
+    input_usd: float
+    output_usd: float
+    source: str
+
+
+def tokens(
+    price: ModelPrice,
+    source: str,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    cached_input_tokens: int | None,
+) -> Cost | None:
+    """Cache-aware token cost: cached input tokens are part of the input count, at their own price."""
+    input_price = price.input_per_mtok
+    output_price = price.output_per_mtok
+    if input_price is None and output_price is None:
+        return None
+    total_in = max(input_tokens or 0, 0)
+    # Clamp so that bad usage data (more cached than input, negatives) never yields a negative cost.
+    cached = min(max(cached_input_tokens or 0, 0), total_in)
+    input_usd = 0.0
+    if input_price is not None:
+        cached_price = price.cached_input_per_mtok
+        if cached_price is None:
+            cached_price = input_price
+        input_usd = ((total_in - cached) * input_price + cached * cached_price) / 1e6
+    output_usd = 0.0
+    if output_price is not None:
+        output_usd = max(output_tokens or 0, 0) * output_price / 1e6
+    return Cost(input_usd + output_usd, input_usd, output_usd, source)
+
+
+def characters(price: ModelPrice, source: str, count: int) -> Cost | None:
+    """Speech synthesis billed per 1,000 characters sent."""
+    if price.per_kchar is None:
+        return None
+    usd = max(count, 0) * price.per_kchar / 1000
+    return Cost(usd, usd, 0.0, source)
+
+
+def audio(price: ModelPrice, source: str, seconds: float) -> Cost | None:
+    """Transcription billed per hour of input audio."""
+    if price.per_hour is None:
+        return None
+    usd = max(seconds, 0.0) * price.per_hour / 3600
+    return Cost(usd, usd, 0.0, source)
