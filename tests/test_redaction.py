@@ -6,6 +6,7 @@ time so that secret scanners do not flag this file.
 
 from __future__ import annotations
 
+import inspect
 import re
 import threading
 import time
@@ -26,23 +27,23 @@ from opentelemetry.sdk._logs.export import (
     SimpleLogRecordProcessor,
 )
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, Status, StatusCode, TraceFlags
 
 from otel_ai.errors import ConfigError
-from otel_ai.privacy.redactor import (
+from otel_ai.privacy import patterns
+from otel_ai.privacy.exporters import (
     REDACTED_COUNT_ATTRIBUTE,
     REDACTED_KINDS_ATTRIBUTE,
     RedactingLogExporter,
     RedactingSpanExporter,
-    Redactor,
-    iban_valid,
-    luhn_valid,
-    parse_patterns,
+    redaction_counts,
 )
+from otel_ai.privacy.patterns import iban_valid, luhn_valid, parse_patterns
+from otel_ai.privacy.redactor import Redactor, fail_closed_leaf, walk
 from otel_ai.sdk import guard as _guard
 
 # --------------------------------------------------------------------------------------------
@@ -518,19 +519,22 @@ class _RecordingSpanExporter(RedactingSpanExporter):
         return super().export(spans)
 
 
-def _tracing(
-    redactor: Redactor, on_redacted: Any = None
-) -> tuple[TracerProvider, InMemorySpanExporter, _RecordingSpanExporter]:
+def _tracing(redactor: Redactor) -> tuple[TracerProvider, InMemorySpanExporter, _RecordingSpanExporter]:
     memory = InMemorySpanExporter()
-    exporter = _RecordingSpanExporter(memory, redactor, on_redacted)
+    exporter = _RecordingSpanExporter(memory, redactor)
     provider = TracerProvider(resource=Resource.create({"service.name": "redaction-test"}))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     return provider, memory, exporter
 
 
+def _counted_since(before: dict[str, int]) -> Counter[str]:
+    """Redactions the exporters counted (``redaction_counts()``) since ``before``."""
+    return Counter(redaction_counts()) - Counter(before)
+
+
 def test_span_attributes_events_links_and_status_are_redacted() -> None:
-    seen: list[Counter[str]] = []
-    provider, memory, recorder = _tracing(Redactor(), seen.append)
+    before = redaction_counts()
+    provider, memory, recorder = _tracing(Redactor())
     tracer = provider.get_tracer("test-scope", "1.2.3")
     linked = SpanContext(0x1234, 0x5678, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
     with tracer.start_as_current_span(
@@ -592,14 +596,14 @@ def test_span_attributes_events_links_and_status_are_redacted() -> None:
     # the original span object is not modified (other processors may hold it)
     assert OPENAI_PROJECT_KEY in str(original.attributes["gen_ai.input.messages"])
 
-    assert seen == [
-        Counter({"openai_key": 2, "url_password": 1, "card_number": 1, "aws_access_key": 1, "email": 1})
-    ]
+    assert _counted_since(before) == Counter(
+        {"openai_key": 2, "url_password": 1, "card_number": 1, "aws_access_key": 1, "email": 1}
+    )
 
 
 def test_clean_span_is_passed_through_as_the_same_object() -> None:
-    calls: list[Counter[str]] = []
-    provider, memory, recorder = _tracing(Redactor(), calls.append)
+    before = redaction_counts()
+    provider, memory, recorder = _tracing(Redactor())
     tracer = provider.get_tracer("test")
     with tracer.start_as_current_span("chat gpt-4o-mini") as span:
         span.set_attribute("gen_ai.request.model", "gpt-4o-mini-2024-07-18")
@@ -610,7 +614,7 @@ def test_clean_span_is_passed_through_as_the_same_object() -> None:
     assert exported is recorder.received[0]
     assert exported.attributes == original.attributes
     assert REDACTED_COUNT_ATTRIBUTE not in (exported.attributes or {})
-    assert calls == []
+    assert _counted_since(before) == Counter()
 
 
 def test_batch_keeps_order_and_only_copies_changed_spans() -> None:
@@ -711,11 +715,7 @@ class _RaisingSpanExporter(SpanExporter):
 
 def test_span_exporter_never_raises_and_delegates_lifecycle() -> None:
     inner = _RaisingSpanExporter()
-
-    def bad_callback(_: Counter[str]) -> None:
-        raise ValueError("metric broke")
-
-    exporter = RedactingSpanExporter(inner, Redactor(), bad_callback)
+    exporter = RedactingSpanExporter(inner, Redactor())
     span = ReadableSpan("x", attributes={"mail": EMAIL})
     assert exporter.export([span]) is SpanExportResult.FAILURE
     assert exporter.force_flush(1234) is True and inner.flushed == [1234]
@@ -728,19 +728,17 @@ def test_span_exporter_never_raises_and_delegates_lifecycle() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _logging(
-    redactor: Redactor, on_redacted: Any = None
-) -> tuple[LoggerProvider, InMemoryLogRecordExporter, RedactingLogExporter]:
+def _logging(redactor: Redactor) -> tuple[LoggerProvider, InMemoryLogRecordExporter, RedactingLogExporter]:
     memory = InMemoryLogRecordExporter()
-    exporter = RedactingLogExporter(memory, redactor, on_redacted)
+    exporter = RedactingLogExporter(memory, redactor)
     provider = LoggerProvider(resource=Resource.create({"service.name": "redaction-test"}))
     provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
     return provider, memory, exporter
 
 
 def test_log_body_and_attributes_are_redacted_keeping_correlation() -> None:
-    seen: list[Counter[str]] = []
-    log_provider, memory, _ = _logging(Redactor(), seen.append)
+    before = redaction_counts()
+    log_provider, memory, _ = _logging(Redactor())
     tracer = TracerProvider().get_tracer("t")
     logger = log_provider.get_logger("app.payments", "0.9")
     with tracer.start_as_current_span("request") as span:
@@ -775,7 +773,7 @@ def test_log_body_and_attributes_are_redacted_keeping_correlation() -> None:
     assert exported.dropped_attributes == 0
     dumped = exported.to_json()
     assert CARD_VISA not in dumped and EMAIL not in dumped and BEARER not in dumped
-    assert seen == [Counter({"email": 2, "card_number": 1, "bearer_token": 1})]
+    assert _counted_since(before) == Counter({"email": 2, "card_number": 1, "bearer_token": 1})
 
 
 def test_structured_log_body_is_redacted_recursively() -> None:
@@ -868,3 +866,91 @@ def test_log_exporter_never_raises_and_delegates_lifecycle() -> None:
     assert exporter.force_flush() is False
     exporter.shutdown()
     assert inner.shut
+
+
+# --------------------------------------------------------------------------------------------
+# One table of key formats, one walk
+# --------------------------------------------------------------------------------------------
+
+PROVIDER_KEY_EXAMPLES = {
+    "deepseek_key": DEEPSEEK_KEY,
+    "openai_key": OPENAI_PROJECT_KEY,
+    "elevenlabs_key": ELEVENLABS_KEY,
+    "github_token": GITHUB_PAT_CLASSIC,
+    "slack_token": SLACK_BOT,
+    "aws_access_key": AWS_ACCESS_KEY,
+}
+
+
+def test_bearer_names_exactly_the_provider_key_kinds() -> None:
+    # the kinds recognised inside "Bearer ..." are the provider key kinds: one table drives both
+    assert [key.kind for key in patterns.PROVIDER_KEYS] == list(PROVIDER_KEY_EXAMPLES)
+    for kind, token in PROVIDER_KEY_EXAMPLES.items():
+        assert patterns.classify_bearer(token) == kind
+        assert redact(f"Authorization: Bearer {token}") == (
+            f"Authorization: Bearer [REDACTED:{kind}]",
+            Counter({kind: 1}),
+        )
+        assert redact(f"key {token}; next") == (f"key [REDACTED:{kind}]; next", Counter({kind: 1}))
+    # other token shapes after the word stay bearer tokens, as before
+    assert patterns.classify_bearer(JWT) == "bearer_token"
+    assert patterns.classify_bearer("hooks.slack.com/" + SLACK_WEBHOOK_PATH) == "bearer_token"
+
+
+def test_each_key_format_is_written_once_and_both_matchers_derive_from_it() -> None:
+    source = inspect.getsource(patterns)
+    scan = re.sub(r"\(\?P<p\d+>", "(?P<G>", patterns.PROVIDER_RE.pattern)
+    scanned_kinds = {branch.kind for branch in patterns.PROVIDER_META.values()}
+    for key in (*patterns.PROVIDER_KEYS, patterns.SLACK_WEBHOOK, patterns.JWT):
+        assert source.count(key.pattern) == 1, key.kind  # the regex text appears in one place
+        assert key.full.pattern == key.pattern
+        template, branch = key.branch()
+        head, _, tail = template.partition("(?P<G>")  # branches sharing a head are merged
+        assert head in scan and f"(?P<G>{tail}" in scan and branch.kind in scanned_kinds
+
+
+def test_one_walk_treats_log_bodies_event_and_link_attributes_alike() -> None:
+    flat = {"m": f"mail {EMAIL}", "t": ("ok", f"key {AWS_ACCESS_KEY}"), "n": 1}
+    flat_redacted = {"m": "mail [REDACTED:email]", "t": ("ok", "key [REDACTED:aws_access_key]"), "n": 1}
+    nested = {"outer": [flat, {"deeper": (f"to {EMAIL}",)}], "raw": b"bytes"}
+    nested_redacted = {"outer": [flat_redacted, {"deeper": ("to [REDACTED:email]",)}], "raw": b"bytes"}
+
+    counts: Counter[str] = Counter()
+    assert walk(nested, Redactor().leaf(counts)) == nested_redacted
+    assert counts == Counter({"email": 2, "aws_access_key": 1})
+    clean = {"a": ["x", ("y", 1)]}
+    assert walk(clean, Redactor().leaf(Counter())) is clean
+
+    before = redaction_counts()
+    spans = InMemorySpanExporter()
+    linked = SpanContext(0x1, 0x2, is_remote=True)
+    span = ReadableSpan("s", attributes={"k": "v"}, events=[Event("e", flat)], links=[Link(linked, flat)])
+    assert RedactingSpanExporter(spans, Redactor()).export([span]) is SpanExportResult.SUCCESS
+    (exported,) = spans.get_finished_spans()
+    assert dict(exported.events[0].attributes or {}) == flat_redacted
+    assert dict(exported.links[0].attributes or {}) == flat_redacted
+    assert (exported.attributes or {})["k"] == "v"
+
+    logs = InMemoryLogRecordExporter()
+    RedactingLogExporter(logs, Redactor()).export([_readable(nested, flat)])
+    (record,) = logs.get_finished_logs()
+    assert record.log_record.body == nested_redacted
+    attrs = dict(record.log_record.attributes or {})
+    assert {k: attrs[k] for k in flat} == flat_redacted
+    assert _counted_since(before) == Counter({"email": 5, "aws_access_key": 4})
+
+
+def test_fail_closed_uses_the_same_walk_for_links_and_log_bodies() -> None:
+    counts: Counter[str] = Counter()
+    assert walk({"a": ["x", 1, ("y",)]}, fail_closed_leaf(counts)) == {
+        "a": ["[REDACTED:error]", 1, ("[REDACTED:error]",)]
+    }
+    assert counts == Counter({"error": 2})
+
+    spans = InMemorySpanExporter()
+    linked = SpanContext(0x1, 0x2, is_remote=True)
+    span = ReadableSpan("s", attributes={"n": 1}, links=[Link(linked, {"why": "boom", "n": 2})])
+    RedactingSpanExporter(spans, _ExplodingRedactor()).export([span])
+    (exported,) = spans.get_finished_spans()
+    assert dict(exported.links[0].attributes or {}) == {"why": "[REDACTED:error]", "n": 2}
+    assert (exported.attributes or {})[REDACTED_COUNT_ATTRIBUTE] == 1

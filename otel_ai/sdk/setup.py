@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
 from otel_ai.errors import ConfigError
-from otel_ai.privacy.redactor import RedactingLogExporter, RedactingSpanExporter
+from otel_ai.privacy.exporters import RedactingLogExporter, RedactingSpanExporter
 from otel_ai.sdk import state as _state
 from otel_ai.sdk.console import ConsoleGenAISpanExporter
 from otel_ai.sdk.guard import report

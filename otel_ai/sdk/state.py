@@ -44,7 +44,8 @@ def pricing() -> PricingCatalog:
 
 def redactor() -> Redactor:
     global _redactor
-    from otel_ai.privacy.redactor import Redactor, parse_patterns
+    from otel_ai.privacy.patterns import parse_patterns
+    from otel_ai.privacy.redactor import Redactor
 
     with _lock:
         if _redactor is None:

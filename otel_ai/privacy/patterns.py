@@ -1,0 +1,391 @@
+"""What counts as a secret or personal datum: validators, patterns and the combined scanners.
+
+Each key format is one :class:`KeyFormat`; both the fast scan (:data:`PROVIDER_RE`) and the
+classification of the value after ``Bearer`` (:func:`classify_bearer`) are derived from it, so a
+format changes in one place.
+
+Performance: the provider pattern is one alternation whose branches all start with a literal
+character, so the engine's first-character scan (C code) skips everything else; the characters
+before that anchor are checked with look-behinds. The digit-led kinds run only where
+:func:`number_gate` sees 9 digits in a row, and then only inside runs of digits and separators.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from otel_ai.errors import ConfigError
+
+__all__ = [
+    "EMAIL_DOMAIN_RE",
+    "EMAIL_LOCAL_CHARS",
+    "IBAN_RE",
+    "JWT",
+    "NUMBER_CLUSTER_RE",
+    "NUMBER_META",
+    "NUMBER_RE",
+    "PROVIDER_KEYS",
+    "PROVIDER_META",
+    "PROVIDER_RE",
+    "SLACK_WEBHOOK",
+    "URL_PASSWORD_RE",
+    "Branch",
+    "KeyFormat",
+    "classify_bearer",
+    "digit_count",
+    "iban_valid",
+    "luhn_valid",
+    "number_gate",
+    "parse_patterns",
+]
+
+# --------------------------------------------------------------------------------------------
+# Validators
+# --------------------------------------------------------------------------------------------
+
+_IBAN_LENGTHS: dict[str, int] = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
+    "BI": 27, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27,
+    "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FK": 18, "FO": 18, "FR": 27,
+    "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22,
+    "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32,
+    "LI": 21, "LT": 20, "LU": 20, "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19,
+    "MN": 20, "MR": 27, "MT": 31, "MU": 30, "NI": 28, "NL": 18, "NO": 15, "OM": 23, "PK": 24,
+    "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33, "SA": 24, "SC": 31,
+    "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28, "TL": 23,
+    "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
+}  # fmt: skip
+
+_NUMBER_SEPARATORS = b" ().+/-"
+
+
+def _digits(value: str) -> str:
+    """The digits of a digit-and-separator run (what the number patterns match)."""
+    return value.encode("ascii", "ignore").translate(None, _NUMBER_SEPARATORS).decode("ascii")
+
+
+def digit_count(run: str) -> int:
+    """Digits in an ASCII run of digits and separators (a cluster worth scanning holds 9 or more)."""
+    return len(run.encode("ascii").translate(None, _NUMBER_SEPARATORS))
+
+
+def luhn_valid(number: str) -> bool:
+    """Luhn (mod 10) check of a string of ASCII digits."""
+    total = 0
+    for i, ch in enumerate(reversed(number)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def iban_valid(candidate: str) -> bool:
+    """ISO 13616 check: country length (where known) and mod-97 == 1."""
+    iban = candidate.replace(" ", "")
+    if not 15 <= len(iban) <= 34:
+        return False
+    expected = _IBAN_LENGTHS.get(iban[:2])
+    if expected is not None and expected != len(iban):
+        return False
+    rearranged = iban[4:] + iban[:4]
+    numeric = "".join(str(int(ch, 36)) for ch in rearranged)
+    return int(numeric) % 97 == 1
+
+
+def _issuer_length_ok(digits: str) -> bool:
+    """Issuer prefix and length of the major card networks (so timestamps and ids rarely qualify)."""
+    n = len(digits)
+    first = digits[0]
+    if first == "4":  # Visa
+        return n in (13, 16, 19)
+    if first == "5":  # Mastercard 51-55; Maestro 50, 56-59
+        return n == 16 if digits[1] in "12345" else 12 <= n <= 19
+    if first == "2":  # Mastercard 2221-2720
+        return n == 16 and 2221 <= int(digits[:4]) <= 2720
+    if first == "3":
+        if digits[:2] in ("34", "37"):  # American Express
+            return n == 15
+        if digits[:2] in ("36", "38", "39") or 300 <= int(digits[:3]) <= 305:  # Diners Club
+            return 14 <= n <= 19
+        return 3528 <= int(digits[:4]) <= 3589 and 16 <= n <= 19  # JCB
+    if first == "6":  # Discover, UnionPay, Maestro, RuPay
+        return 16 <= n <= 19
+    return False
+
+
+def _card_ok(value: str) -> bool:
+    if value[0] not in "23456":  # no card network: cheap exit for timestamps and ids
+        return False
+    digits = _digits(value)
+    return 13 <= len(digits) <= 19 and _issuer_length_ok(digits) and luhn_valid(digits)
+
+
+def _phone_ok(value: str) -> bool:
+    return 9 <= len(_digits(value)) <= 15
+
+
+def _national_phone_ok(value: str) -> bool:
+    return 9 <= len(_digits(value)) <= 13
+
+
+_OPENAI_PREFIXES = ("sk-proj-", "sk-svcacct-", "sk-admin-")
+_OPENAI_BODY_SIGNAL = re.compile(r"[0-9A-Z]")  # real keys are random: digits or capitals
+
+
+def _openai_plausible(value: str) -> bool:
+    """Tells an ``sk-`` key from prose such as ``sk-learn-...``: a known prefix, or a random body."""
+    return value.startswith(_OPENAI_PREFIXES) or _OPENAI_BODY_SIGNAL.search(value, 3) is not None
+
+
+# --------------------------------------------------------------------------------------------
+# Branches of the combined patterns
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One alternative of a combined pattern, identified by its single named group."""
+
+    kind: str
+    classify: Callable[[str], str | None] | None = None  # returns the kind, or None to reject
+    back: int = 0  # characters before the match start that belong to the redacted value
+    whole: bool = True  # redact from (match start - back) to match end; else just the group
+
+
+# "(?P<G>" marks the single named group of each alternative; _combine() renames it.
+_Template = tuple[str, Branch]
+
+_KEY_CHARS = r"[A-Za-z0-9_-]"
+
+
+@dataclass(frozen=True)
+class KeyFormat:
+    """A self-identifying key or token format, written once.
+
+    ``pattern`` is the whole token; its first ``anchor + 1`` characters are literal, and the
+    character at ``anchor`` (chosen rare in prose) starts this format's branch of the fast scan.
+    The scan branch and the ``fullmatch`` pattern used after ``Bearer`` are both derived here.
+    """
+
+    kind: str
+    pattern: str
+    anchor: int
+    before: str  # character class that may not precede the token
+    after: str = ""  # character class that may not follow it ("" when the pattern is greedy)
+    # Extra check on free text only: after "Bearer" the word itself says it is a credential.
+    plausible: Callable[[str], bool] | None = None
+    full: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        lead = self.pattern[: self.anchor + 1]
+        if re.escape(lead) != lead:  # pragma: no cover - a mistake in the table below
+            raise ValueError(f"{self.kind}: {lead!r} must be literal")
+        object.__setattr__(self, "full", re.compile(self.pattern))
+
+    def branch(self) -> _Template:
+        """The scan alternative: the anchor character, look-behinds, then the rest as group G."""
+        lead = self.pattern[: self.anchor + 1]
+        rest = self.pattern[self.anchor + 1 :]
+        behind = f"(?<={lead})" if self.anchor else ""
+        ahead = f"(?!{self.after})" if self.after else ""
+        classify = None if self.plausible is None else _checked(self.kind, self.plausible)
+        template = f"{lead[-1]}{behind}(?<!{self.before}{lead})(?P<G>{rest}){ahead}"
+        return template, Branch(self.kind, classify, back=self.anchor)
+
+
+def _checked(kind: str, ok: Callable[[str], bool]) -> Callable[[str], str | None]:
+    """A branch classifier that names ``kind`` when ``ok`` accepts the value, else rejects it."""
+    return lambda value: kind if ok(value) else None
+
+
+# Provider keys: named by their provider wherever they appear, "Bearer <key>" included. The
+# first format that matches wins, so DeepSeek's shape comes before the general "sk-" one.
+PROVIDER_KEYS: tuple[KeyFormat, ...] = (
+    KeyFormat("deepseek_key", r"sk-[0-9a-f]{32}", 1, _KEY_CHARS, after=_KEY_CHARS),
+    KeyFormat("openai_key", r"sk-[A-Za-z0-9_-]{20,}", 1, _KEY_CHARS, plausible=_openai_plausible),
+    KeyFormat("elevenlabs_key", r"sk_[0-9a-f]{48}", 1, _KEY_CHARS, after=_KEY_CHARS),
+    KeyFormat(
+        "github_token",
+        r"g(?:h[pousr]_[A-Za-z0-9]{36,251}|ithub_pat_[A-Za-z0-9_]{22,245})",
+        0,
+        "[A-Za-z0-9_]",
+        after="[A-Za-z0-9_]",
+    ),
+    KeyFormat("slack_token", r"xox[abprs]-[A-Za-z0-9-]{10,}", 0, "[A-Za-z0-9]"),
+    KeyFormat("aws_access_key", r"A(?:KIA|SIA)[A-Z0-9]{16}", 0, "[A-Za-z0-9]", after="[A-Za-z0-9]"),
+)
+# Scanned like keys but not renamed after "Bearer" (there the value stays a bearer_token).
+SLACK_WEBHOOK = KeyFormat(  # the scheme stays visible
+    "slack_token", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]+", 3, "[A-Za-z0-9.-]"
+)
+JWT = KeyFormat("jwt", r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", 2, _KEY_CHARS)
+
+
+def classify_bearer(value: str) -> str | None:
+    """Kind of the value after ``Bearer``: a provider key by its provider, else a bearer token."""
+    for key in PROVIDER_KEYS:
+        if key.full.fullmatch(value):
+            return key.kind
+    # Real tokens are long or hold digits or token punctuation; "bearer instruments" is prose.
+    if len(value) >= 20 or any(("0" <= ch <= "9") or ch in "._~+/=" for ch in value):
+        return "bearer_token"
+    return None
+
+
+def _both_cases(first: str, rest: str, branch: Branch) -> list[_Template]:
+    """A case-insensitive label as two literal-led branches (keeps the first-character scan)."""
+    return [(c + rest, branch) for c in (first.upper(), first.lower())]
+
+
+_LABEL_VALUE_SEP = r"""["']?[ \t]*[:=][ \t]*["']?"""
+_PROVIDER_BRANCHES: list[_Template] = [
+    *(key.branch() for key in (*PROVIDER_KEYS, SLACK_WEBHOOK, JWT)),
+    # Labelled values: only the value is replaced
+    *_both_cases(
+        "b",
+        r"(?<![A-Za-z0-9_].)(?i:earer)[ \t]+(?P<G>[A-Za-z0-9._~+/-]{8,}=*)",
+        Branch("bearer_token", classify_bearer, whole=False),
+    ),
+    *_both_cases(
+        "x",
+        rf"(?<!{_KEY_CHARS}.)(?i:i[-_]api[-_]key){_LABEL_VALUE_SEP}(?P<G>[A-Za-z0-9_-]{{16,}})",
+        Branch("elevenlabs_key", whole=False),
+    ),
+    *_both_cases(  # aws_secret_access_key, SecretAccessKey, ...: anchored on the "c" of "sec"
+        "c",
+        rf"(?<=[sS][eE][cC])(?i:ret[-_]?(?:access[-_]?)?key){_LABEL_VALUE_SEP}"
+        r"(?P<G>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
+        Branch("aws_secret_key", whole=False),
+    ),
+]
+
+# Digit-led kinds share one first-character class; a digit in the middle of a run never starts
+# a match. The combined pattern only runs inside clusters of digits and separators found by
+# NUMBER_CLUSTER_RE (cheap), and only when number_gate() says such a cluster can exist.
+_NUMBER_PREFIX = r"[0-9+(](?<![0-9].)"
+_NOT_AFTER = r"(?![\w]|[.,/-][0-9])"
+_NUMBER_BRANCHES: list[_Template] = [
+    (
+        r"(?<=\+)(?<![\w+]\+)(?P<G>[1-9][0-9]{0,2}(?:[ .-]?\([0-9]{1,4}\))?[ .-]?[0-9]+(?:[ .-][0-9]+){0,5})"
+        r"(?![\w])",
+        Branch("phone", lambda v: "phone" if _phone_ok(v) else None),
+    ),
+    (
+        rf"(?<=\()(?<![\w]\()(?P<G>[0-9]{{3}}\)[ .-]?[0-9]{{3}}[ .-][0-9]{{4}}){_NOT_AFTER}",
+        Branch("phone"),
+    ),
+    (
+        rf"(?<=[0-9])(?<![\w.+-].)(?P<G>(?:[ -]?[0-9]){{12,18}}){_NOT_AFTER}",
+        Branch("card_number", lambda v: "card_number" if _card_ok(v) else None),
+    ),
+    (
+        rf"(?<=[0-9])(?<![\w.+-].)(?P<G>[0-9]{{2}}[ .-][0-9]{{3}}[ .-][0-9]{{4}}){_NOT_AFTER}",
+        Branch("phone"),
+    ),
+    (
+        rf"(?<=1)(?<![\w.+-].)(?P<G>[ .-][0-9]{{3}}[ .-][0-9]{{3}}[ .-][0-9]{{4}}){_NOT_AFTER}",
+        Branch("phone"),
+    ),
+    (
+        r"(?<=0)(?<![\w.+-].)(?P<G>[1-9](?:[ .-][0-9]{2}){4}|[0-9]{1,4}[ /-][0-9]{3,8}(?:[ -][0-9]{2,5})?)"
+        + _NOT_AFTER,
+        Branch("phone", lambda v: "phone" if _national_phone_ok(v) else None),
+    ),
+]
+
+
+def _combine(prefix: str, branches: Sequence[_Template], tag: str) -> tuple[re.Pattern[str], dict[str, Branch]]:
+    """One alternation; the named group that matched (``m.lastgroup``) says which branch it was.
+
+    Consecutive branches with the same head (anchor and look-behinds, all before ``(?P<G>``) share
+    it: ``head(?:a|b)`` fails once where ``head a|head b`` would fail twice, at every "k" of the
+    text for the three "sk" formats. Heads match in one way only, so the two forms are equivalent.
+    """
+    heads: list[tuple[str, list[str]]] = []
+    meta: dict[str, Branch] = {}
+    for i, (template, branch) in enumerate(branches):
+        head, marker, tail = template.partition("(?P<G>")
+        if not marker or "(?P<G>" in tail:  # pragma: no cover - a mistake in the tables above
+            raise ValueError(f"branch needs exactly one (?P<G>...) group: {template}")
+        name = f"{tag}{i}"
+        meta[name] = branch
+        if heads and heads[-1][0] == head:
+            heads[-1][1].append(f"(?P<{name}>{tail}")
+        else:
+            heads.append((head, [f"(?P<{name}>{tail}"]))
+    body = "|".join(head + (tails[0] if len(tails) == 1 else f"(?:{'|'.join(tails)})") for head, tails in heads)
+    return re.compile(f"{prefix}(?:{body})" if prefix else body), meta
+
+
+PROVIDER_RE, PROVIDER_META = _combine("", _PROVIDER_BRANCHES, "p")
+NUMBER_RE, NUMBER_META = _combine(_NUMBER_PREFIX, _NUMBER_BRANCHES, "n")
+# A run of digits and separators (at least 8 characters); the detailed pattern runs inside the
+# runs that hold 9 digits or more (every phone number and card number does: international
+# numbers count the country code), so dates, versions, IPs and short numbers never reach it.
+NUMBER_CLUSTER_RE = re.compile(r"[0-9+(][0-9 ().+/-]{7,}")
+IBAN_RE = re.compile(r"[A-Z](?<![A-Za-z0-9].)[A-Z][0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])")
+# Cheap gate for the digit-led kinds, on a byte "shape" of the text: digits -> "0", capitals ->
+# "A", separators dropped, anything else -> "x". Every phone or card number then shows 9 digits
+# in a row; so does every IBAN (its account number), which also shows "AA00" and 11 or more
+# capitals or digits after it.
+_GATE_TABLE = bytes(48 if 48 <= c <= 57 else 65 if 65 <= c <= 90 else 120 for c in range(256))
+_IBAN_SHAPE_RE = re.compile(rb"AA00[A0]{11}")
+
+
+def number_gate(text: str) -> tuple[bool, bool]:
+    """(may hold a phone or card number, may hold an IBAN)."""
+    shape = text.encode("utf-8", "surrogatepass").translate(_GATE_TABLE, _NUMBER_SEPARATORS)
+    if b"000000000" not in shape:
+        return False, False
+    return True, _IBAN_SHAPE_RE.search(shape) is not None
+
+
+URL_PASSWORD_RE = re.compile(r"""://[^\s:/?#@"'<>\[\]]*:(?P<v>[^\s/?#"'<>]+)@""")
+EMAIL_DOMAIN_RE = re.compile(r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])")
+EMAIL_LOCAL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
+
+
+# --------------------------------------------------------------------------------------------
+# OTEL_AI_REDACT_PATTERNS
+# --------------------------------------------------------------------------------------------
+
+
+def parse_patterns(value: str | None, variable: str = "OTEL_AI_REDACT_PATTERNS") -> list[re.Pattern[str]]:
+    """Parse user redaction patterns (Python regular expressions) from an environment variable.
+
+    Format: one regular expression per entry; entries are separated by newlines or by ``;;``.
+    A comma or a single ``;`` cannot be the separator because both are common inside regular
+    expressions (``\\d{3,4}``, ``[,;]``), while ``;;`` practically never is and still lets the
+    value sit on one line in a ``.env`` file or a ``docker run -e``. Whitespace around each entry
+    is stripped (write ``\\s`` or ``[ ]`` for a leading or trailing space) and empty entries are
+    skipped; empty or unset means no patterns. Inline flags work, e.g. ``(?i)customer-\\d{6}``.
+
+    Each match is replaced by ``[REDACTED:custom]``; if the pattern has a group named ``value``
+    only that group is replaced (``token=(?P<value>\\w+)`` keeps ``token=``).
+
+    Raises ConfigError, naming the variable and the 1-based entry number, for an invalid
+    regular expression or one that matches the empty string (it would redact everywhere).
+    """
+    if not value or not value.strip():
+        return []
+    entries = [part.strip() for line in value.splitlines() for part in line.split(";;")]
+    patterns: list[re.Pattern[str]] = []
+    for number, entry in enumerate((e for e in entries if e), start=1):
+        try:
+            pattern = re.compile(entry)
+        except re.error as exc:
+            raise ConfigError(
+                f"{variable}: entry {number} ({entry!r}) is not a valid regular expression: {exc}"
+            ) from None
+        if pattern.search("") is not None:
+            raise ConfigError(
+                f"{variable}: entry {number} ({entry!r}) matches the empty string, "
+                "so it would redact everywhere; make it match at least one character"
+            )
+        patterns.append(pattern)
+    return patterns
