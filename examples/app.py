@@ -4,7 +4,7 @@ Run it instrumented:      opentelemetry-instrument python examples/app.py
 or with console output:   otel-ai run --console -- python examples/app.py
 
 Offline by default: without OPENAI_API_KEY it starts the local OpenAI-compatible simulator
-(examples/simulator.py) and points the client at it. With OPENAI_API_KEY (and optionally
+(otel_ai/testing/simulator.py) and points the client at it. With OPENAI_API_KEY (and optionally
 OPENAI_BASE_URL, e.g. https://api.deepseek.com/v1 with a DeepSeek key) it calls the real API.
 
 By default it serves a few requests to itself and exits; `--serve` keeps it running (compose stack).

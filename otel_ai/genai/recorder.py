@@ -265,7 +265,8 @@ class GenAIRecorder:
         if self.capture_content:
             self._content(inv, resp, attrs)
 
-        span.set_attributes(attrs)
+        if span.is_recording():  # a sampled-out span takes no attributes: skip the SDK's checks
+            span.set_attributes(attrs)
         span.end()
         self._metrics(inv, usage, etype, category, cost, duration, response_model)
 

@@ -4,7 +4,7 @@ itself checked here.
 
 The stack (one per module; everything binds 127.0.0.1 on a free port and is stopped in teardown):
 
-* the OpenAI-compatible simulator (examples/simulator.py), run by the test so that the workload can switch it
+* the OpenAI-compatible simulator (otel_ai/testing/simulator.py), run by the test so that the workload can switch it
   to failing scenarios; the example app reaches it through OPENAI_API_KEY/OPENAI_BASE_URL (its "real API"
   code path, otherwise unchanged);
 * two instances of examples/app.py --serve under opentelemetry-instrument, service `otel-ai-example`, one per
