@@ -22,6 +22,7 @@ def test_defaults_are_private_and_empty():
     assert settings.pricing_file is None
     assert settings.provider_hosts == {}
     assert settings.content_max_length == 8192
+    assert settings.gc_freeze is False
 
 
 @pytest.mark.parametrize(
@@ -46,6 +47,7 @@ def test_content_capture_values(value, mode):
          ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "yes please", "span_only"]),
         ({"OTEL_AI_CONTENT_MAX_LENGTH": "lots"}, ["OTEL_AI_CONTENT_MAX_LENGTH", "not an integer"]),
         ({"OTEL_AI_CONTENT_MAX_LENGTH": "0"}, ["OTEL_AI_CONTENT_MAX_LENGTH", "greater than 0"]),
+        ({"OTEL_AI_GC_FREEZE": "sometimes"}, ["OTEL_AI_GC_FREEZE", "not a boolean"]),
         ({"OTEL_AI_PROVIDER_HOSTS": "api.example.com"}, ["OTEL_AI_PROVIDER_HOSTS", "entry 1", "host=provider"]),
         ({"OTEL_AI_PROVIDER_HOSTS": "a.com=openai,b.com=Bad Name"},
          ["OTEL_AI_PROVIDER_HOSTS", "entry 2", "invalid provider name"]),

@@ -156,3 +156,29 @@ def test_provider_overrides_win_and_wildcards_apply():
     assert provider_for_host("llm.corp.example", overrides) == "corp"
     assert provider_for_host("api.deepseek.com", overrides) == "deepseek"
     assert provider_for_host("unknown.host", overrides) == "gateway"
+
+
+def test_api_modules_are_wrapped_when_first_imported_not_before(sim):
+    """instrument() imports none of the client's lazily loaded API modules; each is wrapped on import."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from otel_ai.instrumentation.openai import OpenAIInstrumentor
+spans = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(spans))
+OpenAIInstrumentor().instrument(tracer_provider=provider)
+assert "openai.resources.embeddings" not in sys.modules, "imported by instrument()"
+import openai
+client = openai.OpenAI(base_url={sim.base_url!r}, api_key="sk-test", max_retries=0)
+client.embeddings.create(model="text-embedding-3-small", input="hello")
+print(sorted(s.name for s in spans.get_finished_spans()))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['embeddings text-embedding-3-small']"

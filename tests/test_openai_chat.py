@@ -275,3 +275,28 @@ def test_uninstrument_removes_the_wrappers(sim, telemetry):
     with openai.OpenAI(base_url=sim.base_url, api_key=API_KEY, max_retries=0) as c:
         c.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert telemetry.genai_spans() == []
+
+
+def test_gc_freeze_setting_freezes_once_after_the_first_call(client, telemetry, monkeypatch):
+    import gc
+
+    monkeypatch.setenv("OTEL_AI_GC_FREEZE", "true")
+    telemetry.reinstrument()
+    try:
+        gc.unfreeze()
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        frozen = gc.get_freeze_count()
+        assert frozen > 1000  # the start-up heap moved to the permanent generation
+        gc.unfreeze()
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        assert gc.get_freeze_count() == 0  # once only
+    finally:
+        gc.unfreeze()
+
+
+def test_gc_is_left_alone_by_default(client, telemetry):
+    import gc
+
+    gc.unfreeze()
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert gc.get_freeze_count() == 0

@@ -10,6 +10,7 @@ call builds no dicts for metrics and the SDK sees the same attribute objects eve
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
@@ -119,6 +120,7 @@ class GenAIRecorder:
         self.capture_content = settings.content is not ContentMode.NO_CONTENT
         self.content_limit = settings.content_max_length
         self._pricing = pricing
+        self._freeze_pending = settings.gc_freeze
         self._warned_models: set[str] = set()
         self._starts: dict[tuple[Any, ...], Attributes] = {}
         self._shapes: dict[tuple[Any, ...], _Shape] = {}
@@ -218,6 +220,18 @@ class GenAIRecorder:
                 invocation.span.end()
             except Exception as last:
                 report("recorder.end_span", last)
+        if self._freeze_pending:
+            self._freeze()
+
+    def _freeze(self) -> None:
+        """`OTEL_AI_GC_FREEZE`: after the first call, move everything alive to the permanent generation.
+
+        By then the app has imported and built what it runs on; full collections then walk only
+        what was allocated since, instead of the whole start-up heap (see docs/benchmarks.md).
+        """
+        self._freeze_pending = False
+        gc.freeze()
+        _logger.debug("otel-ai: gc.freeze() after the first GenAI call (%d objects frozen)", gc.get_freeze_count())
 
     # -- the work, done once per call --------------------------------------------------------------
 

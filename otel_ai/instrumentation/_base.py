@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -27,6 +28,9 @@ from otel_ai.sdk.guard import report
 __all__ = ["Endpoint", "ProviderInstrumentor", "Target"]
 
 _logger = logging.getLogger("otel_ai")
+# Bumped by every instrument()/uninstrument() of a provider class; a post-import hook registered
+# under an older generation does nothing (wrapt cannot unregister hooks).
+_generations: dict[type, int] = {}
 
 
 class Endpoint:
@@ -113,7 +117,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             _logger.warning("otel-ai: %s instrumentation skipped: %s", self.provider_library, conflict)
             return
         from otel_ai.errors import ConfigError
-        from otel_ai.sdk import setup, state
+        from otel_ai.sdk import state
 
         try:
             recorder = state.recorder(
@@ -125,15 +129,34 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             _logger.error("otel-ai: configuration error, %s instrumentation disabled: %s", self.provider_library, exc)
             return
         if kwargs.get("tracer_provider") is None:
+            from otel_ai.sdk import setup
+
             setup.protect_foreign_providers()  # another configurator may have built the SDK
         self.prepare()
+        # Wrap each target when its module is imported, not before: the client loads its API modules
+        # lazily, and importing them all here would only grow the heap every full collection walks.
+        generation = _generations[type(self)] = _generations.get(type(self), 0) + 1
         for target in self.targets:
-            owner = target.resolve()
-            if owner is not None:
-                wrapt.wrap_function_wrapper(owner, target.method, self._wrapper(recorder, target))
+            wrapt.register_post_import_hook(self._wrap_on_import(recorder, target, generation), target.module)
+
+    def _wrap_on_import(self, recorder: GenAIRecorder, target: Target, generation: int) -> Callable[[Any], None]:
+        def wrap(module: Any) -> None:
+            if _generations.get(type(self)) != generation:
+                return  # uninstrumented (or instrumented again) since this hook was registered
+            try:
+                owner = target.resolve()
+                if owner is not None and not isinstance(vars(owner).get(target.method), wrapt.FunctionWrapper):
+                    wrapt.wrap_function_wrapper(owner, target.method, self._wrapper(recorder, target))
+            except Exception as exc:
+                report(f"{self.provider_library}.wrap", exc)
+
+        return wrap
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        _generations[type(self)] = _generations.get(type(self), 0) + 1
         for target in self.targets:
+            if target.module not in sys.modules:
+                continue
             owner = target.resolve()
             if owner is not None and isinstance(vars(owner).get(target.method), wrapt.FunctionWrapper):
                 unwrap(owner, target.method)

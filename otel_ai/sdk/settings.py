@@ -15,6 +15,7 @@ PRICING_FILE_VAR = "OTEL_AI_PRICING_FILE"
 REDACT_PATTERNS_VAR = "OTEL_AI_REDACT_PATTERNS"
 PROVIDER_HOSTS_VAR = "OTEL_AI_PROVIDER_HOSTS"
 CONTENT_MAX_LENGTH_VAR = "OTEL_AI_CONTENT_MAX_LENGTH"
+GC_FREEZE_VAR = "OTEL_AI_GC_FREEZE"
 
 
 class ContentMode(enum.Enum):
@@ -59,6 +60,7 @@ class Settings:
     pricing_file: str | None = None
     redact_patterns: str | None = None
     provider_hosts: Mapping[str, str] = field(default_factory=dict)
+    gc_freeze: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +71,7 @@ class Settings:
             pricing_file=env.get(PRICING_FILE_VAR) or None,
             redact_patterns=env.get(REDACT_PATTERNS_VAR) or None,
             provider_hosts=_provider_hosts(env.get(PROVIDER_HOSTS_VAR)),
+            gc_freeze=_bool(env, GC_FREEZE_VAR, False),
         )
 
 
