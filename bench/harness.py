@@ -2,7 +2,7 @@
 
 baseline: no instrumentation, no SDK | otel_ai: our instrumentor | official: opentelemetry-instrumentation-genai-openai
 sdk_floor: no instrumentor; around the same call, the bare SDK work our contract needs (one CLIENT span with
-otel_ai's 21 attributes, 4 metric records). All but baseline share one SDK set-up: TracerProvider +
+otel_ai's attributes, made current during the call so HTTP spans nest under it, 4 metric records). All but baseline share one SDK set-up: TracerProvider +
 BatchSpanProcessor over an exporter that drops every batch, MeterProvider + InMemoryMetricReader, LoggerProvider.
 """
 
@@ -139,7 +139,8 @@ class Bench:
 
 
 def floor(call, tp, mp, end_attributes):
-    from opentelemetry.trace import SpanKind
+    from opentelemetry.context import attach, detach
+    from opentelemetry.trace import SpanKind, set_span_in_context
 
     tracer, meter, clock = tp.get_tracer("sdk_floor"), mp.get_meter("sdk_floor"), time.perf_counter
     duration = meter.create_histogram("gen_ai.client.operation.duration", unit="s",
@@ -151,7 +152,11 @@ def floor(call, tp, mp, end_attributes):
     def op():
         t0 = clock()
         span = tracer.start_span("chat gpt-4o-mini", kind=SpanKind.CLIENT, attributes=START)
-        result = call()
+        token = attach(set_span_in_context(span))  # current during the call: HTTP spans become its children
+        try:
+            result = call()
+        finally:
+            detach(token)
         span.set_attributes(end_attributes)
         span.end()
         duration.record(clock() - t0, METRIC)

@@ -122,7 +122,7 @@ class GenAIRecorder:
         self._pricing = pricing
         self._freeze_pending = settings.gc_freeze
         self._warned_models: set[str] = set()
-        self._starts: dict[tuple[Any, ...], Attributes] = {}
+        self._starts: dict[tuple[Any, ...], tuple[str, Attributes]] = {}
         self._shapes: dict[tuple[Any, ...], _Shape] = {}
         self._tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider, schema_url=_SCHEMA_URL)
         self._events: Logger | None = (
@@ -163,13 +163,13 @@ class GenAIRecorder:
         try:
             key = (request.operation, request.provider, request.model, request.server_address,
                    request.server_port, request.stream)
-            base = self._starts.get(key)
-            if base is None:
-                base = self._start_attributes(request)
+            cached = self._starts.get(key)
+            if cached is None:
+                cached = self._start_attributes(request)
                 if len(self._starts) < _CACHE_LIMIT:
-                    self._starts[key] = base
+                    self._starts[key] = cached
+            name, base = cached
             attributes = {**base, **request.attributes} if request.attributes else base
-            name = f"{request.operation} {request.model}" if request.model else request.operation
             span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
             return Invocation(request, span, time.perf_counter())
         except Exception as exc:
@@ -177,7 +177,8 @@ class GenAIRecorder:
             return None
 
     @staticmethod
-    def _start_attributes(request: GenAIRequest) -> Attributes:
+    def _start_attributes(request: GenAIRequest) -> tuple[str, Attributes]:
+        """The span name and the attributes every call of this shape starts with."""
         attributes: Attributes = {sc.OPERATION: request.operation, sc.PROVIDER: request.provider}
         if request.model:
             attributes[sc.REQUEST_MODEL] = request.model
@@ -187,7 +188,7 @@ class GenAIRecorder:
                 attributes[sc.SERVER_PORT] = request.server_port
         if request.stream:
             attributes[sc.REQUEST_STREAM] = True
-        return attributes
+        return (f"{request.operation} {request.model}" if request.model else request.operation), attributes
 
     @staticmethod
     def activate(invocation: Invocation) -> object:

@@ -13,6 +13,7 @@ accumulates; the recorder does the real work once, at the end.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from time import perf_counter
 from typing import Any, Protocol
 
 import wrapt
@@ -43,9 +44,15 @@ class StreamFinisher:
         self.acc = acc
 
     def chunk(self, chunk: Any) -> None:
+        """Accumulate one chunk; the timing of `Invocation.chunk` is inlined here (it runs per chunk)."""
         try:
             if self.acc.add(chunk):
-                self.inv.chunk()
+                inv = self.inv
+                now = perf_counter()
+                if inv.first_chunk is None:
+                    inv.first_chunk = now
+                inv.last_chunk = now
+                inv.chunks += 1
         except Exception as exc:
             report("stream.chunk", exc)
 

@@ -85,22 +85,30 @@ class OpenAIInstrumentor(ProviderInstrumentor):
         return super().result(recorder, endpoint, inv, result)
 
     def _target(self, instance: Any) -> tuple[str, str | None, int | None]:
-        """(provider, host, port) of the client behind a resource, cached on the client per base URL."""
+        """(provider, host, port) of the client behind a resource, cached on the client.
+
+        The cache is keyed by the client's base URL and API key objects: a client pointed elsewhere
+        is looked at again, and a new key is registered with the redactor before any export.
+        """
         client = getattr(instance, "_client", None)
         if client is None:
             return "openai", None, None
-        remember(getattr(client, "api_key", None))
-        base_url = getattr(client, "base_url", None)
-        cached = getattr(client, "_otel_ai_target", None)
-        if cached is not None and cached[0] is base_url:
-            return cached[1]  # type: ignore[no-any-return]
+        state = getattr(client, "__dict__", None) or {}
+        base_url = state.get("_base_url")
+        if base_url is None:
+            base_url = getattr(client, "base_url", None)
+        api_key = state.get("api_key") if "api_key" in state else getattr(client, "api_key", None)
+        cached = state.get("_otel_ai_target")
+        if cached is not None and cached[0] is base_url and cached[1] is api_key:
+            return cached[2]  # type: ignore[no-any-return]
+        remember(api_key)
         host = getattr(base_url, "host", None) or None
         port = getattr(base_url, "port", None)
         if port is None and host:
             port = 443 if getattr(base_url, "scheme", "https") == "https" else 80
-        from otel_ai.sdk import state
+        from otel_ai.sdk import state as agent_state
 
-        value = (provider_for_host(host or "", state.settings().provider_hosts), host, port)
+        value = (provider_for_host(host or "", agent_state.settings().provider_hosts), host, port)
         with contextlib.suppress(Exception):  # a client class with __slots__ just goes uncached
-            client._otel_ai_target = (base_url, value)
+            client._otel_ai_target = (base_url, api_key, value)
         return value

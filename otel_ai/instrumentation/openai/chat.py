@@ -2,21 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from opentelemetry.util.types import AttributeValue
 
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.model import GenAIRequest, GenAIResponse
 from otel_ai.instrumentation._base import Endpoint
 from otel_ai.instrumentation.openai import content
-from otel_ai.instrumentation.openai._shared import (
-    generation_attributes,
-    number,
-    output_type,
-    put,
-    read_usage,
-    response_attributes,
-)
+from otel_ai.instrumentation.openai._shared import output_type, put, read_usage, response_attributes
 from otel_ai.instrumentation.openai.content import get
+
+# Request keys read as numbers, straight into the attribute they feed (`max_tokens` is read only
+# when the newer `max_completion_tokens` is absent).
+_NUMERIC = {
+    "temperature": sc.REQUEST_TEMPERATURE,
+    "top_p": sc.REQUEST_TOP_P,
+    "max_completion_tokens": sc.REQUEST_MAX_TOKENS,
+    "frequency_penalty": sc.REQUEST_FREQUENCY_PENALTY,
+    "presence_penalty": sc.REQUEST_PRESENCE_PENALTY,
+    "seed": sc.REQUEST_SEED,
+}
+
+
+def _choice_count(attrs: dict[str, AttributeValue], n: Any) -> None:
+    if isinstance(n, int) and not isinstance(n, bool) and n != 1:
+        attrs[sc.REQUEST_CHOICE_COUNT] = n
+
+
+def _stop(attrs: dict[str, AttributeValue], stop: Any) -> None:
+    if isinstance(stop, str):
+        attrs[sc.REQUEST_STOP_SEQUENCES] = (stop,)
+    elif isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
+        attrs[sc.REQUEST_STOP_SEQUENCES] = tuple(stop)
+
+
+def _response_format(attrs: dict[str, AttributeValue], response_format: Any) -> None:
+    kind = output_type(response_format)
+    if kind:
+        attrs[sc.OUTPUT_TYPE] = kind
+
+
+def _service_tier(attrs: dict[str, AttributeValue], tier: Any) -> None:
+    if isinstance(tier, str) and tier != "auto":
+        attrs[sc.OPENAI_REQUEST_SERVICE_TIER] = tier
+
+
+_OTHER: dict[str, Callable[[dict[str, AttributeValue], Any], None]] = {
+    "n": _choice_count,
+    "stop": _stop,
+    "response_format": _response_format,
+    "service_tier": _service_tier,
+}
 
 
 class Chat(Endpoint):
@@ -24,25 +62,16 @@ class Chat(Endpoint):
 
     def request(self, kwargs: dict[str, Any], req: GenAIRequest, capture: bool, limit: int) -> None:
         attrs = req.attributes
-        generation_attributes(attrs, kwargs, "chat_completions")
-        max_tokens = kwargs.get("max_completion_tokens")
-        if number(max_tokens) is None:
-            max_tokens = kwargs.get("max_tokens")
-        put(attrs, sc.REQUEST_MAX_TOKENS, max_tokens)
-        put(attrs, sc.REQUEST_FREQUENCY_PENALTY, kwargs.get("frequency_penalty"))
-        put(attrs, sc.REQUEST_PRESENCE_PENALTY, kwargs.get("presence_penalty"))
-        put(attrs, sc.REQUEST_SEED, kwargs.get("seed"))
-        n = kwargs.get("n")
-        if isinstance(n, int) and n != 1:
-            attrs[sc.REQUEST_CHOICE_COUNT] = n
-        stop = kwargs.get("stop")
-        if isinstance(stop, str):
-            attrs[sc.REQUEST_STOP_SEQUENCES] = (stop,)
-        elif isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
-            attrs[sc.REQUEST_STOP_SEQUENCES] = tuple(stop)
-        kind = output_type(kwargs.get("response_format"))
-        if kind:
-            attrs[sc.OUTPUT_TYPE] = kind
+        attrs[sc.OPENAI_API_TYPE] = "chat_completions"
+        # One pass over what the caller passed (a handful of keys) instead of a lookup per attribute.
+        for key, value in kwargs.items():
+            name = _NUMERIC.get(key)
+            if name is not None:
+                put(attrs, name, value)
+            elif key in _OTHER:
+                _OTHER[key](attrs, value)
+        if sc.REQUEST_MAX_TOKENS not in attrs:
+            put(attrs, sc.REQUEST_MAX_TOKENS, kwargs.get("max_tokens"))
         if capture:
             req.system_instructions, req.input_messages = content.chat_input(kwargs.get("messages"), limit)
             req.tool_definitions = content.tool_definitions(kwargs.get("tools"))
