@@ -10,7 +10,6 @@ import inspect
 import re
 import threading
 import time
-import timeit
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -459,14 +458,13 @@ TYPICAL = (
 )
 
 
-def test_no_match_path_is_fast() -> None:
+def test_no_match_returns_the_same_object() -> None:
+    """Clean text is handed back as the very object it was (no copy): the exporters rely on it."""
     redactor = Redactor()
     redactor.add_secret(OPENAI_PROJECT_KEY)
-    assert redactor.redact(TYPICAL)[1] is None
-    n = 2000
-    per_call = min(timeit.repeat(lambda: redactor.redact(TYPICAL), number=n, repeat=3)) / n
-    # a few microseconds on a developer machine; the bound is loose for slow CI runners
-    assert per_call < 100e-6, per_call
+    text, found = redactor.redact(TYPICAL)
+    assert text is TYPICAL
+    assert found is None
 
 
 @pytest.mark.parametrize(
