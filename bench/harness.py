@@ -2,8 +2,9 @@
 
 baseline: no instrumentation, no SDK | otel_ai: our instrumentor | official: opentelemetry-instrumentation-genai-openai
 sdk_floor: no instrumentor; around the same call, the bare SDK work our contract needs (one CLIENT span with
-otel_ai's attributes, made current during the call so HTTP spans nest under it, 4 metric records). All but baseline share one SDK set-up: TracerProvider +
-BatchSpanProcessor over an exporter that drops every batch, MeterProvider + InMemoryMetricReader, LoggerProvider.
+otel_ai's attributes, current during the call so HTTP spans nest under it, 4 metric records).
+All but baseline share one SDK set-up: TracerProvider + BatchSpanProcessor over an exporter that drops every batch,
+MeterProvider + InMemoryMetricReader, LoggerProvider.
 """
 
 import importlib

@@ -81,7 +81,7 @@ class Invocation:
 class _Shape:
     """Attribute sets shared by every call of one shape, built once and reused."""
 
-    __slots__ = ("counted", "input_tokens", "ok", "output_tokens", "timed")
+    __slots__ = ("characters", "cost", "counted", "input_tokens", "ok", "ok_cell", "output_tokens", "timed")
 
     def __init__(self, request: GenAIRequest, response_model: str | None) -> None:
         counted: Attributes = {sc.OPERATION: request.operation, sc.PROVIDER: request.provider}
@@ -99,6 +99,11 @@ class _Shape:
         self.input_tokens: Attributes = {**timed, sc.TOKEN_TYPE: "input"}
         self.output_tokens: Attributes = {**timed, sc.TOKEN_TYPE: "output"}
         self.ok: Attributes = {**counted, sc.OUTCOME: "ok"}
+        # The running totals this shape adds to, looked up on first use (see `genai.sums`): a
+        # series exists only once something was added to it.
+        self.cost: list[Any] | None = None
+        self.characters: list[Any] | None = None
+        self.ok_cell: list[Any] | None = None
 
 
 class GenAIRecorder:
@@ -335,10 +340,14 @@ class GenAIRecorder:
         shape = self._shape(inv.request, response_model)
         if etype is None:
             timed = shape.timed
-            outcome = shape.ok
+            cell = shape.ok_cell
+            if cell is None:
+                cell = shape.ok_cell = self._requests.cell(shape.ok)
+            self._requests.add_to(cell, 1)
         else:
             timed = {**shape.timed, sc.ERROR_TYPE: etype}
             outcome = {**shape.counted, sc.OUTCOME: "error", sc.ERROR_CATEGORY: category or "other"}
+            self._requests.add(1, outcome)
         self._duration.record(duration, timed)
         if usage is not None:
             if usage.input_tokens is not None:
@@ -346,14 +355,19 @@ class GenAIRecorder:
             if usage.output_tokens is not None:
                 self._tokens.record(usage.output_tokens, shape.output_tokens)
             if usage.characters is not None:
-                self._characters.add(usage.characters, shape.counted)
+                cell = shape.characters
+                if cell is None:
+                    cell = shape.characters = self._characters.cell(shape.counted)
+                self._characters.add_to(cell, usage.characters)
         if inv.first_chunk is not None:
             self._ttfc.record(inv.first_chunk - inv.start, timed)
             if inv.chunks > 1:
                 self._tpoc.record((inv.last_chunk - inv.first_chunk) / (inv.chunks - 1), timed)
         if cost is not None:
-            self._cost.add(cost.total_usd, shape.counted)
-        self._requests.add(1, outcome)
+            cell = shape.cost
+            if cell is None:
+                cell = shape.cost = self._cost.cell(shape.counted)
+            self._cost.add_to(cell, cost.total_usd)
 
     def _content(self, inv: Invocation, resp: GenAIResponse | None, attrs: Attributes) -> None:
         request = inv.request

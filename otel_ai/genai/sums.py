@@ -32,6 +32,10 @@ class Sums:
         self._totals: dict[tuple[tuple[str, AttributeValue], ...], list[Any]] = {}
 
     def add(self, amount: float, attributes: Mapping[str, AttributeValue]) -> None:
+        self.add_to(self.cell(attributes), amount)
+
+    def cell(self, attributes: Mapping[str, AttributeValue]) -> list[Any]:
+        """The running total of one attribute set (`[attributes, total]`); callers may keep it."""
         key = tuple(attributes.items())
         with self._lock:
             entry = self._totals.get(key)
@@ -41,7 +45,11 @@ class Sums:
                     entry = self._totals.setdefault(key, [dict(_OVERFLOW), 0])
                 else:
                     entry = self._totals[key] = [dict(attributes), 0]
-            entry[1] += amount
+            return entry
+
+    def add_to(self, cell: list[Any], amount: float) -> None:
+        with self._lock:
+            cell[1] += amount
 
     def observe(self, options: CallbackOptions) -> Iterable[Observation]:
         with self._lock:
