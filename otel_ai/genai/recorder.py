@@ -399,18 +399,20 @@ class GenAIRecorder:
             )
 
 
+# Usage field -> span attribute, in the order they appear on the span.
+_USAGE_ATTRIBUTES = (
+    ("input_tokens", sc.USAGE_INPUT_TOKENS),
+    ("output_tokens", sc.USAGE_OUTPUT_TOKENS),
+    ("cache_read_input_tokens", sc.USAGE_CACHE_READ_INPUT_TOKENS),
+    ("cache_creation_input_tokens", sc.USAGE_CACHE_CREATION_INPUT_TOKENS),
+    ("reasoning_output_tokens", sc.USAGE_REASONING_OUTPUT_TOKENS),
+    ("characters", sc.USAGE_CHARACTERS),
+    ("audio_seconds", sc.AUDIO_SECONDS),
+)
+
+
 def _usage_attributes(usage: Usage, attrs: Attributes) -> None:
-    if usage.input_tokens is not None:
-        attrs[sc.USAGE_INPUT_TOKENS] = usage.input_tokens
-    if usage.output_tokens is not None:
-        attrs[sc.USAGE_OUTPUT_TOKENS] = usage.output_tokens
-    if usage.cache_read_input_tokens is not None:
-        attrs[sc.USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_input_tokens
-    if usage.cache_creation_input_tokens is not None:
-        attrs[sc.USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_creation_input_tokens
-    if usage.reasoning_output_tokens is not None:
-        attrs[sc.USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_output_tokens
-    if usage.characters is not None:
-        attrs[sc.USAGE_CHARACTERS] = usage.characters
-    if usage.audio_seconds is not None:
-        attrs[sc.AUDIO_SECONDS] = usage.audio_seconds
+    for field_name, attribute in _USAGE_ATTRIBUTES:
+        value = getattr(usage, field_name)
+        if value is not None:
+            attrs[attribute] = value
