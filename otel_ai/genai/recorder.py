@@ -197,11 +197,17 @@ class GenAIRecorder:
 
     @staticmethod
     def activate(invocation: Invocation) -> object:
-        """Make the GenAI span current so HTTP spans underneath become its children."""
-        return otel_context.attach(trace.set_span_in_context(invocation.span))
+        """Make the GenAI span current so HTTP spans underneath become its children (None if that fails)."""
+        try:
+            return otel_context.attach(trace.set_span_in_context(invocation.span))
+        except Exception as exc:
+            report("recorder.activate", exc)
+            return None
 
     @staticmethod
     def deactivate(token: object) -> None:
+        if token is None:
+            return
         try:
             otel_context.detach(token)  # type: ignore[arg-type]
         except Exception as exc:
