@@ -403,6 +403,26 @@ def test_activate_makes_the_span_current_and_deactivate_restores_the_previous_co
     pipe.recorder.end(inv, None)
 
 
+def test_activate_failure_is_swallowed_reported_and_gives_a_token_deactivate_ignores(pipe, reports, caplog,
+                                                                                  monkeypatch):
+    exc = RuntimeError("attach broke")
+
+    def broken_attach(context: object) -> object:
+        raise exc
+
+    def unexpected_detach(token: object) -> None:
+        raise AssertionError("nothing was attached, so nothing may be detached")
+
+    inv = start(pipe, chat())
+    monkeypatch.setattr(otel_context, "attach", broken_attach)
+    monkeypatch.setattr(otel_context, "detach", unexpected_detach)
+    token = GenAIRecorder.activate(inv)
+    assert token is None
+    GenAIRecorder.deactivate(token)
+    assert_reported(caplog, reports, "recorder.activate", exc)
+    pipe.recorder.end(inv, None)
+
+
 def test_deactivate_failure_is_swallowed_and_reported(reports, caplog, monkeypatch):
     exc = RuntimeError("detach broke")
 

@@ -65,7 +65,8 @@ class Sums:
 # One store per (meter, instrument): the SDK hands back the first observable counter registered
 # under a name, callbacks included, so a re-instrumented recorder must keep adding to that store.
 _stores: weakref.WeakKeyDictionary[Any, dict[str, Sums]] = weakref.WeakKeyDictionary()
-_by_identity: dict[int, dict[str, Sums]] = {}  # meters that cannot be weakly referenced
+# Meters that cannot be weakly referenced, held so that no later meter reuses their id().
+_by_identity: dict[int, tuple[Any, dict[str, Sums]]] = {}
 _stores_lock = threading.Lock()
 
 
@@ -75,7 +76,7 @@ def sums_for(meter: Meter, name: str, unit: str, description: str) -> Sums:
         try:
             by_name = _stores.setdefault(meter, {})
         except TypeError:
-            by_name = _by_identity.setdefault(id(meter), {})
+            by_name = _by_identity.setdefault(id(meter), (meter, {}))[1]
         sums = by_name.get(name)
         if sums is not None:
             return sums

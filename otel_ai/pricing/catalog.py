@@ -217,13 +217,12 @@ def _load_user(user_file: str | os.PathLike[str]) -> tuple[str, dict[str, dict[s
 class PricingCatalog:
     """Model prices merged from the built-in catalog and an optional user file, with cached lookups."""
 
-    __slots__ = ("_cache", "_catalog_label", "_prices", "catalog_date")
+    __slots__ = ("_cache", "_prices", "catalog_date")
 
     catalog_date: str
 
     def __init__(self, catalog_date: str, prices: Mapping[str, tuple[ModelPrice, str]]) -> None:
         self.catalog_date = catalog_date
-        self._catalog_label = f"catalog:{catalog_date}"
         self._prices: dict[str, tuple[ModelPrice, str]] = dict(prices)
         self._cache: dict[str, tuple[ModelPrice, str] | None] = {}
 
