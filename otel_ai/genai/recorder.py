@@ -26,7 +26,7 @@ from opentelemetry.util.types import AttributeValue
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.errors import categorize, error_type
 from otel_ai.genai.model import GenAIRequest, GenAIResponse, Usage
-from otel_ai.genai.sums import sums_for
+from otel_ai.genai.sums import Sums, sums_for
 from otel_ai.pricing.catalog import PricingCatalog
 from otel_ai.pricing.cost import Cost
 from otel_ai.sdk.guard import report
@@ -78,32 +78,42 @@ class Invocation:
         return True
 
 
+def _call_attributes(request: GenAIRequest, *, server: bool) -> Attributes:
+    """Operation, provider and request model; with `server`, the server address and port too."""
+    attributes: Attributes = {sc.OPERATION: request.operation, sc.PROVIDER: request.provider}
+    if request.model:
+        attributes[sc.REQUEST_MODEL] = request.model
+    if server and request.server_address:
+        attributes[sc.SERVER_ADDRESS] = request.server_address
+        if request.server_port:
+            attributes[sc.SERVER_PORT] = request.server_port
+    return attributes
+
+
 class _Shape:
     """Attribute sets shared by every call of one shape, built once and reused."""
 
-    __slots__ = ("characters", "cost", "counted", "input_tokens", "ok", "ok_cell", "output_tokens", "timed")
+    __slots__ = ("_cells", "counted", "input_tokens", "ok", "output_tokens", "timed")
 
     def __init__(self, request: GenAIRequest, response_model: str | None) -> None:
-        counted: Attributes = {sc.OPERATION: request.operation, sc.PROVIDER: request.provider}
-        if request.model:
-            counted[sc.REQUEST_MODEL] = request.model
-        timed = dict(counted)
-        if request.server_address:
-            timed[sc.SERVER_ADDRESS] = request.server_address
-            if request.server_port:
-                timed[sc.SERVER_PORT] = request.server_port
+        timed = _call_attributes(request, server=True)
         if response_model:
             timed[sc.RESPONSE_MODEL] = response_model
-        self.counted = counted  # low-cardinality: cost and call counters
+        self.counted = _call_attributes(request, server=False)  # low-cardinality: cost and call counters
         self.timed = timed  # the conventions' metric attributes: durations and tokens
         self.input_tokens: Attributes = {**timed, sc.TOKEN_TYPE: "input"}
         self.output_tokens: Attributes = {**timed, sc.TOKEN_TYPE: "output"}
-        self.ok: Attributes = {**counted, sc.OUTCOME: "ok"}
-        # The running totals this shape adds to, looked up on first use (see `genai.sums`): a
-        # series exists only once something was added to it.
-        self.cost: list[Any] | None = None
-        self.characters: list[Any] | None = None
-        self.ok_cell: list[Any] | None = None
+        self.ok: Attributes = {**self.counted, sc.OUTCOME: "ok"}
+        # The running total this shape adds to in each in-process sum, looked up on first use (see
+        # `genai.sums`): a series exists only once something was added to it.
+        self._cells: dict[Sums, list[Any]] = {}
+
+    def add(self, sums: Sums, attributes: Attributes, amount: float) -> None:
+        """Add `amount` to `sums` under `attributes`, one of this shape's sets (one set per sum)."""
+        cell = self._cells.get(sums)
+        if cell is None:
+            cell = self._cells[sums] = sums.cell(attributes)
+        sums.add_to(cell, amount)
 
 
 class GenAIRecorder:
@@ -184,13 +194,7 @@ class GenAIRecorder:
     @staticmethod
     def _start_attributes(request: GenAIRequest) -> tuple[str, Attributes]:
         """The span name and the attributes every call of this shape starts with."""
-        attributes: Attributes = {sc.OPERATION: request.operation, sc.PROVIDER: request.provider}
-        if request.model:
-            attributes[sc.REQUEST_MODEL] = request.model
-        if request.server_address:
-            attributes[sc.SERVER_ADDRESS] = request.server_address
-            if request.server_port:
-                attributes[sc.SERVER_PORT] = request.server_port
+        attributes = _call_attributes(request, server=True)
         if request.stream:
             attributes[sc.REQUEST_STREAM] = True
         return (f"{request.operation} {request.model}" if request.model else request.operation), attributes
@@ -346,10 +350,7 @@ class GenAIRecorder:
         shape = self._shape(inv.request, response_model)
         if etype is None:
             timed = shape.timed
-            cell = shape.ok_cell
-            if cell is None:
-                cell = shape.ok_cell = self._requests.cell(shape.ok)
-            self._requests.add_to(cell, 1)
+            shape.add(self._requests, shape.ok, 1)
         else:
             timed = {**shape.timed, sc.ERROR_TYPE: etype}
             outcome = {**shape.counted, sc.OUTCOME: "error", sc.ERROR_CATEGORY: category or "other"}
@@ -361,19 +362,13 @@ class GenAIRecorder:
             if usage.output_tokens is not None:
                 self._tokens.record(usage.output_tokens, shape.output_tokens)
             if usage.characters is not None:
-                cell = shape.characters
-                if cell is None:
-                    cell = shape.characters = self._characters.cell(shape.counted)
-                self._characters.add_to(cell, usage.characters)
+                shape.add(self._characters, shape.counted, usage.characters)
         if inv.first_chunk is not None:
             self._ttfc.record(inv.first_chunk - inv.start, timed)
             if inv.chunks > 1:
                 self._tpoc.record((inv.last_chunk - inv.first_chunk) / (inv.chunks - 1), timed)
         if cost is not None:
-            cell = shape.cost
-            if cell is None:
-                cell = shape.cost = self._cost.cell(shape.counted)
-            self._cost.add_to(cell, cost.total_usd)
+            shape.add(self._cost, shape.counted, cost.total_usd)
 
     def _content(self, inv: Invocation, resp: GenAIResponse | None, attrs: Attributes) -> None:
         request = inv.request
