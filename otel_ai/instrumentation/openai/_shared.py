@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from opentelemetry.util.types import AttributeValue
@@ -35,14 +36,32 @@ def output_type(response_format: Any) -> str | None:
     return None
 
 
-def generation_attributes(attrs: dict[str, AttributeValue], kwargs: dict[str, Any], api_type: str) -> None:
-    """Request attributes both text-generation APIs (chat completions, responses) share."""
-    attrs[sc.OPENAI_API_TYPE] = api_type
-    put(attrs, sc.REQUEST_TEMPERATURE, kwargs.get("temperature"))
-    put(attrs, sc.REQUEST_TOP_P, kwargs.get("top_p"))
-    tier = kwargs.get("service_tier")
+def service_tier(attrs: dict[str, AttributeValue], tier: Any) -> None:
     if isinstance(tier, str) and tier != "auto":
         attrs[sc.OPENAI_REQUEST_SERVICE_TIER] = tier
+
+
+Reader = Callable[[dict[str, AttributeValue], Any], None]
+
+
+def read_request(
+    attrs: dict[str, AttributeValue],
+    kwargs: dict[str, Any],
+    numeric: Mapping[str, str],
+    other: Mapping[str, Reader],
+) -> None:
+    """One pass over what the caller passed (a handful of keys) instead of a lookup per attribute.
+
+    `numeric` maps a request key to the attribute its number feeds; `other` to a reader of its own.
+    """
+    for key, value in kwargs.items():
+        name = numeric.get(key)
+        if name is not None:
+            put(attrs, name, value)
+        else:
+            reader = other.get(key)
+            if reader is not None:
+                reader(attrs, value)
 
 
 def read_usage(resp: GenAIResponse, usage: Any, input_key: str, output_key: str) -> None:

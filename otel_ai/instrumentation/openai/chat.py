@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.util.types import AttributeValue
@@ -11,7 +10,15 @@ from otel_ai.genai import semconv as sc
 from otel_ai.genai.model import GenAIRequest, GenAIResponse
 from otel_ai.instrumentation._base import Endpoint
 from otel_ai.instrumentation.openai import content
-from otel_ai.instrumentation.openai._shared import output_type, put, read_usage, response_attributes
+from otel_ai.instrumentation.openai._shared import (
+    Reader,
+    output_type,
+    put,
+    read_request,
+    read_usage,
+    response_attributes,
+    service_tier,
+)
 from otel_ai.instrumentation.openai.content import get
 
 # Request keys read as numbers, straight into the attribute they feed (`max_tokens` is read only
@@ -44,16 +51,11 @@ def _response_format(attrs: dict[str, AttributeValue], response_format: Any) -> 
         attrs[sc.OUTPUT_TYPE] = kind
 
 
-def _service_tier(attrs: dict[str, AttributeValue], tier: Any) -> None:
-    if isinstance(tier, str) and tier != "auto":
-        attrs[sc.OPENAI_REQUEST_SERVICE_TIER] = tier
-
-
-_OTHER: dict[str, Callable[[dict[str, AttributeValue], Any], None]] = {
+_OTHER: dict[str, Reader] = {
     "n": _choice_count,
     "stop": _stop,
     "response_format": _response_format,
-    "service_tier": _service_tier,
+    "service_tier": service_tier,
 }
 
 
@@ -63,13 +65,7 @@ class Chat(Endpoint):
     def request(self, kwargs: dict[str, Any], req: GenAIRequest, capture: bool, limit: int) -> None:
         attrs = req.attributes
         attrs[sc.OPENAI_API_TYPE] = "chat_completions"
-        # One pass over what the caller passed (a handful of keys) instead of a lookup per attribute.
-        for key, value in kwargs.items():
-            name = _NUMERIC.get(key)
-            if name is not None:
-                put(attrs, name, value)
-            elif key in _OTHER:
-                _OTHER[key](attrs, value)
+        read_request(attrs, kwargs, _NUMERIC, _OTHER)
         if sc.REQUEST_MAX_TOKENS not in attrs:
             put(attrs, sc.REQUEST_MAX_TOKENS, kwargs.get("max_tokens"))
         if capture:

@@ -8,9 +8,15 @@ from otel_ai.genai import semconv as sc
 from otel_ai.genai.model import GenAIRequest, GenAIResponse
 from otel_ai.instrumentation._base import Endpoint
 from otel_ai.instrumentation.openai import content
-from otel_ai.instrumentation.openai._shared import generation_attributes, output_type, put, read_usage
+from otel_ai.instrumentation.openai._shared import output_type, read_request, read_usage, service_tier
 from otel_ai.instrumentation.openai.content import get
 
+_NUMERIC = {
+    "temperature": sc.REQUEST_TEMPERATURE,
+    "top_p": sc.REQUEST_TOP_P,
+    "max_output_tokens": sc.REQUEST_MAX_TOKENS,
+}
+_OTHER = {"service_tier": service_tier}
 _FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
@@ -19,8 +25,8 @@ class Responses(Endpoint):
 
     def request(self, kwargs: dict[str, Any], req: GenAIRequest, capture: bool, limit: int) -> None:
         attrs = req.attributes
-        generation_attributes(attrs, kwargs, "responses")
-        put(attrs, sc.REQUEST_MAX_TOKENS, kwargs.get("max_output_tokens"))
+        attrs[sc.OPENAI_API_TYPE] = "responses"
+        read_request(attrs, kwargs, _NUMERIC, _OTHER)
         text = kwargs.get("text")
         kind = output_type(get(text, "format") if text is not None else None)
         if kind is None and kwargs.get("text_format") is not None:
