@@ -17,7 +17,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a program under opentelemetry-instrument with otel-ai defaults")
     run.add_argument("--service-name", help="sets OTEL_SERVICE_NAME")
-    run.add_argument("--console", action="store_true", help="print one line per GenAI call instead of OTLP traces")
+    run.add_argument("--console", action="store_true", help="print one line per GenAI call; no OTLP export of traces, metrics or logs")
     run.add_argument("program", nargs=argparse.REMAINDER, help="the command to run, after --")
     sub.add_parser("check", help="check settings and the pricing file, then exit")
     args = parser.parse_args(argv)
@@ -40,7 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.service_name:
         os.environ["OTEL_SERVICE_NAME"] = args.service_name
     if args.console:
+        # Console for all three signals: one line per call, and no OTLP metrics or logs left
+        # waiting on a collector that is not there (a choice the user made explicitly stays).
         os.environ["OTEL_TRACES_EXPORTER"] = "otel_ai_console"
+        os.environ.setdefault("OTEL_METRICS_EXPORTER", "none")
+        os.environ.setdefault("OTEL_LOGS_EXPORTER", "none")
     _setup.apply_env_defaults()
     try:
         _setup.validate()
