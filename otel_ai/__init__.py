@@ -16,7 +16,8 @@ __all__ = ["ConfigError", "__version__", "configure", "metrics_app"]
 def configure(*, service_name: str | None = None, instrument: bool = True) -> None:
     """Set up the OpenTelemetry SDK from `OTEL_*` variables with otel-ai defaults, then instrument.
 
-    Raises `ConfigError` for a bad setting or pricing file; a second call does nothing.
+    A bad setting prints one line and falls back to its safe default (content capture off, built-in
+    pricing); with `OTEL_AI_STRICT=true` it raises `ConfigError`. A second call does nothing.
     """
     from otel_ai.sdk.configure import configure as _configure
 

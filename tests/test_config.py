@@ -1,19 +1,37 @@
-"""Settings: every variable checked at start-up, errors that name the variable and the problem."""
+"""Settings: a bad value never stops the app; it prints one line naming the variable and falls back.
+
+`otel-ai check` and `OTEL_AI_STRICT=true` are the strict gates (exit 2).
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from otel_ai import ConfigError
 from otel_ai.sdk.settings import ContentMode, Settings
+from tests.support.otlp_receiver import OTLPReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+CAPTURE = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+
+# One real call through the simulator, printed by the console exporter: proves the agent ran
+# (span, cost from the pricing catalog in use) and the app's own output.
+APP = """
+import openai
+from otel_ai.testing.simulator import OpenAISimulator
+with OpenAISimulator() as sim:
+    client = openai.OpenAI(base_url=sim.base_url, api_key="sk-test-config-0123456789abcdef")
+    client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+print("app ran")
+"""
 
 
 def test_defaults_are_private_and_empty():
@@ -23,6 +41,8 @@ def test_defaults_are_private_and_empty():
     assert settings.provider_hosts == {}
     assert settings.content_max_length == 8192
     assert settings.gc_freeze is False
+    assert settings.strict is False
+    assert settings.problems == ()
 
 
 @pytest.mark.parametrize(
@@ -34,84 +54,238 @@ def test_defaults_are_private_and_empty():
         ("span_only", ContentMode.SPAN_ONLY),
         ("EVENT_ONLY", ContentMode.EVENT_ONLY),
         ("Span_And_Event", ContentMode.SPAN_AND_EVENT),
+        ("1", ContentMode.SPAN_AND_EVENT),
+        ("yes", ContentMode.SPAN_AND_EVENT),
+        ("ON", ContentMode.SPAN_AND_EVENT),
+        ("0", ContentMode.NO_CONTENT),
+        ("no", ContentMode.NO_CONTENT),
+        ("off", ContentMode.NO_CONTENT),
     ],
 )
 def test_content_capture_values(value, mode):
-    assert Settings.from_env({"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": value}).content is mode
+    settings = Settings.from_env({CAPTURE: value})
+    assert settings.content is mode
+    assert settings.problems == ()
+
+
+@pytest.mark.parametrize(("value", "expected"), [("1", True), ("yes", True), ("On", True), ("0", False), ("no", False)])
+def test_booleans_accept_the_common_spellings(value, expected):
+    settings = Settings.from_env({"OTEL_AI_GC_FREEZE": value, "OTEL_AI_STRICT": value})
+    assert (settings.gc_freeze, settings.strict, settings.problems) == (expected, expected, ())
 
 
 @pytest.mark.parametrize(
-    ("env", "fragments"),
+    ("env", "fragments", "fallback"),
     [
-        ({"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "yes please"},
-         ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "yes please", "span_only"]),
-        ({"OTEL_AI_CONTENT_MAX_LENGTH": "lots"}, ["OTEL_AI_CONTENT_MAX_LENGTH", "not an integer"]),
-        ({"OTEL_AI_CONTENT_MAX_LENGTH": "0"}, ["OTEL_AI_CONTENT_MAX_LENGTH", "greater than 0"]),
-        ({"OTEL_AI_GC_FREEZE": "sometimes"}, ["OTEL_AI_GC_FREEZE", "not a boolean"]),
-        ({"OTEL_AI_PROVIDER_HOSTS": "api.example.com"}, ["OTEL_AI_PROVIDER_HOSTS", "entry 1", "host=provider"]),
+        ({CAPTURE: "yes please"}, [CAPTURE, "yes please", "span_only", "content capture is off"],
+         ("content", ContentMode.NO_CONTENT)),
+        ({"OTEL_AI_CONTENT_MAX_LENGTH": "lots"}, ["OTEL_AI_CONTENT_MAX_LENGTH", "not an integer", "using 8192"],
+         ("content_max_length", 8192)),
+        ({"OTEL_AI_CONTENT_MAX_LENGTH": "0"}, ["OTEL_AI_CONTENT_MAX_LENGTH", "greater than 0"],
+         ("content_max_length", 8192)),
+        ({"OTEL_AI_GC_FREEZE": "sometimes"}, ["OTEL_AI_GC_FREEZE", "not a boolean", "using false"],
+         ("gc_freeze", False)),
+        ({"OTEL_AI_PROVIDER_HOSTS": "api.example.com"}, ["OTEL_AI_PROVIDER_HOSTS", "entry 1", "host=provider", "skipped"],
+         ("provider_hosts", {})),
         ({"OTEL_AI_PROVIDER_HOSTS": "a.com=openai,b.com=Bad Name"},
-         ["OTEL_AI_PROVIDER_HOSTS", "entry 2", "invalid provider name"]),
+         ["OTEL_AI_PROVIDER_HOSTS", "entry 2", "invalid provider name"], ("provider_hosts", {"a.com": "openai"})),
+        ({"OTEL_AI_PROVIDER_HOSTS": "*foo.com=gw,*.bar.com=gw2"},
+         ["OTEL_AI_PROVIDER_HOSTS", "entry 1", "'*.example.com'"], ("provider_hosts", {"*.bar.com": "gw2"})),
+        ({CAPTURE: "true", "OTEL_AI_REDACT_PATTERNS": "ok-\\d+;;(?<=x)y"},
+         ["OTEL_AI_REDACT_PATTERNS", "entry 2", "RE2", "content capture is off"], ("content", ContentMode.NO_CONTENT)),
+        ({CAPTURE: "true", "OTEL_AI_REDACT_PATTERNS": "[unclosed"},
+         ["OTEL_AI_REDACT_PATTERNS", "entry 1", "not a valid regular expression"], ("content", ContentMode.NO_CONTENT)),
     ],
 )
-def test_bad_values_name_the_variable_and_the_problem(env, fragments):
-    with pytest.raises(ConfigError) as raised:
-        Settings.from_env(env)
+def test_bad_values_fall_back_with_one_line_naming_the_variable(env, fragments, fallback):
+    settings = Settings.from_env(env)
+    assert len(settings.problems) == 1, settings.problems
     for fragment in fragments:
-        assert fragment in str(raised.value)
+        assert fragment in settings.problems[0]
+    field, value = fallback
+    assert getattr(settings, field) == value
+    with pytest.raises(ConfigError, match=fragments[0]):
+        Settings.from_env({**env, "OTEL_AI_STRICT": "true"}).raise_if_strict()
+
+
+def test_good_patterns_stay_when_another_entry_is_bad():
+    settings = Settings.from_env({"OTEL_AI_REDACT_PATTERNS": "order-\\d{6};;(a)\\1"})
+    assert len(settings.patterns) == 1
+    assert settings.patterns[0].search("order-123456") is not None
+
+
+def test_a_backtracking_pattern_runs_in_linear_time():
+    """(a+)+$ on "a"*40+"b" takes minutes with Python's engine; on RE2 it is instant."""
+    from otel_ai.privacy.redactor import Redactor
+
+    settings = Settings.from_env({"OTEL_AI_REDACT_PATTERNS": "(a+)+$"})
+    assert settings.problems == ()
+    redactor = Redactor(settings.patterns)
+    text = "a" * 40 + "b"
+    started = time.perf_counter()
+    assert redactor.redact(text) == (text, None)
+    assert redactor.redact("x " + "a" * 40)[0] == "x [REDACTED:custom]"
+    assert time.perf_counter() - started < 1.0
 
 
 def test_provider_hosts_parse():
-    settings = Settings.from_env({"OTEL_AI_PROVIDER_HOSTS": " LLM.internal = deepseek , *=my_gateway "})
-    assert settings.provider_hosts == {"llm.internal": "deepseek", "*": "my_gateway"}
+    settings = Settings.from_env({"OTEL_AI_PROVIDER_HOSTS": " LLM.internal = deepseek , *=my_gateway, *.corp.io=corp"})
+    assert settings.provider_hosts == {"llm.internal": "deepseek", "*": "my_gateway", "*.corp.io": "corp"}
 
 
 def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "OPENAI_"))}
     full_env.update(env)
     return subprocess.run(args, capture_output=True, text=True, env=full_env, timeout=60, cwd=ROOT)
+
+
+def _instrumented(script: str, **env: str) -> subprocess.CompletedProcess[str]:
+    quiet = {"OTEL_TRACES_EXPORTER": "otel_ai_console", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"}
+    return _run([str(BIN / "opentelemetry-instrument"), sys.executable, "-c", script], **{**quiet, **env})
+
+
+def _deep_pricing_file(tmp_path: Path) -> str:
+    path = tmp_path / "deep.json"
+    path.write_text('{"models": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "env", "fragment"),
+    [
+        ("pricing file missing", {"OTEL_AI_PRICING_FILE": "/nonexistent/prices.json"},
+         "OTEL_AI_PRICING_FILE: pricing file /nonexistent/prices.json: file not found"),
+        ("pricing file nested 100,000 deep", {"OTEL_AI_PRICING_FILE": "<deep>"}, "nested too deeply"),
+        ("content mode", {CAPTURE: "maybe"}, f"{CAPTURE}='maybe' is not one of"),
+        ("redaction pattern", {CAPTURE: "true", "OTEL_AI_REDACT_PATTERNS": "(?<=a)b"}, "OTEL_AI_REDACT_PATTERNS: entry 1"),
+        ("provider hosts", {"OTEL_AI_PROVIDER_HOSTS": "*foo.com=gw"}, "OTEL_AI_PROVIDER_HOSTS: entry 1"),
+        ("otlp protocol", {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json-ish"}, "OTEL_EXPORTER_OTLP_PROTOCOL='http/json-ish'"),
+    ],
+)
+def test_a_bad_setting_never_stops_the_app(tmp_path, name, env, fragment):
+    env = {k: (_deep_pricing_file(tmp_path) if v == "<deep>" else v) for k, v in env.items()}
+    result = _instrumented(APP, **env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "app ran" in result.stdout
+    problem_lines = [line for line in result.stderr.splitlines() if line.startswith("otel-ai: ")]
+    assert len(problem_lines) == 1, result.stderr[-2000:]
+    assert fragment in problem_lines[0]
+    # Telemetry still works, on the fallback: the call is there, priced from the built-in catalog.
+    calls = [line for line in result.stdout.splitlines() if line.startswith("[otel-ai] chat gpt-4o-mini")]
+    assert len(calls) == 1, result.stdout
+    assert "cost=$" in calls[0]
+
+
+def test_a_bad_pattern_turns_content_capture_off_in_the_running_agent():
+    script = APP.replace('print("app ran")', (
+        "from otel_ai.sdk import state\n"
+        "print('content', state.settings().content.value, len(state.redactor()._custom))"
+    ))
+    result = _instrumented(script, **{CAPTURE: "span_only", "OTEL_AI_REDACT_PATTERNS": "good-\\d+;;(?<=a)b"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "content no_content 1" in result.stdout
+
+
+def test_strict_mode_stops_at_start_up_on_a_bad_setting():
+    result = _instrumented(APP, OTEL_AI_STRICT="true", **{CAPTURE: "maybe"})
+    assert result.returncode == 2
+    assert "app ran" not in result.stdout
+    assert f"{CAPTURE}='maybe'" in result.stderr
+    assert "OTEL_AI_STRICT" in result.stderr
+
+
+def test_service_name_is_the_script_name_when_unset(tmp_path):
+    script = tmp_path / "billing_worker.py"
+    script.write_text("from opentelemetry import trace\nprint(trace.get_tracer_provider().resource.attributes['service.name'])\n")
+    env = {"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"}
+    result = _run([str(BIN / "opentelemetry-instrument"), sys.executable, str(script)], **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "billing_worker"
+    named = _run([str(BIN / "opentelemetry-instrument"), sys.executable, str(script)], OTEL_SERVICE_NAME="api", **env)
+    assert named.stdout.strip() == "api"
+
+
+def test_script_name_rules():
+    from otel_ai.sdk.distro import _script_name
+
+    assert _script_name(["python", "app.py"], ["/srv/app.py"]) == "app"
+    assert _script_name(["python", "-m", "pkg.worker", "--x"], ["-m", "--x"]) == "pkg.worker"
+    assert _script_name(["python", "-c", "pass"], ["-c"]) is None
 
 
 def test_otel_ai_check_reports_a_bad_pricing_file(tmp_path):
     bad = tmp_path / "prices.json"
     bad.write_text('{"models": {"my-model": {"input_per_mtok": -1}}}')
-    result = _run([str(BIN / "otel-ai"), "check"], OTEL_AI_PRICING_FILE=str(bad))
+    result = _run([str(BIN / "otel-ai"), "check", "--no-probe"], OTEL_AI_PRICING_FILE=str(bad))
     assert result.returncode == 2
     assert str(bad) in result.stderr
     assert "my-model" in result.stderr
     assert "negative" in result.stderr
 
 
-def test_otel_ai_check_accepts_good_settings():
-    result = _run([str(BIN / "otel-ai"), "check"], OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="span_only")
+def test_otel_ai_check_prints_the_settings_in_effect_and_probes_the_endpoint(tmp_path):
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"models": {"my-model": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}}))
+    with OTLPReceiver() as receiver:
+        endpoint = receiver.endpoint
+        result = _run(
+            [str(BIN / "otel-ai"), "check"],
+            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_METRICS_EXPORTER="none",
+            OTEL_EXPORTER_OTLP_LOGS_PROTOCOL="grpc", OTEL_AI_PRICING_FILE=str(prices),
+            OTEL_AI_REDACT_PATTERNS="a-\\d+;;b-\\d+", **{CAPTURE: "span_only"},
+        )
     assert result.returncode == 0, result.stderr
-    assert "configuration ok" in result.stdout
+    out = result.stdout
+    assert f"http/protobuf to {endpoint}/v1/traces" in out
+    assert "metrics              exporter none" in out
+    assert f"logs                 exporter otlp, grpc to {endpoint}\n" in out  # the base endpoint, as the SDK does
+    assert "span_only (max 8192 characters)" in out
+    assert "built-in catalog dated 20" in out and "prices 1 model(s)" in out
+    assert "2 custom pattern(s)" in out
+    assert f"{endpoint} (traces): answers (HTTP 200)" in out
+    assert "configuration ok" in out
 
 
-def test_opentelemetry_instrument_stops_at_start_up_on_a_bad_setting():
-    result = _run(
-        [str(BIN / "opentelemetry-instrument"), sys.executable, "-c", "print('app ran')"],
-        OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="maybe",
-        OTEL_TRACES_EXPORTER="none", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none",
-    )
-    assert result.returncode == 2
-    assert "app ran" not in result.stdout
-    assert "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT='maybe'" in result.stderr
+def test_otel_ai_check_says_when_the_endpoint_does_not_answer():
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = _run([str(BIN / "otel-ai"), "check"], OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}")
+    assert result.returncode == 0, result.stderr  # an absent collector is not a settings problem
+    assert "does not answer (connection refused)" in result.stdout
+    assert "otel-ai run --console" in result.stdout
 
 
-def test_bad_otlp_protocol_is_reported():
-    result = _run([str(BIN / "otel-ai"), "check"], OTEL_EXPORTER_OTLP_PROTOCOL="http/json-ish")
+def test_bad_otlp_protocol_is_reported_by_check():
+    result = _run([str(BIN / "otel-ai"), "check", "--no-probe"], OTEL_EXPORTER_OTLP_PROTOCOL="http/json-ish")
     assert result.returncode == 2
     assert "OTEL_EXPORTER_OTLP_PROTOCOL" in result.stderr
 
 
-def test_configure_raises_config_error_in_process(monkeypatch):
+def test_version():
+    from otel_ai import __version__
+
+    result = _run([str(BIN / "otel-ai"), "--version"])
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"otel-ai {__version__}"
+
+
+def test_configure_falls_back_in_process_and_raises_only_when_strict(monkeypatch, capsys):
     from otel_ai.sdk import configure as _configure
+    from otel_ai.sdk import setup as _setup
     from otel_ai.sdk import state as _state
 
     monkeypatch.setenv("OTEL_AI_CONTENT_MAX_LENGTH", "-5")
-    monkeypatch.setattr(_configure, "_done", False)
     _state.reset()
     try:
+        _setup.validate()
+        assert "OTEL_AI_CONTENT_MAX_LENGTH='-5' must be greater than 0; using 8192" in capsys.readouterr().err
+        assert _state.settings().content_max_length == 8192
+        monkeypatch.setenv("OTEL_AI_STRICT", "1")
+        monkeypatch.setattr(_configure, "_done", False)
+        _state.reset()
         with pytest.raises(ConfigError, match="OTEL_AI_CONTENT_MAX_LENGTH"):
             _configure.configure()
     finally:

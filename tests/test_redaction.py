@@ -638,7 +638,7 @@ def test_literal_secret_from_the_app_client_never_reaches_the_exporter() -> None
     redactor.add_secret(app_key)
     provider, memory, _ = _tracing(redactor)
     with provider.get_tracer("t").start_as_current_span("call") as span:
-        span.set_attribute("http.request.header.x-api-key", (app_key,))
+        span.set_attribute("app.detail", (app_key,))
     (exported,) = memory.get_finished_spans()
     assert app_key not in exported.to_json()
     assert (exported.attributes or {})[REDACTED_KINDS_ATTRIBUTE] == ("secret",)

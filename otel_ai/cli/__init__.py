@@ -8,29 +8,30 @@ import shutil
 import sys
 from collections.abc import Sequence
 
+from otel_ai import __version__
 from otel_ai.errors import ConfigError
 from otel_ai.sdk import setup as _setup
+from otel_ai.sdk.settings import STRICT_VAR
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="otel-ai", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"otel-ai {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a program under opentelemetry-instrument with otel-ai defaults")
     run.add_argument("--service-name", help="sets OTEL_SERVICE_NAME")
-    run.add_argument("--console", action="store_true", help="print one line per GenAI call; no OTLP export of traces, metrics or logs")
+    run.add_argument(
+        "--console", action="store_true", help="print one line per GenAI call; no OTLP traces, metrics or logs"
+    )
     run.add_argument("program", nargs=argparse.REMAINDER, help="the command to run, after --")
-    sub.add_parser("check", help="check settings and the pricing file, then exit")
+    check = sub.add_parser("check", help="print the settings in effect and check them (exit 2 on any problem)")
+    check.add_argument("--no-probe", action="store_true", help="do not try the OTLP endpoints")
     args = parser.parse_args(argv)
 
     if args.command == "check":
-        _setup.apply_env_defaults()
-        try:
-            _setup.validate()
-        except ConfigError as exc:
-            print(f"otel-ai: configuration error: {exc}", file=sys.stderr)
-            return 2
-        print("otel-ai: configuration ok")
-        return 0
+        from otel_ai.cli.check import run_check
+
+        return run_check(probe_endpoints=not args.no_probe)
 
     program = list(args.program)
     if program and program[0] == "--":
@@ -46,11 +47,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault("OTEL_METRICS_EXPORTER", "none")
         os.environ.setdefault("OTEL_LOGS_EXPORTER", "none")
     _setup.apply_env_defaults()
-    try:
-        _setup.validate()
-    except ConfigError as exc:
-        print(f"otel-ai: configuration error: {exc}", file=sys.stderr)
-        return 2
+    from otel_ai.sdk import state
+
+    if state.settings().strict:  # otherwise the program itself prints each problem once and falls back
+        try:
+            _setup.validate()
+        except ConfigError as exc:
+            print(f"otel-ai: configuration error ({STRICT_VAR} is on): {exc}", file=sys.stderr)
+            return 2
     wrapper = shutil.which("opentelemetry-instrument") or os.path.join(
         os.path.dirname(sys.executable), "opentelemetry-instrument"
     )

@@ -14,6 +14,7 @@ import gc
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -41,6 +42,7 @@ _SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 _CACHE_LIMIT = 2048
 
 Attributes = dict[str, AttributeValue]
+Clean = Callable[[str], str]
 
 
 class Invocation:
@@ -95,11 +97,17 @@ class _Shape:
 
     __slots__ = ("_cells", "counted", "input_tokens", "ok", "output_tokens", "timed")
 
-    def __init__(self, request: GenAIRequest, response_model: str | None) -> None:
+    def __init__(self, request: GenAIRequest, response_model: str | None, clean: Clean | None = None) -> None:
         timed = _call_attributes(request, server=True)
         if response_model:
             timed[sc.RESPONSE_MODEL] = response_model
-        self.counted = _call_attributes(request, server=False)  # low-cardinality: cost and call counters
+        counted = _call_attributes(request, server=False)  # low-cardinality: cost and call counters
+        if clean is not None:
+            # Metric attributes reach pull readers (Prometheus) without passing an exporter:
+            # redacted here, once per shape (a model name may hold an e-mail).
+            timed = {k: clean(v) if isinstance(v, str) else v for k, v in timed.items()}
+            counted = {k: clean(v) if isinstance(v, str) else v for k, v in counted.items()}
+        self.counted = counted
         self.timed = timed  # the conventions' metric attributes: durations and tokens
         self.input_tokens: Attributes = {**timed, sc.TOKEN_TYPE: "input"}
         self.output_tokens: Attributes = {**timed, sc.TOKEN_TYPE: "output"}
@@ -127,7 +135,9 @@ class GenAIRecorder:
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
         logger_provider: LoggerProvider | None = None,
+        clean: Clean | None = None,
     ) -> None:
+        """`clean` redacts a metric attribute value (applied once per call shape)."""
         from otel_ai import __version__
 
         self.settings = settings
@@ -135,6 +145,7 @@ class GenAIRecorder:
         self.capture_content = settings.content is not ContentMode.NO_CONTENT
         self.content_limit = settings.content_max_length
         self._pricing = pricing
+        self._clean = clean
         self._freeze_pending = settings.gc_freeze
         self._warned_models: set[str] = set()
         self._starts: dict[tuple[Any, ...], tuple[str, Attributes]] = {}
@@ -332,7 +343,7 @@ class GenAIRecorder:
                request.server_port, response_model)
         shape = self._shapes.get(key)
         if shape is None:
-            shape = _Shape(request, response_model)
+            shape = _Shape(request, response_model, self._clean)
             if len(self._shapes) < _CACHE_LIMIT:
                 self._shapes[key] = shape
         return shape

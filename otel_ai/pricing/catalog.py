@@ -98,6 +98,8 @@ def _read_document(path: str, text: str) -> dict[str, Any]:
         raise ConfigError(
             f"pricing file {path}: duplicate key {exc.key!r}; each key may appear once"
         ) from None
+    except RecursionError:
+        raise ConfigError(f"pricing file {path}: JSON nested too deeply to be a pricing file") from None
     if not isinstance(document, dict):
         raise ConfigError(
             f"pricing file {path}: top level must be a JSON object with a 'models' object, "
@@ -217,12 +219,16 @@ def _load_user(user_file: str | os.PathLike[str]) -> tuple[str, dict[str, dict[s
 class PricingCatalog:
     """Model prices merged from the built-in catalog and an optional user file, with cached lookups."""
 
-    __slots__ = ("_cache", "_prices", "catalog_date")
+    __slots__ = ("_cache", "_prices", "catalog_date", "overrides")
 
     catalog_date: str
+    overrides: int  # models priced (added or changed) by the user's file
 
-    def __init__(self, catalog_date: str, prices: Mapping[str, tuple[ModelPrice, str]]) -> None:
+    def __init__(
+        self, catalog_date: str, prices: Mapping[str, tuple[ModelPrice, str]], overrides: int = 0
+    ) -> None:
         self.catalog_date = catalog_date
+        self.overrides = overrides
         self._prices: dict[str, tuple[ModelPrice, str]] = dict(prices)
         self._cache: dict[str, tuple[ModelPrice, str] | None] = {}
 
@@ -232,6 +238,7 @@ class PricingCatalog:
         catalog_date, builtin = _load_builtin()
         label = f"catalog:{catalog_date}"
         prices = {model: (_price_from_fields(model, fields), label) for model, fields in builtin.items()}
+        user: dict[str, dict[str, Any]] = {}
         if user_file is not None and os.fspath(user_file) != "":
             _, user = _load_user(user_file)
             for model, fields in user.items():
@@ -242,7 +249,7 @@ class PricingCatalog:
                     # Partial override: only the fields the user gave replace catalog values.
                     price = dataclasses.replace(known[0], **fields)
                 prices[model] = (price, _OVERRIDE)
-        return cls(catalog_date, prices)
+        return cls(catalog_date, prices, len(user))
 
     @property
     def entries(self) -> Mapping[str, ModelPrice]:

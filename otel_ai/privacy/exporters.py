@@ -1,15 +1,20 @@
 """Exporter wrappers that redact spans and log records before the real exporter sees them.
 
-Both wrappers share one path (:class:`_Redacting`, :meth:`_Shape.redact_batch`): each item is taken apart into its
-attribute-like parts, the parts go through :func:`~otel_ai.privacy.redactor.walk` once, and a
-copy is put together only when something changed. If redaction fails for an item, the same walk
+Span and log wrappers share one path (:class:`_Redacting`, :meth:`_Shape.redact_batch`): each item is
+taken apart into its string-bearing parts (a span's name, attributes, event and link attributes,
+status; a log's body and attributes), the parts go through :func:`~otel_ai.privacy.redactor.walk`
+once, and a copy is put together only when something changed. If redaction fails for an item, the same walk
 runs again replacing every string with ``[REDACTED:error]`` (fail closed); if even that fails,
 the item is dropped. Redactions are counted by kind in :func:`redaction_counts`.
+
+Metrics (:class:`RedactingMetricExporter`) carry strings only in attribute values; the few distinct
+values are redacted once each and the answer cached.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import threading
 from collections import Counter
@@ -18,13 +23,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link, Status
 from opentelemetry.util.types import AnyValue
 
-from otel_ai.privacy.redactor import ERROR_KIND, Redactor, fail_closed_leaf, walk
+from otel_ai.privacy.redactor import ERROR_KIND, Leaf, Redactor, fail_closed_leaf, walk
 from otel_ai.sdk.guard import report
 
 if TYPE_CHECKING:
@@ -41,6 +47,7 @@ __all__ = [
     "REDACTED_COUNT_ATTRIBUTE",
     "REDACTED_KINDS_ATTRIBUTE",
     "RedactingLogExporter",
+    "RedactingMetricExporter",
     "RedactingSpanExporter",
     "redaction_counts",
 ]
@@ -89,6 +96,8 @@ class _Shape(Generic[_Item]):
 
     name: str  # "span" or "log": names what report() and the log say
     parts: Callable[[_Item], _Parts]
+    # (parts, leaf) -> the parts redacted (the very same tuple when nothing changed)
+    walk_parts: Callable[[_Parts, Leaf], _Parts]
     # (item, original parts, new parts, counts) -> copy carrying the new parts and the summary
     rebuild: Callable[[_Item, _Parts, _Parts, Counter[str]], _Item]
 
@@ -117,8 +126,8 @@ class _Shape(Generic[_Item]):
         try:
             parts = self.parts(item)
             counts: Counter[str] = Counter()
-            new_parts = walk(parts, redactor.leaf(counts))
-            if not counts:
+            new_parts = self.walk_parts(parts, redactor.leaf(counts))
+            if new_parts is parts:
                 return item, None
             return self.rebuild(item, parts, new_parts, counts), counts
         except Exception as exc:
@@ -126,7 +135,7 @@ class _Shape(Generic[_Item]):
         try:
             parts = self.parts(item)
             counts = Counter()
-            new_parts = walk(parts, fail_closed_leaf(counts))
+            new_parts = self.walk_parts(parts, fail_closed_leaf(counts))
             counts[ERROR_KIND] = max(counts[ERROR_KIND], 1)
             return self.rebuild(item, parts, new_parts, counts), counts
         except Exception as exc:
@@ -177,6 +186,8 @@ class _Redacting(Generic[_Item, _Result]):
 
 
 def _summary(counts: Counter[str]) -> dict[str, AnyValue]:
+    if not counts:  # only characters UTF-8 cannot carry were replaced: nothing was redacted
+        return {}
     return {
         REDACTED_COUNT_ATTRIBUTE: sum(counts.values()),
         REDACTED_KINDS_ATTRIBUTE: tuple(sorted(counts)),
@@ -189,8 +200,9 @@ def _summary(counts: Counter[str]) -> dict[str, AnyValue]:
 
 
 def _span_parts(span: ReadableSpan) -> _Parts:
-    """Attributes, each event's and link's attributes, status description: all that can leak."""
+    """Name, attributes, each event's and link's attributes, status description: all that can leak."""
     return (
+        span.name,
         span.attributes or {},
         tuple(event.attributes or {} for event in span.events),
         tuple(link.attributes or {} for link in span.links),
@@ -198,25 +210,31 @@ def _span_parts(span: ReadableSpan) -> _Parts:
     )
 
 
+def _walk_span(parts: _Parts, leaf: Leaf) -> _Parts:
+    name, attributes, events, links, description = parts
+    new = (leaf.short(name), walk(attributes, leaf), walk(events, leaf), walk(links, leaf), walk(description, leaf))
+    return parts if all(a is b for a, b in zip(new, parts, strict=True)) else new
+
+
 def _rebuild_span(span: ReadableSpan, old: _Parts, new: _Parts, counts: Counter[str]) -> ReadableSpan:
     """A copy of ``span`` with the new parts; unchanged events and links are kept as they are."""
-    attributes, event_attrs, link_attrs, description = new
+    name, attributes, event_attrs, link_attrs, description = new
     events: list[Event] | None = None
-    if event_attrs is not old[1]:
+    if event_attrs is not old[2]:
         events = [
             event if attrs is before else Event(event.name, _bounded(attrs, event.attributes), event.timestamp)
-            for event, attrs, before in zip(span.events, event_attrs, old[1], strict=True)
+            for event, attrs, before in zip(span.events, event_attrs, old[2], strict=True)
         ]
     links: list[Link] | None = None
-    if link_attrs is not old[2]:
+    if link_attrs is not old[3]:
         links = [
             link if attrs is before else Link(link.context, _bounded(attrs, link.attributes))
-            for link, attrs, before in zip(span.links, link_attrs, old[2], strict=True)
+            for link, attrs, before in zip(span.links, link_attrs, old[3], strict=True)
         ]
     status = span.status
-    if description is not old[3]:
+    if description is not old[4]:
         status = Status(status.status_code, description)
-    return _copy_span(span, attributes, events, links, status, counts)
+    return _copy_span(span, name, attributes, events, links, status, counts)
 
 
 def _bounded(values: Mapping[str, Any], original: object, *, immutable: bool = True) -> BoundedAttributes:
@@ -238,6 +256,7 @@ def _bounded_list(items: Sequence[Any], dropped: int) -> Sequence[Any]:
 
 def _copy_span(
     span: ReadableSpan,
+    name: str,
     attributes: Mapping[str, Any],
     events: Sequence[Event] | None,
     links: Sequence[Link] | None,
@@ -248,7 +267,7 @@ def _copy_span(
     merged.update(_summary(counts))
     original_attributes = getattr(span, "_attributes", None)
     return ReadableSpan(
-        name=span.name,
+        name=name,
         context=span.context,
         parent=span.parent,
         resource=span.resource,
@@ -264,7 +283,7 @@ def _copy_span(
     )
 
 
-_SPAN: _Shape[ReadableSpan] = _Shape("span", _span_parts, _rebuild_span)
+_SPAN: _Shape[ReadableSpan] = _Shape("span", _span_parts, _walk_span, _rebuild_span)
 
 
 class RedactingSpanExporter(_Redacting[ReadableSpan, SpanExportResult], SpanExporter):
@@ -289,6 +308,14 @@ def _log_parts(item: ReadableLogRecord) -> _Parts:
     return record.body, record.attributes or {}
 
 
+def _walk_log(parts: _Parts, leaf: Leaf) -> _Parts:
+    body, attributes = parts
+    # Bodies are the app's data (dicts with e-mail keys, card numbers as integers): keys and long
+    # integers are checked too.
+    new = (walk(body, leaf, numbers=True), walk(attributes, leaf))
+    return parts if new[0] is body and new[1] is attributes else new
+
+
 def _rebuild_log(item: ReadableLogRecord, old: _Parts, new: _Parts, counts: Counter[str]) -> ReadableLogRecord:
     """A shallow copy of ``item`` with a copied API ``LogRecord`` holding the new body and attributes."""
     body, attributes = new
@@ -311,7 +338,7 @@ def _rebuild_log(item: ReadableLogRecord, old: _Parts, new: _Parts, counts: Coun
     return new_item
 
 
-_LOG: _Shape[ReadableLogRecord] = _Shape("log", _log_parts, _rebuild_log)
+_LOG: _Shape[ReadableLogRecord] = _Shape("log", _log_parts, _walk_log, _rebuild_log)
 
 
 class RedactingLogExporter(_Redacting["ReadableLogRecord", LogRecordExportResult], LogRecordExporter):
@@ -324,3 +351,120 @@ class RedactingLogExporter(_Redacting["ReadableLogRecord", LogRecordExportResult
 
     def __init__(self, inner: LogRecordExporter, redactor: Redactor) -> None:
         super().__init__(inner, redactor, _LOG, LogRecordExportResult.FAILURE)
+
+
+# --------------------------------------------------------------------------------------------
+# Metrics
+# --------------------------------------------------------------------------------------------
+
+
+class RedactingMetricExporter(MetricExporter):
+    """Redacts metric attribute values (a model name holding an e-mail, say), then exports.
+
+    Attribute sets are few and repeat every collection: each distinct string is redacted once and
+    the answer cached (:meth:`Redactor.redact_cached`). Points, metrics and their containers are
+    copied only where a value changed. If redaction fails, the batch is not exported (fail closed).
+    """
+
+    def __init__(self, inner: MetricExporter, redactor: Redactor) -> None:
+        super().__init__(
+            preferred_temporality=getattr(inner, "_preferred_temporality", None),
+            preferred_aggregation=getattr(inner, "_preferred_aggregation", None),
+        )
+        self._inner = inner
+        self._redactor = redactor
+
+    @property
+    def inner(self) -> MetricExporter:
+        return self._inner
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
+        try:
+            counts: Counter[str] = Counter()
+            data = _redact_metrics(metrics_data, self._redactor.leaf(counts))
+            if counts:
+                _record(counts)
+        except Exception as exc:
+            report("redaction.metrics", exc)
+            return MetricExportResult.FAILURE
+        try:
+            return self._inner.export(data, timeout_millis=timeout_millis, **kwargs)
+        except Exception:
+            _logger.exception("otel_ai: metric exporter %s failed", type(self._inner).__name__)
+            return MetricExportResult.FAILURE
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return self._inner.force_flush(timeout_millis=timeout_millis)
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        self._inner.shutdown(timeout_millis=timeout_millis, **kwargs)
+
+
+def _metric_attributes(attributes: Any, leaf: Leaf) -> Any:
+    """A point's attributes with every string value redacted (cached per distinct value)."""
+    if not attributes:
+        return attributes
+    changed: dict[str, Any] | None = None
+    for key, value in attributes.items():
+        if isinstance(value, str):
+            new: Any = leaf.short(value)
+        elif isinstance(value, (list, tuple)):
+            new = walk(value, leaf)
+        else:
+            continue
+        if new is not value:
+            if changed is None:
+                changed = dict(attributes)
+            changed[key] = new
+    return attributes if changed is None else changed
+
+
+def _replace_each(items: Sequence[Any], one: Callable[[Any], Any]) -> list[Any] | None:
+    """``items`` with ``one`` applied, or None when it returned every item itself."""
+    out: list[Any] | None = None
+    for i, item in enumerate(items):
+        new = one(item)
+        if new is not item:
+            if out is None:
+                out = list(items)
+            out[i] = new
+    return out
+
+
+def _redact_metrics(data: MetricsData, leaf: Leaf) -> MetricsData:
+    def point(p: Any) -> Any:
+        attributes = _metric_attributes(p.attributes, leaf)
+        return p if attributes is p.attributes else dataclasses.replace(p, attributes=attributes)
+
+    def metric(m: Any) -> Any:
+        points = _replace_each(m.data.data_points, point)
+        return m if points is None else dataclasses.replace(m, data=dataclasses.replace(m.data, data_points=points))
+
+    def scope(sm: Any) -> Any:
+        metrics = _replace_each(sm.metrics, metric)
+        return sm if metrics is None else dataclasses.replace(sm, metrics=metrics)
+
+    def resource(rm: Any) -> Any:
+        scopes = _replace_each(rm.scope_metrics, scope)
+        return rm if scopes is None else dataclasses.replace(rm, scope_metrics=scopes)
+
+    resources = _replace_each(data.resource_metrics, resource)
+    return data if resources is None else dataclasses.replace(data, resource_metrics=resources)
+
+
+def protect_metric_readers(meter_provider: Any, redactor: Redactor) -> int:
+    """Put redaction in front of the exporter of every push reader of an SDK meter provider.
+
+    The SDK's configurator has no hook for metric exporters, so this reaches into the readers it
+    built (guarded: a reader of another shape is left as it is). Pull readers (Prometheus) expose
+    the same attribute values: they are redacted where they are set (see the recorder). Returns
+    how many exporters were wrapped.
+    """
+    wrapped = 0
+    config = getattr(meter_provider, "_sdk_config", None)
+    for reader in getattr(config, "metric_readers", ()) or ():
+        exporter = getattr(reader, "_exporter", None)
+        if isinstance(exporter, MetricExporter) and not isinstance(exporter, RedactingMetricExporter):
+            reader._exporter = RedactingMetricExporter(exporter, redactor)
+            wrapped += 1
+    return wrapped

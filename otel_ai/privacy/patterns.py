@@ -13,8 +13,9 @@ before that anchor are checked with look-behinds. The digit-led kinds run only w
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from otel_ai.errors import ConfigError
 
@@ -30,14 +31,18 @@ __all__ = [
     "PROVIDER_META",
     "PROVIDER_RE",
     "SLACK_WEBHOOK",
+    "URL_CREDENTIAL_RE",
     "URL_PASSWORD_RE",
     "Branch",
     "KeyFormat",
+    "UserPattern",
     "classify_bearer",
+    "credential_name",
     "digit_count",
     "iban_valid",
     "luhn_valid",
     "number_gate",
+    "parse_pattern_entries",
     "parse_patterns",
 ]
 
@@ -242,7 +247,8 @@ def _both_cases(first: str, rest: str, branch: Branch) -> list[_Template]:
     return [(c + rest, branch) for c in (first.upper(), first.lower())]
 
 
-_LABEL_VALUE_SEP = r"""["']?[ \t]*[:=][ \t]*["']?"""
+# A label's quotes may be JSON-escaped: in the scan view ``\\"`` reads as NUL + quote.
+_LABEL_VALUE_SEP = r"""(?:\x00?["'])?[ \t]*[:=][ \t]*(?:\x00?["'])?"""
 _PROVIDER_BRANCHES: list[_Template] = [
     *(key.branch() for key in (*PROVIDER_KEYS, SLACK_WEBHOOK, JWT)),
     # Labelled values: only the value is replaced
@@ -347,7 +353,36 @@ def number_gate(text: str) -> tuple[bool, bool]:
 
 URL_PASSWORD_RE = re.compile(r"""://[^\s:/?#@"'<>\[\]]*:(?P<v>[^\s/?#"'<>]+)@""")
 EMAIL_DOMAIN_RE = re.compile(r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])")
+# A query parameter named like a credential: its value goes, whatever its format.
+URL_CREDENTIAL_RE = re.compile(
+    r"[?&;](?i:[a-z0-9_.-]*?(?:key|token|secret|password|passwd|pwd|signature|sig|auth|credential)s?)"
+    r"=(?P<v>[^&#\s\"'<>\x00]+)"
+)
 EMAIL_LOCAL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
+
+
+# --------------------------------------------------------------------------------------------
+# Names that say "credential"
+# --------------------------------------------------------------------------------------------
+
+_CREDENTIAL_ENDINGS = (
+    "apikey", "authorization", "password", "passwd", "passphrase", "secret", "token", "cookie",
+    "privatekey", "secretkey", "credential", "credentials", "signature",
+)  # fmt: skip
+_CREDENTIAL_NAMES = frozenset({"auth", "pwd", "xauth", "sessionid"})
+
+
+def credential_name(key: str) -> bool:
+    """Whether a key names a credential (``x-api-key``, ``http.request.header.authorization``, ...).
+
+    The last dotted segment is compared with ``-`` and ``_`` removed, so header attributes, JSON
+    keys and log attributes are judged alike; ``gen_ai.usage.input_tokens`` is not a credential.
+    """
+    name = key.rpartition(".")[2]
+    if len(name) > 64:
+        return False
+    compact = name.lower().replace("-", "").replace("_", "")
+    return compact.endswith(_CREDENTIAL_ENDINGS) or compact in _CREDENTIAL_NAMES
 
 
 # --------------------------------------------------------------------------------------------
@@ -355,8 +390,31 @@ EMAIL_LOCAL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 # --------------------------------------------------------------------------------------------
 
 
-def parse_patterns(value: str | None, variable: str = "OTEL_AI_REDACT_PATTERNS") -> list[re.Pattern[str]]:
-    """Parse user redaction patterns (Python regular expressions) from an environment variable.
+class UserPattern(Protocol):
+    """A compiled user pattern: RE2 from :func:`parse_patterns`; a ``re.Pattern`` works as well."""
+
+    @property
+    def groupindex(self) -> Mapping[str, int]: ...
+
+    def finditer(self, text: str, /) -> Iterator[Any]: ...
+
+    def search(self, text: str, /) -> Any: ...
+
+
+def _re2_options() -> Any:
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # the error is raised, and reported by us in one line
+    return options
+
+
+def parse_patterns(value: str | None, variable: str = "OTEL_AI_REDACT_PATTERNS") -> list[UserPattern]:
+    """Parse user redaction patterns from an environment variable; they run on RE2.
+
+    RE2 matches in time linear in the text, so no pattern can freeze the app the way a
+    backtracking one (``(a+)+$``) does with Python's engine; the price is no look-around and no
+    backreferences. Syntax is otherwise Python's: ``(?P<name>...)``, ``(?i)``, ``\\d``, ``\\b``.
 
     Format: one regular expression per entry; entries are separated by newlines or by ``;;``.
     A comma or a single ``;`` cannot be the separator because both are common inside regular
@@ -368,24 +426,47 @@ def parse_patterns(value: str | None, variable: str = "OTEL_AI_REDACT_PATTERNS")
     Each match is replaced by ``[REDACTED:custom]``; if the pattern has a group named ``value``
     only that group is replaced (``token=(?P<value>\\w+)`` keeps ``token=``).
 
-    Raises ConfigError, naming the variable and the 1-based entry number, for an invalid
-    regular expression or one that matches the empty string (it would redact everywhere).
+    Raises ConfigError, naming the variable and the 1-based entry number, for an invalid or
+    unsupported regular expression or one that matches the empty string (it would redact everywhere).
     """
+    patterns, problems = parse_pattern_entries(value, variable)
+    if problems:
+        raise ConfigError(problems[0])
+    return patterns
+
+
+def parse_pattern_entries(
+    value: str | None, variable: str = "OTEL_AI_REDACT_PATTERNS"
+) -> tuple[list[UserPattern], list[str]]:
+    """Like :func:`parse_patterns`, but returns the good patterns and one problem line per bad entry."""
     if not value or not value.strip():
-        return []
+        return [], []
+    import re2
+
+    options = _re2_options()
     entries = [part.strip() for line in value.splitlines() for part in line.split(";;")]
-    patterns: list[re.Pattern[str]] = []
+    patterns: list[UserPattern] = []
+    problems: list[str] = []
     for number, entry in enumerate((e for e in entries if e), start=1):
         try:
-            pattern = re.compile(entry)
+            re.compile(entry)
         except re.error as exc:
-            raise ConfigError(
-                f"{variable}: entry {number} ({entry!r}) is not a valid regular expression: {exc}"
-            ) from None
+            problems.append(f"{variable}: entry {number} ({entry!r}) is not a valid regular expression: {exc}")
+            continue
+        try:
+            pattern = re2.compile(entry, options)
+        except re2.error as exc:
+            reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+            problems.append(
+                f"{variable}: entry {number} ({entry!r}) is not supported: patterns run on RE2 "
+                f"(linear-time matching; no look-around or backreferences): {reason}"
+            )
+            continue
         if pattern.search("") is not None:
-            raise ConfigError(
+            problems.append(
                 f"{variable}: entry {number} ({entry!r}) matches the empty string, "
                 "so it would redact everywhere; make it match at least one character"
             )
+            continue
         patterns.append(pattern)
-    return patterns
+    return patterns, problems

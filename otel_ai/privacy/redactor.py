@@ -19,8 +19,25 @@ matches overlap the earlier kind wins and the later match is dropped):
    prefix and length of a card network), ``phone`` (``+CC`` international, US ``(415)
    555-2671`` / ``415-555-2671`` and European ``030 12345678`` / ``06 12 34 56 78`` forms;
    national forms need separators, so timestamps, ids and token counts are never phones).
-6. ``custom``: the user's patterns (``OTEL_AI_REDACT_PATTERNS``, see
+6. ``url_credential``: the value of a URL query parameter named like a credential
+   (``?api_key=``, ``&token=``, ``&sig=``, ...), whatever its format.
+7. ``custom``: the user's patterns (``OTEL_AI_REDACT_PATTERNS``, run on RE2, see
    :func:`otel_ai.privacy.patterns.parse_patterns`).
+
+Escaped text: exported strings are often JSON or ``repr()`` output, where a newline is the two
+characters ``\\n`` and a secret at the start of a line follows the letter ``n``. The scan runs on a
+*view* of the text in which every escape sequence is blanked to NUL characters of the same length
+(``\\"`` keeps its quote), so escapes are word boundaries; replacements are then widened to whole
+escape sequences, so a redacted JSON string stays valid JSON.
+
+Walking values (:func:`walk`): mapping keys are redacted like values; a value whose key names a
+credential (``x-api-key``, ``authorization``, ``*_token``, ``password``, ``cookie``, ...; the
+last dotted segment of attribute names such as ``http.request.header.x-internal-token``) is
+replaced whole by ``[REDACTED:credential]``; the GenAI content attributes (JSON documents) are
+parsed, walked and serialized again, so their result is always valid JSON; in log bodies and
+content, integers long enough to be a card or phone number are checked as text. Strings that
+cannot be encoded as UTF-8 (lone surrogates) get U+FFFD in place of the bad characters, so one
+bad value never fails a whole export batch.
 
 Performance: a string with nothing to redact is returned as the very same object after a few
 C-level scans, about 3 microseconds for 200 characters of prose, JSON or URLs (see
@@ -31,10 +48,13 @@ holding "@".
 from __future__ import annotations
 
 import bisect
+import functools
+import itertools
+import json
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry.util.types import AttributeValue
@@ -48,20 +68,89 @@ from otel_ai.privacy.patterns import (
     NUMBER_RE,
     PROVIDER_META,
     PROVIDER_RE,
+    URL_CREDENTIAL_RE,
     URL_PASSWORD_RE,
     Branch,
+    UserPattern,
+    credential_name,
     digit_count,
     iban_valid,
     number_gate,
 )
 
-__all__ = ["ERROR_KIND", "ERROR_PLACEHOLDER", "Leaf", "Redactor", "fail_closed_leaf", "walk"]
+__all__ = [
+    "CONTENT_ATTRIBUTES",
+    "CREDENTIAL_PLACEHOLDER",
+    "ERROR_KIND",
+    "ERROR_PLACEHOLDER",
+    "FailClosed",
+    "Leaf",
+    "Redactor",
+    "encodable",
+    "fail_closed_leaf",
+    "walk",
+]
 
 ERROR_KIND = "error"
 ERROR_PLACEHOLDER = "[REDACTED:error]"
+CREDENTIAL_KIND = "credential"
+CREDENTIAL_PLACEHOLDER = "[REDACTED:credential]"
 _MIN_SECRET_LENGTH = 8
+# Attributes whose value is a JSON document of message content (the conventions' parts shape):
+# redacted as structure, so the result always parses.
+CONTENT_ATTRIBUTES = frozenset({
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+    "gen_ai.system_instructions",
+    "gen_ai.tool.definitions",
+})
+# Short strings that repeat (attribute names, span names, metric attribute values) are looked up
+# in a bounded cache instead of being scanned again.
+_CACHE_LIMIT = 4096
+_CACHE_MAX_LENGTH = 256
+# Integers of this size or more in bodies and content are checked as text (cards, phones).
+_NUMBER_FLOOR = 10**8
 
-Leaf = Callable[[str], str]
+# One escape sequence of JSON, Python or C string syntax. Blanked in the scan view (see module doc).
+_ESCAPE_RE = re.compile(r"\\(?:u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|x[0-9A-Fa-f]{2}|.)", re.S)
+_KEEP_AFTER_BLANK = frozenset("\"'/")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_view(text: str) -> tuple[str, list[int], list[int]]:
+    """The text with escape sequences blanked (same length), and the escapes' start and end offsets."""
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for m in _ESCAPE_RE.finditer(text):
+        start, end = m.span()
+        pieces.append(text[pos:start])
+        second = text[start + 1]
+        pieces.append("\x00" + second if end - start == 2 and second in _KEEP_AFTER_BLANK else "\x00" * (end - start))
+        starts.append(start)
+        ends.append(end)
+        pos = end
+    pieces.append(text[pos:])
+    return "".join(pieces), starts, ends
+
+
+def _widen(items: list[tuple[int, int, str]], starts: list[int], ends: list[int]) -> list[tuple[int, int, str]]:
+    """Widen each replacement to whole escape sequences; merge any that then overlap."""
+    out: list[tuple[int, int, str]] = []
+    for start, end, kind in items:
+        i = bisect.bisect_right(starts, start) - 1
+        if i >= 0 and start < ends[i]:
+            start = starts[i]
+        j = bisect.bisect_left(starts, end) - 1
+        if j >= 0 and end < ends[j]:
+            end = ends[j]
+        if out and start < out[-1][1]:
+            previous = out[-1]
+            out[-1] = (previous[0], max(previous[1], end), previous[2])
+        else:
+            out.append((start, end, kind))
+    return out
 
 
 class _Spans:
@@ -89,10 +178,13 @@ class Redactor:
     Thread-safe: :meth:`add_secret` may run while other threads call :meth:`redact`.
     """
 
-    def __init__(self, extra_patterns: Sequence[re.Pattern[str]] = ()) -> None:
-        self._custom: tuple[re.Pattern[str], ...] = tuple(extra_patterns)
+    def __init__(self, extra_patterns: Sequence[UserPattern] = ()) -> None:
+        self._custom: tuple[tuple[UserPattern, int], ...] = tuple(
+            (pattern, pattern.groupindex.get("value", 0)) for pattern in extra_patterns
+        )
         self._secrets: tuple[str, ...] = ()
         self._lock = threading.Lock()
+        self._cache: dict[str, tuple[str, Counter[str] | None]] = {}
 
     def add_secret(self, literal: str) -> None:
         """Never export ``literal`` (exact match). Strings shorter than 8 characters are ignored."""
@@ -103,6 +195,7 @@ class Redactor:
                 return
             # Longest first, so that a secret containing another one is replaced whole.
             self._secrets = tuple(sorted((*self._secrets, literal), key=len, reverse=True))
+            self._cache = {}  # a cached "clean" answer may hold the new secret
 
     def redact(self, text: str) -> tuple[str, Counter[str] | None]:
         """Return ``(redacted text, replacements by kind)``; ``(text, None)``, same object, if clean."""
@@ -116,46 +209,60 @@ class Redactor:
                 spans.add(i, i + len(secret), "secret")
                 i = text.find(secret, i + len(secret))
 
-        first = PROVIDER_RE.search(text)
-        if first is not None:
-            for m in PROVIDER_RE.finditer(text, first.start()):
-                spans = _accept(m, PROVIDER_META, text, spans)
+        escapes: tuple[list[int], list[int]] | None = None
+        view = text
+        if "\\" in text:
+            view, starts, ends = _escape_view(text)
+            if starts:
+                escapes = (starts, ends)
 
-        if "@" in text:
-            if "://" in text:
-                for m in URL_PASSWORD_RE.finditer(text):
+        first = PROVIDER_RE.search(view)
+        if first is not None:
+            for m in PROVIDER_RE.finditer(view, first.start()):
+                spans = _accept(m, PROVIDER_META, view, spans)
+
+        if "@" in view:
+            if "://" in view:
+                for m in URL_PASSWORD_RE.finditer(view):
                     if spans is None:
                         spans = _Spans()
                     spans.add(m.start("v"), m.end("v"), "url_password")
-            for m in EMAIL_DOMAIN_RE.finditer(text):
+            for m in EMAIL_DOMAIN_RE.finditer(view):
                 start = m.start()
-                while start > 0 and text[start - 1] in EMAIL_LOCAL_CHARS and m.start() - start < 64:
+                while start > 0 and view[start - 1] in EMAIL_LOCAL_CHARS and m.start() - start < 64:
                     start -= 1
-                while start < m.start() and text[start] == ".":
+                while start < m.start() and view[start] == ".":
                     start += 1
                 if start < m.start():
                     if spans is None:
                         spans = _Spans()
                     spans.add(start, m.end(), "email")
 
-        numbers, ibans = number_gate(text)
+        if "=" in view and ("?" in view or "&" in view):
+            for m in URL_CREDENTIAL_RE.finditer(view):
+                if spans is None:
+                    spans = _Spans()
+                spans.add(m.start("v"), m.end("v"), "url_credential")
+
+        numbers, ibans = number_gate(view)
         if ibans:
-            for m in IBAN_RE.finditer(text):
+            for m in IBAN_RE.finditer(view):
                 if iban_valid(m.group()):
                     if spans is None:
                         spans = _Spans()
                     spans.add(m.start(), m.end(), "iban")
         if numbers:
-            for cluster in NUMBER_CLUSTER_RE.finditer(text):
+            for cluster in NUMBER_CLUSTER_RE.finditer(view):
                 if digit_count(cluster.group()) < 9:
                     continue
                 # +2: the trailing look-aheads must see the real characters after the cluster
-                for m in NUMBER_RE.finditer(text, cluster.start(), cluster.end() + 2):
-                    spans = _accept(m, NUMBER_META, text, spans)
+                for m in NUMBER_RE.finditer(view, cluster.start(), cluster.end() + 2):
+                    spans = _accept(m, NUMBER_META, view, spans)
 
-        for pattern in self._custom:
-            value_group = "value" if "value" in pattern.groupindex else 0
-            for m in pattern.finditer(text):
+        if self._custom and not view.isascii():
+            view = _SURROGATE_RE.sub("\ufffd", view)  # RE2 takes UTF-8; same length, same offsets
+        for pattern, value_group in self._custom:
+            for m in pattern.finditer(view):
                 start, end = m.span(value_group)
                 if start < end:
                     if spans is None:
@@ -164,7 +271,19 @@ class Redactor:
 
         if spans is None or not spans.items:
             return text, None
-        return _apply(text, spans.items)
+        items = spans.items if escapes is None else _widen(spans.items, *escapes)
+        return _apply(text, items)
+
+    def redact_cached(self, text: str) -> tuple[str, Counter[str] | None]:
+        """:meth:`redact` for short strings that repeat (names, metric values): answered from a cache."""
+        cache = self._cache
+        hit = cache.get(text)
+        if hit is not None:
+            return hit
+        result = self.redact(text)
+        if len(text) <= _CACHE_MAX_LENGTH and len(cache) < _CACHE_LIMIT:
+            cache[text] = result
+        return result
 
     def redact_value(self, value: AttributeValue) -> tuple[AttributeValue, Counter[str] | None]:
         """Redact a str, or the strings inside a sequence or mapping value; others are untouched.
@@ -172,55 +291,157 @@ class Redactor:
         When nothing changed the very same object is returned with ``None``.
         """
         if isinstance(value, str):
-            return self.redact(value)
-        counts: Counter[str] = Counter()
-        new = walk(value, self.leaf(counts))
-        return (value, None) if new is value else (new, counts)
+            fixed = encodable(value)
+            new, counts = self.redact(fixed)
+            return new, (counts if counts or fixed is value else Counter())
+        found: Counter[str] = Counter()
+        new_value = walk(value, self.leaf(found))
+        return (value, None) if new_value is value else (new_value, found)
 
     def leaf(self, counts: Counter[str]) -> Leaf:
-        """A :func:`walk` leaf that redacts each string and adds what it found to ``counts``."""
-        redact = self.redact
+        """The :func:`walk` leaf that redacts each string and adds what it found to ``counts``."""
+        return Leaf(self, counts)
 
-        def redact_counting(text: str) -> str:
-            new, found = redact(text)
-            if found:
-                counts.update(found)
-            return new
 
-        return redact_counting
+def encodable(text: str) -> str:
+    """``text``, or a copy with U+FFFD for what UTF-8 cannot encode (lone surrogates)."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Pairs written as two surrogates are joined; lone ones become U+FFFD.
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
+class Leaf:
+    """What :func:`walk` does with each string, key, number and credential-named value."""
+
+    __slots__ = ("counts", "redactor")
+
+    def __init__(self, redactor: Redactor | None, counts: Counter[str]) -> None:
+        self.redactor = redactor
+        self.counts = counts
+
+    def __call__(self, text: str) -> str:
+        assert self.redactor is not None
+        new, found = self.redactor.redact(encodable(text))
+        if found:
+            self.counts.update(found)
+        return new
+
+    def short(self, text: str) -> str:
+        """A short string that repeats (a name, a key, a metric value): cached."""
+        assert self.redactor is not None
+        new, found = self.redactor.redact_cached(encodable(text))
+        if found:
+            self.counts.update(found)
+        return new
+
+    def key(self, key: str) -> str:
+        return self.short(key) if len(key) <= _CACHE_MAX_LENGTH else self(key)
+
+    def credential(self, value: Any) -> Any:
+        """A value whose key names a credential: replaced whole."""
+        self.counts[CREDENTIAL_KIND] += 1
+        if isinstance(value, str):
+            return CREDENTIAL_PLACEHOLDER
+        return type(value)(CREDENTIAL_PLACEHOLDER for _ in value)
+
+    def number(self, value: int) -> Any:
+        text = str(value)
+        new = self(text)
+        return value if new is text else new
+
+    def document(self, text: str) -> str:
+        """A JSON document (content attributes): redacted as structure, serialized again if changed."""
+        try:
+            parsed = json.loads(text)
+        except (ValueError, RecursionError):
+            return self(text)
+        new = walk(parsed, self, numbers=True)
+        if new is parsed:
+            return encodable(text)
+        return json.dumps(new, ensure_ascii=False)
+
+
+class FailClosed(Leaf):
+    """The leaf for when redaction failed: every string becomes ``[REDACTED:error]`` (keys stay)."""
+
+    __slots__ = ()
+
+    def __init__(self, counts: Counter[str]) -> None:
+        super().__init__(None, counts)
+
+    def __call__(self, text: str) -> str:
+        self.counts[ERROR_KIND] += 1
+        return ERROR_PLACEHOLDER
+
+    def short(self, text: str) -> str:
+        return self(text)
+
+    def key(self, key: str) -> str:
+        return key
+
+    def number(self, value: int) -> Any:
+        return value
+
+    def document(self, text: str) -> str:
+        return self(text)
 
 
 def fail_closed_leaf(counts: Counter[str]) -> Leaf:
     """A :func:`walk` leaf for when redaction failed: every string becomes ``[REDACTED:error]``."""
-
-    def replace(_: str) -> str:
-        counts[ERROR_KIND] += 1
-        return ERROR_PLACEHOLDER
-
-    return replace
+    return FailClosed(counts)
 
 
-def walk(value: Any, leaf: Leaf) -> Any:
-    """Apply ``leaf`` to every string inside str / mapping / list / tuple values.
+@functools.lru_cache(maxsize=_CACHE_LIMIT)
+def _names_credential(key: str) -> bool:
+    return credential_name(key)
 
-    Containers are copied only where a string changed, so a clean value comes back as the very
-    same object and the caller's data (which other processors may hold) is never mutated.
+
+def _credential_value(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(value)
+    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, str) for v in value)
+
+
+def walk(value: Any, leaf: Leaf, *, numbers: bool = False) -> Any:
+    """Apply ``leaf`` to every string inside str / mapping / list / tuple values (keys included).
+
+    With ``numbers`` (log bodies, content), long integers are checked as text too. Containers are
+    copied only where something changed, so a clean value comes back as the very same object and
+    the caller's data (which other processors may hold) is never mutated.
     """
     if isinstance(value, str):
         return leaf(value)
     if isinstance(value, Mapping):
         changed: dict[Any, Any] | None = None
-        for key, item in value.items():
-            new_item = walk(item, leaf)
-            if new_item is not item:
-                if changed is None:
-                    changed = dict(value)
-                changed[key] = new_item
+        for index, (key, item) in enumerate(value.items()):
+            new_key = key
+            if isinstance(key, str):
+                new_key = leaf.key(key)
+                if _names_credential(key) and _credential_value(item):
+                    new_item = leaf.credential(item)
+                elif key in CONTENT_ATTRIBUTES and isinstance(item, str):
+                    new_item = leaf.document(item)
+                else:
+                    new_item = walk(item, leaf, numbers=numbers)
+            else:
+                new_item = walk(item, leaf, numbers=numbers)
+            if changed is None:
+                if new_item is item and new_key is key:
+                    continue
+                changed = dict(itertools.islice(value.items(), index))
+            if new_key is not key and new_key in changed:
+                new_key = f"{new_key}#{index}"  # two keys redacted alike stay two entries
+            changed[new_key] = new_item
         return value if changed is None else changed
     if isinstance(value, (list, tuple)):
         items: list[Any] | None = None
         for i, item in enumerate(value):
-            new_item = walk(item, leaf)
+            new_item = walk(item, leaf, numbers=numbers)
             if new_item is not item:
                 if items is None:
                     items = list(value)
@@ -228,10 +449,15 @@ def walk(value: Any, leaf: Leaf) -> Any:
         if items is None:
             return value
         return items if isinstance(value, list) else tuple(items)
+    if numbers and type(value) is int and abs(value) >= _NUMBER_FLOOR:
+        return leaf.number(value)
+    if numbers and type(value) is float and value.is_integer() and abs(value) >= _NUMBER_FLOOR:
+        new = leaf.number(int(value))
+        return value if isinstance(new, int) else new
     return value
 
 
-def _accept(m: re.Match[str], meta: Mapping[str, Branch], text: str, spans: _Spans | None) -> _Spans | None:
+def _accept(m: Any, meta: Mapping[str, Branch], text: str, spans: _Spans | None) -> _Spans | None:
     group = m.lastgroup
     if group is None:  # pragma: no cover - every alternative has one named group
         return spans

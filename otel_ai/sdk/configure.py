@@ -7,6 +7,7 @@ import os
 from importlib.metadata import entry_points
 
 from otel_ai.sdk import setup as _setup
+from otel_ai.sdk.distro import default_service_name
 
 _logger = logging.getLogger("otel_ai")
 _done = False
@@ -15,7 +16,8 @@ _done = False
 def configure(*, service_name: str | None = None, instrument: bool = True) -> None:
     """Set up the OpenTelemetry SDK from `OTEL_*` variables with otel-ai defaults, then instrument.
 
-    Raises `ConfigError` for a bad setting or pricing file. Calling it twice does nothing the second
+    A bad setting or pricing file prints one line on stderr and its safe fallback is used; with
+    `OTEL_AI_STRICT=true` it raises `ConfigError` instead. Calling it twice does nothing the second
     time. `instrument=False` sets up the SDK only (for apps that pick instrumentors themselves).
     """
     global _done
@@ -24,6 +26,7 @@ def configure(*, service_name: str | None = None, instrument: bool = True) -> No
     if service_name:
         os.environ.setdefault("OTEL_SERVICE_NAME", service_name)
     _setup.apply_env_defaults()
+    default_service_name()
     _setup.validate()
     _setup.configure_sdk()
     if instrument:

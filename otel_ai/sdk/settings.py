@@ -1,4 +1,11 @@
-"""Settings read once at start-up from the environment, each checked with an error naming its variable."""
+"""Settings read once at start-up from the environment.
+
+A bad value never stops the app: it becomes one line in `Settings.problems` (naming the variable,
+what is wrong and the safe fallback in use) and the setting falls back: content capture off,
+defaults for numbers and flags, bad provider-host entries skipped. A bad redaction pattern also
+turns content capture off, rather than exporting what the user wanted hidden. `otel-ai check`
+and `OTEL_AI_STRICT=true` turn the problems into exit status 2.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from otel_ai.errors import ConfigError
+from otel_ai.privacy.patterns import UserPattern, parse_pattern_entries
 
 CAPTURE_CONTENT_VAR = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 PRICING_FILE_VAR = "OTEL_AI_PRICING_FILE"
@@ -16,6 +24,7 @@ REDACT_PATTERNS_VAR = "OTEL_AI_REDACT_PATTERNS"
 PROVIDER_HOSTS_VAR = "OTEL_AI_PROVIDER_HOSTS"
 CONTENT_MAX_LENGTH_VAR = "OTEL_AI_CONTENT_MAX_LENGTH"
 GC_FREEZE_VAR = "OTEL_AI_GC_FREEZE"
+STRICT_VAR = "OTEL_AI_STRICT"
 
 
 class ContentMode(enum.Enum):
@@ -40,6 +49,12 @@ _CONTENT_ALIASES = {
     "false": ContentMode.NO_CONTENT,
     "no_content": ContentMode.NO_CONTENT,
     "true": ContentMode.SPAN_AND_EVENT,
+    "0": ContentMode.NO_CONTENT,
+    "no": ContentMode.NO_CONTENT,
+    "off": ContentMode.NO_CONTENT,
+    "1": ContentMode.SPAN_AND_EVENT,
+    "yes": ContentMode.SPAN_AND_EVENT,
+    "on": ContentMode.SPAN_AND_EVENT,
     "span_only": ContentMode.SPAN_ONLY,
     "event_only": ContentMode.EVENT_ONLY,
     "span_and_event": ContentMode.SPAN_AND_EVENT,
@@ -48,43 +63,70 @@ _CONTENT_ALIASES = {
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 _PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_.]*$")
-_HOST = re.compile(r"^(\*|\*?[A-Za-z0-9.-]+)$")
+# An exact host, "*" (every other host), or "*." and a domain (its subdomains).
+_HOST = re.compile(r"^(\*|(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*)$")
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the agent reads from the environment; built by `Settings.from_env`."""
+    """Everything the agent reads from the environment; built by `Settings.from_env`, which never raises."""
 
     content: ContentMode = ContentMode.NO_CONTENT
     content_max_length: int = 8192
     pricing_file: str | None = None
     redact_patterns: str | None = None
+    patterns: tuple[UserPattern, ...] = ()
     provider_hosts: Mapping[str, str] = field(default_factory=dict)
     gc_freeze: bool = False
+    strict: bool = False
+    problems: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+        problems: list[str] = []  # one line each: the variable, what is wrong, the fallback in use
+        content = _content_mode(env.get(CAPTURE_CONTENT_VAR), problems)
+        raw_patterns = env.get(REDACT_PATTERNS_VAR) or None
+        patterns, pattern_problems = parse_pattern_entries(raw_patterns, REDACT_PATTERNS_VAR)
+        for problem in pattern_problems:
+            off = "; that entry is ignored" + (
+                " and content capture is off" if content is not ContentMode.NO_CONTENT else ""
+            )
+            problems.append(problem + off)
+        if pattern_problems:
+            content = ContentMode.NO_CONTENT  # never export what the user meant to hide
         return cls(
-            content=_content_mode(env.get(CAPTURE_CONTENT_VAR)),
-            content_max_length=_positive_int(env, CONTENT_MAX_LENGTH_VAR, 8192),
+            content=content,
+            content_max_length=_positive_int(env, CONTENT_MAX_LENGTH_VAR, 8192, problems),
             pricing_file=env.get(PRICING_FILE_VAR) or None,
-            redact_patterns=env.get(REDACT_PATTERNS_VAR) or None,
-            provider_hosts=_provider_hosts(env.get(PROVIDER_HOSTS_VAR)),
-            gc_freeze=_bool(env, GC_FREEZE_VAR, False),
+            redact_patterns=raw_patterns,
+            patterns=tuple(patterns),
+            provider_hosts=_provider_hosts(env.get(PROVIDER_HOSTS_VAR), problems),
+            gc_freeze=_bool(env, GC_FREEZE_VAR, False, problems),
+            strict=_bool(env, STRICT_VAR, False, problems),
+            problems=tuple(problems),
         )
 
+    def raise_if_strict(self, problems: list[str] | tuple[str, ...] | None = None) -> None:
+        """Raise `ConfigError` listing the problems when strict mode is on."""
+        problems = self.problems if problems is None else problems
+        if self.strict and problems:
+            raise ConfigError("; ".join(problems))
 
-def _content_mode(raw: str | None) -> ContentMode:
+
+def _content_mode(raw: str | None, problems: list[str]) -> ContentMode:
     value = (raw or "").strip().lower()
-    try:
-        return _CONTENT_ALIASES[value]
-    except KeyError:
+    mode = _CONTENT_ALIASES.get(value)
+    if mode is None:
         allowed = "true, false, no_content, span_only, event_only, span_and_event"
-        raise ConfigError(f"{CAPTURE_CONTENT_VAR}={raw!r} is not one of: {allowed} (case-insensitive)") from None
+        problems.append(
+            f"{CAPTURE_CONTENT_VAR}={raw!r} is not one of: {allowed} (case-insensitive); content capture is off"
+        )
+        return ContentMode.NO_CONTENT
+    return mode
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+def _bool(env: Mapping[str, str], name: str, default: bool, problems: list[str]) -> bool:
     raw = env.get(name)
     if raw is None or not raw.strip():
         return default
@@ -93,24 +135,30 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ConfigError(f"{name}={raw!r} is not a boolean (use true or false)")
+    problems.append(f"{name}={raw!r} is not a boolean (true/false, 1/0, yes/no, on/off); using {str(default).lower()}")
+    return default
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+def _positive_int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:
     raw = env.get(name)
     if raw is None or not raw.strip():
         return default
     try:
         value = int(raw.strip())
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+        problems.append(f"{name}={raw!r} is not an integer; using {default}")
+        return default
     if value <= 0:
-        raise ConfigError(f"{name}={raw!r} must be greater than 0")
+        problems.append(f"{name}={raw!r} must be greater than 0; using {default}")
+        return default
     return value
 
 
-def _provider_hosts(raw: str | None) -> dict[str, str]:
-    """Parse `host=provider` pairs (comma separated); `*` is the fallback for unknown hosts."""
+def _provider_hosts(raw: str | None, problems: list[str]) -> dict[str, str]:
+    """Parse `host=provider` pairs (comma separated); `*` is the fallback for unknown hosts.
+
+    A bad entry is skipped (with a problem line); the others still apply.
+    """
     mapping: dict[str, str] = {}
     if not raw or not raw.strip():
         return mapping
@@ -120,17 +168,17 @@ def _provider_hosts(raw: str | None) -> dict[str, str]:
             continue
         host, sep, provider = item.partition("=")
         host, provider = host.strip().lower(), provider.strip()
+        where = f"{PROVIDER_HOSTS_VAR}: entry {number} {item!r}"
         if not sep or not host or not provider:
-            raise ConfigError(
-                f"{PROVIDER_HOSTS_VAR}: entry {number} {item!r} is not host=provider "
-                "(example: llm.internal=openai,*=my_gateway)"
+            problems.append(f"{where} is not host=provider (example: llm.internal=openai,*=my_gateway); skipped")
+        elif not _HOST.match(host):
+            hint = " (a wildcard is '*' alone or '*.' before a domain: '*.example.com')" if "*" in host else ""
+            problems.append(f"{where} has an invalid host {host!r}{hint}; skipped")
+        elif not _PROVIDER_NAME.match(provider):
+            problems.append(
+                f"{where} has an invalid provider name {provider!r} "
+                "(lower-case letters, digits, '_' and '.', as in gen_ai.provider.name); skipped"
             )
-        if not _HOST.match(host):
-            raise ConfigError(f"{PROVIDER_HOSTS_VAR}: entry {number} has an invalid host {host!r}")
-        if not _PROVIDER_NAME.match(provider):
-            raise ConfigError(
-                f"{PROVIDER_HOSTS_VAR}: entry {number} has an invalid provider name {provider!r} "
-                "(lower-case letters, digits, '_' and '.', as in gen_ai.provider.name)"
-            )
-        mapping[host] = provider
+        else:
+            mapping[host] = provider
     return mapping

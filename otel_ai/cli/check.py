@@ -1,0 +1,135 @@
+"""`otel-ai check`: the settings in effect, every problem with them, and whether the endpoint answers.
+
+Strict by design: any problem exits 2, so it can gate a deploy; the running agent falls back instead.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from typing import TextIO
+from urllib.parse import urlsplit
+
+from otel_ai import __version__
+from otel_ai.sdk import setup as _setup
+from otel_ai.sdk import state as _state
+from otel_ai.sdk.settings import ContentMode
+
+_SIGNALS = ("traces", "metrics", "logs")
+_DEFAULT_ENDPOINTS = {"grpc": "http://localhost:4317", "http/protobuf": "http://localhost:4318"}
+_PROBE_TIMEOUT_S = 2.0
+
+
+def signal_export(signal: str, env: Mapping[str, str]) -> tuple[str, str | None, str | None]:
+    """(exporter, protocol, endpoint URL) for one signal as the SDK will resolve them."""
+    upper = signal.upper()
+    exporter = env.get(f"OTEL_{upper}_EXPORTER", "otlp").strip() or "otlp"
+    if "otlp" not in [e.strip() for e in exporter.split(",")]:
+        return exporter, None, None
+    protocol = (
+        env.get(f"OTEL_EXPORTER_OTLP_{upper}_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf"
+    ).strip()
+    endpoint = env.get(f"OTEL_EXPORTER_OTLP_{upper}_ENDPOINT")
+    if endpoint:
+        return exporter, protocol, endpoint.strip()
+    base = (env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or _DEFAULT_ENDPOINTS.get(protocol, "")).strip()
+    if protocol == "http/protobuf" and base:
+        return exporter, protocol, f"{base.rstrip('/')}/v1/{signal}"
+    return exporter, protocol, base
+
+
+def probe(protocol: str, endpoint: str, timeout: float = _PROBE_TIMEOUT_S) -> str:
+    """Whether an OTLP endpoint answers: an empty export over HTTP, a TCP connection for gRPC."""
+    parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+    host = parts.hostname or "localhost"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if protocol != "http/protobuf":
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return "answers (TCP connection accepted)"
+        except OSError as exc:
+            return f"does not answer ({_reason(exc)})"
+    request = urllib.request.Request(
+        endpoint, data=b"", method="POST", headers={"Content-Type": "application/x-protobuf"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return f"answers (HTTP {response.status})"
+    except urllib.error.HTTPError as exc:
+        return f"answers with HTTP {exc.code}: check the path and credentials"
+    except (urllib.error.URLError, OSError) as exc:
+        return f"does not answer ({_reason(exc)})"
+
+
+def _reason(exc: BaseException) -> str:
+    inner = getattr(exc, "reason", exc)
+    if isinstance(inner, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(inner, (TimeoutError, socket.timeout)):
+        return f"timed out after {_PROBE_TIMEOUT_S:g} s"
+    return str(inner) or type(inner).__name__
+
+
+def run_check(out: TextIO | None = None, env: Mapping[str, str] | None = None, *, probe_endpoints: bool = True) -> int:
+    """Print the settings in effect and the problems found; 0 when there are none, else 2."""
+    out = out or sys.stdout
+    _setup.apply_env_defaults()
+    env = os.environ if env is None else env
+    problems: list[str] = []
+    for variable in (
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        *(f"OTEL_EXPORTER_OTLP_{s.upper()}_PROTOCOL" for s in _SIGNALS),
+    ):
+        value = env.get(variable)
+        if value is not None and value.strip() not in ("grpc", "http/protobuf"):
+            problems.append(f"{variable}={value!r} is not one of: grpc, http/protobuf")
+    problems.extend(_state.load())
+    settings = _state.settings()
+    pricing = _state.pricing()
+
+    def line(label: str, value: str) -> None:
+        out.write(f"  {label:<20} {value}\n")
+
+    out.write(f"otel-ai {__version__}: settings in effect\n")
+    line("service name", env.get("OTEL_SERVICE_NAME") or "(the script's name at run time)")
+    endpoints: dict[tuple[str, str], tuple[str, list[str]]] = {}
+    for signal in _SIGNALS:
+        exporter, protocol, endpoint = signal_export(signal, env)
+        if protocol is None or endpoint is None:
+            line(signal, f"exporter {exporter}")
+            continue
+        line(signal, f"exporter {exporter}, {protocol} to {endpoint}")
+        parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+        server = f"{parts.scheme}://{parts.netloc}"
+        endpoints.setdefault((protocol, server), (endpoint, []))[1].append(signal)
+    content = settings.content
+    limit = settings.content_max_length
+    line("content capture", "off" if content is ContentMode.NO_CONTENT else f"{content.value} (max {limit} characters)")
+    overrides = ""
+    if settings.pricing_file:
+        broken = any(p.startswith("OTEL_AI_PRICING_FILE") for p in problems)
+        use = "NOT used (see below)" if broken else f"prices {pricing.overrides} model(s)"
+        overrides = f"; {settings.pricing_file} {use}"
+    line("pricing", f"built-in catalog dated {pricing.catalog_date}{overrides}")
+    line("redaction", f"built-in kinds + {len(settings.patterns)} custom pattern(s)")
+    if settings.provider_hosts:
+        line("provider hosts", ", ".join(f"{h}={p}" for h, p in settings.provider_hosts.items()))
+    line("strict", "on" if settings.strict else "off (bad settings fall back)")
+    if probe_endpoints:
+        for (protocol, server), (endpoint, signals) in endpoints.items():
+            answer = probe(protocol, endpoint)
+            line("endpoint", f"{server} ({', '.join(signals)}): {answer}")
+            if answer.startswith("does not answer"):
+                line("", "start a collector there, set OTEL_EXPORTER_OTLP_ENDPOINT, or use `otel-ai run --console`")
+    out.flush()
+    if not problems:
+        out.write("otel-ai: configuration ok\n")
+        return 0
+    for problem in problems:
+        sys.stderr.write(f"otel-ai: problem: {problem}\n")
+    sys.stderr.write(f"otel-ai: {len(problems)} problem(s); the agent would fall back as described\n")
+    return 2
