@@ -112,7 +112,8 @@ def test_long_content_is_truncated_to_the_configured_length(client, telemetry, m
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "span_only")
     monkeypatch.setenv("OTEL_AI_CONTENT_MAX_LENGTH", "10")
     telemetry.reinstrument()
-    client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x" * 100}])
+    client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "word " * 20}])
 
     [message] = json.loads(telemetry.one_genai_span().attributes["gen_ai.input.messages"])
-    assert message["parts"][0]["content"] == "x" * 10 + "…[truncated]"
+    # cut at 10 characters, then back to the word boundary (a cut never leaves part of a token)
+    assert message["parts"][0]["content"] == "word word …[truncated]"

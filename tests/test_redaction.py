@@ -674,7 +674,8 @@ def test_span_fails_closed_when_redaction_raises(caplog: pytest.LogCaptureFixtur
         assert exported.events[0].attributes == {"m": "[REDACTED:error]"}
         assert exported.status.description == "[REDACTED:error]"
         assert attrs[REDACTED_KINDS_ATTRIBUTE] == ("error",)
-        assert attrs[REDACTED_COUNT_ATTRIBUTE] == 6
+        assert exported.name == "[REDACTED:error]"  # a span name may hold a secret too
+        assert attrs[REDACTED_COUNT_ATTRIBUTE] == 7
         assert OPENAI_PROJECT_KEY not in exported.to_json()
     logged = [r for r in caplog.records if "in redaction.span;" in r.getMessage()]
     assert len(logged) == 1 and logged[0].levelname == "DEBUG"
@@ -951,4 +952,4 @@ def test_fail_closed_uses_the_same_walk_for_links_and_log_bodies() -> None:
     RedactingSpanExporter(spans, _ExplodingRedactor()).export([span])
     (exported,) = spans.get_finished_spans()
     assert dict(exported.links[0].attributes or {}) == {"why": "[REDACTED:error]", "n": 2}
-    assert (exported.attributes or {})[REDACTED_COUNT_ATTRIBUTE] == 1
+    assert (exported.attributes or {})[REDACTED_COUNT_ATTRIBUTE] == 2  # the link's string and the span name

@@ -82,7 +82,8 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """The base of every provider instrumentor; subclasses declare, this class does.
 
     Subclasses set `provider_library`, `instruments` and `targets`, and implement `describe`;
-    they may override `prepare` (resolve library types once) and `result` (streams, raw responses).
+    they may override `prepare` (resolve library types once), `result` (streams, raw responses)
+    and `sent` (what the client resolves only while sending, such as a per-request API key).
     `BaseInstrumentor` is a per-class singleton whose `__init__` runs on every call: state set
     here lives on the class's one instance, and `_uninstrument` needs none of it.
     """
@@ -104,6 +105,13 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         """Record a returned value; returns what the caller gets (a proxy for streams)."""
         recorder.end(inv, endpoint.response(result, recorder.capture_content, recorder.content_limit))
         return result
+
+    def sent(self, instance: Any) -> None:
+        """The request went out (or failed) and the span has not ended yet; runs on every call, keep it cheap.
+
+        For what the client resolves only while sending, such as an API key from a callable: registered
+        here, it is redacted from the span's status and exception event, which export when the span ends.
+        """
 
     # -- the shared machinery ------------------------------------------------------------------
 
@@ -162,13 +170,21 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 unwrap(owner, target.method)
 
     def _begin(self, recorder: GenAIRecorder, endpoint: Endpoint, instance: Any, kwargs: Any) -> Invocation | None:
+        """Start the call's span; None (the call goes on uninstrumented) only if `describe` fails.
+
+        A request the endpoint cannot fully read (an odd shape in the messages, say) still gets its
+        span with what was read before the failure: endpoints read attributes first, content last.
+        """
         try:
             request = self.describe(instance, kwargs, endpoint)
-            endpoint.request(kwargs, request, recorder.capture_content, recorder.content_limit)
-            return recorder.start(request)
         except Exception as exc:
             report(f"{self.provider_library}.request", exc)
             return None
+        try:
+            endpoint.request(kwargs, request, recorder.capture_content, recorder.content_limit)
+        except Exception as exc:
+            report(f"{self.provider_library}.request", exc)
+        return recorder.start(request)
 
     def _finish(self, recorder: GenAIRecorder, endpoint: Endpoint, inv: Invocation, result: Any) -> Any:
         try:
@@ -180,6 +196,8 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _wrapper(self, recorder: GenAIRecorder, target: Target) -> Callable[..., Any]:
         endpoint, begin, finish = target.endpoint, self._begin, self._finish
+        # Providers that do nothing once the request is sent pay nothing for the hook.
+        sent = self._sent if type(self).sent is not ProviderInstrumentor.sent else None
         if target.is_async:
 
             async def async_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
@@ -190,10 +208,14 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 try:
                     result = await wrapped(*args, **kwargs)
                 except BaseException as exc:
+                    if sent is not None:
+                        sent(instance)
                     recorder.fail(inv, exc)
                     raise
                 finally:
                     recorder.deactivate(token)
+                if sent is not None:
+                    sent(instance)
                 return finish(recorder, endpoint, inv, result)
 
             return async_wrapper
@@ -206,10 +228,20 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             try:
                 result = wrapped(*args, **kwargs)
             except BaseException as exc:
+                if sent is not None:
+                    sent(instance)
                 recorder.fail(inv, exc)
                 raise
             finally:
                 recorder.deactivate(token)
+            if sent is not None:
+                sent(instance)
             return finish(recorder, endpoint, inv, result)
 
         return wrapper
+
+    def _sent(self, instance: Any) -> None:
+        try:
+            self.sent(instance)
+        except Exception as exc:
+            report(f"{self.provider_library}.sent", exc)

@@ -461,8 +461,10 @@ def protect_metric_readers(meter_provider: Any, redactor: Redactor) -> int:
     how many exporters were wrapped.
     """
     wrapped = 0
-    config = getattr(meter_provider, "_sdk_config", None)
-    for reader in getattr(config, "metric_readers", ()) or ():
+    readers = getattr(meter_provider, "_metric_readers", None)
+    if readers is None:  # older SDKs kept them on the configuration object
+        readers = getattr(getattr(meter_provider, "_sdk_config", None), "metric_readers", ())
+    for reader in readers or ():
         exporter = getattr(reader, "_exporter", None)
         if isinstance(exporter, MetricExporter) and not isinstance(exporter, RedactingMetricExporter):
             reader._exporter = RedactingMetricExporter(exporter, redactor)

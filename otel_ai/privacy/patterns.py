@@ -247,8 +247,8 @@ def _both_cases(first: str, rest: str, branch: Branch) -> list[_Template]:
     return [(c + rest, branch) for c in (first.upper(), first.lower())]
 
 
-# A label's quotes may be JSON-escaped: in the scan view ``\\"`` reads as NUL + quote.
-_LABEL_VALUE_SEP = r"""(?:\x00?["'])?[ \t]*[:=][ \t]*(?:\x00?["'])?"""
+# A label's quotes may be JSON-escaped, even twice: in the scan view ``\\"`` reads as NUL + quote.
+_LABEL_VALUE_SEP = r"""(?:\x00*["'])?[ \t]*[:=][ \t]*(?:\x00*["'])?"""
 _PROVIDER_BRANCHES: list[_Template] = [
     *(key.branch() for key in (*PROVIDER_KEYS, SLACK_WEBHOOK, JWT)),
     # Labelled values: only the value is replaced

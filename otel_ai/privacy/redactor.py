@@ -110,6 +110,9 @@ _CACHE_LIMIT = 4096
 _CACHE_MAX_LENGTH = 256
 # Integers of this size or more in bodies and content are checked as text (cards, phones).
 _NUMBER_FLOOR = 10**8
+_KEY_CLEAN, _KEY_CREDENTIAL, _KEY_CONTENT, _KEY_REDACT = 0, 1, 2, 3
+# A key in a JSON document (a string followed by a colon).
+_JSON_KEY_RE = re.compile(r'"([^"\\]{1,64})"\s*:')
 
 # One escape sequence of JSON, Python or C string syntax. Blanked in the scan view (see module doc).
 _ESCAPE_RE = re.compile(r"\\(?:u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|x[0-9A-Fa-f]{2}|.)", re.S)
@@ -185,6 +188,27 @@ class Redactor:
         self._secrets: tuple[str, ...] = ()
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[str, Counter[str] | None]] = {}
+        # Mapping keys that repeat (attribute names): key -> (what the walk does with its value).
+        self._keys: dict[str, int] = {}
+
+    def key_role(self, key: str) -> int:
+        """How the walk treats a key: 0 clean, 1 names a credential, 2 a content document, 3 redact it.
+
+        Attribute names are few and repeat on every span: answered from a bounded cache.
+        """
+        role = self._keys.get(key)
+        if role is None:
+            if len(key) > _CACHE_MAX_LENGTH or self.redact(encodable(key))[1] is not None or not key.isprintable():
+                role = _KEY_REDACT
+            elif _names_credential(key):
+                role = _KEY_CREDENTIAL
+            elif key in CONTENT_ATTRIBUTES:
+                role = _KEY_CONTENT
+            else:
+                role = _KEY_CLEAN
+            if role != _KEY_REDACT and len(self._keys) < _CACHE_LIMIT:
+                self._keys[key] = role
+        return role
 
     def add_secret(self, literal: str) -> None:
         """Never export ``literal`` (exact match). Strings shorter than 8 characters are ignored."""
@@ -196,6 +220,11 @@ class Redactor:
             # Longest first, so that a secret containing another one is replaced whole.
             self._secrets = tuple(sorted((*self._secrets, literal), key=len, reverse=True))
             self._cache = {}  # a cached "clean" answer may hold the new secret
+            self._keys = {}
+
+    @property
+    def has_custom(self) -> bool:
+        return bool(self._custom)
 
     def redact(self, text: str) -> tuple[str, Counter[str] | None]:
         """Return ``(redacted text, replacements by kind)``; ``(text, None)``, same object, if clean."""
@@ -339,6 +368,10 @@ class Leaf:
             self.counts.update(found)
         return new
 
+    def key_role(self, key: str) -> int:
+        assert self.redactor is not None
+        return self.redactor.key_role(key)
+
     def key(self, key: str) -> str:
         return self.short(key) if len(key) <= _CACHE_MAX_LENGTH else self(key)
 
@@ -355,15 +388,26 @@ class Leaf:
         return value if new is text else new
 
     def document(self, text: str) -> str:
-        """A JSON document (content attributes): redacted as structure, serialized again if changed."""
+        """A JSON document (content attributes): redacted as structure, serialized again if changed.
+
+        Fast path: the document scanned as one string (escape-aware) finds nothing and holds no
+        key named like a credential, and there are no user patterns (which could match across
+        the JSON syntax): then the structure walk would find nothing either.
+        """
+        assert self.redactor is not None
+        text = encodable(text)
+        if (
+            not self.redactor.has_custom
+            and not any(_names_credential(m.group(1)) for m in _JSON_KEY_RE.finditer(text))
+            and self.redactor.redact(text)[1] is None
+        ):
+            return text
         try:
             parsed = json.loads(text)
         except (ValueError, RecursionError):
             return self(text)
         new = walk(parsed, self, numbers=True)
-        if new is parsed:
-            return encodable(text)
-        return json.dumps(new, ensure_ascii=False)
+        return text if new is parsed else json.dumps(new, ensure_ascii=False)
 
 
 class FailClosed(Leaf):
@@ -380,6 +424,9 @@ class FailClosed(Leaf):
 
     def short(self, text: str) -> str:
         return self(text)
+
+    def key_role(self, key: str) -> int:
+        return _KEY_CREDENTIAL if _names_credential(key) else _KEY_CLEAN
 
     def key(self, key: str) -> str:
         return key
@@ -421,10 +468,13 @@ def walk(value: Any, leaf: Leaf, *, numbers: bool = False) -> Any:
         for index, (key, item) in enumerate(value.items()):
             new_key = key
             if isinstance(key, str):
-                new_key = leaf.key(key)
-                if _names_credential(key) and _credential_value(item):
+                role = leaf.key_role(key)
+                if role == _KEY_REDACT:
+                    new_key = leaf.key(key)
+                    role = _KEY_CREDENTIAL if _names_credential(key) else _KEY_CLEAN
+                if role == _KEY_CREDENTIAL and _credential_value(item):
                     new_item = leaf.credential(item)
-                elif key in CONTENT_ATTRIBUTES and isinstance(item, str):
+                elif role == _KEY_CONTENT and isinstance(item, str):
                     new_item = leaf.document(item)
                 else:
                     new_item = walk(item, leaf, numbers=numbers)

@@ -84,6 +84,16 @@ class OpenAIInstrumentor(ProviderInstrumentor):
             return AsyncRawResponseProxy(result, recorder, inv, endpoint, self._async_stream)
         return super().result(recorder, endpoint, inv, result)
 
+    def sent(self, instance: Any) -> None:
+        """Register a key from a callable (`api_key=get_token`): the client resolves it per request.
+
+        Until this request was sent `client.api_key` held the previous key (or ""), so `_target`
+        could not see it; an error body that echoes it would reach the span's status unredacted.
+        """
+        client = getattr(instance, "_client", None)
+        if getattr(client, "_api_key_provider", None) is not None:
+            remember(getattr(client, "api_key", None))
+
     def _target(self, instance: Any) -> tuple[str, str | None, int | None]:
         """(provider, host, port) of the client behind a resource, cached on the client.
 
@@ -102,6 +112,7 @@ class OpenAIInstrumentor(ProviderInstrumentor):
         if cached is not None and cached[0] is base_url and cached[1] is api_key:
             return cached[2]  # type: ignore[no-any-return]
         remember(api_key)
+        remember(getattr(client, "admin_api_key", None))
         host = getattr(base_url, "host", None) or None
         port = getattr(base_url, "port", None)
         if port is None and host:

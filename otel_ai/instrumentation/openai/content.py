@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import string
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 Message = dict[str, Any]
 
+TRUNCATED = "…[truncated]"
 
 _MISSING: Any = object()
+# Characters of a token-like run (API keys, JWTs, e-mail addresses, URLs, base64, %-escapes): a cut
+# inside one drops the whole run, so no recognizable piece of a secret outlives truncation. ASCII
+# only: a cut in text with no spaces (Chinese, Japanese) keeps what it keeps.
+_ALNUM = frozenset(string.ascii_letters + string.digits)
+_DIGITS = frozenset(string.digits)
+_TOKEN = _ALNUM | frozenset("_-+/=.@:~%")
+_GROUP_SEPARATORS = frozenset(" \u00a0")  # between digit groups: 4111 1111 1111 1111, IBANs, phones
+_LINE_BREAKS = frozenset("\r\n")  # between lines of one token: PEM and other wrapped base64
 
 
 def get(obj: Any, key: str, default: Any = None) -> Any:
@@ -28,8 +38,50 @@ def get(obj: Any, key: str, default: Any = None) -> Any:
     return default
 
 
+def reiterable(value: Any) -> bool:
+    """Whether `value` can be read here and still reach the client whole (list, tuple, dict, set, ...).
+
+    A generator or any other iterator is its own iterator: reading it would consume what the client
+    is about to send, so capture skips it. Decided from the type alone, never by calling `iter()`;
+    an iterable that is not a sized container may be one-shot too, and is skipped as well.
+    """
+    cls = type(value)
+    if cls is list or cls is tuple:
+        return True
+    return isinstance(value, Collection) and not isinstance(value, (Iterator, str, bytes, bytearray))
+
+
+def _in_run(text: str, i: int) -> bool:
+    """Whether `text[i]` belongs to a token-like run (a space or line break only between two of its parts)."""
+    char = text[i]
+    if char in _TOKEN:
+        return True
+    if char in _GROUP_SEPARATORS:
+        if 0 < i < len(text) - 1:
+            before, after = text[i - 1], text[i + 1]
+            return before in _ALNUM and after in _ALNUM and (before in _DIGITS or after in _DIGITS)
+        return False
+    if char in _LINE_BREAKS:  # one "\n", "\r\n" or "\r" between two token characters
+        start = i - 1 if char == "\n" and i > 0 and text[i - 1] == "\r" else i
+        end = i + 2 if char == "\r" and text[i + 1 : i + 2] == "\n" else i + 1
+        return start > 0 and end < len(text) and text[start - 1] in _TOKEN and text[end] in _TOKEN
+    return False
+
+
 def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + "…[truncated]"
+    """`text` cut to `limit` characters; a cut inside a token-like run drops the whole run.
+
+    Half a key, a JWT or a card number is still recognizable, and no pattern can match it any more
+    once it is cut: dropping the partial run keeps prose up to a word boundary and leaves no piece.
+    """
+    if len(text) <= limit:
+        return text
+    end = limit
+    if end > 0 and _in_run(text, end) and _in_run(text, end - 1):
+        end -= 1
+        while end > 0 and _in_run(text, end - 1):
+            end -= 1
+    return text[:end] + TRUNCATED
 
 
 def _text_parts(content: Any, limit: int) -> list[dict[str, Any]]:
@@ -38,7 +90,7 @@ def _text_parts(content: Any, limit: int) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "content": truncate(content, limit)}]
     parts: list[dict[str, Any]] = []
-    if isinstance(content, Iterable) and not isinstance(content, (bytes, Mapping)):
+    if reiterable(content) and not isinstance(content, Mapping):
         for part in content:
             kind = get(part, "type")
             text = get(part, "text")
@@ -64,7 +116,7 @@ def tool_call_part(call: Any, limit: int) -> dict[str, Any]:
     if isinstance(arguments, str):
         try:
             part["arguments"] = json.loads(arguments)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser recurses
             part["arguments"] = truncate(arguments, limit)
     elif arguments is not None:
         part["arguments"] = arguments
@@ -73,7 +125,7 @@ def tool_call_part(call: Any, limit: int) -> dict[str, Any]:
 
 def chat_input(messages: Any, limit: int) -> tuple[list[Message] | None, list[Message] | None]:
     """Chat Completions `messages` → (system instructions, input messages)."""
-    if not isinstance(messages, Iterable) or isinstance(messages, (str, bytes)):
+    if not reiterable(messages):
         return None, None
     system: list[Message] = []
     inputs: list[Message] = []
@@ -95,8 +147,9 @@ def chat_input(messages: Any, limit: int) -> tuple[list[Message] | None, list[Me
             })
             continue
         parts = _text_parts(content, limit)
-        for call in get(message, "tool_calls") or ():
-            parts.append(tool_call_part(call, limit))
+        calls = get(message, "tool_calls")
+        if calls is not None and reiterable(calls):
+            parts.extend(tool_call_part(call, limit) for call in calls)
         inputs.append({"role": role or "user", "parts": parts})
     return system or None, inputs or None
 
@@ -119,7 +172,7 @@ def responses_input(instructions: Any, items: Any, limit: int) -> tuple[list[Mes
     inputs: list[Message] = []
     if isinstance(items, str):
         inputs.append({"role": "user", "parts": _text_parts(items, limit)})
-    elif isinstance(items, Iterable):
+    elif reiterable(items):
         for item in items:
             kind = get(item, "type")
             role = get(item, "role")
@@ -158,8 +211,10 @@ def responses_output(output: Any, finish_reason: str, limit: int) -> list[Messag
 
 def tool_definitions(tools: Any) -> list[Message] | None:
     """Tool definitions sent with the request (names, descriptions, parameter schemas)."""
+    if not reiterable(tools):
+        return None
     out: list[Message] = []
-    for tool in tools or ():
+    for tool in tools:
         function = get(tool, "function")
         source = function if function is not None else tool
         out.append({
