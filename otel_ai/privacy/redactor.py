@@ -108,6 +108,7 @@ CONTENT_ATTRIBUTES = frozenset({
 # in a bounded cache instead of being scanned again.
 _CACHE_LIMIT = 4096
 _CACHE_MAX_LENGTH = 256
+_SHORT = 64
 # Integers of this size or more in bodies and content are checked as text (cards, phones).
 _NUMBER_FLOOR = 10**8
 _KEY_CLEAN, _KEY_CREDENTIAL, _KEY_CONTENT, _KEY_REDACT = 0, 1, 2, 3
@@ -310,7 +311,9 @@ class Redactor:
         if hit is not None:
             return hit
         result = self.redact(text)
-        if len(text) <= _CACHE_MAX_LENGTH and len(cache) < _CACHE_LIMIT:
+        if len(text) <= _CACHE_MAX_LENGTH:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()  # unique values (ids) filled it: start again, the repeating ones come back
             cache[text] = result
         return result
 
@@ -462,7 +465,8 @@ def walk(value: Any, leaf: Leaf, *, numbers: bool = False) -> Any:
     the caller's data (which other processors may hold) is never mutated.
     """
     if isinstance(value, str):
-        return leaf(value)
+        # Short values repeat (operation, provider, model, host): answered from the cache.
+        return leaf.short(value) if len(value) <= _SHORT else leaf(value)
     if isinstance(value, Mapping):
         changed: dict[Any, Any] | None = None
         for index, (key, item) in enumerate(value.items()):
