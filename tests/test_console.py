@@ -6,11 +6,11 @@ import io
 
 import openai
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from otel_ai.instrumentation.openai import OpenAIInstrumentor
-from otel_ai.sdk.console import ConsoleGenAISpanExporter
+from otel_ai.sdk.console import ConsoleGenAISpanExporter, format_call, format_cost
 from tests.conftest import API_KEY, scenario
 
 
@@ -57,3 +57,58 @@ def test_non_genai_spans_are_not_printed():
     with provider.get_tracer("t").start_as_current_span("GET /health"):
         pass
     assert out.getvalue() == ""
+
+
+def test_embeddings_show_input_tokens_only(console):
+    client, out = console
+    result = client.embeddings.create(model="text-embedding-3-small", input="two words")
+
+    [line] = out.getvalue().splitlines()
+    assert f"tokens={result.usage.prompt_tokens}in " in line + " "
+    assert "out" not in line.split("tokens=")[1].split()[0]
+
+
+def test_a_cost_below_a_cent_is_never_printed_as_zero(console):
+    client, out = console
+    client.embeddings.create(model="text-embedding-3-small", input="hi")
+
+    [line] = out.getvalue().splitlines()
+    cost = line.split("cost=$")[1].split()[0]
+    assert float(cost) > 0
+    digits = cost.split(".")[1].lstrip("0")
+    assert len(digits) == 2  # two significant digits
+
+
+def _span(**attributes: object) -> ReadableSpan:
+    return ReadableSpan(name="x", attributes=attributes, start_time=0, end_time=2_000_000)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("cost", "shown"),
+    [
+        (0.000042, "$0.000042"),
+        (0.00000012345, "$0.00000012"),
+        (0.0099, "$0.0099"),
+        (0.0123456, "$0.0123"),
+        (1.5, "$1.5000"),
+        (0.0, "$0"),
+    ],
+)
+def test_cost_digits(cost, shown):
+    assert format_cost(cost) == shown
+    line = format_call(_span(**{"gen_ai.operation.name": "chat", "otel_ai.cost.usd": cost}))
+    assert line is not None and f"cost={shown} " in line
+
+
+def test_tokens_field_shapes():
+    def tokens(**usage: int) -> str:
+        attrs = {"gen_ai.operation.name": "chat", **{f"gen_ai.usage.{k}": v for k, v in usage.items()}}
+        line = format_call(_span(**attrs))
+        assert line is not None
+        return line.split("tokens=")[1].split()[0] if "tokens=" in line else ""
+
+    assert tokens(input_tokens=2) == "2in"
+    assert tokens(input_tokens=2, output_tokens=0) == "2in/0out"
+    assert tokens(input_tokens=12, output_tokens=7) == "12in/7out"
+    assert tokens(output_tokens=7) == "-in/7out"
+    assert tokens() == ""

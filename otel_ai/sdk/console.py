@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 from collections.abc import Sequence
@@ -12,6 +13,16 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import StatusCode
 
 from otel_ai.genai import semconv as sc
+
+
+def format_cost(cost: float) -> str:
+    """Dollars, readable: 4 decimals from a cent up, else 2 significant digits so it is never `$0.000000`."""
+    if cost == 0 or not math.isfinite(cost):
+        return f"${cost:g}"
+    if abs(cost) >= 0.01:
+        return f"${cost:.4f}"
+    decimals = 1 - math.floor(math.log10(abs(cost)))
+    return f"${cost:.{decimals}f}"
 
 
 def format_call(span: ReadableSpan) -> str | None:
@@ -26,14 +37,14 @@ def format_call(span: ReadableSpan) -> str | None:
     if tokens_in is not None or tokens_out is not None:
         cached = attrs.get(sc.USAGE_CACHE_READ_INPUT_TOKENS)
         shown_in = "-" if tokens_in is None else tokens_in
-        shown_out = "-" if tokens_out is None else tokens_out
-        tokens = f"tokens={shown_in}in/{shown_out}out"
+        # embeddings have no output tokens: `tokens=2in`, not `tokens=2in/-out`
+        tokens = f"tokens={shown_in}in" if tokens_out is None else f"tokens={shown_in}in/{tokens_out}out"
         if cached:
             tokens += f" (cached {cached})"
         fields.append(tokens)
     cost = attrs.get(sc.COST_USD)
     if isinstance(cost, (int, float)):
-        fields.append(f"cost=${cost:.6f}")
+        fields.append(f"cost={format_cost(float(cost))}")
     elif attrs.get(sc.PRICING_SOURCE) == "unknown":
         fields.append("cost=unknown")
     if span.start_time is not None and span.end_time is not None:

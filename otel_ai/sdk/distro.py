@@ -72,3 +72,4 @@ class OtelAIConfigurator(_OTelSDKConfigurator):
         kwargs.setdefault("export_log_record_processor", _setup.log_processor)
         super()._configure(**kwargs)  # type: ignore[no-untyped-call]
         _setup._configured = True
+        _setup.after_sdk_configured()

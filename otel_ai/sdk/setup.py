@@ -14,13 +14,16 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry._logs import get_logger_provider
-from opentelemetry.sdk._logs import LogRecordProcessor
+from opentelemetry.metrics import get_meter_provider
+from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter, SimpleLogRecordProcessor
-from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
-from otel_ai.errors import ConfigError
-from otel_ai.privacy.exporters import RedactingLogExporter, RedactingSpanExporter
+from otel_ai.privacy.exporters import RedactingLogExporter, RedactingSpanExporter, protect_metric_readers
+from otel_ai.sdk import exit as _exit
+from otel_ai.sdk import health as _health
 from otel_ai.sdk import state as _state
 from otel_ai.sdk.console import ConsoleGenAISpanExporter
 from otel_ai.sdk.guard import report
@@ -48,7 +51,13 @@ def apply_env_defaults(env: dict[str, str] | os._Environ[str] | None = None) -> 
 
 
 def validate() -> None:
-    """Check standard variables we depend on and all of ours; raises `ConfigError`."""
+    """Check the standard variables we depend on and all of ours.
+
+    Each problem is printed once on stderr, naming the variable, and its safe fallback is used;
+    with `OTEL_AI_STRICT=true` a `ConfigError` listing them is raised instead.
+    """
+    problems: list[str] = []
+    fallbacks: list[str] = []
     for variable in (
         "OTEL_EXPORTER_OTLP_PROTOCOL",
         "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
@@ -57,20 +66,27 @@ def validate() -> None:
     ):
         value = os.environ.get(variable)
         if value is not None and value.strip() not in _OTLP_PROTOCOLS:
-            raise ConfigError(f"{variable}={value!r} is not one of: {', '.join(_OTLP_PROTOCOLS)}")
-    _state.load()
+            problems.append(f"{variable}={value!r} is not one of: {', '.join(_OTLP_PROTOCOLS)}; using http/protobuf")
+            fallbacks.append(variable)
+    _state.report(problems)
+    for variable in fallbacks:  # the SDK reads the environment: give it the fallback
+        os.environ[variable] = "http/protobuf"
 
 
 def span_processor(exporter: SpanExporter, *args: Any, **kwargs: Any) -> SpanProcessor:
-    """Redaction in front of every span exporter; the console exporter prints at once."""
-    redacting = RedactingSpanExporter(exporter, _state.redactor())
+    """Redaction in front of every span exporter; the console exporter prints at once.
+
+    Other exporters are watched (innermost, so a failure is the exporter's own): the first failed
+    batch prints one warning line instead of the SDK's line per batch.
+    """
     if isinstance(exporter, ConsoleGenAISpanExporter):
-        return SimpleSpanProcessor(redacting)
-    return BatchSpanProcessor(redacting)
+        return SimpleSpanProcessor(RedactingSpanExporter(exporter, _state.redactor()))
+    return BatchSpanProcessor(RedactingSpanExporter(_health.WatchedSpanExporter(exporter), _state.redactor()))
 
 
 def log_processor(exporter: LogRecordExporter, *args: Any, **kwargs: Any) -> LogRecordProcessor:
-    return BatchLogRecordProcessor(RedactingLogExporter(exporter, _state.redactor()))
+    """Redaction in front of every log exporter, which is watched like the span exporters."""
+    return BatchLogRecordProcessor(RedactingLogExporter(_health.WatchedLogExporter(exporter), _state.redactor()))
 
 
 def configure_sdk(**kwargs: Any) -> None:
@@ -80,8 +96,28 @@ def configure_sdk(**kwargs: Any) -> None:
 
     kwargs.setdefault("export_span_processor", span_processor)
     kwargs.setdefault("export_log_record_processor", log_processor)
+    _health.install_log_filters()  # before any exporter runs, so no batch's noise gets through
     _initialize_components(**kwargs)
     _configured = True
+    after_sdk_configured()
+
+
+def after_sdk_configured() -> None:
+    """What both set-up paths (ours and the distro's configurator) do once the providers exist.
+
+    Metric exporters get watched here because the SDK's configurator has no metric hook; the
+    three providers' exit shutdowns become one parallel shutdown under one deadline, so a
+    collector that refuses, never answers or fails cannot hold the app's exit for long.
+    """
+    try:
+        _health.install_log_filters()
+        meter_provider = get_meter_provider()
+        _health.watch_metric_readers(meter_provider)
+        protect_metric_readers(meter_provider, _state.redactor())  # outermost: redact, then watch, then send
+        providers = (trace.get_tracer_provider(), meter_provider, get_logger_provider())
+        _exit.install(p for p in providers if isinstance(p, (TracerProvider, MeterProvider, LoggerProvider)))
+    except Exception as exc:
+        report("setup.after_sdk_configured", exc)
 
 
 def is_configured() -> bool:
@@ -106,6 +142,7 @@ def protect_foreign_providers() -> None:
         multi = getattr(logger_provider, "_multi_log_record_processor", None)
         for processor in getattr(multi, "_log_record_processors", ()):
             _wrap_exporter(processor, RedactingLogExporter, redactor)
+        protect_metric_readers(get_meter_provider(), redactor)
     except Exception as exc:
         report("setup.protect_foreign_providers", exc)
 
