@@ -108,6 +108,8 @@ def test_a_query_parameter_named_like_a_credential_is_redacted_whatever_its_valu
     )
     assert counts == Counter({"url_credential": 2})
     assert Redactor().redact("what is 2+2? x=4 & y=5")[1] is None
+    # url.query holds the query without its "?"
+    assert Redactor().redact("api_key=plainvalue123&model=x")[0] == "api_key=[REDACTED:url_credential]&model=x"
 
 
 # --------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ __all__ = [
     "PROVIDER_RE",
     "SLACK_WEBHOOK",
     "URL_CREDENTIAL_RE",
+    "URL_CREDENTIAL_START_RE",
     "URL_PASSWORD_RE",
     "Branch",
     "KeyFormat",
@@ -353,11 +354,14 @@ def number_gate(text: str) -> tuple[bool, bool]:
 
 URL_PASSWORD_RE = re.compile(r"""://[^\s:/?#@"'<>\[\]]*:(?P<v>[^\s/?#"'<>]+)@""")
 EMAIL_DOMAIN_RE = re.compile(r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])")
-# A query parameter named like a credential: its value goes, whatever its format.
-URL_CREDENTIAL_RE = re.compile(
-    r"[?&;](?i:[a-z0-9_.-]*?(?:key|token|secret|password|passwd|pwd|signature|sig|auth|credential)s?)"
+# A query parameter named like a credential: its value goes, whatever its format. After "?", "&"
+# or ";" anywhere, or at the very start (`url.query` holds the query without its "?").
+_URL_CREDENTIAL = (
+    r"(?i:[a-z0-9_.-]*?(?:key|token|secret|password|passwd|pwd|signature|sig|auth|credentials?))"
     r"=(?P<v>[^&#\s\"'<>\x00]+)"
 )
+URL_CREDENTIAL_RE = re.compile(r"[?&;]" + _URL_CREDENTIAL)
+URL_CREDENTIAL_START_RE = re.compile(_URL_CREDENTIAL)
 EMAIL_LOCAL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
 
 

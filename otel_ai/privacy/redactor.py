@@ -69,6 +69,7 @@ from otel_ai.privacy.patterns import (
     PROVIDER_META,
     PROVIDER_RE,
     URL_CREDENTIAL_RE,
+    URL_CREDENTIAL_START_RE,
     URL_PASSWORD_RE,
     Branch,
     UserPattern,
@@ -268,11 +269,17 @@ class Redactor:
                         spans = _Spans()
                     spans.add(start, m.end(), "email")
 
-        if "=" in view and ("?" in view or "&" in view):
-            for m in URL_CREDENTIAL_RE.finditer(view):
+        if "=" in view:
+            first_parameter = URL_CREDENTIAL_START_RE.match(view)
+            if first_parameter is not None:
                 if spans is None:
                     spans = _Spans()
-                spans.add(m.start("v"), m.end("v"), "url_credential")
+                spans.add(first_parameter.start("v"), first_parameter.end("v"), "url_credential")
+            if "?" in view or "&" in view or ";" in view:
+                for m in URL_CREDENTIAL_RE.finditer(view):
+                    if spans is None:
+                        spans = _Spans()
+                    spans.add(m.start("v"), m.end("v"), "url_credential")
 
         numbers, ibans = number_gate(view)
         if ibans:
