@@ -322,3 +322,18 @@ def test_a_lone_surrogate_costs_one_value_never_the_batch():
     assert REDACTED_COUNT_ATTRIBUTE not in attrs  # nothing was redacted, only made encodable
     for record in exported:
         record.to_json().encode("utf-8")
+
+
+def test_url_encoded_values_are_found_and_the_encoded_characters_replaced():
+    url = (
+        "https://gw.example.com/v1?q=call+%2B44+20+7946+0958&m=jane%40example.com&c=4111+1111+1111+1111"
+        "&h=https%3A%2F%2Fhooks.slack.com%2Fservices%2FT0FAKE000%2FB0FAKE000%2FFakeWebhookSecret0123456"
+    )
+    out, counts = Redactor().redact(url)
+    assert out == (
+        "https://gw.example.com/v1?q=call+[REDACTED:phone]&m=[REDACTED:email]&c=[REDACTED:card_number]"
+        "&h=https%3A%2F%2F[REDACTED:slack_token]"
+    )
+    assert counts == Counter({"phone": 1, "email": 1, "card_number": 1, "slack_token": 1})
+    clean = "https://gw.example.com/search?q=caf%C3%A9+au+lait&page=2"
+    assert Redactor().redact(clean) == (clean, None)

@@ -120,6 +120,25 @@ _JSON_KEY_RE = re.compile(r'"([^"\\]{1,64})"\s*:')
 _ESCAPE_RE = re.compile(r"\\(?:u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|x[0-9A-Fa-f]{2}|.)", re.S)
 _KEEP_AFTER_BLANK = frozenset("\"'/")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_PERCENT_ESCAPE_RE = re.compile("%[0-9A-Fa-f]{2}")
+_URL_DECODE_RE = re.compile(r"%[0-9A-Fa-f]{2}|\+")
+
+
+def _url_decoded(text: str) -> tuple[str, list[int]]:
+    """``text`` URL-decoded ("%40" -> "@", "+" -> " "), and for each decoded offset the original one."""
+    pieces: list[str] = []
+    index: list[int] = []
+    pos = 0
+    for m in _URL_DECODE_RE.finditer(text):
+        start, end = m.span()
+        pieces.append(text[pos:start])
+        index.extend(range(pos, start))
+        pieces.append(" " if end - start == 1 else chr(int(text[start + 1 : end], 16)))
+        index.append(start)
+        pos = end
+    pieces.append(text[pos:])
+    index.extend(range(pos, len(text) + 1))
+    return "".join(pieces), index
 
 
 def _escape_view(text: str) -> tuple[str, list[int], list[int]]:
@@ -247,6 +266,25 @@ class Redactor:
             if starts:
                 escapes = (starts, ends)
 
+        spans = self._scan(view, spans)
+        if "%" in view and _PERCENT_ESCAPE_RE.search(view) is not None:
+            # URL-encoded text (a query string: "jane%40example.com", "4111+1111+..."): scanned
+            # decoded as well, each find mapped back to the encoded characters it came from.
+            decoded, index = _url_decoded(view)
+            found = self._scan(decoded, None)
+            if found is not None:
+                if spans is None:
+                    spans = _Spans()
+                for start, end, kind in found.items:
+                    spans.add(index[start], index[end], kind)
+
+        if spans is None or not spans.items:
+            return text, None
+        items = spans.items if escapes is None else _widen(spans.items, *escapes)
+        return _apply(text, items)
+
+    def _scan(self, view: str, spans: _Spans | None) -> _Spans | None:
+        """Every pattern kind over ``view`` (the text, or its escape-blanked or URL-decoded view)."""
         first = PROVIDER_RE.search(view)
         if first is not None:
             for m in PROVIDER_RE.finditer(view, first.start()):
@@ -306,10 +344,7 @@ class Redactor:
                         spans = _Spans()
                     spans.add(start, end, "custom")
 
-        if spans is None or not spans.items:
-            return text, None
-        items = spans.items if escapes is None else _widen(spans.items, *escapes)
-        return _apply(text, items)
+        return spans
 
     def redact_cached(self, text: str) -> tuple[str, Counter[str] | None]:
         """:meth:`redact` for short strings that repeat (names, metric values): answered from a cache."""
