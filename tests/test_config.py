@@ -85,8 +85,8 @@ def test_booleans_accept_the_common_spellings(value, expected):
          ("content_max_length", 8192)),
         ({"OTEL_AI_GC_FREEZE": "sometimes"}, ["OTEL_AI_GC_FREEZE", "not a boolean", "using false"],
          ("gc_freeze", False)),
-        ({"OTEL_AI_PROVIDER_HOSTS": "api.example.com"}, ["OTEL_AI_PROVIDER_HOSTS", "entry 1", "host=provider", "skipped"],
-         ("provider_hosts", {})),
+        ({"OTEL_AI_PROVIDER_HOSTS": "api.example.com"},
+         ["OTEL_AI_PROVIDER_HOSTS", "entry 1", "host=provider", "skipped"], ("provider_hosts", {})),
         ({"OTEL_AI_PROVIDER_HOSTS": "a.com=openai,b.com=Bad Name"},
          ["OTEL_AI_PROVIDER_HOSTS", "entry 2", "invalid provider name"], ("provider_hosts", {"a.com": "openai"})),
         ({"OTEL_AI_PROVIDER_HOSTS": "*foo.com=gw,*.bar.com=gw2"},
@@ -157,9 +157,11 @@ def _deep_pricing_file(tmp_path: Path) -> str:
          "OTEL_AI_PRICING_FILE: pricing file /nonexistent/prices.json: file not found"),
         ("pricing file nested 100,000 deep", {"OTEL_AI_PRICING_FILE": "<deep>"}, "nested too deeply"),
         ("content mode", {CAPTURE: "maybe"}, f"{CAPTURE}='maybe' is not one of"),
-        ("redaction pattern", {CAPTURE: "true", "OTEL_AI_REDACT_PATTERNS": "(?<=a)b"}, "OTEL_AI_REDACT_PATTERNS: entry 1"),
+        ("redaction pattern", {CAPTURE: "true", "OTEL_AI_REDACT_PATTERNS": "(?<=a)b"},
+         "OTEL_AI_REDACT_PATTERNS: entry 1"),
         ("provider hosts", {"OTEL_AI_PROVIDER_HOSTS": "*foo.com=gw"}, "OTEL_AI_PROVIDER_HOSTS: entry 1"),
-        ("otlp protocol", {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json-ish"}, "OTEL_EXPORTER_OTLP_PROTOCOL='http/json-ish'"),
+        ("otlp protocol", {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json-ish"},
+         "OTEL_EXPORTER_OTLP_PROTOCOL='http/json-ish'"),
     ],
 )
 def test_a_bad_setting_never_stops_the_app(tmp_path, name, env, fragment):
@@ -196,7 +198,9 @@ def test_strict_mode_stops_at_start_up_on_a_bad_setting():
 
 def test_service_name_is_the_script_name_when_unset(tmp_path):
     script = tmp_path / "billing_worker.py"
-    script.write_text("from opentelemetry import trace\nprint(trace.get_tracer_provider().resource.attributes['service.name'])\n")
+    script.write_text(
+        "from opentelemetry import trace\nprint(trace.get_tracer_provider().resource.attributes['service.name'])\n"
+    )
     env = {"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"}
     result = _run([str(BIN / "opentelemetry-instrument"), sys.executable, str(script)], **env)
     assert result.returncode == 0, result.stderr

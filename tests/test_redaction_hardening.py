@@ -59,7 +59,7 @@ def test_a_secret_after_an_escape_in_json_is_redacted_and_the_json_stays_valid(k
 
 @pytest.mark.parametrize(("kind", "line", "value"), _LINE_STARTS)
 def test_a_secret_at_a_line_start_in_repr_output_is_redacted(kind, line, value):
-    out, _ = Redactor().redact("%r" % (f"header\n{line}\nfooter",))
+    out, _ = Redactor().redact(repr(f"header\n{line}\nfooter"))
     assert value not in out
 
 
@@ -308,7 +308,7 @@ def test_encodable_replaces_lone_surrogates_and_joins_pairs():
 
 
 def test_a_lone_surrogate_costs_one_value_never_the_batch():
-    provider, memory, exporter = _logging(Redactor())
+    _, memory, exporter = _logging(Redactor())
     records = [_readable(f"record {i}") for i in range(5)]
     records[2] = _readable({"text": "model said \ud83d", "n": 1}, {"gen_ai.output": "also \ud83d"})
     assert exporter.export(records).name == "SUCCESS"

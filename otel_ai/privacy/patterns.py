@@ -12,6 +12,7 @@ before that anchor are checked with look-behinds. The digit-led kinds run only w
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -161,6 +162,8 @@ class Branch:
     classify: Callable[[str], str | None] | None = None  # returns the kind, or None to reject
     back: int = 0  # characters before the match start that belong to the redacted value
     whole: bool = True  # redact from (match start - back) to match end; else just the group
+    # This branch alone (set by _combine): tried where an earlier branch matched but was rejected.
+    alone: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
 
 # "(?P<G>" marks the single named group of each alternative; _combine() renames it.
@@ -320,7 +323,7 @@ def _combine(prefix: str, branches: Sequence[_Template], tag: str) -> tuple[re.P
         if not marker or "(?P<G>" in tail:  # pragma: no cover - a mistake in the tables above
             raise ValueError(f"branch needs exactly one (?P<G>...) group: {template}")
         name = f"{tag}{i}"
-        meta[name] = branch
+        meta[name] = dataclasses.replace(branch, alone=re.compile(f"{prefix}{head}(?P<{name}>{tail}"))
         if heads and heads[-1][0] == head:
             heads[-1][1].append(f"(?P<{name}>{tail}")
         else:

@@ -113,6 +113,9 @@ _SHORT = 64
 # Integers of this size or more in bodies and content are checked as text (cards, phones).
 _NUMBER_FLOOR = 10**8
 _KEY_CLEAN, _KEY_CREDENTIAL, _KEY_CONTENT, _KEY_REDACT = 0, 1, 2, 3
+# Rejected matches given a second chance per scan (real text has a handful; a string built of
+# near-misses then falls back to the plain scan and stays linear).
+_SECOND_CHANCES = 64
 # A key in a JSON document (a string followed by a colon).
 _JSON_KEY_RE = re.compile(r'"([^"\\]{1,64})"\s*:')
 
@@ -186,14 +189,16 @@ class _Spans:
         self.starts: list[int] = []  # sorted; items[i] starts at starts[i]
         self.items: list[tuple[int, int, str]] = []
 
-    def add(self, start: int, end: int, kind: str) -> None:
+    def add(self, start: int, end: int, kind: str) -> bool:
+        """Accept the span unless it overlaps one accepted before; says whether it was accepted."""
         i = bisect.bisect_right(self.starts, start)
         if i > 0 and self.items[i - 1][1] > start:
-            return
+            return False
         if i < len(self.starts) and self.starts[i] < end:
-            return
+            return False
         self.starts.insert(i, start)
         self.items.insert(i, (start, end, kind))
+        return True
 
 
 class Redactor:
@@ -285,10 +290,7 @@ class Redactor:
 
     def _scan(self, view: str, spans: _Spans | None) -> _Spans | None:
         """Every pattern kind over ``view`` (the text, or its escape-blanked or URL-decoded view)."""
-        first = PROVIDER_RE.search(view)
-        if first is not None:
-            for m in PROVIDER_RE.finditer(view, first.start()):
-                spans = _accept(m, PROVIDER_META, view, spans)
+        spans = _scan_combined(PROVIDER_RE, PROVIDER_META, view, 0, len(view), spans)
 
         if "@" in view:
             if "://" in view:
@@ -321,18 +323,28 @@ class Redactor:
 
         numbers, ibans = number_gate(view)
         if ibans:
-            for m in IBAN_RE.finditer(view):
-                if iban_valid(m.group()):
-                    if spans is None:
-                        spans = _Spans()
-                    spans.add(m.start(), m.end(), "iban")
+            pos = 0
+            while (candidate := IBAN_RE.search(view, pos)) is not None:
+                # The pattern may run on into what follows (another IBAN, a number's groups):
+                # shorter candidates, cut at a space, longest first, get their check too.
+                start, stop = candidate.span()
+                ends = [stop, *(i for i in range(stop - 1, start, -1) if view[i] == " ")]
+                end = next((e for e in ends if iban_valid(view[start:e])), None)
+                if end is None:
+                    pos = stop
+                    continue
+                if spans is None:
+                    spans = _Spans()
+                spans.add(start, end, "iban")
+                pos = end
         if numbers:
             for cluster in NUMBER_CLUSTER_RE.finditer(view):
                 if digit_count(cluster.group()) < 9:
                     continue
                 # +2: the trailing look-aheads must see the real characters after the cluster
-                for m in NUMBER_RE.finditer(view, cluster.start(), cluster.end() + 2):
-                    spans = _accept(m, NUMBER_META, view, spans)
+                spans = _scan_combined(
+                    NUMBER_RE, NUMBER_META, view, cluster.start(), cluster.end() + 2, spans, trim=True
+                )
 
         if self._custom and not view.isascii():
             view = _SURROGATE_RE.sub("\ufffd", view)  # RE2 takes UTF-8; same length, same offsets
@@ -351,7 +363,7 @@ class Redactor:
         cache = self._cache
         hit = cache.get(text)
         if hit is not None:
-            return hit
+            return (text, None) if hit[1] is None else hit  # clean: the caller's own object
         result = self.redact(text)
         if len(text) <= _CACHE_MAX_LENGTH:
             if len(cache) >= _CACHE_LIMIT:
@@ -553,10 +565,85 @@ def walk(value: Any, leaf: Leaf, *, numbers: bool = False) -> Any:
     return value
 
 
-def _accept(m: Any, meta: Mapping[str, Branch], text: str, spans: _Spans | None) -> _Spans | None:
+def _scan_combined(
+    regex: re.Pattern[str],
+    meta: Mapping[str, Branch],
+    view: str,
+    pos: int,
+    endpos: int,
+    spans: _Spans | None,
+    *,
+    trim: bool = False,
+) -> _Spans | None:
+    """Matches of a combined pattern, with second chances where a branch's check rejects its match.
+
+    A rejected match is tried again shorter (with ``trim``: cut at each separator, longest first,
+    so "4000 0000 0000 0002 01 ..." still yields the card) and then with the later branches at the
+    same place (a 13-digit national phone that the card branch claimed first). If none is
+    accepted the scan goes on after the rejected match, as a plain scan would.
+    """
+    names = list(meta)
+    chances = _SECOND_CHANCES  # bounded, so a string of near-misses stays linear
+    while True:
+        m = regex.search(view, pos, endpos)
+        if m is None:
+            return spans
+        spans, accepted = _accept(m, meta, view, spans)
+        if accepted:
+            pos = m.end()
+            continue
+        if chances <= 0:
+            pos = m.end()
+            continue
+        chances -= 1
+        spans, resume = _second_chance(m, meta, names, view, endpos, spans, trim)
+        # Nothing here: go on from the next character, so a value inside the rejected match is found.
+        pos = m.start() + 1 if resume is None else resume
+
+
+def _second_chance(
+    m: re.Match[str],
+    meta: Mapping[str, Branch],
+    names: list[str],
+    view: str,
+    endpos: int,
+    spans: _Spans | None,
+    trim: bool,
+) -> tuple[_Spans | None, int | None]:
+    """Where a rejected match started: its branch cut shorter, then each later branch (whole, then
+    cut shorter). Returns the spans and where an accepted retry ended (None if none was)."""
+    start, group = m.start(), m.lastgroup or ""
+    for name in names[names.index(group) :]:
+        alone = meta[name].alone
+        if alone is None:  # pragma: no cover - _combine sets it on every branch
+            continue
+        stop = m.end()
+        if name != group:  # the combined match already tried its own branch whole
+            whole = alone.match(view, start, endpos)
+            if whole is None:
+                continue
+            spans, accepted = _accept(whole, meta, view, spans)
+            if accepted:
+                return spans, whole.end()
+            stop = whole.end()
+        if not trim:
+            continue
+        for cut in range(stop - 1, start, -1):
+            if view[cut] in " -" and view[cut - 1].isdigit():
+                retry = alone.match(view, start, cut)
+                if retry is not None:
+                    spans, accepted = _accept(retry, meta, view, spans)
+                    if accepted:
+                        return spans, retry.end()
+    return spans, None
+
+
+def _accept(
+    m: re.Match[str], meta: Mapping[str, Branch], text: str, spans: _Spans | None
+) -> tuple[_Spans | None, bool]:
     group = m.lastgroup
     if group is None:  # pragma: no cover - every alternative has one named group
-        return spans
+        return spans, False
     branch = meta[group]
     if branch.whole:
         start, end = m.start() - branch.back, m.end()
@@ -564,11 +651,11 @@ def _accept(m: Any, meta: Mapping[str, Branch], text: str, spans: _Spans | None)
         start, end = m.span(group)
     kind = branch.kind if branch.classify is None else branch.classify(text[start:end])
     if kind is None:
-        return spans
+        return spans, False
     if spans is None:
         spans = _Spans()
-    spans.add(start, end, kind)
-    return spans
+    # A match inside a value already found (digits of an IBAN) is not one: the scan goes on.
+    return spans, spans.add(start, end, kind)
 
 
 def _apply(text: str, items: list[tuple[int, int, str]]) -> tuple[str, Counter[str]]:

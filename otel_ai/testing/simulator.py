@@ -20,7 +20,12 @@ simulator's ``default_scenario``, normally ``ok``); see ``SCENARIOS``. Other req
 * ``x-simulator-delay``: seconds (float) for ``slow`` (default 2) and ``slow_stream``
   (default 0.1, between chunks);
 * ``x-simulator-key``: the key ``rate_limit_once`` remembers (default: one key per scenario);
-* ``x-simulator-reply``: replaces the default reply text.
+* ``x-simulator-reply``: replaces the default reply text;
+* ``x-simulator-tool-arguments``: the JSON arguments of the ``tool_call`` scenario's call
+  (default ``TOOL_ARGUMENTS``);
+* ``x-simulator-response-headers``: a JSON object of extra headers for the answer (a gateway
+  that echoes request data in its response headers), as is or base64-encoded (so that the request
+  does not carry the values in clear).
 
 Token counts are deterministic: input tokens are the whitespace-separated words of all
 message contents (chat: every message's text content; Responses: ``instructions`` plus the
@@ -58,12 +63,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_REPLY",
+    "RESPONSE_HEADERS_HEADER",
     "SCENARIOS",
     "TOOL_ARGUMENTS",
+    "TOOL_ARGUMENTS_HEADER",
     "TOOL_NAME",
     "OpenAISimulator",
     "RecordedRequest",
     "count_words",
+    "last_user_text",
     "main",
 ]
 
@@ -77,6 +85,8 @@ SCENARIO_HEADER = "x-simulator-scenario"
 DELAY_HEADER = "x-simulator-delay"
 KEY_HEADER = "x-simulator-key"
 REPLY_HEADER = "x-simulator-reply"
+TOOL_ARGUMENTS_HEADER = "x-simulator-tool-arguments"
+RESPONSE_HEADERS_HEADER = "x-simulator-response-headers"
 
 SCENARIOS: Mapping[str, str] = {
     "ok": "normal answer",
@@ -93,6 +103,9 @@ SCENARIOS: Mapping[str, str] = {
     "cut_stream": "sends two chunks, then drops the connection mid-chunk",
     "malformed": "200 application/json that is not JSON; streams: a data line with invalid JSON",
     "slow_stream": "waits x-simulator-delay seconds (default 0.1) between stream chunks",
+    "echo": "normal answer whose text is the last user message (any characters, newlines included)",
+    "echo_error": "400 whose message repeats the model, the API key, the Authorization header and the last "
+    "user message (a careless gateway)",
 }
 
 _SLOW_DEFAULT_DELAY = 2.0
@@ -230,6 +243,53 @@ def count_words(value: Any) -> int:
     return 0
 
 
+def _content_text(content: Any) -> str:
+    """The text of a message content: a string, or the text of its parts joined."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
+def last_user_text(body: Any) -> str:
+    """Text of the last user message of a chat (``messages``), Responses (``input``) or legacy
+    completions (``prompt``) request body; "" when there is none."""
+    if not isinstance(body, dict):
+        return ""
+    items = body.get("messages")
+    if not isinstance(items, list):
+        items = body.get("input")
+        if isinstance(items, str):
+            return items
+        if not isinstance(items, list):
+            prompt = body.get("prompt")
+            return prompt if isinstance(prompt, str) else ""
+    for item in reversed(items):
+        if isinstance(item, dict) and item.get("role") == "user":
+            return _content_text(item.get("content"))
+    return ""
+
+
+def _response_headers(value: str | None) -> dict[str, str]:
+    """``x-simulator-response-headers``: a JSON object of header names to values, as is or
+    base64-encoded (else no headers)."""
+    if not value:
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        try:
+            parsed = json.loads(base64.b64decode(value, validate=True))
+        except ValueError:
+            return {}
+    if not isinstance(parsed, dict):
+        return {}
+    return {str(k): str(v) for k, v in parsed.items() if "\n" not in f"{k}{v}" and "\r" not in f"{k}{v}"}
+
+
 def _random_id(prefix: str, length: int = 29, alphabet: str = string.ascii_letters + string.digits) -> str:
     return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
 
@@ -289,6 +349,8 @@ class _Exchange:
     scenario: str
     delay: float
     reply: str
+    tool_arguments: str = TOOL_ARGUMENTS
+    response_headers: dict[str, str] = field(default_factory=dict)
     created: int = field(default_factory=lambda: int(time.time()))
 
     @property
@@ -608,9 +670,11 @@ class OpenAISimulator(LoopbackService):
         with self._lock:
             self.requests.append(record)
 
+        echoed_headers = _response_headers(headers.get(RESPONSE_HEADERS_HEADER))
+
         def send_error(status: int, error: dict[str, Any], extra: Mapping[str, str] | None = None) -> None:
             record.status = status
-            handler.send_json(status, {"error": error}, {**self._headers(), **(extra or {})})
+            handler.send_json(status, {"error": error}, {**self._headers(), **echoed_headers, **(extra or {})})
 
         try:
             if parse_failed:
@@ -656,13 +720,28 @@ class OpenAISimulator(LoopbackService):
                 raise _ClientError(400, _invalid_request("The request body must be a JSON object."))
             if not isinstance(parsed.get("model"), str) or not parsed["model"]:
                 raise _ClientError(400, _invalid_request("you must provide a model parameter", param="model"))
+            if scenario == "echo_error":
+                auth = headers.get("authorization", "")
+                raise _ClientError(
+                    400,
+                    _invalid_request(
+                        f"Model {parsed['model']} cannot be used with API key {record.api_key} "
+                        f"(Authorization: {auth}). Your last message was: {last_user_text(parsed)}",
+                        code="model_not_allowed",
+                    ),
+                )
             default_delay = _SLOW_STREAM_DEFAULT_DELAY if scenario == "slow_stream" else _SLOW_DEFAULT_DELAY
+            reply = headers.get(REPLY_HEADER) or DEFAULT_REPLY
+            if scenario == "echo":
+                reply = last_user_text(parsed) or reply
             exchange = _Exchange(
                 record=record,
                 body=parsed,
                 scenario=scenario,
                 delay=_parse_float(headers.get(DELAY_HEADER), default_delay),
-                reply=headers.get(REPLY_HEADER) or DEFAULT_REPLY,
+                reply=reply,
+                tool_arguments=headers.get(TOOL_ARGUMENTS_HEADER) or TOOL_ARGUMENTS,
+                response_headers=echoed_headers,
             )
             if scenario == "slow" or (scenario == "slow_stream" and not exchange.stream):
                 self._sleep(exchange.delay)
@@ -713,7 +792,7 @@ class OpenAISimulator(LoopbackService):
         }
 
     def _send_document(self, handler: _Handler, exchange: _Exchange, payload: dict[str, Any]) -> None:
-        headers = self._headers()
+        headers = {**self._headers(), **exchange.response_headers}
         body = json.dumps(payload).encode()
         if exchange.scenario == "malformed":
             exchange.record.status = 200
@@ -730,6 +809,7 @@ class OpenAISimulator(LoopbackService):
     def _send_stream(self, handler: _Handler, exchange: _Exchange, frames: Iterator[bytes]) -> None:
         headers = {
             **self._headers(),
+            **exchange.response_headers,
             "Cache-Control": "no-cache",
             "Transfer-Encoding": "chunked",
         }
@@ -770,7 +850,7 @@ class OpenAISimulator(LoopbackService):
         pieces, truncated = ex.reply_pieces(limit)
         call_id = _random_id("call_", 24)
         if ex.tool_call:
-            per_choice = max(1, len(TOOL_ARGUMENTS.split()))
+            per_choice = max(1, len(ex.tool_arguments.split()))
             finish = "tool_calls"
         else:
             per_choice = len(pieces)
@@ -787,7 +867,7 @@ class OpenAISimulator(LoopbackService):
                         {
                             "id": call_id,
                             "type": "function",
-                            "function": {"name": TOOL_NAME, "arguments": TOOL_ARGUMENTS},
+                            "function": {"name": TOOL_NAME, "arguments": ex.tool_arguments},
                         }
                     ]
                 else:
@@ -848,7 +928,7 @@ class OpenAISimulator(LoopbackService):
                         "refusal": None,
                     },
                 )
-            for fragment in _split_words(TOOL_ARGUMENTS):
+            for fragment in _split_words(ex.tool_arguments):
                 for i in choice_indexes:
                     yield chunk(i, {"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]})
         else:
@@ -927,12 +1007,12 @@ class OpenAISimulator(LoopbackService):
         pieces, truncated = ex.reply_pieces(_max_tokens(ex.body, "max_output_tokens"))
         if ex.tool_call:
             truncated = False
-            output_tokens = max(1, len(TOOL_ARGUMENTS.split()))
+            output_tokens = max(1, len(ex.tool_arguments.split()))
             item: dict[str, Any] = {
                 "id": _hex_id("fc_"),
                 "type": "function_call",
                 "status": "completed",
-                "arguments": TOOL_ARGUMENTS,
+                "arguments": ex.tool_arguments,
                 "call_id": _random_id("call_", 24),
                 "name": TOOL_NAME,
             }
