@@ -48,7 +48,7 @@ Clean = Callable[[str], str]
 class Invocation:
     """One call in flight. Ends exactly once, whichever of `end`/`fail` comes first."""
 
-    __slots__ = ("_claim", "chunks", "first_chunk", "last_chunk", "request", "span", "start")
+    __slots__ = ("_claim", "chunks", "closer", "first_chunk", "last_chunk", "request", "span", "start")
 
     def __init__(self, request: GenAIRequest, span: Span, start: float) -> None:
         self.request = request
@@ -57,6 +57,9 @@ class Invocation:
         self.first_chunk: float | None = None
         self.last_chunk = 0.0
         self.chunks = 0
+        # Set when something else (a stream proxy) holds what the call delivered: ends the call
+        # with it, given the exception the call ended with (or None).
+        self.closer: Callable[[BaseException | None], None] | None = None
         self._claim = [True]  # list.pop is atomic: the one caller that pops it ends the call
 
     @property
@@ -175,6 +178,15 @@ class GenAIRecorder:
             description="Time between chunks of a stream, after the first.",
             explicit_bucket_boundaries_advisory=seconds,
         )
+        self._audio_seconds = meter.create_histogram(
+            sc.METRIC_AUDIO_DURATION, unit="s", description="Seconds of audio produced or transcribed per call.",
+            explicit_bucket_boundaries_advisory=seconds,
+        )
+        self._rtf = meter.create_histogram(
+            sc.METRIC_AUDIO_REAL_TIME_FACTOR, unit="1",
+            description="Processing time divided by audio time; below 1 keeps up with playback.",
+            explicit_bucket_boundaries_advisory=list(sc.RTF_BUCKETS),
+        )
         # Plain sums: kept in-process and observed once per collection (see `genai.sums`).
         self._cost = sums_for(
             meter, sc.METRIC_COST, "{USD}", "Cost of GenAI calls in US dollars, from the pricing catalog."
@@ -282,6 +294,8 @@ class GenAIRecorder:
                 attrs.update(resp.attributes)
         if inv.first_chunk is not None:
             attrs[sc.RESPONSE_TIME_TO_FIRST_CHUNK] = inv.first_chunk - inv.start
+        if usage is not None and usage.audio_seconds:
+            attrs[sc.AUDIO_REAL_TIME_FACTOR] = duration / usage.audio_seconds
 
         cost = None
         if resp is not None and not resp.usage.is_empty:
@@ -374,6 +388,9 @@ class GenAIRecorder:
                 self._tokens.record(usage.output_tokens, shape.output_tokens)
             if usage.characters is not None:
                 shape.add(self._characters, shape.counted, usage.characters)
+            if usage.audio_seconds:
+                self._audio_seconds.record(usage.audio_seconds, timed)
+                self._rtf.record(duration / usage.audio_seconds, timed)
         if inv.first_chunk is not None:
             self._ttfc.record(inv.first_chunk - inv.start, timed)
             if inv.chunks > 1:

@@ -41,6 +41,12 @@ OPENAI_API_TYPE: Final = "openai.api.type"
 OPENAI_REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"
 OPENAI_RESPONSE_SERVICE_TIER: Final = "openai.response.service_tier"
 OPENAI_RESPONSE_SYSTEM_FINGERPRINT: Final = "openai.response.system_fingerprint"
+# From the open speech proposal of the GenAI conventions (provisional; docs/elevenlabs.md).
+SPEECH_VOICE: Final = "gen_ai.speech.voice"
+SPEECH_INPUT_LANGUAGE: Final = "gen_ai.speech.input.language"
+# Provider namespace, as `openai.*` is for OpenAI.
+ELEVENLABS_HISTORY_ITEM_ID: Final = "elevenlabs.history_item_id"
+ELEVENLABS_TTS_LATENCY_MS: Final = "elevenlabs.tts_latency_ms"
 
 DETAILS_EVENT: Final = "gen_ai.client.inference.operation.details"
 
@@ -54,6 +60,12 @@ OUTCOME: Final = "otel_ai.outcome"
 TASK_TYPE: Final = "otel_ai.task.type"
 USAGE_CHARACTERS: Final = "otel_ai.usage.characters"
 AUDIO_SECONDS: Final = "otel_ai.audio.seconds"
+AUDIO_BYTES: Final = "otel_ai.audio.bytes"
+AUDIO_CHUNKS: Final = "otel_ai.audio.chunks"
+AUDIO_FORMAT: Final = "otel_ai.audio.format"
+AUDIO_REAL_TIME_FACTOR: Final = "otel_ai.audio.real_time_factor"
+SPEECH_DIALOGUE: Final = "otel_ai.speech.dialogue"
+TRANSCRIPT_CHARACTERS: Final = "otel_ai.transcript.characters"
 
 # --- metrics ----------------------------------------------------------------------------------
 METRIC_DURATION: Final = "gen_ai.client.operation.duration"
@@ -63,6 +75,10 @@ METRIC_TIME_PER_OUTPUT_CHUNK: Final = "gen_ai.client.operation.time_per_output_c
 METRIC_COST: Final = "otel_ai.client.cost"
 METRIC_REQUESTS: Final = "otel_ai.client.requests"
 METRIC_CHARACTERS: Final = "otel_ai.client.characters"
+METRIC_AUDIO_DURATION: Final = "otel_ai.client.audio.duration"
+METRIC_AUDIO_REAL_TIME_FACTOR: Final = "otel_ai.client.audio.real_time_factor"
+# Real-time factor (processing time / audio time): below 1 keeps up with playback.
+RTF_BUCKETS: Final = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0, 8.0)
 
 # Bucket advice from the GenAI metric conventions; the SDK defaults suit neither seconds nor tokens.
 SECONDS_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)

@@ -61,6 +61,9 @@ class Target:
     owner: str
     method: str
     endpoint: Endpoint
+    # The method returns a context manager that sends the request when entered (an HTTP stream):
+    # the call, and its span, start at `with` and end when what it gave is consumed or left.
+    context: bool = False
 
     @property
     def is_async(self) -> bool:
@@ -106,6 +109,23 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         recorder.end(inv, endpoint.response(result, recorder.capture_content, recorder.content_limit))
         return result
 
+    def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The call's arguments by name, for `describe` and the endpoint (default: `kwargs` as given).
+
+        Override when the library passes something positionally (a voice id, say); only then is it
+        called, so providers that don't pay nothing.
+        """
+        return kwargs
+
+    def entered(self, recorder: GenAIRecorder, endpoint: Endpoint, inv: Invocation, value: Any) -> Any:
+        """A context target was entered and gave `value`; returns what the caller's `with` gets.
+
+        The default records `value` as the whole response. A provider whose value carries a stream
+        wraps it and sets `inv.closer`, so leaving the `with` ends the call with what was read.
+        """
+        recorder.end(inv, endpoint.response(value, recorder.capture_content, recorder.content_limit))
+        return value
+
     def sent(self, instance: Any) -> None:
         """The request went out (or failed) and the span has not ended yet; runs on every call, keep it cheap.
 
@@ -122,7 +142,9 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         # opentelemetry-instrument skips per-instrumentor checks; check our own range here.
         conflict = get_dependency_conflicts(self.instruments)
         if conflict is not None:
-            _logger.warning("otel-ai: %s instrumentation skipped: %s", self.provider_library, conflict)
+            # Not installed is the common case (an app without this library): say so quietly.
+            log = _logger.warning if getattr(conflict, "found", None) else _logger.debug
+            log("otel-ai: %s instrumentation skipped: %s", self.provider_library, conflict)
             return
         from otel_ai.errors import ConfigError
         from otel_ai.sdk import state
@@ -194,14 +216,25 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             recorder.end(inv, None)
             return result
 
+    def _entered(self, recorder: GenAIRecorder, endpoint: Endpoint, inv: Invocation, value: Any) -> Any:
+        try:
+            return self.entered(recorder, endpoint, inv, value)
+        except Exception as exc:
+            report(f"{self.provider_library}.response", exc)
+            recorder.end(inv, None)
+            return value
+
     def _wrapper(self, recorder: GenAIRecorder, target: Target) -> Callable[..., Any]:
+        if target.context:
+            return self._context_wrapper(recorder, target)
         endpoint, begin, finish = target.endpoint, self._begin, self._finish
         # Providers that do nothing once the request is sent pay nothing for the hook.
         sent = self._sent if type(self).sent is not ProviderInstrumentor.sent else None
+        named = self._arguments if type(self).arguments is not ProviderInstrumentor.arguments else None
         if target.is_async:
 
             async def async_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-                inv = begin(recorder, endpoint, instance, kwargs)
+                inv = begin(recorder, endpoint, instance, kwargs if named is None else named(args, kwargs))
                 if inv is None:
                     return await wrapped(*args, **kwargs)
                 token = recorder.activate(inv)
@@ -221,7 +254,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             return async_wrapper
 
         def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-            inv = begin(recorder, endpoint, instance, kwargs)
+            inv = begin(recorder, endpoint, instance, kwargs if named is None else named(args, kwargs))
             if inv is None:
                 return wrapped(*args, **kwargs)
             token = recorder.activate(inv)
@@ -240,8 +273,121 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         return wrapper
 
+    def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self.arguments(args, kwargs)
+        except Exception as exc:
+            report(f"{self.provider_library}.arguments", exc)
+            return kwargs
+
+    def _context_wrapper(self, recorder: GenAIRecorder, target: Target) -> Callable[..., Any]:
+        proxy = _AsyncCallContext if target.is_async else _CallContext
+
+        def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+            # Making the context manager sends nothing: the call starts when it is entered.
+            cm = wrapped(*args, **kwargs)
+            return proxy(cm, self, recorder, target.endpoint, instance, self._arguments(args, kwargs))
+
+        return wrapper
+
     def _sent(self, instance: Any) -> None:
         try:
             self.sent(instance)
         except Exception as exc:
             report(f"{self.provider_library}.sent", exc)
+
+
+def _close(recorder: GenAIRecorder, inv: Invocation, exc: BaseException | None) -> None:
+    """End a call left by `with`: through its closer (what was read so far), or as it stands."""
+    if inv.ended:
+        return
+    if isinstance(exc, GeneratorExit):  # the caller abandoned the generator it was reading: not an error
+        exc = None
+    try:
+        if inv.closer is not None:
+            inv.closer(exc)
+            return
+    except Exception as inner:
+        report("context.close", inner)
+    if exc is None:
+        recorder.end(inv, None)
+    else:
+        recorder.fail(inv, exc)
+
+
+class _CallContext:
+    """Stands in for a context manager whose `__enter__` sends the request; the span starts there."""
+
+    __slots__ = ("_cm", "_endpoint", "_instance", "_inv", "_kwargs", "_owner", "_recorder")
+
+    def __init__(
+        self,
+        cm: Any,
+        owner: ProviderInstrumentor,
+        recorder: GenAIRecorder,
+        endpoint: Endpoint,
+        instance: Any,
+        kwargs: dict[str, Any],
+    ) -> None:
+        self._cm = cm
+        self._owner = owner
+        self._recorder = recorder
+        self._endpoint = endpoint
+        self._instance = instance
+        self._kwargs = kwargs
+        self._inv: Invocation | None = None
+
+    def __enter__(self) -> Any:
+        recorder, owner = self._recorder, self._owner
+        inv = owner._begin(recorder, self._endpoint, self._instance, self._kwargs)
+        if inv is None:
+            return self._cm.__enter__()
+        token = recorder.activate(inv)
+        try:
+            value = self._cm.__enter__()
+        except BaseException as exc:
+            recorder.fail(inv, exc)
+            raise
+        finally:
+            recorder.deactivate(token)
+        self._inv = inv
+        return owner._entered(recorder, self._endpoint, inv, value)
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        try:
+            return self._cm.__exit__(*exc_info)
+        finally:
+            if self._inv is not None:
+                _close(self._recorder, self._inv, exc_info[1])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cm, name)
+
+
+class _AsyncCallContext(_CallContext):
+    """The async form: `async with` sends the request."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> Any:
+        recorder, owner = self._recorder, self._owner
+        inv = owner._begin(recorder, self._endpoint, self._instance, self._kwargs)
+        if inv is None:
+            return await self._cm.__aenter__()
+        token = recorder.activate(inv)
+        try:
+            value = await self._cm.__aenter__()
+        except BaseException as exc:
+            recorder.fail(inv, exc)
+            raise
+        finally:
+            recorder.deactivate(token)
+        self._inv = inv
+        return owner._entered(recorder, self._endpoint, inv, value)
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        try:
+            return await self._cm.__aexit__(*exc_info)
+        finally:
+            if self._inv is not None:
+                _close(self._recorder, self._inv, exc_info[1])

@@ -38,6 +38,17 @@ AGENT_METRICS: dict[tuple[str, str], tuple[str, ...]] = {
     ("otel_ai.client.cost", "{USD}"): ("otel_ai_client_cost_total",),
     ("otel_ai.client.requests", "{request}"): ("otel_ai_client_requests_total",),
     ("otel_ai.client.characters", "{character}"): ("otel_ai_client_characters_total",),
+    ("otel_ai.client.audio.duration", "s"): (
+        "otel_ai_client_audio_duration_seconds_bucket",
+        "otel_ai_client_audio_duration_seconds_count",
+        "otel_ai_client_audio_duration_seconds_sum",
+    ),
+    # Unit "1" adds no suffix to a histogram (the collector adds `_ratio` to gauges only).
+    ("otel_ai.client.audio.real_time_factor", "1"): (
+        "otel_ai_client_audio_real_time_factor_bucket",
+        "otel_ai_client_audio_real_time_factor_count",
+        "otel_ai_client_audio_real_time_factor_sum",
+    ),
 }
 
 # Metric attributes -> label names (dots become underscores; printed by the same script).
