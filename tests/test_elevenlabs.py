@@ -384,3 +384,51 @@ def test_the_client_key_is_registered_for_redaction(client, el):
 
     b"".join(client.text_to_speech.convert(VOICE, text=TEXT))
     assert KEY in secrets._known
+
+
+# --------------------------------------------------------------------------------------------
+# The realtime websocket session
+# --------------------------------------------------------------------------------------------
+
+realtime = pytest.mark.filterwarnings("ignore:ConnectionClosed.*deprecated:DeprecationWarning")
+
+
+def _realtime_options() -> dict[str, Any]:
+    from elevenlabs import VoiceSettings
+
+    # Clients before ~2.60 crash without voice_settings and send model_id=Ellipsis without a model_id.
+    return {"model_id": "eleven_flash_v2_5", "voice_settings": VoiceSettings(stability=0.5, similarity_boost=0.75)}
+
+
+@realtime
+def test_a_realtime_session_is_one_span_with_its_chunks_and_characters(client, el, el_sim):
+    from elevenlabs.realtime_tts import text_chunker
+
+    parts = ["Hello ", "there, ", "how are", " you?"]
+    el_sim.point_realtime(client)
+    session = client.text_to_speech.convert_realtime(VOICE, text=iter(parts), output_format="pcm_16000",
+                                                     **_realtime_options())
+    assert el.genai_spans() == []  # nothing sent yet
+    audio = b"".join(session)
+    span = _speech_span(el)
+    attrs = span.attributes
+    spoken = "".join(text_chunker(iter(parts)))
+    assert span.name == "text_to_speech eleven_flash_v2_5"
+    assert attrs["gen_ai.request.stream"] is True
+    assert attrs["otel_ai.audio.bytes"] == len(audio)
+    assert attrs["otel_ai.audio.chunks"] >= 2
+    assert attrs["otel_ai.audio.seconds"] == pytest.approx(len(audio) / (2 * 16000))
+    assert attrs["otel_ai.usage.characters"] == len("".join(parts))
+    assert len(spoken) >= len("".join(parts))  # the client adds spaces of its own; the caller's text is counted
+    assert el_sim.requests[-1].websocket
+
+
+@realtime
+def test_a_failing_realtime_session_fails_its_span(client, el, el_sim):
+    el_sim.point_realtime(client)
+    with pytest.raises(elevenlabs.core.api_error.ApiError):
+        list(client.text_to_speech.convert_realtime(
+            VOICE, text=iter(["Hi"]), request_options=opts("auth_error"), **_realtime_options()))
+    span = _speech_span(el)
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == exception_type_of(span)

@@ -22,7 +22,7 @@ from opentelemetry.instrumentation.utils import unwrap
 
 from otel_ai.genai.model import GenAIRequest, GenAIResponse
 from otel_ai.genai.recorder import GenAIRecorder, Invocation
-from otel_ai.genai.streams import StreamAccumulator
+from otel_ai.genai.streams import StreamAccumulator, StreamFinisher
 from otel_ai.sdk.guard import report
 
 __all__ = ["Endpoint", "ProviderInstrumentor", "Target"]
@@ -64,6 +64,9 @@ class Target:
     # The method returns a context manager that sends the request when entered (an HTTP stream):
     # the call, and its span, start at `with` and end when what it gave is consumed or left.
     context: bool = False
+    # The method is a generator function (sends nothing until iterated): the call, and its span,
+    # start at the first `next` and end when the generator is exhausted, fails, is closed or collected.
+    generator: bool = False
 
     @property
     def is_async(self) -> bool:
@@ -116,6 +119,20 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         called, so providers that don't pay nothing.
         """
         return kwargs
+
+    def generator_arguments(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """For a generator target: the keyword arguments to pass on (default: unchanged).
+
+        A provider may hand the library a pass-through that yields the very same items (to count
+        the text a session streams, say); what is sent never changes.
+        """
+        return kwargs
+
+    def generator_accumulator(
+        self, recorder: GenAIRecorder, endpoint: Endpoint, inv: Invocation, kwargs: dict[str, Any]
+    ) -> Any:
+        """For a generator target: the accumulator of the items it yields (`kwargs` as passed on)."""
+        return endpoint.accumulator(recorder.capture_content, recorder.content_limit)
 
     def entered(self, recorder: GenAIRecorder, endpoint: Endpoint, inv: Invocation, value: Any) -> Any:
         """A context target was entered and gave `value`; returns what the caller's `with` gets.
@@ -227,6 +244,8 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _wrapper(self, recorder: GenAIRecorder, target: Target) -> Callable[..., Any]:
         if target.context:
             return self._context_wrapper(recorder, target)
+        if target.generator:
+            return self._generator_wrapper(recorder, target)
         endpoint, begin, finish = target.endpoint, self._begin, self._finish
         # Providers that do nothing once the request is sent pay nothing for the hook.
         sent = self._sent if type(self).sent is not ProviderInstrumentor.sent else None
@@ -279,6 +298,18 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         except Exception as exc:
             report(f"{self.provider_library}.arguments", exc)
             return kwargs
+
+    def _generator_wrapper(self, recorder: GenAIRecorder, target: Target) -> Callable[..., Any]:
+        def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+            passed = kwargs
+            try:
+                passed = self.generator_arguments(kwargs)
+            except Exception as exc:
+                report(f"{self.provider_library}.arguments", exc)
+            generator = wrapped(*args, **passed)
+            return _LazyGenerator(generator, self, recorder, target.endpoint, instance, self._arguments(args, passed))
+
+        return wrapper
 
     def _context_wrapper(self, recorder: GenAIRecorder, target: Target) -> Callable[..., Any]:
         proxy = _AsyncCallContext if target.is_async else _CallContext
@@ -391,3 +422,89 @@ class _AsyncCallContext(_CallContext):
         finally:
             if self._inv is not None:
                 _close(self._recorder, self._inv, exc_info[1])
+
+
+class _LazyGenerator:
+    """Stands in for the generator of a generator function: the call starts at the first `next`."""
+
+    __slots__ = ("__weakref__", "_endpoint", "_finisher", "_generator", "_instance", "_kwargs", "_owner",
+                 "_recorder", "_started")
+
+    def __init__(
+        self,
+        generator: Any,
+        owner: ProviderInstrumentor,
+        recorder: GenAIRecorder,
+        endpoint: Endpoint,
+        instance: Any,
+        kwargs: dict[str, Any],
+    ) -> None:
+        self._generator = generator
+        self._owner = owner
+        self._recorder = recorder
+        self._endpoint = endpoint
+        self._instance = instance
+        self._kwargs = kwargs
+        self._started = False
+        self._finisher: StreamFinisher | None = None
+
+    def __iter__(self) -> _LazyGenerator:
+        return self
+
+    def _start(self) -> None:
+        self._started = True
+        owner, recorder = self._owner, self._recorder
+        inv = owner._begin(recorder, self._endpoint, self._instance, self._kwargs)
+        if inv is None:
+            return
+        try:
+            acc = owner.generator_accumulator(recorder, self._endpoint, inv, self._kwargs)
+        except Exception as exc:
+            report(f"{owner.provider_library}.response", exc)
+            recorder.end(inv, None)
+            return
+        self._finisher = StreamFinisher(recorder, inv, acc)
+
+    def __next__(self) -> Any:
+        if not self._started:
+            self._start()
+        finisher = self._finisher
+        if finisher is None:
+            return next(self._generator)
+        recorder = self._recorder
+        token = recorder.activate(finisher.inv)
+        try:
+            item = next(self._generator)
+        except StopIteration:
+            finisher.end()
+            raise
+        except BaseException as exc:
+            finisher.fail(exc)
+            raise
+        finally:
+            recorder.deactivate(token)
+        finisher.chunk(item)
+        return item
+
+    def send(self, value: Any) -> Any:
+        if value is None:
+            return self.__next__()
+        return self._generator.send(value)
+
+    def throw(self, *args: Any) -> Any:
+        return self._generator.throw(*args)
+
+    def close(self) -> None:
+        try:
+            self._generator.close()
+        finally:
+            if self._finisher is not None:
+                self._finisher.end()
+
+    def __del__(self) -> None:
+        finisher = getattr(self, "_finisher", None)
+        if finisher is not None:
+            finisher.end()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._generator, name)

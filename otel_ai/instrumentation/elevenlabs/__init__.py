@@ -17,7 +17,7 @@ from otel_ai.genai.model import GenAIRequest
 from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.genai.streams import AsyncStreamProxy, SyncStreamProxy
 from otel_ai.instrumentation._base import Endpoint, ProviderInstrumentor, Target
-from otel_ai.instrumentation.elevenlabs.audio import headers_of
+from otel_ai.instrumentation.elevenlabs.audio import AudioAccumulator, headers_of
 from otel_ai.instrumentation.elevenlabs.speech import (
     SoundEffects,
     SpeechEndpoint,
@@ -32,6 +32,7 @@ __all__ = ["ElevenLabsInstrumentor"]
 
 _TTS, _DIALOGUE, _STS, _SFX, _STT = TextToSpeech(), TextToDialogue(), SpeechToSpeech(), SoundEffects(), SpeechToText()
 _TTS_STREAM = TextToSpeech(streaming=True)
+_REALTIME = TextToSpeech(streaming=True)
 _DIALOGUE_STREAM = TextToDialogue(streaming=True)
 _STS_STREAM = SpeechToSpeech(streaming=True)
 # (module, raw client class, method, endpoint, returns a context manager that streams audio)
@@ -52,6 +53,43 @@ _METHODS: tuple[tuple[str, str, str, Endpoint, bool], ...] = (
 )
 
 
+class CountingText:
+    """Passes the caller's text chunks on unchanged, counting their characters (a realtime session)."""
+
+    __slots__ = ("_iterator", "characters")
+
+    def __init__(self, text: Any) -> None:
+        self._iterator = iter(text)
+        self.characters = 0
+
+    def __iter__(self) -> CountingText:
+        return self
+
+    def __next__(self) -> Any:
+        chunk = next(self._iterator)
+        if isinstance(chunk, str):
+            self.characters += len(chunk)
+        return chunk
+
+
+class RealtimeAccumulator:
+    """Audio of a websocket session; the characters are those of the text the client streamed."""
+
+    __slots__ = ("audio", "counter")
+
+    def __init__(self, audio: AudioAccumulator, counter: Any) -> None:
+        self.audio = audio
+        self.counter = counter
+
+    def add(self, chunk: Any) -> bool:
+        return self.audio.add(chunk)
+
+    def response(self) -> Any:
+        if isinstance(self.counter, CountingText):
+            self.audio.characters = self.counter.characters
+        return self.audio.response()
+
+
 def _async_name(owner: str) -> str:
     return "AsyncRaw" + owner[len("Raw") :]
 
@@ -61,10 +99,14 @@ class ElevenLabsInstrumentor(ProviderInstrumentor):
 
     provider_library = "elevenlabs"
     instruments: ClassVar[tuple[str, ...]] = ("elevenlabs >= 2.0, < 3",)
-    targets: ClassVar[tuple[Target, ...]] = tuple(
-        Target(module, name, method, endpoint, context)
-        for module, owner, method, endpoint, context in _METHODS
-        for name in (owner, _async_name(owner))
+    targets: ClassVar[tuple[Target, ...]] = (
+        *(
+            Target(module, name, method, endpoint, context)
+            for module, owner, method, endpoint, context in _METHODS
+            for name in (owner, _async_name(owner))
+        ),
+        # The websocket session (sync client only): a generator over the text the caller streams in.
+        Target("elevenlabs.realtime_tts", "RealtimeTextToSpeechClient", "convert_realtime", _REALTIME, generator=True),
     )
 
     def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -95,6 +137,20 @@ class ElevenLabsInstrumentor(ProviderInstrumentor):
             server_port=port,
             stream=bool(getattr(endpoint, "streaming", False)),
         )
+
+    def generator_arguments(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """`convert_realtime` takes the text as an iterator: count it as the client reads it."""
+        text = kwargs.get("text")
+        if text is None or isinstance(text, str):
+            return kwargs
+        return {**kwargs, "text": CountingText(text)}
+
+    def generator_accumulator(
+        self, recorder: GenAIRecorder, endpoint: Endpoint, inv: Invocation, kwargs: dict[str, Any]
+    ) -> Any:
+        if not isinstance(endpoint, SpeechEndpoint):
+            return super().generator_accumulator(recorder, endpoint, inv, kwargs)
+        return RealtimeAccumulator(endpoint.accumulator_for(inv.request, {}), kwargs.get("text"))
 
     def result(self, recorder: GenAIRecorder, endpoint: Endpoint, inv: Invocation, result: Any) -> Any:
         """A whole response (timestamps, transcripts): read with what the request said (the format)."""
