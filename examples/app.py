@@ -1,4 +1,5 @@
-"""Example LLM app: a FastAPI service that calls an OpenAI-compatible API. It has no telemetry code.
+"""Example AI app: a FastAPI service that calls an OpenAI-compatible API and ElevenLabs text to speech.
+It has no telemetry code.
 
 Run it instrumented:      opentelemetry-instrument python examples/app.py
 or with console output:   otel-ai run --console -- python examples/app.py
@@ -6,6 +7,9 @@ or with console output:   otel-ai run --console -- python examples/app.py
 Offline by default: without OPENAI_API_KEY it starts the local OpenAI-compatible simulator
 (otel_ai/testing/simulator.py) and points the client at it. With OPENAI_API_KEY (and optionally
 OPENAI_BASE_URL, e.g. https://api.deepseek.com/v1 with a DeepSeek key) it calls the real API.
+Speech likewise: without ELEVENLABS_API_KEY it starts the local ElevenLabs simulator
+(otel_ai/testing/elevenlabs_simulator.py); with it (and optionally ELEVENLABS_BASE_URL) it calls
+ElevenLabs.
 
 By default it serves a few requests to itself and exits; `--serve` keeps it running (compose stack).
 """
@@ -24,14 +28,19 @@ from typing import Any
 
 import openai
 import uvicorn
+from elevenlabs import ElevenLabs
 from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
+from otel_ai.testing.elevenlabs_simulator import ElevenLabsSimulator
 from otel_ai.testing.simulator import OpenAISimulator
 
 logger = logging.getLogger("example")
 MODEL = os.environ.get("EXAMPLE_MODEL", "gpt-4o-mini")
 EMBEDDING_MODEL = os.environ.get("EXAMPLE_EMBEDDING_MODEL", "text-embedding-3-small")
+SPEECH_MODEL = os.environ.get("EXAMPLE_SPEECH_MODEL", "eleven_multilingual_v2")
+VOICE_ID = os.environ.get("EXAMPLE_VOICE_ID", "JBFqnCBsd6RMkjVDRZzb")  # "George", a premade voice
+SPEECH_FORMAT = "mp3_44100_128"
 
 
 def make_client() -> tuple[openai.OpenAI, OpenAISimulator | None]:
@@ -42,7 +51,16 @@ def make_client() -> tuple[openai.OpenAI, OpenAISimulator | None]:
     return openai.OpenAI(base_url=simulator.base_url, api_key=api_key, max_retries=2), simulator
 
 
+def make_speech_client() -> tuple[ElevenLabs, ElevenLabsSimulator | None]:
+    if os.environ.get("ELEVENLABS_API_KEY"):
+        return ElevenLabs(base_url=os.environ.get("ELEVENLABS_BASE_URL") or None), None
+    simulator = ElevenLabsSimulator(port=int(os.environ.get("EXAMPLE_ELEVENLABS_SIMULATOR_PORT", "0"))).start()
+    api_key = os.environ.get("EXAMPLE_ELEVENLABS_SIMULATOR_API_KEY", "sk_simulated_local_key_" + "0" * 25)
+    return ElevenLabs(api_key=api_key, **simulator.client_options()), simulator
+
+
 client, simulator = make_client()
+speech_client, speech_simulator = make_speech_client()
 app = FastAPI(title="otel-ai example")
 if os.environ.get("OTEL_METRICS_EXPORTER", "") in ("prometheus", "otel_ai_prometheus"):
     import otel_ai
@@ -78,6 +96,15 @@ def embed(text: str = "observability for LLM apps") -> dict[str, Any]:
     return {"dimensions": len(result.data[0].embedding)}
 
 
+@app.get("/speak")
+def speak(text: str = "Every call to the model is a span.") -> StreamingResponse:
+    # The audio streams through to the caller as it arrives; the speech span ends when it has all been delivered.
+    audio = speech_client.text_to_speech.stream(
+        VOICE_ID, text=text, model_id=SPEECH_MODEL, output_format=SPEECH_FORMAT
+    )
+    return StreamingResponse(audio, media_type="audio/mpeg")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -92,11 +119,17 @@ def _drive(port: int) -> None:
         "/ask?q=Contact+me+at+jane.doe%40example.com+about+metrics",
         "/stream?q=Explain+time+to+first+token",
         "/embed?text=vector+search",
+        "/speak?text=Traces+show+where+the+time+goes",
     ]
     for path in questions:
         with urllib.request.urlopen(base + path, timeout=30) as response:
-            body = response.read().decode()
-        print(f"GET {path.split('?')[0]:<8} -> {json.dumps(body[:60])}", flush=True)
+            content_type = response.headers.get_content_type()
+            body = response.read()
+        if content_type.startswith("audio/"):
+            shown = f"{len(body)} bytes of {content_type}"
+        else:
+            shown = json.dumps(body.decode()[:60])
+        print(f"GET {path.split('?')[0]:<8} -> {shown}", flush=True)
 
 
 def main() -> int:
@@ -120,14 +153,16 @@ def main() -> int:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
     target = "the local simulator" if simulator is not None else "the real API"
-    print(f"example app on http://127.0.0.1:{port}, calling {target}", flush=True)
+    speech_target = "the local ElevenLabs simulator" if speech_simulator is not None else "ElevenLabs"
+    print(f"example app on http://127.0.0.1:{port}, calling {target} and {speech_target}", flush=True)
     try:
         _drive(port)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        if simulator is not None:
-            simulator.stop()
+        for sim in (simulator, speech_simulator):
+            if sim is not None:
+                sim.stop()
     return 0
 
 

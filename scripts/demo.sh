@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job: the example FastAPI app, instrumented with no code changes, offline against the local
-# OpenAI-compatible simulator (or the real API when OPENAI_API_KEY is set), one console line per call.
+# OpenAI-compatible simulator (or the real API when OPENAI_API_KEY is set) and the local ElevenLabs
+# simulator for its text-to-speech call (or ElevenLabs when ELEVENLABS_API_KEY is set), one console
+# line per call: chat, stream, embeddings and speech.
 # Set OTEL_EXPORTER_OTLP_ENDPOINT to also send metrics and logs to a collector.
 set -euo pipefail
 cd "$(dirname "$0")/.."

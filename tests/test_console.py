@@ -112,3 +112,25 @@ def test_tokens_field_shapes():
     assert tokens(input_tokens=12, output_tokens=7) == "12in/7out"
     assert tokens(output_tokens=7) == "-in/7out"
     assert tokens() == ""
+
+
+def test_speech_calls_show_characters_audio_seconds_and_real_time_factor():
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from otel_ai.sdk.console import format_call
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    with provider.get_tracer("t").start_as_current_span("text_to_speech eleven_multilingual_v2") as span:
+        span.set_attributes({
+            "gen_ai.operation.name": "text_to_speech", "gen_ai.provider.name": "elevenlabs",
+            "gen_ai.request.model": "eleven_multilingual_v2", "otel_ai.usage.characters": 31,
+            "otel_ai.audio.seconds": 1.86, "otel_ai.audio.real_time_factor": 0.021, "otel_ai.cost.usd": 0.0031,
+        })
+    line = format_call(memory.get_finished_spans()[0])
+    assert line is not None
+    assert "chars=31" in line and "audio=1.86s rtf=0.02" in line and "cost=$0.0031" in line
+    assert "tokens=" not in line

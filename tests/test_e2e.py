@@ -1,8 +1,8 @@
 """End to end: the example app, unmodified, under `opentelemetry-instrument`, exporting OTLP/HTTP.
 
 A real receiver decodes the protobuf the agent sends; the tests assert the FastAPI → chat → HTTP
-tree, metrics, cost, trace-correlated logs, and that neither the API key nor a prompt's email
-address is in any byte received.
+and FastAPI → text_to_speech → HTTP trees, metrics, cost, trace-correlated logs, and that neither
+API key (OpenAI's, ElevenLabs') nor a prompt's email address is in any byte received.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from tests.support.otlp_receiver import OTLPReceiver
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SECRET_KEY = "sk-proj-E2eSecretKeyThatMustNeverLeave0123456789abcdef"
+SPEECH_KEY = "sk_" + "e2e0speech0secret0" + "9f8e7d6c5b4a3021" * 2  # the shape of an ElevenLabs key
+SPEECH_SPAN = "text_to_speech eleven_multilingual_v2"
 EMAIL = "jane.doe@example.com"
 
 
 def _run_example(receiver: OTLPReceiver, **extra_env: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "OPENAI_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "OPENAI_", "ELEVENLABS_"))}
     env.update({
         "OTEL_SERVICE_NAME": "otel-ai-e2e",
         "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
@@ -33,6 +35,7 @@ def _run_example(receiver: OTLPReceiver, **extra_env: str) -> subprocess.Complet
         "OTEL_BLRP_SCHEDULE_DELAY": "100",
         "OTEL_METRIC_EXPORT_INTERVAL": "500",
         "EXAMPLE_SIMULATOR_API_KEY": SECRET_KEY,
+        "EXAMPLE_ELEVENLABS_SIMULATOR_API_KEY": SPEECH_KEY,
     })
     env.update(extra_env)
     return subprocess.run(
@@ -82,6 +85,35 @@ def test_genai_attributes_and_cost_arrive(run):
     assert stream and stream[0].attributes["gen_ai.response.time_to_first_chunk"] > 0
 
 
+def test_fastapi_speech_http_tree_and_audio_attributes(run):
+    receiver, _ = run
+    spans = receiver.span_entries()
+    by_id = {entry.span.span_id: entry for entry in spans}
+    speeches = [e for e in spans if e.span.name == SPEECH_SPAN]
+    assert len(speeches) == 1, sorted({e.span.name for e in spans})
+    speech = speeches[0]
+    assert speech.span.kind == speech.span.SPAN_KIND_CLIENT
+    server = by_id[speech.span.parent_span_id]
+    assert server.span.kind == server.span.SPAN_KIND_SERVER
+    assert server.span.name.startswith("GET /speak")
+    assert server.scope == "opentelemetry.instrumentation.fastapi"
+    http_children = [e for e in spans if e.span.parent_span_id == speech.span.span_id]
+    assert [e.span.name for e in http_children] == ["POST"]
+    assert http_children[0].span.kind == http_children[0].span.SPAN_KIND_CLIENT
+    # the span covers the audio streamed through to the caller, inside the server span
+    assert server.span.start_time_unix_nano <= speech.span.start_time_unix_nano
+    assert speech.span.end_time_unix_nano <= server.span.end_time_unix_nano
+    attrs = speech.attributes
+    assert attrs["gen_ai.provider.name"] == "elevenlabs"
+    assert attrs["gen_ai.operation.name"] == "text_to_speech"
+    assert attrs["gen_ai.request.model"] == "eleven_multilingual_v2"
+    assert attrs["otel_ai.audio.seconds"] > 0
+    assert attrs["otel_ai.usage.characters"] == len("Traces show where the time goes")
+    assert attrs["otel_ai.cost.usd"] > 0
+    assert attrs["otel_ai.pricing.source"] == "header"  # priced on the characters the character-cost header billed
+    assert speech.resource["service.name"] == "otel-ai-e2e"
+
+
 def test_metrics_arrive_with_bucket_advice(run):
     receiver, _ = run
     assert receiver.wait_for(lambda: "otel_ai.client.cost" in receiver.metric_names(), timeout=10)
@@ -89,6 +121,7 @@ def test_metrics_arrive_with_bucket_advice(run):
     for name in (
         "gen_ai.client.operation.duration", "gen_ai.client.token.usage",
         "gen_ai.client.operation.time_to_first_chunk", "otel_ai.client.cost", "otel_ai.client.requests",
+        "otel_ai.client.characters", "otel_ai.client.audio.duration",
     ):
         assert name in names
     durations = receiver.metric_points("gen_ai.client.operation.duration")
@@ -97,6 +130,12 @@ def test_metrics_arrive_with_bucket_advice(run):
     assert max(point.as_double for _, point in cost) > 0
     requests = receiver.metric_points("otel_ai.client.requests")
     assert {labels["otel_ai.outcome"] for labels, _ in requests} == {"ok"}
+    characters = receiver.metric_points("otel_ai.client.characters")
+    # cumulative: every export repeats the running total
+    assert max(point.as_int or point.as_double for _, point in characters) == len("Traces show where the time goes")
+    assert {labels["gen_ai.provider.name"] for labels, _ in characters} == {"elevenlabs"}
+    audio = receiver.metric_points("otel_ai.client.audio.duration")
+    assert audio and all(point.count >= 1 and point.sum > 0 for _, point in audio)
 
 
 def test_logs_are_trace_correlated(run):
@@ -115,6 +154,9 @@ def test_no_api_key_and_no_email_in_any_exported_byte(run):
     everything = b"".join(receiver.raw_bodies) + b"".join(r.wire_body for r in receiver.requests)
     assert SECRET_KEY.encode() not in everything
     assert SECRET_KEY[:20].encode() not in everything
+    assert SPEECH_KEY.encode() not in everything
+    assert SPEECH_KEY[:20].encode() not in everything
+    assert SPEECH_KEY[3:].encode() not in everything
     assert EMAIL.encode() not in everything
     # the prompt with the address was captured (content on), just redacted
     assert b"[REDACTED:email]" in everything
@@ -125,8 +167,9 @@ def test_console_exporter_prints_one_line_per_call():
         result = _run_example(receiver, OTEL_TRACES_EXPORTER="otel_ai_console")
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [line for line in result.stdout.splitlines() if line.startswith("[otel-ai] ")]
-    assert len(lines) == 4  # /ask twice, /stream, /embed
+    assert len(lines) == 5  # /ask twice, /stream, /embed, /speak
     assert sum("chat gpt-4o-mini" in line for line in lines) == 3
+    assert sum(SPEECH_SPAN in line and "provider=elevenlabs" in line for line in lines) == 1
     assert all("status=ok" in line and "cost=$" in line for line in lines)
 
 
@@ -150,6 +193,7 @@ def test_works_alongside_opentelemetry_distro(selection):
         assert chat.attributes["otel_ai.cost.usd"] > 0
         everything = b"".join(receiver.raw_bodies)
     assert SECRET_KEY.encode() not in everything
+    assert SPEECH_KEY.encode() not in everything
     assert EMAIL.encode() not in everything
     assert b"[REDACTED:email]" in everything
 
@@ -169,9 +213,10 @@ def test_otlp_grpc_carries_traces_metrics_and_logs():
         metric_names = grpc_receiver.metric_names()
         log_count = len(grpc_receiver.logs)
         everything = b"".join(grpc_receiver.raw)
-    assert {"chat gpt-4o-mini", "embeddings text-embedding-3-small", "POST"} <= names
+    assert {"chat gpt-4o-mini", "embeddings text-embedding-3-small", SPEECH_SPAN, "POST"} <= names
     assert {"gen_ai.client.operation.duration", "otel_ai.client.cost"} <= metric_names
     assert log_count > 0
     assert unused_http.raw_bodies == []  # nothing went over HTTP
     assert SECRET_KEY.encode() not in everything
+    assert SPEECH_KEY.encode() not in everything
     assert EMAIL.encode() not in everything

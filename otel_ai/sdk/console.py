@@ -42,6 +42,16 @@ def format_call(span: ReadableSpan) -> str | None:
         if cached:
             tokens += f" (cached {cached})"
         fields.append(tokens)
+    characters = attrs.get(sc.USAGE_CHARACTERS)
+    if isinstance(characters, int):
+        fields.append(f"chars={characters}")
+    seconds = attrs.get(sc.AUDIO_SECONDS)
+    if isinstance(seconds, (int, float)):
+        audio = f"audio={seconds:.2f}s"
+        rtf = attrs.get(sc.AUDIO_REAL_TIME_FACTOR)
+        if isinstance(rtf, (int, float)):
+            audio += f" rtf={rtf:.2f}"
+        fields.append(audio)
     cost = attrs.get(sc.COST_USD)
     if isinstance(cost, (int, float)):
         fields.append(f"cost={format_cost(float(cost))}")

@@ -114,7 +114,7 @@ def _b64_length(text: str) -> int:
 class AudioAccumulator:
     """Counts the audio a response delivers; per chunk only adds (the seconds are worked out at the end)."""
 
-    __slots__ = ("bytes", "characters", "chunks", "format", "head", "headers")
+    __slots__ = ("_want_head", "bytes", "characters", "chunks", "format", "head", "headers")
 
     def __init__(self, output_format: str, headers: Mapping[str, str], characters: int | None) -> None:
         self.format = output_format
@@ -123,21 +123,37 @@ class AudioAccumulator:
         self.bytes = 0
         self.chunks = 0
         self.head = b""
+        self._want_head = output_format.startswith("mp3")  # only MP3 needs its first bytes kept
 
     def add(self, chunk: Any) -> bool:
-        if isinstance(chunk, (bytes, bytearray, memoryview)):
+        """Per chunk: a length and two additions (the first MP3 bytes are kept once)."""
+        if type(chunk) is bytes:
             n = len(chunk)
-            if n and len(self.head) < _MP3_HEAD and self.format.startswith("mp3"):
-                self.head += bytes(chunk[: _MP3_HEAD - len(self.head)])
-        else:  # a timestamps chunk: base64 audio and its alignment
-            audio = base64_audio(chunk)
-            if not isinstance(audio, str):
+            if not n:
                 return False
-            n = _b64_length(audio)
-            if n and not self.head and self.format.startswith("mp3"):
-                self.head = _decode_head(audio)
+            if self._want_head:
+                self._keep_head(chunk)
+            self.bytes += n
+            self.chunks += 1
+            return True
+        return self._add_other(chunk)
+
+    def _keep_head(self, chunk: bytes) -> None:
+        self.head += chunk[: _MP3_HEAD - len(self.head)]
+        self._want_head = len(self.head) < _MP3_HEAD
+
+    def _add_other(self, chunk: Any) -> bool:
+        if isinstance(chunk, (bytearray, memoryview)):
+            return self.add(bytes(chunk))
+        audio = base64_audio(chunk)  # a timestamps chunk: base64 audio and its alignment
+        if not isinstance(audio, str):
+            return False
+        n = _b64_length(audio)
         if not n:
             return False
+        if self._want_head:
+            self.head = _decode_head(audio)
+            self._want_head = False
         self.bytes += n
         self.chunks += 1
         return True
