@@ -312,6 +312,8 @@ async def test_async_with_raw_response(aclient, el):
 
 
 def test_dialogue_is_text_to_speech_marked_with_every_voice(client, el):
+    if not hasattr(client, "text_to_dialogue"):  # elevenlabs 2.0 has none (CI runs the newest 2.x)
+        pytest.skip("this elevenlabs version has no text_to_dialogue")
     inputs = [{"text": "Hi there.", "voice_id": "v1"}, {"text": "Hello back!", "voice_id": "v2"}]
     b"".join(client.text_to_dialogue.convert(inputs=inputs, output_format="pcm_24000"))
     attrs = _speech_span(el).attributes
