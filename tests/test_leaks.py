@@ -7,13 +7,16 @@ addresses, IBANs, card numbers, phone numbers, a custom pattern) in every place 
 messages, model names, stop sequences, URL query parameters, request and response headers, JSON
 pasted into a prompt, text cut by the content limit, a callable API key), at line starts, after
 tabs, in quotes, as JSON numbers and keys; through sync, async and streaming calls, raw responses
-and stream helpers of the chat and Responses APIs. It runs the real ``openai`` client against the
-bundled simulator under ``opentelemetry-instrument``, with content capture and HTTP header capture
-on, exporting OTLP/HTTP to the test receiver. The tests then require that
+and stream helpers of the chat and Responses APIs; and, for ElevenLabs, in the text spoken (text to
+speech, sync, streamed and async; dialogue; sound effects), the transcript heard, voice and model
+ids, error bodies, custom headers and the clients' own keys. It runs the real ``openai`` client
+(and ``elevenlabs`` client, where installed) against the bundled simulators under
+``opentelemetry-instrument``, with content capture and HTTP header capture on, exporting OTLP/HTTP
+to the test receiver. The tests then require that
 
-* the calls happened and their content was captured (one chat span and one details event per
-  call, ``[REDACTED:`` markers, and every place's canary arrived where that place's content is
-  captured), so the suite cannot pass by exporting nothing;
+* the calls happened and their content was captured (one GenAI span per call, of its provider;
+  one details event per call with content, ``[REDACTED:`` markers, and every place's canary
+  arrived where that place's content is captured), so the suite cannot pass by exporting nothing;
 * no planted value, in any form (as written, URL-encoded, a card or IBAN without separators, a
   number as a JSON number), is in any byte received, and no 12-character piece of a credential;
 * every captured JSON attribute (on spans and on log records) still parses.
@@ -281,8 +284,13 @@ def report(found: dict[Planted, set[Location]], total: int, what: str) -> str:
 
 def test_the_calls_happened_and_content_was_captured(leak_run: LeakRun) -> None:
     summary = leak_run.summary
-    genai = [e for e in leak_run.spans if e.attributes.get("gen_ai.operation.name") == "chat"]
+    genai = [e for e in leak_run.spans if "gen_ai.operation.name" in e.attributes]
     assert len(genai) == summary["genai_calls"], (len(genai), summary)
+    by_provider: dict[str, int] = defaultdict(int)
+    for e in genai:
+        by_provider[_provider(e)] += 1
+    assert by_provider == {k: v for k, v in summary["providers"].items() if v}, (dict(by_provider), summary)
+    assert all(e.attributes["gen_ai.operation.name"] == "chat" for e in genai if _provider(e) == "openai")
     assert summary["simulator_requests"] >= summary["genai_calls"]
     assert summary["content_limit"] == CONTENT_LIMIT
     everything = b"".join(leak_run.raw)
@@ -309,9 +317,15 @@ def test_the_calls_happened_and_content_was_captured(leak_run: LeakRun) -> None:
         f"{name} (expected in {places[name].shows!r}): {locations}" for name, locations in missing.items()
     )
     details = [e for e in leak_run.logs if e.log.event_name == "gen_ai.client.inference.operation.details"]
-    assert len(details) == summary["genai_calls"]
+    has_content = [any(key in e.attributes for key in JSON_ATTRIBUTES) for e in genai]
+    assert all(has for e, has in zip(genai, has_content, strict=True) if _provider(e) == "openai")  # every chat has
+    assert len(details) == sum(has_content)  # one event per call with content (a failed transcription has none)
     logged = [e for e in leak_run.logs if e.scope == "app" or str(e.body).startswith("customer ")]
     assert len(logged) >= 4  # three warnings and the logged exception
+
+
+def _provider(entry: Any) -> str:
+    return str(entry.attributes.get("gen_ai.provider.name"))
 
 
 def test_no_planted_value_is_exported(leak_run: LeakRun, leaks: Leaks) -> None:

@@ -337,3 +337,20 @@ def test_url_encoded_values_are_found_and_the_encoded_characters_replaced():
     assert counts == Counter({"phone": 1, "email": 1, "card_number": 1, "slack_token": 1})
     clean = "https://gw.example.com/search?q=caf%C3%A9+au+lait&page=2"
     assert Redactor().redact(clean) == (clean, None)
+
+
+@pytest.mark.parametrize(("kind", "line", "value"), _LINE_STARTS)
+def test_a_secret_after_a_twice_escaped_newline_is_redacted(kind, line, value):
+    """repr() of a dict holding repr() output (an SDK error's str): the newline is backslash, backslash, n."""
+    text = repr({"message": repr(f"first\n{line}\tlast")})
+    out, _ = Redactor().redact(text)
+    assert value not in out
+    twice = json.dumps(json.dumps({"content": f"first\n{line}\nlast"}))
+    out, _ = Redactor().redact(twice)
+    assert value not in out
+    assert json.loads(json.loads(out))["content"].startswith("first\n")
+
+
+def test_a_literal_backslash_before_a_secret_is_kept():
+    out, _ = Redactor().redact(json.dumps("path\\jane@example.com"))
+    assert json.loads(out) == "path\\[REDACTED:email]"

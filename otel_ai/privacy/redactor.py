@@ -121,6 +121,14 @@ _JSON_KEY_RE = re.compile(r'"([^"\\]{1,64})"\s*:')
 
 # One escape sequence of JSON, Python or C string syntax. Blanked in the scan view (see module doc).
 _ESCAPE_RE = re.compile(r"\\(?:u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|x[0-9A-Fa-f]{2}|.)", re.S)
+# Text escaped twice (`repr()` of a dict holding `repr()` output, JSON inside JSON) writes a newline
+# as backslash, backslash, "n": there, a run of backslashes and the letter after it are one escape.
+# The same characters can be a literal backslash before a secret (once escaped), so such text is
+# scanned in both views.
+_MULTI_ESCAPE_RE = re.compile(
+    r"\\+(?:u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|x[0-9A-Fa-f]{2}|[^\"'/\\])|\\.", re.S
+)
+_DOUBLE_ESCAPE_RE = re.compile(r"\\\\+[A-Za-z0-9]")
 _KEEP_AFTER_BLANK = frozenset("\"'/")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _PERCENT_ESCAPE_RE = re.compile("%[0-9A-Fa-f]{2}")
@@ -144,13 +152,13 @@ def _url_decoded(text: str) -> tuple[str, list[int]]:
     return "".join(pieces), index
 
 
-def _escape_view(text: str) -> tuple[str, list[int], list[int]]:
+def _escape_view(text: str, escape: re.Pattern[str] = _ESCAPE_RE) -> tuple[str, list[int], list[int]]:
     """The text with escape sequences blanked (same length), and the escapes' start and end offsets."""
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     pos = 0
-    for m in _ESCAPE_RE.finditer(text):
+    for m in escape.finditer(text):
         start, end = m.span()
         pieces.append(text[pos:start])
         second = text[start + 1]
@@ -188,6 +196,13 @@ class _Spans:
     def __init__(self) -> None:
         self.starts: list[int] = []  # sorted; items[i] starts at starts[i]
         self.items: list[tuple[int, int, str]] = []
+
+    @classmethod
+    def of(cls, items: list[tuple[int, int, str]]) -> _Spans:
+        spans = cls()
+        for start, end, kind in items:
+            spans.add(start, end, kind)
+        return spans
 
     def add(self, start: int, end: int, kind: str) -> bool:
         """Accept the span unless it overlaps one accepted before; says whether it was accepted."""
@@ -272,6 +287,16 @@ class Redactor:
                 escapes = (starts, ends)
 
         spans = self._scan(view, spans)
+        if escapes is not None:
+            if spans is not None:  # replacements cover whole escapes: redacted JSON stays JSON
+                spans = _Spans.of(_widen(spans.items, *escapes))
+            if _DOUBLE_ESCAPE_RE.search(text) is not None:
+                twice, starts2, ends2 = _escape_view(text, _MULTI_ESCAPE_RE)
+                found = self._scan(twice, None)
+                if found is not None:
+                    spans = spans or _Spans()
+                    for start, end, kind in _widen(found.items, starts2, ends2):
+                        spans.add(start, end, kind)
         if "%" in view and _PERCENT_ESCAPE_RE.search(view) is not None:
             # URL-encoded text (a query string: "jane%40example.com", "4111+1111+..."): scanned
             # decoded as well, each find mapped back to the encoded characters it came from.
@@ -285,8 +310,7 @@ class Redactor:
 
         if spans is None or not spans.items:
             return text, None
-        items = spans.items if escapes is None else _widen(spans.items, *escapes)
-        return _apply(text, items)
+        return _apply(text, spans.items)
 
     def _scan(self, view: str, spans: _Spans | None) -> _Spans | None:
         """Every pattern kind over ``view`` (the text, or its escape-blanked or URL-decoded view)."""

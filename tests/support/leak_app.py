@@ -2,8 +2,9 @@
 
 ``tests/test_leaks.py`` runs this script under ``opentelemetry-instrument`` with content capture
 and HTTP header capture on, exporting to the test OTLP receiver; it drives the real ``openai``
-client against the bundled simulator (started here, in-process) and then the test checks that
-none of the planted values reached the receiver in any form.
+client against the bundled simulator, and the real ``elevenlabs`` client (where installed) against
+the ElevenLabs simulator (both started here, in-process), and then the test checks that none of
+the planted values reached the receiver in any form.
 
 The table is two lists:
 
@@ -20,9 +21,11 @@ names its kind, place and context. Each place also writes ``canary-<place>`` nex
 the test requires every canary to arrive, so a place whose content is not captured at all
 cannot pass silently.
 
-Adding a provider (ElevenLabs, say): write its places here, a :class:`Place` per place its
-telemetry reads, whose ``run`` makes that provider's calls with :meth:`Ctx.blob` /
-:meth:`Ctx.value` and returns how many GenAI calls it made, and append them to ``PLACES``.
+Adding a provider: write its places here, a :class:`Place` per place its telemetry reads, whose
+``run`` makes that provider's calls with :meth:`Ctx.blob` / :meth:`Ctx.value` and returns how many
+GenAI calls it made (its ``provider``: the test counts that provider's spans), and append them to
+``PLACES``; ElevenLabs (text to speech, dialogue, sound effects, speech to text, voice and model
+ids, error bodies, headers, the client's key) is the example.
 
 Run alone (prints the planted table and the summary)::
 
@@ -33,6 +36,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import importlib.util
 import inspect
 import json
 import logging
@@ -293,8 +298,9 @@ class Place:
     what: str
     contexts: _Contexts
     run: Callable[[Ctx], int]  # makes the calls; returns the number of GenAI calls made
-    needs: str = ""  # a client feature ("responses", "callable_api_key"); skipped without it
+    needs: str = ""  # a client feature ("responses", "callable_api_key", "elevenlabs"); skipped without it
     shows: str = ""  # where the canary must arrive: part of a location ("gen_ai.output.messages")
+    provider: str = "openai"  # gen_ai.provider.name of the GenAI calls ``run`` makes
 
 
 def planted_for(place: Place) -> list[Planted]:
@@ -367,11 +373,19 @@ def _shows(name: str) -> str:
     return "gen_ai.input.messages"
 
 
-def _blob_place(name: str, what: str, run: Callable[[Ctx], int], *, needs: str = "", extras: bool = False) -> Place:
+def _blob_place(
+    name: str,
+    what: str,
+    run: Callable[[Ctx], int],
+    *,
+    needs: str = "",
+    extras: bool = False,
+    provider: str = "openai",
+) -> Place:
     contexts: _Contexts = tuple((ctx, None) for ctx in TEXT_CONTEXTS)
     if extras:
         contexts += STRUCTURED_EXTRAS
-    return Place(name, what, contexts, run, needs, _shows(name))
+    return Place(name, what, contexts, run, needs, _shows(name), provider)
 
 
 def _scenario(name: str, **extra: str) -> dict[str, str]:
@@ -714,6 +728,224 @@ def _kinds(*names: str) -> tuple[str, ...]:
     return names
 
 
+# -- ElevenLabs ----------------------------------------------------------------------------------
+
+VOICE = "21m00Tcm4TlvDq8ikWAM"
+SPEECH_FORMAT = "mp3_22050_32"  # the smallest real format: a blob is about 8 minutes of speech
+_PATH_SAFE = "!$&'()*+,;=:@-._~"  # what a URL path segment holds as is (httpx sends it unchanged)
+
+
+def _xi(scenario: str = "ok", **headers: str) -> dict[str, Any]:
+    """``request_options`` of an ElevenLabs call: the simulator's scenario and extra headers."""
+    return {"additional_headers": {"x-simulator-scenario": scenario, **headers}, "max_retries": 0}
+
+
+def _speak(audio: Iterable[bytes]) -> int:
+    """Read a whole audio stream (the client's methods send nothing until iterated)."""
+    for _ in audio:
+        pass
+    return 1
+
+
+def _transcript(ctx: Ctx) -> dict[str, str]:
+    """The speech-to-text answer: the blob, sent as the ``x-simulator-reply`` header. A header
+    value holds no line break, so the lines are joined with spaces (tabs and quotes stay)."""
+    return {"x-simulator-reply": ctx.blob().replace("\n", " ")}
+
+
+def _path_voice(text: str) -> str:
+    """A voice id for the URL path: as is where a path segment holds it unchanged, else fully
+    URL-encoded (a form the test looks for; the client does not encode its path parameters)."""
+    return text if quote(text, safe=_PATH_SAFE) == text else quote(text, safe="")
+
+
+def _expect_api_error(ctx: Ctx, call: Callable[[], Any], *, log: bool = False) -> int:
+    from elevenlabs.core.api_error import ApiError
+
+    try:
+        call()
+    except ApiError as exc:
+        if exc.status_code != 400:
+            raise
+        if log:
+            logging.getLogger("app").exception("the speech gateway refused the call")
+        return 1
+    raise AssertionError(f"{ctx.place.name}: the echo_error scenario did not fail")
+
+
+def _run_el_tts_input(ctx: Ctx) -> int:
+    return _speak(ctx.app.elevenlabs.text_to_speech.convert(VOICE, text=ctx.blob(), output_format=SPEECH_FORMAT))
+
+
+def _run_el_tts_stream_input(ctx: Ctx) -> int:
+    return _speak(ctx.app.elevenlabs.text_to_speech.stream(VOICE, text=ctx.blob(), output_format=SPEECH_FORMAT))
+
+
+def _run_el_tts_async_input(ctx: Ctx) -> int:
+    async def call() -> None:
+        client = ctx.app.async_elevenlabs()
+        async for _ in client.text_to_speech.convert(VOICE, text=ctx.blob(), output_format=SPEECH_FORMAT):
+            pass
+
+    asyncio.run(call())
+    return 1
+
+
+def _run_el_dialogue_input(ctx: Ctx) -> int:
+    lines = ctx.blob().split("\n")
+    half = len(lines) // 2  # two speakers: a value opens the second one's text
+    inputs = [{"text": "\n".join(lines[:half]), "voice_id": VOICE}, {"text": "\n".join(lines[half:]), "voice_id": "v2"}]
+    return _speak(ctx.app.elevenlabs.text_to_dialogue.convert(inputs=inputs, output_format=SPEECH_FORMAT))
+
+
+def _run_el_sound_effects_input(ctx: Ctx) -> int:
+    return _speak(
+        ctx.app.elevenlabs.text_to_sound_effects.convert(
+            text=ctx.blob(), duration_seconds=0.5, output_format=SPEECH_FORMAT
+        )
+    )
+
+
+def _run_el_stt_output(ctx: Ctx) -> int:
+    ctx.app.elevenlabs_opaque.speech_to_text.convert(
+        model_id="scribe_v1", file=b"\x00\x01" * 8000, request_options=_xi(**_transcript(ctx))
+    )
+    return 1
+
+
+def _run_el_tts_error(ctx: Ctx) -> int:
+    return _expect_api_error(
+        ctx,
+        lambda: _speak(
+            ctx.app.elevenlabs.text_to_speech.convert(VOICE, text=ctx.blob(), request_options=_xi("echo_error"))
+        ),
+        log=True,
+    )
+
+
+def _run_el_stt_error(ctx: Ctx) -> int:
+    return _expect_api_error(
+        ctx,
+        lambda: ctx.app.elevenlabs_opaque.speech_to_text.convert(
+            model_id="scribe_v1", file=b"\x00\x01" * 8000, request_options=_xi("echo_error", **_transcript(ctx))
+        ),
+    )
+
+
+def _run_el_voice_id(ctx: Ctx) -> int:
+    client = ctx.app.elevenlabs
+    for kind in KINDS:  # in the URL path (/v1/text-to-speech/{voice_id})
+        _speak(client.text_to_speech.convert(_path_voice(ctx.value("path", kind.name).text), text="hi"))
+    inputs = [{"text": "hi", "voice_id": ctx.canary}] + [  # in the JSON body, as written
+        {"text": "hi", "voice_id": ctx.value("dialogue", kind.name).text} for kind in KINDS
+    ]
+    _speak(client.text_to_dialogue.convert(inputs=inputs))
+    return len(KINDS) + 1
+
+
+def _run_el_model_id(ctx: Ctx) -> int:
+    for kind in KINDS:
+        model = f"eleven_multilingual_v2:{ctx.canary}:{ctx.value('model', kind.name).text}"
+        _speak(ctx.app.elevenlabs.text_to_speech.convert(VOICE, text="hi", model_id=model))
+    return len(KINDS)
+
+
+def _run_el_request_headers(ctx: Ctx) -> int:
+    headers = {
+        "X-Canary": ctx.canary,
+        "X-Customer-Email": ctx.value("customer_email_header", "email").value,
+        "X-Internal-Token": ctx.value("internal_token_header", "opaque_credential").value,
+        **{_header_name(kind): ctx.value("header", kind.name).text for kind in KINDS},
+    }
+    return _speak(ctx.app.elevenlabs_opaque.text_to_speech.convert(VOICE, text="hi", request_options=_xi(**headers)))
+
+
+def _run_el_client_api_key(ctx: Ctx) -> int:
+    # Every call of the app's ElevenLabs clients sends its key (xi-api-key, captured with the
+    # headers); the echo_error places get it repeated in the error body.
+    _speak(ctx.app.elevenlabs.text_to_speech.convert(VOICE, text=f"{ctx.canary}: hi"))
+    _speak(ctx.app.elevenlabs_opaque.text_to_speech.convert(VOICE, text=f"{ctx.canary}: hi again"))
+    return 2
+
+
+def _run_log_speech(ctx: Ctx) -> int:
+    logging.getLogger("app").warning("customer asked to hear: %s", ctx.blob())
+    return 0
+
+
+def _el_place(name: str, what: str, run: Callable[[Ctx], int]) -> Place:
+    return _blob_place(name, what, run, needs="elevenlabs", provider="elevenlabs")
+
+
+ELEVENLABS_PLACES: tuple[Place, ...] = (
+    _el_place("elevenlabs.tts.input", "ElevenLabs text_to_speech.convert: the text", _run_el_tts_input),
+    _el_place("elevenlabs.tts.stream.input", "ElevenLabs text_to_speech.stream: the text", _run_el_tts_stream_input),
+    _el_place(
+        "elevenlabs.tts.async.input", "ElevenLabs async text_to_speech.convert: the text", _run_el_tts_async_input
+    ),
+    _el_place(
+        "elevenlabs.dialogue.input", "ElevenLabs text_to_dialogue: the inputs' text (two speakers)",
+        _run_el_dialogue_input,
+    ),
+    _el_place(
+        "elevenlabs.sound_effects.input", "ElevenLabs text_to_sound_effects: the prompt", _run_el_sound_effects_input
+    ),
+    _el_place(
+        "elevenlabs.stt.output", "ElevenLabs speech_to_text: the transcript (x-simulator-reply, one line)",
+        _run_el_stt_output,
+    ),
+    _el_place(
+        "elevenlabs.tts.error", "ElevenLabs: a 400 whose body repeats the text and the key (and a logged exception)",
+        _run_el_tts_error,
+    ),
+    _el_place(
+        "elevenlabs.stt.error", "ElevenLabs speech_to_text: a 400 whose body repeats the transcript and the key",
+        _run_el_stt_error,
+    ),
+    Place(
+        "elevenlabs.voice_id",
+        "ElevenLabs voice ids: in the URL path (text to speech) and in dialogue inputs",
+        (("path", None), ("dialogue", None)),
+        _run_el_voice_id,
+        needs="elevenlabs",
+        shows="attribute 'gen_ai.speech.voice'",
+        provider="elevenlabs",
+    ),
+    Place(
+        "elevenlabs.model_id",
+        "ElevenLabs model ids (span names, metric attributes, warnings)",
+        (("model", None),),
+        _run_el_model_id,
+        needs="elevenlabs",
+        shows="metric gen_ai.client.operation.duration attribute 'gen_ai.request.model'",
+        provider="elevenlabs",
+    ),
+    Place(
+        "elevenlabs.request_headers",
+        "ElevenLabs: custom request headers (additional_headers; header capture on)",
+        (
+            ("customer_email_header", _kinds("email")),
+            ("internal_token_header", _kinds("opaque_credential")),
+            ("header", None),
+        ),
+        _run_el_request_headers,
+        needs="elevenlabs",
+        shows="http.request.header.x",
+        provider="elevenlabs",
+    ),
+    Place(
+        "elevenlabs.client.api_key",
+        "the ElevenLabs clients' own keys (an sk_ key, and one no pattern knows): xi-api-key, error bodies",
+        (("api_key", _kinds("elevenlabs_key")), ("opaque_api_key", _kinds("opaque_credential"))),
+        _run_el_client_api_key,
+        needs="elevenlabs",
+        shows="gen_ai.input.messages",
+        provider="elevenlabs",
+    ),
+    _blob_place("log.speech", 'a log message about speech: logger.warning("%s", text)', _run_log_speech),
+)
+
+
 PLACES: tuple[Place, ...] = (
     _blob_place("chat.user", "chat: a user message", _run_chat_user),
     _blob_place("chat.system", "chat: the system message (system instructions)", _run_chat_system),
@@ -829,6 +1061,7 @@ PLACES: tuple[Place, ...] = (
           (("json", None),), _run_json_labels, shows="gen_ai.input.messages"),
     Place("truncation", "text parts cut by OTEL_AI_CONTENT_MAX_LENGTH in the middle of a value",
           (("cut", None),), _run_truncation, shows="gen_ai.input.messages"),
+    *ELEVENLABS_PLACES,
 )
 
 
@@ -838,13 +1071,35 @@ PLACES: tuple[Place, ...] = (
 
 
 class App:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, elevenlabs_url: str | None = None) -> None:
         import openai
 
         self.base_url = base_url
         client_place = next(p for p in PLACES if p.name == "client.api_key")
         self.api_key = planted_for(client_place)[0].value
         self.client = openai.OpenAI(base_url=base_url, api_key=self.api_key, max_retries=0)
+        self.elevenlabs_url = elevenlabs_url
+        if elevenlabs_url is not None:
+            import elevenlabs
+
+            key_place = next(p for p in PLACES if p.name == "elevenlabs.client.api_key")
+            keys = {p.context: p.value for p in planted_for(key_place)}
+            self.elevenlabs_key, self.elevenlabs_opaque_key = keys["api_key"], keys["opaque_api_key"]
+            options = self._elevenlabs_options()
+            self.elevenlabs = elevenlabs.ElevenLabs(api_key=self.elevenlabs_key, **options)
+            self.elevenlabs_opaque = elevenlabs.ElevenLabs(api_key=self.elevenlabs_opaque_key, **options)
+
+    def _elevenlabs_options(self) -> dict[str, Any]:
+        from otel_ai.testing.elevenlabs_simulator import client_options
+
+        assert self.elevenlabs_url is not None
+        return client_options(self.elevenlabs_url)
+
+    def async_elevenlabs(self) -> Any:
+        """A new async ElevenLabs client (with the opaque key), one per event loop."""
+        import elevenlabs
+
+        return elevenlabs.AsyncElevenLabs(api_key=self.elevenlabs_opaque_key, **self._elevenlabs_options())
 
     def async_client(self) -> Any:
         """A new async client (one per event loop: its connections belong to the loop)."""
@@ -864,6 +1119,8 @@ class App:
         if feature == "callable_api_key":
             annotation = str(inspect.signature(openai.OpenAI.__init__).parameters["api_key"].annotation)
             return "Callable" in annotation
+        if feature == "elevenlabs":
+            return self.elevenlabs_url is not None
         raise ValueError(feature)
 
 
@@ -871,17 +1128,25 @@ def main() -> int:
     from otel_ai.testing.simulator import OpenAISimulator
 
     calls: dict[str, int] = {}
+    providers: dict[str, int] = {}
     skipped: list[str] = []
-    with OpenAISimulator() as simulator:
-        app = App(simulator.base_url)
+    with OpenAISimulator() as simulator, contextlib.ExitStack() as stack:
+        speech = None  # the ElevenLabs simulator, where the elevenlabs client is installed
+        if importlib.util.find_spec("elevenlabs") is not None:
+            from otel_ai.testing.elevenlabs_simulator import ElevenLabsSimulator
+
+            speech = stack.enter_context(ElevenLabsSimulator())
+        app = App(simulator.base_url, speech.base_url if speech is not None else None)
         for place in PLACES:
             if not app.supports(place.needs):
                 skipped.append(place.name)
                 continue
             calls[place.name] = place.run(Ctx(app, place))
-        requests = len(simulator.requests)
+            providers[place.provider] = providers.get(place.provider, 0) + calls[place.name]
+        requests = len(simulator.requests) + (len(speech.requests) if speech is not None else 0)
     summary = {
         "genai_calls": sum(calls.values()),
+        "providers": providers,
         "calls": calls,
         "skipped": skipped,
         "simulator_requests": requests,
