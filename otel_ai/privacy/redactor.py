@@ -170,6 +170,17 @@ def _escape_view(text: str, escape: re.Pattern[str] = _ESCAPE_RE) -> tuple[str, 
     return "".join(pieces), starts, ends
 
 
+def _merge_intervals(starts: list[int], ends: list[int]) -> tuple[list[int], list[int]]:
+    """Sorted, non-overlapping intervals covering the given ones (the escapes of two readings)."""
+    merged: list[list[int]] = []
+    for start, end in sorted(zip(starts, ends, strict=True)):
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [m[0] for m in merged], [m[1] for m in merged]
+
+
 def _widen(items: list[tuple[int, int, str]], starts: list[int], ends: list[int]) -> list[tuple[int, int, str]]:
     """Widen each replacement to whole escape sequences; merge any that then overlap."""
     out: list[tuple[int, int, str]] = []
@@ -288,15 +299,15 @@ class Redactor:
 
         spans = self._scan(view, spans)
         if escapes is not None:
-            if spans is not None:  # replacements cover whole escapes: redacted JSON stays JSON
-                spans = _Spans.of(_widen(spans.items, *escapes))
+            starts, ends = escapes
             if _DOUBLE_ESCAPE_RE.search(text) is not None:
                 twice, starts2, ends2 = _escape_view(text, _MULTI_ESCAPE_RE)
-                found = self._scan(twice, None)
-                if found is not None:
-                    spans = spans or _Spans()
-                    for start, end, kind in _widen(found.items, starts2, ends2):
-                        spans.add(start, end, kind)
+                spans = self._scan(twice, spans)
+                # Widened to the escapes of both readings, so the text stays valid at both levels
+                # (a literal backslash next to a secret may go with it).
+                starts, ends = _merge_intervals(starts + starts2, ends + ends2)
+            if spans is not None:  # replacements cover whole escapes: redacted JSON stays JSON
+                spans = _Spans.of(_widen(spans.items, starts, ends))
         if "%" in view and _PERCENT_ESCAPE_RE.search(view) is not None:
             # URL-encoded text (a query string: "jane%40example.com", "4111+1111+..."): scanned
             # decoded as well, each find mapped back to the encoded characters it came from.
