@@ -160,6 +160,7 @@ def _deep_pricing_file(tmp_path: Path) -> str:
         ("redaction pattern", {CAPTURE: "true", "OTEL_AI_REDACT_PATTERNS": "(?<=a)b"},
          "OTEL_AI_REDACT_PATTERNS: entry 1"),
         ("provider hosts", {"OTEL_AI_PROVIDER_HOSTS": "*foo.com=gw"}, "OTEL_AI_PROVIDER_HOSTS: entry 1"),
+        ("system metrics", {"OTEL_AI_SYSTEM_METRICS": "most"}, "OTEL_AI_SYSTEM_METRICS='most' is not one of"),
         ("otlp protocol", {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json-ish"},
          "OTEL_EXPORTER_OTLP_PROTOCOL='http/json-ish'"),
     ],

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from otel_ai.errors import ConfigError
 from otel_ai.privacy.patterns import UserPattern, parse_pattern_entries
+from otel_ai.system.settings import parse_system_metrics
 
 CAPTURE_CONTENT_VAR = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 PRICING_FILE_VAR = "OTEL_AI_PRICING_FILE"
@@ -95,6 +96,9 @@ class Settings:
             problems.append(problem + off)
         if pattern_problems:
             content = ContentMode.NO_CONTENT  # never export what the user meant to hide
+        _, system_metrics_problem = parse_system_metrics(env)
+        if system_metrics_problem:
+            problems.append(system_metrics_problem)
         return cls(
             content=content,
             content_max_length=_positive_int(env, CONTENT_MAX_LENGTH_VAR, 8192, problems),

@@ -27,6 +27,7 @@ from otel_ai.sdk import health as _health
 from otel_ai.sdk import state as _state
 from otel_ai.sdk.console import ConsoleGenAISpanExporter
 from otel_ai.sdk.guard import report
+from otel_ai.system.settings import disable_contrib_entry_point
 
 _logger = logging.getLogger("otel_ai")
 
@@ -48,6 +49,7 @@ def apply_env_defaults(env: dict[str, str] | os._Environ[str] | None = None) -> 
     target = os.environ if env is None else env
     for key, value in ENV_DEFAULTS.items():
         target.setdefault(key, value)
+    disable_contrib_entry_point(target)  # otel_ai_system drives the contrib system metrics itself
 
 
 def validate() -> None:

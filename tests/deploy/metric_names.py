@@ -3,9 +3,10 @@
 How this list was made (and how to remake it after an upgrade): a script created exactly the agent's
 instruments (design.md: names, units, attributes) on a MeterProvider with the OpenTelemetry
 PrometheusMetricReader (opentelemetry-exporter-prometheus 0.66b2, SDK 1.45.2), recorded one value each,
-ran SystemMetricsInstrumentor (opentelemetry-instrumentation-system-metrics 0.66b2, default config) and
-printed prometheus_client's generate_latest(REGISTRY). The sample names it printed are below.
-test_metric_names.py re-runs that in a subprocess and fails if a name here is no longer produced.
+ran the agent's system-metrics instrumentor with OTEL_AI_SYSTEM_METRICS=full (the default config of
+opentelemetry-instrumentation-system-metrics 0.66b2, plus disk space per filesystem, plus GPUs through a
+stand-in for NVML) and printed prometheus_client's generate_latest(REGISTRY). The sample names it printed
+are below. test_metric_names.py re-runs that in a subprocess and fails if a name here is no longer produced.
 
 The collector's `prometheus` exporter produces the same names (unit suffixes such as `_seconds`, `_total`
 on counters, `_bucket`/`_sum`/`_count` on histograms, dots to underscores); docs/deploy.md says where the
@@ -106,6 +107,50 @@ SYSTEM_METRICS: frozenset[str] = frozenset(
     }
 )
 
+# Added by otel_ai.system to the contrib set, in every OTEL_AI_SYSTEM_METRICS set but `off`: disk space per
+# filesystem (docs/system.md). The collector's exporter renders the gauge as system_filesystem_utilization_ratio
+# (it suffixes unit-"1" gauges with _ratio; the Python exporter does not), so dashboards and rules use the
+# usage in bytes, named alike on both paths.
+FILESYSTEM_METRICS: frozenset[str] = frozenset({"system_filesystem_usage_bytes", "system_filesystem_utilization"})
+FILESYSTEM_LABELS: frozenset[str] = frozenset(
+    {"system_device", "system_filesystem_mountpoint", "system_filesystem_type", "system_filesystem_state"}
+)
+
+# NVIDIA GPUs, only where nvidia-ml-py and a driver are present (the _utilization gauges get _ratio on the
+# collector path, as above).
+GPU_METRICS: frozenset[str] = frozenset(
+    {
+        "hw_gpu_utilization",
+        "hw_gpu_memory_usage_bytes",
+        "hw_gpu_memory_limit_bytes",
+        "hw_gpu_memory_utilization",
+        "hw_temperature_celsius",
+        "hw_power_watts",
+    }
+)
+GPU_LABELS: frozenset[str] = frozenset(
+    {"hw_id", "hw_type", "hw_name", "hw_model", "hw_vendor", "hw_gpu_task", "hw_sensor_location"}
+)
+
+# What the default set, OTEL_AI_SYSTEM_METRICS=basic, produces of the above (GPUs come in every set).
+# Everything else on the Host and process dashboard sits in its collapsed "Full set only" row.
+BASIC_SYSTEM_METRICS: frozenset[str] = frozenset(
+    {
+        "system_cpu_utilization",
+        "system_memory_usage_bytes",
+        "system_memory_utilization",
+        "system_disk_io_bytes_total",
+        "system_disk_operations_total",
+        "system_disk_time_seconds_total",
+        "system_network_io_bytes_total",
+        "process_cpu_time_seconds_total",
+        "process_memory_usage_bytes",
+        "process_thread_count",
+        "process_open_file_descriptor_count",
+        *FILESYSTEM_METRICS,
+    }
+)
+
 # The resource (service.name, service.instance.id, telemetry.sdk.*, ...) as one info series.
 RESOURCE_METRICS: frozenset[str] = frozenset({"target_info"})
 
@@ -129,4 +174,4 @@ DIRECT_SCRAPE_ONLY: frozenset[str] = frozenset(
 AGENT_SERIES: frozenset[str] = frozenset(name for names in AGENT_METRICS.values() for name in names)
 
 # What dashboards and alert rules may query (plus the recording rules defined in the rules file).
-PRODUCED: frozenset[str] = AGENT_SERIES | SYSTEM_METRICS | RESOURCE_METRICS
+PRODUCED: frozenset[str] = AGENT_SERIES | SYSTEM_METRICS | FILESYSTEM_METRICS | GPU_METRICS | RESOURCE_METRICS

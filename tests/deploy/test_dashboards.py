@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .metric_names import AGENT_LABELS, PRODUCED
+from .metric_names import AGENT_LABELS, BASIC_SYSTEM_METRICS, FILESYSTEM_LABELS, PRODUCED
 from .support import (
     DASHBOARD_PROVIDERS,
     DASHBOARDS,
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.timeout(900)  # the first test may install promtool wit
 EXPECTED = {"genai-overview.json", "audio.json", "host-process.json"}
 PROVISIONED = {ds["uid"]: ds["type"] for ds in load_yaml(DATASOURCES)["datasources"]}
 RECORDED = {r["record"] for g in load_yaml(RULES_FILE)["groups"] for r in g["rules"] if "record" in r}
-HOST_LABELS = {"state", "cpu", "device", "direction", "type", "generation"}
+HOST_LABELS = {"state", "cpu", "device", "direction", "type", "generation"} | FILESYSTEM_LABELS
 KNOWN_LABELS = AGENT_LABELS | HOST_LABELS | {"job", "instance", "le"}
 _LABEL_VALUES = re.compile(r"^label_values\((?:(?P<selector>.+),\s*)?(?P<label>\w+)\)$")
 
@@ -170,3 +170,29 @@ def test_genai_overview_covers_the_issue():
         "time to first chunk",
     ):
         assert words in titles, words
+
+
+def _queries(panel: dict) -> list[set[str]]:
+    return [promql_names(substitute_grafana_variables(t["expr"], {"job", "instance"}))[0] for t in panel["targets"]]
+
+
+def test_host_dashboard_shows_disk_space_and_keeps_full_only_panels_in_a_collapsed_row():
+    """With the default OTEL_AI_SYSTEM_METRICS=basic every visible panel has data; what needs `full` waits in
+    a collapsed row that says so."""
+    dashboard = _load(DASHBOARDS[0].parent / "host-process.json")
+    rows = [p for p in dashboard["panels"] if p["type"] == "row"]
+    (full_row,) = [r for r in rows if "OTEL_AI_SYSTEM_METRICS=full" in r["title"]]
+    assert full_row["collapsed"] is True and full_row["panels"]
+    assert dashboard["panels"][-1] is full_row  # last, so collapsing it moves nothing
+    visible = [p for p in dashboard["panels"] if p["type"] != "row"]
+    for panel in visible:
+        for metrics in _queries(panel):
+            assert metrics <= BASIC_SYSTEM_METRICS, f"{panel['title']} needs {metrics - BASIC_SYSTEM_METRICS}"
+    for panel in full_row["panels"]:
+        for metrics in _queries(panel):
+            assert metrics - BASIC_SYSTEM_METRICS, f"{panel['title']} has data with basic: show it"
+    (disk,) = [p for p in visible if p["title"] == "Filesystem used"]
+    assert disk["fieldConfig"]["defaults"]["unit"] == "percentunit"
+    assert [s["value"] for s in disk["fieldConfig"]["defaults"]["thresholds"]["steps"]] == [None, 0.9]
+    assert "system_filesystem_usage_bytes" in disk["targets"][0]["expr"]
+    assert 'system_filesystem_state="free"' in disk["targets"][0]["expr"]

@@ -9,18 +9,44 @@ import textwrap
 
 import pytest
 
-from .metric_names import AGENT_ATTRIBUTES, AGENT_METRICS, DIRECT_SCRAPE_ONLY, PRODUCED
+from .metric_names import (
+    AGENT_ATTRIBUTES,
+    AGENT_METRICS,
+    BASIC_SYSTEM_METRICS,
+    DIRECT_SCRAPE_ONLY,
+    FILESYSTEM_LABELS,
+    FILESYSTEM_METRICS,
+    GPU_LABELS,
+    GPU_METRICS,
+    PRODUCED,
+    SYSTEM_METRICS,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
 # The same steps that produced metric_names.py, in a fresh interpreter (the metric reader and the
-# system-metrics instrumentor are process-global).
+# system-metrics instrumentor are process-global). NVML is a stand-in with one device, so the GPU names
+# are rendered by the real exporter on machines without a GPU too.
 _SCRIPT = textwrap.dedent(
     """
-    import json, sys, time
+    import json, os, sys, time, types
+    from collections import namedtuple
+    os.environ["OTEL_AI_SYSTEM_METRICS"] = sys.argv[3]
+    os.environ.pop("OTEL_PYTHON_SYSTEM_METRICS_EXCLUDED_METRICS", None)
+    nvml = types.ModuleType("pynvml")
+    nvml.nvmlInit = nvml.nvmlShutdown = lambda: None
+    nvml.nvmlDeviceGetCount = lambda: 1
+    nvml.nvmlDeviceGetHandleByIndex = lambda index: index
+    nvml.nvmlDeviceGetName = lambda handle: "NVIDIA H200"
+    nvml.nvmlDeviceGetUUID = lambda handle: "GPU-00000000-0000-0000-0000-000000000000"
+    nvml.nvmlDeviceGetUtilizationRates = lambda handle: namedtuple("U", "gpu memory")(50, 20)
+    nvml.nvmlDeviceGetMemoryInfo = lambda handle: namedtuple("M", "total free used")(100, 60, 40)
+    nvml.nvmlDeviceGetTemperature = lambda handle, sensor: 60
+    nvml.nvmlDeviceGetPowerUsage = lambda handle: 250000
+    sys.modules["pynvml"] = nvml
     from prometheus_client import REGISTRY, generate_latest
     from opentelemetry.exporter.prometheus import PrometheusMetricReader
-    from opentelemetry.instrumentation.system_metrics import SystemMetricsInstrumentor
+    from otel_ai.system import SystemMetricsInstrumentor
     from opentelemetry.sdk.metrics import MeterProvider
 
     instruments = json.loads(sys.argv[1])
@@ -39,15 +65,14 @@ _SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def exposition() -> str:
+def _exposition(metric_set: str) -> str:
     instruments = [
         (name, unit, "counter" if unit in {"{USD}", "{request}", "{character}"} else "histogram")
         for name, unit in AGENT_METRICS
     ]
     attributes = sorted(AGENT_ATTRIBUTES)
     result = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, json.dumps(instruments), json.dumps(attributes)],
+        [sys.executable, "-c", _SCRIPT, json.dumps(instruments), json.dumps(attributes), metric_set],
         capture_output=True,
         text=True,
         timeout=60,
@@ -55,6 +80,11 @@ def exposition() -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+@pytest.fixture(scope="module")
+def exposition() -> str:
+    return _exposition("full")
 
 
 def _series(exposition: str) -> set[str]:
@@ -77,3 +107,20 @@ def test_attributes_become_the_listed_labels(exposition):
     line = next(line for line in exposition.splitlines() if line.startswith("otel_ai_client_requests_total{"))
     for label in AGENT_ATTRIBUTES.values():
         assert f'{label}="x"' in line
+
+
+@pytest.mark.parametrize(
+    ("names", "labels"), [(FILESYSTEM_METRICS, FILESYSTEM_LABELS), (GPU_METRICS, GPU_LABELS)], ids=["disk", "gpu"]
+)
+def test_system_attributes_become_the_listed_labels(exposition, names, labels):
+    found: set[str] = set()
+    for line in exposition.splitlines():
+        if line.split("{", 1)[0] in names:
+            found |= {pair.split("=", 1)[0] for pair in line.split("{", 1)[1].rsplit("}", 1)[0].split('",')}
+    assert labels <= found, labels - found
+
+
+def test_the_default_basic_set_is_the_listed_one():
+    """OTEL_AI_SYSTEM_METRICS=basic (the default): what dashboards and alerts may rely on without configuration."""
+    host = SYSTEM_METRICS | FILESYSTEM_METRICS
+    assert _series(_exposition("basic")) & host == BASIC_SYSTEM_METRICS

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .metric_names import AGENT_LABELS, PRODUCED
+from .metric_names import AGENT_LABELS, BASIC_SYSTEM_METRICS, FILESYSTEM_LABELS, PRODUCED
 from .support import (
     DOCS,
     PROMETHEUS_CONFIG,
@@ -32,7 +32,7 @@ RECORDED = {rule["record"] for rule in RULES if "record" in rule}
 
 # Labels the rules may group or filter by: the agent's metric attributes, the system-metrics attributes,
 # and what Prometheus itself adds.
-HOST_LABELS = {"state", "cpu", "device", "direction", "type", "generation"}
+HOST_LABELS = {"state", "cpu", "device", "direction", "type", "generation"} | FILESYSTEM_LABELS
 KNOWN_LABELS = AGENT_LABELS | HOST_LABELS | {"job", "instance", "le"}
 
 
@@ -84,6 +84,15 @@ def test_rules_use_only_metrics_and_labels_the_agent_produces():
             assert metrics, f"{name}: no metric found, the scanner is broken"
         assert metrics - PRODUCED - RECORDED == set(), name
         assert labels - KNOWN_LABELS == set(), name
+
+
+def test_host_alerts_need_only_the_default_system_metrics():
+    """OTEL_AI_SYSTEM_METRICS=basic is the default: a host alert on a full-only metric would never fire."""
+    (group,) = [g for g in load_yaml(RULES_FILE)["groups"] if g["name"] == "otel-ai-host"]
+    for rule in group["rules"]:
+        metrics, _ = promql_names(str(rule["expr"]))
+        assert metrics <= BASIC_SYSTEM_METRICS, rule["alert"]
+    assert "OtelAIHostDiskAlmostFull" in {rule["alert"] for rule in group["rules"]}
 
 
 def test_thresholds_table_documents_every_alert_and_budget():
