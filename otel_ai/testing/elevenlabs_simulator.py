@@ -87,7 +87,6 @@ non-streaming methods retry 429/5xx (twice, from 1 s, unless
 
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
 import enum
@@ -98,7 +97,6 @@ import json
 import math
 import re
 import secrets
-import signal
 import socket
 import string
 import struct
@@ -114,10 +112,9 @@ from email.message import Message
 from email.parser import BytesParser
 from fractions import Fraction
 from io import BytesIO
-from types import FrameType
 from typing import Any, Literal, cast
 
-from otel_ai.testing.simulator import LoopbackHandler, LoopbackService
+from otel_ai.testing.simulator import LoopbackHandler, LoopbackService, serve_until_stopped
 
 __all__ = [
     "CHARACTER_COST_HEADER",
@@ -1288,27 +1285,10 @@ class ElevenLabsSimulator(LoopbackService):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="ElevenLabs API simulator (offline, deterministic).")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
-    parser.add_argument("--scenario", default="ok", choices=sorted(SCENARIOS), help="default scenario")
-    args = parser.parse_args(argv)
-
-    done = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        done.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    simulator = ElevenLabsSimulator(args.host, args.port, default_scenario=args.scenario)
-    with simulator:
-        print(f"listening on {simulator.base_url}", flush=True)
-        try:
-            while not done.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
-    return 0
+    return serve_until_stopped(
+        lambda host, port, scenario: ElevenLabsSimulator(host, port, default_scenario=scenario),
+        "ElevenLabs API simulator (offline, deterministic).", SCENARIOS, argv,
+    )
 
 
 if __name__ == "__main__":

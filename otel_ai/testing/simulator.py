@@ -1185,11 +1185,15 @@ def _chat_usage(prompt_tokens: int, completion_tokens: int, ex: _Exchange) -> di
 # --------------------------------------------------------------------------- script
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="OpenAI-compatible API simulator (offline, deterministic).")
+def serve_until_stopped(
+    make: Callable[[str, int, str], LoopbackService], description: str, scenarios: Mapping[str, str],
+    argv: list[str] | None = None,
+) -> int:
+    """The script form of a simulator: `--host`, `--port` (0: a free one), `--scenario`; runs until SIGTERM or ^C."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
-    parser.add_argument("--scenario", default="ok", choices=sorted(SCENARIOS), help="default scenario")
+    parser.add_argument("--scenario", default="ok", choices=sorted(scenarios), help="default scenario")
     args = parser.parse_args(argv)
 
     done = threading.Event()
@@ -1198,15 +1202,22 @@ def main(argv: list[str] | None = None) -> int:
         done.set()
 
     signal.signal(signal.SIGTERM, on_signal)
-    simulator = OpenAISimulator(args.host, args.port, default_scenario=args.scenario)
+    simulator = make(args.host, args.port, args.scenario)
     with simulator:
-        print(f"listening on {simulator.base_url}", flush=True)
+        print(f"listening on {getattr(simulator, 'base_url', simulator.url)}", flush=True)
         try:
             while not done.wait(0.5):
                 pass
         except KeyboardInterrupt:
             pass
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return serve_until_stopped(
+        lambda host, port, scenario: OpenAISimulator(host, port, default_scenario=scenario),
+        "OpenAI-compatible API simulator (offline, deterministic).", SCENARIOS, argv,
+    )
 
 
 if __name__ == "__main__":
