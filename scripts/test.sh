@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine with only Python and pip:
-# virtual env, the package with its test extras, Prometheus/promtool/Alertmanager from Debian when
+# virtual env, the package with its test extras, Prometheus/promtool/Alertmanager and PostgreSQL from Debian when
 # missing, lint and type checks, then pytest. Extra arguments go to pytest.
 #   OPENAI_SPEC='openai>=2,<3' VENV=.venv-openai2 scripts/test.sh   # run against another openai major
 set -euo pipefail
@@ -15,6 +15,7 @@ need_debian=()
 command -v prometheus >/dev/null 2>&1 || need_debian+=(prometheus)
 command -v promtool >/dev/null 2>&1 || need_debian+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need_debian+=(prometheus-alertmanager)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_debian+=(postgresql)  # otel-ai serve on PostgreSQL
 if [ ${#need_debian[@]} -gt 0 ]; then
   echo "installing from Debian: ${need_debian[*]}"
   SUDO=""
@@ -27,4 +28,6 @@ fi
 echo "openai $("$VENV/bin/python" -c 'import openai; print(openai.__version__)')"
 "$VENV/bin/ruff" check otel_ai tests examples bench
 "$VENV/bin/mypy" otel_ai
+# PostgreSQL was installed above: its tests must run, not skip.
+export OTEL_AI_REQUIRE_POSTGRES=1
 exec "$VENV/bin/python" -m pytest "$@"

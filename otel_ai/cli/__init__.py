@@ -26,7 +26,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("program", nargs=argparse.REMAINDER, help="the command to run, after --")
     check = sub.add_parser("check", help="print the settings in effect and check them (exit 2 on any problem)")
     check.add_argument("--no-probe", action="store_true", help="do not try the OTLP endpoints")
+    from otel_ai.cli import serve as _serve
+
+    _serve.add_arguments(sub.add_parser("serve", help="local mode: OTLP receiver, store and API in one process"))
+    from otel_ai.cli import report as _report
+
+    _report.add_parser(sub)
     args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        return _serve.run_serve(args)
+
+    if args.command == "report":
+        return _report.run_report(args)
 
     if args.command == "check":
         from otel_ai.cli.check import run_check

@@ -1,0 +1,323 @@
+"""`otel-ai serve`: local mode, one process with an OTLP receiver (HTTP 4318, gRPC 4317), a store and
+the API on ``--port``.
+
+Every flag can also come from ``OTEL_AI_SERVE_<NAME>`` (``--max-db-size`` from
+``OTEL_AI_SERVE_MAX_DB_SIZE``); a flag wins over its variable, an empty variable counts as unset.
+A bad value prints one line naming the flag or variable and exits 2. SIGINT/SIGTERM stop it
+gracefully: no new connections, batches in flight finish and are acknowledged, the store closes.
+
+This module imports nothing heavy at import time: `otel-ai --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import re
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from otel_ai.serve.server import ServeConfig, StoreOpener
+
+__all__ = [
+    "ENV_PREFIX",
+    "UsageError",
+    "add_arguments",
+    "default_db_path",
+    "main",
+    "parse_db",
+    "parse_duration_days",
+    "parse_port",
+    "parse_size",
+    "resolve_config",
+    "run_serve",
+]
+
+ENV_PREFIX = "OTEL_AI_SERVE_"
+DEFAULT_MAX_REQUEST = "16MiB"
+_T = TypeVar("_T")
+
+
+class UsageError(Exception):
+    """A bad flag or variable; the message names it."""
+
+
+# -- value parsers (each raises ValueError with the reason) ----------------------------------------------
+
+
+def parse_port(text: str) -> int:
+    """A TCP port, 0 to 65535 (0: any free port; the start-up line shows which)."""
+    value = text.strip()
+    if not value.isdigit() or int(value) > 65535:
+        raise ValueError(f"{text!r} is not a port (0-65535)")
+    return int(value)
+
+
+def parse_host(text: str) -> str:
+    value = text.strip()
+    if not value or any(c.isspace() for c in value) or "/" in value:
+        raise ValueError(f"{text!r} is not a host name or address")
+    return value.strip("[]")
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
+_DURATION_DAYS = {"s": 1 / 86400, "m": 1 / 1440, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "w": 7.0}
+_OFF = frozenset({"none", "off", "forever", "unlimited"})
+
+
+def parse_duration_days(text: str) -> float | None:
+    """``30d``, ``12h``, ``2w``, ``90m`` → days (float); ``none``/``off`` → None (keep everything)."""
+    if text.strip().lower() in _OFF:
+        return None
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration (use e.g. 30d, 12h, 2w; or none)")
+    days = float(match.group(1)) * _DURATION_DAYS[match.group(2).lower()]
+    if days <= 0:
+        raise ValueError(f"{text!r}: a retention must be longer than zero (or none)")
+    return days
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)\s*$", re.IGNORECASE)
+_SIZE_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
+
+
+def parse_size(text: str, *, allow_none: bool = True) -> int | None:
+    """``2GB`` (10^9), ``1.5GiB`` (2^30), ``500MB``, ``16MiB``, ``1048576`` → bytes; ``none`` → None."""
+    if allow_none and text.strip().lower() in _OFF:
+        return None
+    match = _SIZE.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a size (use e.g. 2GB, 500MB, 16MiB, or bytes)")
+    unit = match.group(2).lower()
+    prefix = unit[:1] if unit[:1] in "kmgt" else ""
+    if unit not in {"", "b"} | {f"{p}{s}" for p in "kmgt" for s in ("", "b", "ib")}:
+        raise ValueError(f"{text!r} is not a size (use e.g. 2GB, 500MB, 16MiB, or bytes)")
+    base = 1024 if unit.endswith("ib") else 1000
+    size = int(float(match.group(1)) * base ** _SIZE_POWERS[prefix])
+    if size <= 0:
+        raise ValueError(f"{text!r}: a size must be more than zero")
+    return size
+
+
+def _parse_request_size(text: str) -> int:
+    size = parse_size(text, allow_none=False)
+    assert size is not None
+    if size < 1024:
+        raise ValueError(f"{text!r}: at least 1KiB")
+    return size
+
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+_DB_SCHEMES = ("postgresql", "postgres", "sqlite")
+
+
+def parse_db(text: str) -> str:
+    """A SQLite file path (``~`` expanded, made absolute) or a ``postgresql://`` / ``sqlite:///`` URL."""
+    value = text.strip()
+    if not value:
+        raise ValueError("empty database path")
+    match = _SCHEME.match(value)
+    if match is None:
+        return str(Path(value).expanduser().absolute())
+    scheme = match.group(1).lower().split("+", 1)[0]
+    if scheme not in _DB_SCHEMES:
+        raise ValueError(f"unsupported database URL scheme {match.group(1)!r} (use a SQLite path or postgresql://)")
+    return value
+
+
+def default_db_path(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_DATA_HOME/otel-ai/otel-ai.db``, else the platform's user data directory."""
+    env = os.environ if env is None else env
+    xdg = env.get("XDG_DATA_HOME", "")
+    if xdg and os.path.isabs(xdg):
+        base = Path(xdg)
+    elif sys.platform == "win32" and env.get("LOCALAPPDATA"):
+        base = Path(env["LOCALAPPDATA"])
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path.home() / ".local" / "share"
+    return base / "otel-ai" / "otel-ai.db"
+
+
+# -- options ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Option(Generic[_T]):
+    dest: str
+    flag: str
+    parse: Callable[[str], _T]
+    default: str | None  # as text, parsed like a user's value (None: computed)
+    help: str
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.dest.upper()
+
+
+_OPTIONS: tuple[_Option[Any], ...] = (
+    _Option("host", "--host", parse_host, "127.0.0.1", "address for every port (default 127.0.0.1: this machine only)"),
+    _Option("port", "--port", parse_port, "8200", "API and dashboard port (default 8200)"),
+    _Option("otlp_http_port", "--otlp-http-port", parse_port, "4318", "OTLP/HTTP port (default 4318)"),
+    _Option("otlp_grpc_port", "--otlp-grpc-port", parse_port, "4317", "OTLP/gRPC port (default 4317)"),
+    _Option("db", "--db", parse_db, None, "SQLite file or postgresql:// URL (default: user data dir)"),
+    _Option("retention", "--retention", parse_duration_days, "none", "drop data older than this: 30d, 12h, 2w"),
+    _Option("max_db_size", "--max-db-size", parse_size, "none", "size cap for the database: 2GB, 500MB"),
+    _Option(
+        "max_request_bytes", "--max-request-bytes", _parse_request_size, DEFAULT_MAX_REQUEST,
+        f"largest OTLP request accepted, on the wire and decompressed (default {DEFAULT_MAX_REQUEST})",
+    ),
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `serve` flags (values stay text here; `resolve_config` parses flag, variable or default)."""
+    for option in _OPTIONS:
+        parser.add_argument(option.flag, dest=option.dest, default=None, metavar=option.dest.upper(),
+                            help=f"{option.help} [{option.env}]")
+
+
+def resolve_config(args: argparse.Namespace, env: Mapping[str, str]) -> ServeConfig:
+    """Flags, then ``OTEL_AI_SERVE_*`` variables, then defaults; raises UsageError naming the source."""
+    from otel_ai.serve.server import ServeConfig
+
+    values: dict[str, Any] = {}
+    for option in _OPTIONS:
+        flag_value = getattr(args, option.dest, None)
+        env_value = env.get(option.env, "")
+        if flag_value is not None:
+            source, text = option.flag, str(flag_value)
+        elif env_value.strip():
+            source, text = option.env, env_value
+        elif option.default is not None:
+            source, text = f"{option.flag} default", option.default
+        else:
+            source, text = "the default database path", str(default_db_path(env))
+        try:
+            values[option.dest] = option.parse(text)
+        except ValueError as exc:
+            raise UsageError(f"{source}: {exc}") from None
+    ports = {"--port": values["port"], "--otlp-http-port": values["otlp_http_port"],
+             "--otlp-grpc-port": values["otlp_grpc_port"]}
+    seen: dict[int, str] = {}
+    for flag, port in ports.items():
+        if port and port in seen:
+            raise UsageError(f"{seen[port]} and {flag} are both {port}: each needs its own port")
+        seen[port] = flag
+    return ServeConfig(
+        db=values["db"],
+        host=values["host"],
+        port=values["port"],
+        otlp_http_port=values["otlp_http_port"],
+        otlp_grpc_port=values["otlp_grpc_port"],
+        retention_days=values["retention"],
+        max_db_bytes=values["max_db_size"],
+        max_request_bytes=values["max_request_bytes"],
+    )
+
+
+# -- running -----------------------------------------------------------------------------------------------
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def run_serve(
+    args: argparse.Namespace, *, open_store: StoreOpener | None = None, env: Mapping[str, str] | None = None
+) -> int:
+    """Run until SIGINT/SIGTERM: 0 after a clean stop, 1 when it cannot start, 2 for a bad setting."""
+    try:
+        config = resolve_config(args, os.environ if env is None else env)
+    except UsageError as exc:
+        print(f"otel-ai serve: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging()
+    from otel_ai.serve.server import LocalServer, ServeError
+
+    if "://" not in config.db:
+        try:
+            Path(config.db).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"otel-ai serve: cannot create the directory for --db {config.db}: {exc.strerror or exc}",
+                  file=sys.stderr)
+            return 1
+    if not _is_loopback(config.host):
+        print(f"otel-ai serve: warning: listening on {config.host}, not loopback; there is no authentication, "
+              "anyone who reaches these ports can send and read telemetry", file=sys.stderr)
+
+    stop = threading.Event()
+    previous = _install_signal_handlers(stop)
+    server = LocalServer(config, open_store=open_store)
+    try:
+        try:
+            server.start()
+        except ServeError as exc:
+            print(f"otel-ai serve: {exc}", file=sys.stderr)
+            return 1
+        print(server.banner(), flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        _restore_signal_handlers(previous)
+    return 0
+
+
+def _install_signal_handlers(stop: threading.Event) -> dict[int, Any]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():  # a second signal: quit now (everything acknowledged is already stored)
+            os._exit(128 + signum)
+        stop.set()
+
+    previous: dict[int, Any] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, handler)
+    return previous
+
+
+def _restore_signal_handlers(previous: dict[int, Any]) -> None:
+    for signum, old in previous.items():
+        signal.signal(signum, old)
+
+
+def _configure_logging() -> None:
+    import logging
+
+    log = logging.getLogger("otel_ai.serve")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("otel-ai serve: %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
+def main(argv: Sequence[str] | None = None, *, open_store: StoreOpener | None = None) -> int:
+    """`otel-ai serve` on its own (the same as the subcommand); ``open_store`` replaces the store."""
+    parser = argparse.ArgumentParser(prog="otel-ai serve", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return run_serve(parser.parse_args(argv), open_store=open_store)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,614 @@
+"""The JSON API of `otel-ai serve` (`/api/v1/…`, OpenAPI at `/docs`): reports over the store.
+
+`create_app(store, stats=…)` builds the FastAPI app. Every report takes the same time range:
+``since`` (inclusive) and ``until`` (exclusive) are ISO-8601 times (``2026-11-01``,
+``2026-11-01T12:00:00Z``; a time without an offset is UTC) or durations before now (``30m``,
+``12h``, ``7d``, ``2w``, combined as ``1d12h``). A value that is neither answers 422 with FastAPI's
+usual body, ``{"detail": [{"loc": ["query", "since"], "msg": "…", …}]}``.
+
+The handlers are plain functions: FastAPI runs them in its thread pool, so the store's blocking
+queries never hold the event loop. The `*_report` functions build the same answers for
+`otel-ai report`, whose ``--format json`` prints exactly what the API returns.
+"""
+
+import csv
+import io
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date, datetime, timedelta, timezone
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, cast
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from otel_ai import __version__
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from otel_ai.serve.store import Store
+
+__all__ = [
+    "API_PREFIX",
+    "EXPORT_COLUMNS",
+    "GROUP_BY",
+    "Costs",
+    "Errors",
+    "Forecast",
+    "GroupBy",
+    "Summary",
+    "TimeRangeError",
+    "costs_report",
+    "create_app",
+    "errors_report",
+    "forecast_report",
+    "parse_time",
+    "resolve_range",
+    "summary_report",
+]
+
+API_PREFIX: Final = "/api/v1"
+GROUP_BY: Final = ("model", "provider", "operation", "service", "task_type", "day")
+
+# The columns of a CSV export, in order; a JSON export's objects carry the same keys.
+EXPORT_COLUMNS: Final = (
+    "time",
+    "trace_id",
+    "span_id",
+    "service",
+    "provider",
+    "operation",
+    "model",
+    "task_type",
+    "input_tokens",
+    "output_tokens",
+    "characters",
+    "cost_usd",
+    "duration_ms",
+    "outcome",
+    "error_category",
+    "error_type",
+)
+
+_DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_DURATION: Final = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
+_DURATION_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_MAX_DURATION_S: Final = 100 * 366 * 86400
+_EXPORT_CHUNK: Final = 500  # rows per chunk written to the response
+# The store counts time in nanoseconds since 1970 in 64-bit integers (good until 2262-04-11): times
+# outside are moved to these ends, which selects the same data.
+_EARLIEST: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LATEST: Final = datetime(2262, 1, 1, tzinfo=timezone.utc)
+
+
+# -- time ranges -----------------------------------------------------------------------------------------
+
+
+class TimeRangeError(ValueError):
+    """A `since`/`until` value that is neither an ISO-8601 time nor a duration like 7d (or a reversed range)."""
+
+    def __init__(self, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+def parse_time(value: str, *, now: datetime | None = None) -> datetime:
+    """An aware UTC datetime from ISO-8601 (no offset: UTC), ``now``, or a duration before `now` (``7d``,
+    ``12h``, ``30m``, ``1d12h``; units s, m, h, d, w)."""
+    text = value.strip()
+    current = (now if now is not None else datetime.now(timezone.utc)).astimezone(timezone.utc)
+    if not text:
+        raise TimeRangeError("empty: use an ISO-8601 time (2026-11-01T12:00:00Z) or a duration (30m, 12h, 7d)")
+    if text.lower() == "now":
+        return current
+    compact = text.replace(" ", "").lower()
+    if _DURATION.fullmatch(compact):
+        seconds = math.fsum(float(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(compact))
+        if seconds > _MAX_DURATION_S:
+            raise TimeRangeError(f"{value!r} is too long a duration (at most 100 years)")
+        return max(current - timedelta(seconds=seconds), _EARLIEST)
+    iso = text[:-1] + "+00:00" if text[-1] in "Zz" else text
+    try:
+        parsed = datetime.fromisoformat(iso)
+    except ValueError:
+        raise TimeRangeError(
+            f"{value!r} is neither an ISO-8601 time (2026-11-01, 2026-11-01T12:00:00Z) "
+            "nor a duration before now (30m, 12h, 7d, 2w)"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    try:
+        utc = parsed.astimezone(timezone.utc)
+    except OverflowError:  # year 1 or 9999 moved out of range by its offset
+        return _EARLIEST if parsed.year < 1970 else _LATEST
+    return min(max(utc, _EARLIEST), _LATEST)
+
+
+def resolve_range(
+    since: str | None, until: str | None, *, now: datetime | None = None
+) -> tuple[datetime | None, datetime | None]:
+    """Both ends against the same `now`; a TimeRangeError says which parameter is at fault."""
+    current = now if now is not None else datetime.now(timezone.utc)
+    ends: dict[str, datetime | None] = {}
+    for name, value in (("since", since), ("until", until)):
+        try:
+            ends[name] = None if value is None else parse_time(value, now=current)
+        except TimeRangeError as exc:
+            raise TimeRangeError(f"{name}: {exc}", name) from None
+    lo, hi = ends["since"], ends["until"]
+    if lo is not None and hi is not None and lo >= hi:
+        raise TimeRangeError(f"since ({lo.isoformat()}) must be before until ({hi.isoformat()})", "until")
+    return lo, hi
+
+
+# -- response models -------------------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    # Fields the store adds later pass through (the schema lists the ones documented here).
+    model_config = ConfigDict(extra="allow")
+
+
+class GroupBy(str, Enum):
+    model = "model"
+    provider = "provider"
+    operation = "operation"
+    service = "service"
+    task_type = "task_type"
+    day = "day"
+
+
+class CallStatus(str, Enum):
+    ok = "ok"
+    error = "error"
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    json = "json"
+
+
+class Summary(_Model):
+    since: datetime | None = Field(description="start of the range (inclusive, UTC); null: the beginning")
+    until: datetime | None = Field(description="end of the range (exclusive, UTC); null: now")
+    calls: int = Field(description="GenAI calls in the range")
+    errors: int = Field(description="failed calls")
+    error_rate: float = Field(description="errors / calls, 0..1 (0 without calls)")
+    cost_usd: float
+    input_tokens: int
+    output_tokens: int
+    characters: int = Field(description="characters sent to speech synthesis")
+    avg_duration_ms: float | None = Field(description="null without calls")
+    p50_duration_ms: float | None = Field(description="median call duration; null without calls")
+    p95_duration_ms: float | None
+    cost_today: float = Field(description="cost of the current UTC day, whatever the range")
+    cost_this_month: float = Field(description="cost of the current UTC calendar month, whatever the range")
+
+
+class CostTotals(_Model):
+    calls: int
+    errors: int
+    input_tokens: int
+    output_tokens: int
+    characters: int
+    cost_usd: float
+
+
+class CostGroup(CostTotals):
+    key: str = Field(description="the group's value; YYYY-MM-DD (UTC) by day; '' when the calls did not record it "
+                     "('' works as a filter value too)")
+
+
+class Costs(_Model):
+    group_by: GroupBy
+    since: datetime | None
+    until: datetime | None
+    groups: list[CostGroup] = Field(description="by day: oldest first; otherwise most expensive first")
+    total: CostTotals = Field(description="the sums of the groups")
+
+
+class ErrorCategory(_Model):
+    category: str = Field(description="otel_ai.error.category: rate_limit, timeout, auth, quota, …")
+    count: int
+    share: float = Field(description="part of the failed calls, 0..1")
+    rate: float = Field(description="part of all calls in the range, 0..1")
+    action: str = Field(description="the recommended action")
+
+
+class Errors(_Model):
+    since: datetime | None
+    until: datetime | None
+    total: int = Field(description="failed calls in the range")
+    categories: list[ErrorCategory] = Field(description="most frequent first")
+
+
+class ForecastDay(_Model):
+    day: date
+    cost_usd: float
+    calls: int | None = Field(None, description="calls that day (days so far only)")
+
+
+class Forecast(_Model):
+    method: str = Field(description="how forecast_month_end was computed, in words")
+    now: datetime
+    month: str = Field(description="YYYY-MM, UTC")
+    days_in_month: int
+    days_elapsed: float
+    month_to_date: float = Field(description="USD spent this month so far")
+    forecast_month_end: float = Field(description="USD expected for the whole month")
+    daily: list[ForecastDay] = Field(description="each day of the month so far")
+    projected: list[ForecastDay] = Field(description="the forecast for each remaining day of the month")
+    basis: dict[str, Any] = Field(description="the method's parameters (slope, window, rate)")
+
+
+class TraceSummary(_Model):
+    trace_id: str
+    name: str = Field(description="the root span's name")
+    service: str | None
+    start: datetime
+    start_ns: int
+    duration_ms: float
+    span_count: int
+    error: bool = Field(description="a span of the trace failed")
+    error_count: int
+    genai_calls: int | None
+    cost_usd: float | None
+
+
+class TracePage(_Model):
+    items: list[TraceSummary] = Field(description="newest first")
+    total: int = Field(description="traces that match the filters, all pages, counted up to 1,000")
+    total_capped: bool = Field(description="more than `total` match (show it as 1,000+)")
+    limit: int
+    offset: int
+    has_more: bool = Field(description="another page follows (offset + limit)")
+
+
+class SpanEvent(_Model):
+    name: str
+    time_ns: int
+    attributes: dict[str, Any]
+
+
+class SpanScope(_Model):
+    name: str | None
+    version: str | None
+
+
+class Span(_Model):
+    span_id: str
+    parent_span_id: str | None
+    name: str
+    kind: str = Field(description="INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER or UNSPECIFIED")
+    service: str | None
+    start: datetime
+    start_ns: int
+    end_ns: int
+    duration_ms: float
+    status_code: str = Field(description="UNSET, OK or ERROR")
+    status_message: str | None
+    trace_state: str | None
+    attributes: dict[str, Any]
+    events: list[SpanEvent]
+    links: list[dict[str, Any]]
+    resource: dict[str, Any]
+    scope: SpanScope
+    children: list[str] = Field(description="span ids of the children, in start order")
+    depth: int = Field(description="0 for a root; the spans list is in waterfall (depth-first) order")
+
+
+class LogRecord(_Model):
+    log_id: str
+    time: datetime
+    time_ns: int
+    trace_id: str | None
+    span_id: str | None
+    severity_number: int
+    severity_text: str | None
+    body: Any
+    attributes: dict[str, Any]
+    event_name: str | None
+    service: str | None
+    scope: str | None
+
+
+class TraceDetail(TraceSummary):
+    roots: list[str] = Field(description="span ids without a stored parent")
+    spans: list[Span]
+    logs: list[LogRecord] = Field(description="the trace's log records, oldest first")
+
+
+class SignalCounters(_Model):
+    requests: int
+    accepted: int
+    rejected_invalid: int
+    rejected_unavailable: int
+    stored: int
+
+
+class ReceiverCounters(_Model):
+    started_at: float = Field(description="Unix time the counters started")
+    traces: SignalCounters
+    logs: SignalCounters
+    metrics: SignalCounters
+    http_requests: int
+    grpc_requests: int
+    malformed: int
+    too_large: int
+    unsupported: int
+    not_found: int
+    store_failures: int
+    internal_errors: int
+    last_error: str | None
+    last_error_at: float | None
+
+
+class Health(_Model):
+    status: Literal["ok", "degraded"] = Field(description="degraded: the store does not answer")
+    version: str
+    store: str = Field(description="ok, or why the store does not answer")
+    store_url: str | None = Field(description="where the data is (password hidden)")
+    receiver: ReceiverCounters | None = Field(description="the OTLP receiver's counters, when serving one")
+
+
+class Problem(_Model):
+    detail: str
+
+
+# -- the reports (shared with `otel-ai report`) -----------------------------------------------------------
+
+
+def summary_report(store: "Store", since: datetime | None, until: datetime | None, **filters: str | None) -> Summary:
+    # (`summary` also takes a keyword `now`: the filters are dimension names only)
+    return Summary.model_validate(store.summary(since, until, **cast("dict[str, Any]", filters)))
+
+
+def costs_report(
+    store: "Store", group_by: str, since: datetime | None, until: datetime | None, **filters: str | None
+) -> Costs:
+    groups = [CostGroup.model_validate(row) for row in store.costs(group_by, since, until, **filters)]
+    total = CostTotals(
+        calls=sum(g.calls for g in groups),
+        errors=sum(g.errors for g in groups),
+        input_tokens=sum(g.input_tokens for g in groups),
+        output_tokens=sum(g.output_tokens for g in groups),
+        characters=sum(g.characters for g in groups),
+        cost_usd=math.fsum(g.cost_usd for g in groups),
+    )
+    return Costs(group_by=GroupBy(group_by), since=since, until=until, groups=groups, total=total)
+
+
+def errors_report(store: "Store", since: datetime | None, until: datetime | None, **filters: str | None) -> Errors:
+    categories = [ErrorCategory.model_validate(row) for row in store.errors(since, until, **filters)]
+    return Errors(since=since, until=until, total=sum(c.count for c in categories), categories=categories)
+
+
+def forecast_report(store: "Store", now: datetime | None, **filters: str | None) -> Forecast:
+    return Forecast.model_validate(store.forecast(now, **filters))
+
+
+# -- the app -----------------------------------------------------------------------------------------------
+
+_RANGE_HELP = "ISO-8601 time (no offset: UTC) or a duration before now: 30m, 12h, 7d, 2w"
+_422: dict[int | str, dict[str, Any]] = {
+    422: {"description": "a bad parameter (e.g. since/until neither ISO-8601 nor a duration)"},
+}
+
+
+def _text(value: str | None) -> str | None:
+    """A filter value as the store keeps text (NUL, which PostgreSQL text cannot hold, as U+FFFD)."""
+    return value.replace("\x00", "\ufffd") if value is not None else None
+
+
+def _dims(
+    service: str | None, provider: str | None, operation: str | None, model: str | None, task_type: str | None,
+) -> dict[str, str | None]:
+    return {"service": _text(service), "provider": _text(provider), "operation": _text(operation),
+            "model": _text(model), "task_type": _text(task_type)}
+
+
+def _range(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    from fastapi.exceptions import RequestValidationError
+
+    try:
+        return resolve_range(since, until)
+    except TimeRangeError as exc:
+        name = exc.parameter or "since"
+        raise RequestValidationError([{
+            "type": "value_error", "loc": ("query", name), "msg": str(exc),
+            "input": since if name == "since" else until,
+        }]) from None
+
+
+def create_app(store: "Store", *, stats: Callable[[], Mapping[str, Any]] | None = None) -> "FastAPI":
+    """The API over `store`; `stats` (the OTLP receiver's `stats`) adds its counters to /health."""
+    # FastAPI is imported here, not with the module: `otel-ai report` uses the models and reports only.
+    # For the same reason this module does not use `from __future__ import annotations`: the
+    # endpoints' annotations below are objects (FastAPI cannot resolve a string naming a local).
+    from fastapi import FastAPI, HTTPException, Path, Query
+    from fastapi.responses import StreamingResponse
+
+    since_q = Query(description=f"start, inclusive: {_RANGE_HELP}", examples=["7d"])
+    until_q = Query(description=f"end, exclusive (default: now): {_RANGE_HELP}")
+    service_q = Query(description="only calls of this service.name")
+    provider_q = Query(description="only calls to this gen_ai.provider.name")
+    operation_q = Query(description="only calls of this gen_ai.operation.name")
+    model_q = Query(description="only calls to this model (the response's, else the request's)")
+    task_type_q = Query(description="only calls of this otel_ai.task.type")
+
+    app = FastAPI(
+        title="otel-ai local API",
+        version=__version__,
+        description="Reports over the GenAI calls, traces and logs that `otel-ai serve` received: "
+        "cost, tokens, errors, a month-end forecast, traces and exports.",
+    )
+
+    @app.get(f"{API_PREFIX}/health", response_model=Health, tags=["meta"])
+    def health() -> Health:
+        state = "ok"
+        try:
+            store.traces(limit=1)
+        except Exception as exc:  # the answer is the report: any failure means "degraded"
+            state = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        receiver = ReceiverCounters.model_validate(dict(stats())) if stats is not None else None
+        return Health(status="ok" if state == "ok" else "degraded", version=__version__, store=state,
+                      store_url=getattr(store, "url", None), receiver=receiver)
+
+    @app.get(f"{API_PREFIX}/summary", response_model=Summary, tags=["reports"], responses=_422)
+    def summary(
+        since: Annotated[str | None, since_q] = None,
+        until: Annotated[str | None, until_q] = None,
+        service: Annotated[str | None, service_q] = None,
+        provider: Annotated[str | None, provider_q] = None,
+        operation: Annotated[str | None, operation_q] = None,
+        model: Annotated[str | None, model_q] = None,
+        task_type: Annotated[str | None, task_type_q] = None,
+    ) -> Summary:
+        lo, hi = _range(since, until)
+        return summary_report(store, lo, hi, **_dims(service, provider, operation, model, task_type))
+
+    @app.get(f"{API_PREFIX}/costs", response_model=Costs, tags=["reports"], responses=_422)
+    def costs(
+        group_by: Annotated[GroupBy, Query(description="what each group is")] = GroupBy.model,
+        since: Annotated[str | None, since_q] = None,
+        until: Annotated[str | None, until_q] = None,
+        service: Annotated[str | None, service_q] = None,
+        provider: Annotated[str | None, provider_q] = None,
+        operation: Annotated[str | None, operation_q] = None,
+        model: Annotated[str | None, model_q] = None,
+        task_type: Annotated[str | None, task_type_q] = None,
+    ) -> Costs:
+        lo, hi = _range(since, until)
+        return costs_report(store, group_by.value, lo, hi, **_dims(service, provider, operation, model, task_type))
+
+    @app.get(f"{API_PREFIX}/errors", response_model=Errors, tags=["reports"], responses=_422)
+    def errors(
+        since: Annotated[str | None, since_q] = None,
+        until: Annotated[str | None, until_q] = None,
+        service: Annotated[str | None, service_q] = None,
+        provider: Annotated[str | None, provider_q] = None,
+        operation: Annotated[str | None, operation_q] = None,
+        model: Annotated[str | None, model_q] = None,
+        task_type: Annotated[str | None, task_type_q] = None,
+    ) -> Errors:
+        lo, hi = _range(since, until)
+        return errors_report(store, lo, hi, **_dims(service, provider, operation, model, task_type))
+
+    @app.get(f"{API_PREFIX}/forecast", response_model=Forecast, tags=["reports"])
+    def forecast(
+        service: Annotated[str | None, service_q] = None,
+        provider: Annotated[str | None, provider_q] = None,
+        operation: Annotated[str | None, operation_q] = None,
+        model: Annotated[str | None, model_q] = None,
+        task_type: Annotated[str | None, task_type_q] = None,
+    ) -> Forecast:
+        return forecast_report(store, None, **_dims(service, provider, operation, model, task_type))
+
+    @app.get(f"{API_PREFIX}/traces", response_model=TracePage, tags=["traces"], responses=_422)
+    def traces(
+        service: Annotated[str | None, Query(description="the trace's root service")] = None,
+        model: Annotated[str | None, Query(description="traces with a GenAI call to this model")] = None,
+        status: Annotated[CallStatus | None, Query(description="error: a span failed; ok: none did")] = None,
+        since: Annotated[str | None, since_q] = None,
+        until: Annotated[str | None, until_q] = None,
+        limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 50,
+        offset: Annotated[int, Query(ge=0, description="traces to skip (newest first)")] = 0,
+    ) -> TracePage:
+        lo, hi = _range(since, until)
+        page = store.traces(service=_text(service), model=_text(model), status=status.value if status else None,
+                            since=lo, until=hi, limit=limit, offset=offset)
+        return TracePage.model_validate(page)
+
+    @app.get(
+        f"{API_PREFIX}/traces/{{trace_id}}", response_model=TraceDetail, tags=["traces"],
+        responses={404: {"model": Problem, "description": "no span of this trace is stored"}, **_422},
+    )
+    def trace(
+        trace_id: Annotated[str, Path(pattern="^[0-9a-fA-F]{32}$", description="32 hex digits")],
+    ) -> TraceDetail:
+        found = store.trace(trace_id)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"no trace {trace_id.lower()} in the store")
+        return TraceDetail.model_validate(found)
+
+    @app.get(
+        f"{API_PREFIX}/export",
+        tags=["export"],
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "description": "the GenAI calls, oldest first: CSV with a header row, or a JSON array of objects; "
+                f"columns/keys: {', '.join(EXPORT_COLUMNS)}",
+                "content": {"text/csv": {}, "application/json": {}},
+            },
+            **_422,
+        },
+    )
+    def export(
+        format: Annotated[ExportFormat, Query(description="csv or json")] = ExportFormat.json,
+        since: Annotated[str | None, since_q] = None,
+        until: Annotated[str | None, until_q] = None,
+        service: Annotated[str | None, service_q] = None,
+        provider: Annotated[str | None, provider_q] = None,
+        operation: Annotated[str | None, operation_q] = None,
+        model: Annotated[str | None, model_q] = None,
+        task_type: Annotated[str | None, task_type_q] = None,
+        status: Annotated[CallStatus | None, Query(description="ok or error calls only")] = None,
+        error_category: Annotated[str | None, Query(description="failed calls of this category only")] = None,
+    ) -> StreamingResponse:
+        lo, hi = _range(since, until)
+        rows = store.export_calls(
+            lo, hi, **_dims(service, provider, operation, model, task_type),
+            outcome=status.value if status else None, error_category=_text(error_category),
+        )
+        if format is ExportFormat.csv:
+            return StreamingResponse(_csv_chunks(rows), media_type="text/csv; charset=utf-8",
+                                     headers={"Content-Disposition": 'attachment; filename="otel-ai-calls.csv"'})
+        return StreamingResponse(_json_chunks(rows), media_type="application/json",
+                                 headers={"Content-Disposition": 'attachment; filename="otel-ai-calls.json"'})
+
+    return app
+
+
+# -- export encodings ----------------------------------------------------------------------------------------
+
+
+def _csv_chunks(rows: Iterator[Mapping[str, Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    try:
+        for i, row in enumerate(rows, 1):
+            writer.writerow(row)
+            if i % _EXPORT_CHUNK == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+    finally:
+        _close(rows)
+
+
+def _json_chunks(rows: Iterator[Mapping[str, Any]]) -> Iterator[str]:
+    parts = ["["]
+    separator = "\n"
+    try:
+        for row in rows:
+            parts.append(separator + json.dumps({k: row.get(k) for k in EXPORT_COLUMNS}, ensure_ascii=False))
+            separator = ",\n"
+            if len(parts) >= _EXPORT_CHUNK:
+                yield "".join(parts)
+                parts = []
+        parts.append("\n]\n" if separator == ",\n" else "]\n")
+        yield "".join(parts)
+    finally:
+        _close(rows)
+
+
+def _close(rows: Iterable[Any]) -> None:
+    """End the store's read transaction now, also when the client went away mid-export."""
+    close = getattr(rows, "close", None)
+    if callable(close):
+        close()

@@ -1,0 +1,154 @@
+"""OTLP/gRPC for `otel-ai serve`: the trace, logs and metrics ``Export`` services on one port (4317).
+
+The services are registered under the names in opentelemetry-proto's service descriptors, with
+handlers that take the request as raw bytes and decode it through `OTLPIngest` rather than the
+generated servicers' deserialisers: with those, a payload that does not decode is answered
+``INTERNAL`` before any code of ours runs, where OTLP wants ``INVALID_ARGUMENT`` (and a count).
+
+Status codes: ``INVALID_ARGUMENT`` for a payload that does not decode, ``RESOURCE_EXHAUSTED`` for
+one over the size limit (grpc itself enforces it on the decompressed message, before our handler:
+those are not in `stats()`), ``UNAVAILABLE`` with a ``google.rpc.RetryInfo`` when the store fails.
+grpc decompresses gzip/deflate requests itself.
+"""
+
+from __future__ import annotations
+
+from concurrent import futures
+from types import TracebackType
+from typing import Any, Final
+
+import grpc  # type: ignore[import-untyped]
+from google.protobuf.duration_pb2 import Duration  # type: ignore[import-untyped]
+from google.rpc.error_details_pb2 import RetryInfo  # type: ignore[import-untyped]
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+from otel_ai.serve.receiver import (
+    OTLPIngest,
+    ReceiverError,
+    ReceiverStats,
+    Signal,
+    StoreUnavailable,
+)
+
+__all__ = ["OTLPGrpcReceiver"]
+
+_SERVICES: Final[dict[Signal, str]] = {
+    "traces": trace_service_pb2.DESCRIPTOR.services_by_name["TraceService"].full_name,
+    "logs": logs_service_pb2.DESCRIPTOR.services_by_name["LogsService"].full_name,
+    "metrics": metrics_service_pb2.DESCRIPTOR.services_by_name["MetricsService"].full_name,
+}
+_CODES: Final = {
+    "malformed": grpc.StatusCode.INVALID_ARGUMENT,
+    "too_large": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    "unsupported": grpc.StatusCode.INVALID_ARGUMENT,
+    "store_failures": grpc.StatusCode.UNAVAILABLE,
+    "internal_errors": grpc.StatusCode.INTERNAL,
+}
+_RETRY_INFO_KEY: Final = "google.rpc.retryinfo-bin"  # what the OTLP exporters read the back-off from
+
+
+def _serialize(message: Any) -> bytes:
+    return bytes(message.SerializeToString())
+
+
+class OTLPGrpcReceiver:
+    """OTLP/gRPC on ``host:port`` (``port=0``: a free port, see `port` after `start()`).
+
+    `stop()` stops accepting, gives calls in flight ``grace_s`` to finish and waits for the worker
+    threads, so no store call is running when it returns.
+    """
+
+    def __init__(self, ingest: OTLPIngest, host: str = "127.0.0.1", port: int = 4317, *, max_workers: int = 8) -> None:
+        self.ingest = ingest
+        self.host = host
+        self.port = port
+        self.max_workers = max_workers
+        self._server: Any = None
+        self._executor: futures.ThreadPoolExecutor | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """``http://HOST:PORT``: the value for ``OTEL_EXPORTER_OTLP_ENDPOINT`` with protocol grpc."""
+        return f"http://{self._address(self.port)}"
+
+    def stats(self) -> ReceiverStats:
+        return self.ingest.stats()
+
+    def start(self) -> OTLPGrpcReceiver:
+        """Bind and serve. Raises OSError when the address cannot be bound."""
+        if self._server is not None:
+            return self
+        executor = futures.ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="otlp-grpc")
+        limit = self.ingest.max_request_bytes
+        server = grpc.server(
+            executor,
+            handlers=[self._service(signal) for signal in _SERVICES],
+            options=[
+                ("grpc.max_receive_message_length", limit),
+                ("grpc.so_reuseport", 0),  # a taken port is an error, not a silently shared one
+            ],
+        )
+        try:
+            port = server.add_insecure_port(self._address(self.port))
+        except RuntimeError as exc:  # newer grpc raises, older ones return 0
+            port, reason = 0, str(exc)
+        else:
+            reason = "address in use or not available"
+        if not port:
+            server.stop(None)
+            executor.shutdown(wait=False)
+            raise OSError(f"cannot listen for OTLP/gRPC on {self._address(self.port)}: {reason}")
+        self.port = port
+        server.start()
+        self._server = server
+        self._executor = executor
+        return self
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        server, executor = self._server, self._executor
+        if server is None:
+            return
+        self._server = self._executor = None
+        server.stop(grace_s).wait(grace_s + 1.0)
+        if executor is not None:
+            executor.shutdown(wait=True)  # a call past the grace period still finishes its store call
+
+    def __enter__(self) -> OTLPGrpcReceiver:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _address(self, port: int) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{port}"
+
+    def _service(self, signal: Signal) -> Any:
+        ingest = self.ingest
+
+        def export(payload: bytes, context: Any) -> Any:
+            ingest.count_request("grpc")
+            try:
+                return ingest.process(signal, payload, encoding="protobuf", transport="grpc")
+            except ReceiverError as error:
+                refusal = error
+            except Exception as exc:  # a bug: INTERNAL, keep serving
+                refusal = ReceiverError(f"internal error: {type(exc).__name__}")
+                ingest.refused(refusal, signal)
+            if isinstance(refusal, StoreUnavailable):
+                info = RetryInfo(retry_delay=Duration(seconds=ingest.retry_after_s))
+                context.set_trailing_metadata(((_RETRY_INFO_KEY, info.SerializeToString()),))
+            code = _CODES.get(refusal.counter, grpc.StatusCode.INTERNAL)
+            context.abort(code, str(refusal))  # raises: grpc ends the call with this status
+            return None
+
+        handler = grpc.unary_unary_rpc_method_handler(
+            export, request_deserializer=None, response_serializer=_serialize
+        )
+        return grpc.method_handlers_generic_handler(_SERVICES[signal], {"Export": handler})

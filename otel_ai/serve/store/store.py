@@ -1,0 +1,919 @@
+"""The store: durable idempotent ingest of OTLP traces and logs, and the queries behind the API and reports.
+
+Every ingest is one transaction: spans are inserted with ON CONFLICT DO NOTHING ... RETURNING, and
+only the spans that were new feed `genai_calls`, the roll-ups and `traces`, so a batch sent again
+after a lost acknowledgement changes nothing. The call returns after the commit (SQLite: WAL with
+synchronous=FULL; PostgreSQL: its default synchronous commit), so an acknowledged batch survives a
+crash.
+
+Queries read the roll-ups for whole days and hours and the raw rows only at the edges of the range
+(aggregates.py), inside one read transaction (PostgreSQL: REPEATABLE READ) so that the parts agree.
+All answers are plain JSON-ready dicts: times as ISO 8601 (UTC) plus `*_ns` integers, money in USD.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Engine,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+from otel_ai.serve.store import schema
+from otel_ai.serve.store.advice import action_for
+from otel_ai.serve.store.aggregates import DAY_NS, HOUR_NS, Segment, floor_to, percentiles, plan
+from otel_ai.serve.store.convert import log_rows, span_rows
+from otel_ai.serve.store.database import create_store_engine, migrate
+from otel_ai.serve.store.forecast import TREND_DAYS
+from otel_ai.serve.store.forecast import forecast as _forecast
+
+if TYPE_CHECKING:
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+__all__ = ["GROUP_BY", "IngestResult", "Store", "open_store"]
+
+GROUP_BY = ("model", "provider", "operation", "service", "task_type", "day")
+FILTERS = schema.DIMENSIONS  # keyword filters of summary, costs, errors, forecast and export_calls
+_EXPORT_FILTERS = (*schema.DIMENSIONS, "outcome", "error_category")
+_MEASURES = ("calls", "input_tokens", "output_tokens", "characters", "cost_usd", "duration_ns")
+TRACE_COUNT_CAP = 1_000
+_SIZE_TARGET = 0.9  # the size cap deletes down to this fraction of max_bytes
+_NS = 1_000_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ROLLUPS = {DAY_NS: schema.genai_rollup_day, HOUR_NS: schema.genai_rollup_hour}
+_LATENCY = {DAY_NS: schema.genai_latency_day, HOUR_NS: schema.genai_latency_hour}
+
+
+class IngestResult(NamedTuple):
+    stored: int  # new spans / log records, committed
+    duplicates: int  # already stored (a retried batch) or repeated in the request
+    rejected: int  # invalid: a span without a 16-byte trace id or 8-byte span id
+
+
+@dataclass
+class _Totals:
+    calls: int = 0
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    characters: int = 0
+    cost_usd: float = 0.0
+    duration_ns: int = 0
+
+    def add(self, row: Mapping[Any, Any]) -> None:
+        self.calls += int(row["calls"] or 0)
+        self.errors += int(row["errors"] or 0)
+        self.input_tokens += int(row["input_tokens"] or 0)
+        self.output_tokens += int(row["output_tokens"] or 0)
+        self.characters += int(row["characters"] or 0)
+        self.cost_usd += float(row["cost_usd"] or 0.0)
+        self.duration_ns += int(row["duration_ns"] or 0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "errors": self.errors,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "characters": self.characters,
+            "cost_usd": self.cost_usd,
+        }
+
+
+def _to_ns(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
+
+
+def _iso(ns: int) -> str:
+    return (_EPOCH + timedelta(microseconds=ns // 1000)).isoformat()
+
+
+def _day(seconds: int) -> str:
+    return (_EPOCH + timedelta(seconds=seconds)).date().isoformat()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _as_utc(moment: datetime | None) -> datetime:
+    if moment is None:
+        return _utcnow()
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _check_filters(filters: Mapping[str, str | None], allowed: Sequence[str]) -> dict[str, str]:
+    unknown = set(filters) - set(allowed)
+    if unknown:
+        raise ValueError(f"unknown filter(s) {sorted(unknown)}; known: {list(allowed)}")
+    return {k: v for k, v in filters.items() if v is not None}
+
+
+class Store:
+    """Use `open_store()`. Thread-safe; one instance per process and database."""
+
+    def __init__(self, engine: Engine, *, retention_days: float | None = None, max_bytes: int | None = None) -> None:
+        if retention_days is not None and retention_days <= 0:
+            raise ValueError("retention_days must be positive")
+        if max_bytes is not None and max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+        self.engine = engine
+        self.backend = engine.dialect.name  # "sqlite" | "postgresql"
+        self.retention_days = retention_days
+        self.max_bytes = max_bytes
+        # SQLite has one writer at a time: queue our own writers here rather than in its busy loop.
+        self._write_lock: threading.Lock | None = threading.Lock() if self.backend == "sqlite" else None
+        if self.backend == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            self._insert: Any = pg_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            self._insert = sqlite_insert
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def ping(self) -> None:
+        """Raises when the database does not answer (the API's health check)."""
+        with self.engine.connect() as connection:
+            connection.execute(select(literal(1))).scalar()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- transactions -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._write_lock or nullcontext(), self.engine.connect() as connection:
+            connection.execution_options(sqlite_begin="IMMEDIATE")
+            with connection.begin():
+                yield connection
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection:
+            if self.backend == "postgresql":
+                connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                yield connection
+
+    # --- ingest -------------------------------------------------------------------------------------
+
+    def ingest_traces(self, request: ExportTraceServiceRequest) -> int:
+        """Store the request's spans; returns how many were new. Committed (durable) on return."""
+        return self.ingest_traces_detailed(request).stored
+
+    def ingest_logs(self, request: ExportLogsServiceRequest) -> int:
+        """Store the request's log records; returns how many were new. Committed (durable) on return."""
+        return self.ingest_logs_detailed(request).stored
+
+    def ingest_traces_detailed(self, request: ExportTraceServiceRequest) -> IngestResult:
+        batch = span_rows(request)
+        if not batch.spans:
+            return IngestResult(0, batch.duplicates, batch.rejected)
+        rows = [batch.spans[key] for key in sorted(batch.spans)]  # one lock order for every writer
+        with self._write() as connection:
+            new = self._insert_new(connection, schema.spans, ("trace_id", "span_id"), rows)
+            if new:
+                calls = [batch.genai[key] for key in sorted(new) if key in batch.genai]
+                if calls:
+                    self._insert_new(connection, schema.genai_calls, ("trace_id", "span_id"), calls)
+                    self._add_to_rollups(connection, calls)
+                self._upsert_traces(connection, [batch.spans[key] for key in sorted(new)], batch.genai)
+        return IngestResult(len(new), batch.duplicates + len(rows) - len(new), batch.rejected)
+
+    def ingest_logs_detailed(self, request: ExportLogsServiceRequest) -> IngestResult:
+        batch = log_rows(request)
+        if not batch.logs:
+            return IngestResult(0, batch.duplicates, 0)
+        rows = [batch.logs[key] for key in sorted(batch.logs)]
+        with self._write() as connection:
+            stored = len(self._insert_new(connection, schema.logs, ("log_id",), rows))
+        return IngestResult(stored, batch.duplicates + len(rows) - stored, 0)
+
+    def _insert_new(
+        self, connection: Connection, table: Table, key: tuple[str, ...], rows: Sequence[Mapping[str, Any]],
+    ) -> set[tuple[Any, ...]]:
+        """Insert the rows whose key is not stored yet; returns their keys.
+
+        PostgreSQL: INSERT ... ON CONFLICT DO NOTHING RETURNING, safe with concurrent writers (a
+        second insert of a key waits for the first to commit, then skips it). SQLite: writers are
+        serialized (BEGIN IMMEDIATE), so the stored keys are read first and the rest go in one
+        executemany, without SQLAlchemy's per-row work (twice as fast on a 500-span batch)."""
+        if self.backend != "sqlite":
+            statement = (self._insert(table).on_conflict_do_nothing(index_elements=list(key))
+                         .returning(*(table.c[k] for k in key)))
+            return {tuple(row) for row in connection.execute(statement, rows)}
+        first = table.c[key[0]]
+        heads = sorted({row[key[0]] for row in rows})
+        stored: set[tuple[Any, ...]] = set()
+        for i in range(0, len(heads), 500):
+            query = select(*(table.c[k] for k in key)).where(first.in_(heads[i:i + 500]))
+            stored.update(tuple(row) for row in connection.execute(query))
+        fresh = [row for row in rows if tuple(row[k] for k in key) not in stored]
+        if fresh:
+            columns = [c.name for c in table.columns]
+            sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            connection.exec_driver_sql(sql, [tuple(row[c] for c in columns) for row in fresh])
+        return {tuple(row[k] for k in key) for row in fresh}
+
+    def _add_to_rollups(self, connection: Connection, calls: Sequence[Mapping[str, Any]]) -> None:
+        for step, table in _ROLLUPS.items():
+            rows = _rollup_rows(calls, step)
+            statement = self._insert(table)
+            statement = statement.on_conflict_do_update(
+                index_elements=list(schema.ROLLUP_KEY),
+                set_={m: table.c[m] + statement.excluded[m] for m in _MEASURES},
+            )
+            connection.execute(statement, rows)
+        for step, table in _LATENCY.items():
+            rows = _latency_rows(calls, step)
+            statement = self._insert(table)
+            statement = statement.on_conflict_do_update(
+                index_elements=["period_start", "bucket"],
+                set_={m: table.c[m] + statement.excluded[m] for m in ("calls", "duration_ns")},
+            )
+            connection.execute(statement, rows)
+
+    def _upsert_traces(
+        self, connection: Connection, spans: Sequence[Mapping[str, Any]], genai: Mapping[tuple[str, str], Any],
+    ) -> None:
+        per_trace: dict[str, dict[str, Any]] = {}
+        for span in spans:
+            trace_id = span["trace_id"]
+            call = genai.get((trace_id, span["span_id"]))
+            root = span["parent_span_id"] is None
+            row = per_trace.get(trace_id)
+            if row is None:
+                row = per_trace[trace_id] = {
+                    "trace_id": trace_id, "start_ns": span["start_ns"], "end_ns": span["end_ns"],
+                    "name": span["name"], "service": span["service"], "root_span_id": None,
+                    "span_count": 0, "error_count": 0, "genai_calls": 0, "cost_usd": 0.0, "_first": span["start_ns"],
+                }
+            if row["root_span_id"] is None and (root or span["start_ns"] < row["_first"]):
+                row["name"], row["service"], row["_first"] = span["name"], span["service"], span["start_ns"]
+                if root:
+                    row["root_span_id"] = span["span_id"]
+            row["start_ns"] = min(row["start_ns"], span["start_ns"])
+            row["end_ns"] = max(row["end_ns"], span["end_ns"])
+            row["span_count"] += 1
+            row["error_count"] += span["status_code"] == "ERROR"
+            if call is not None:
+                row["genai_calls"] += 1
+                row["cost_usd"] += call["cost_usd"] or 0.0
+        rows = [{k: v for k, v in per_trace[t].items() if k != "_first"} for t in sorted(per_trace)]
+        table = schema.traces
+        statement = self._insert(table)
+        new = statement.excluded
+        take_new = and_(table.c.root_span_id.is_(None),
+                        or_(new.root_span_id.is_not(None), new.start_ns < table.c.start_ns))
+        statement = statement.on_conflict_do_update(
+            index_elements=["trace_id"],
+            set_={
+                "start_ns": case((new.start_ns < table.c.start_ns, new.start_ns), else_=table.c.start_ns),
+                "end_ns": case((new.end_ns > table.c.end_ns, new.end_ns), else_=table.c.end_ns),
+                "name": case((take_new, new.name), else_=table.c.name),
+                "service": case((take_new, new.service), else_=table.c.service),
+                "root_span_id": func.coalesce(table.c.root_span_id, new.root_span_id),
+                "span_count": table.c.span_count + new.span_count,
+                "error_count": table.c.error_count + new.error_count,
+                "genai_calls": table.c.genai_calls + new.genai_calls,
+                "cost_usd": table.c.cost_usd + new.cost_usd,
+            },
+        )
+        connection.execute(statement, rows)
+
+    def rebuild_aggregates(self) -> None:
+        """Recompute the roll-ups and latency histograms from `genai_calls` (bulk loads, repairs)."""
+        calls = schema.genai_calls
+        with self._write() as connection:
+            for step in (DAY_NS, HOUR_NS):
+                rollup, latency = _ROLLUPS[step], _LATENCY[step]
+                connection.execute(delete(rollup))
+                connection.execute(delete(latency))
+                period = (calls.c.start_ns - calls.c.start_ns % step) // literal(_NS, BigInteger)
+                keys = [calls.c[k] for k in schema.ROLLUP_KEY[1:]]
+                connection.execute(rollup.insert().from_select(
+                    list(schema.ROLLUP_KEY) + list(_MEASURES),
+                    select(period, *keys, func.count(), func.sum(calls.c.input_tokens),
+                           func.sum(calls.c.output_tokens), func.sum(calls.c.characters),
+                           func.coalesce(func.sum(calls.c.cost_usd), 0.0), func.sum(calls.c.duration_ns))
+                    .group_by(period, *keys),
+                ))
+                connection.execute(latency.insert().from_select(
+                    ["period_start", "bucket", "calls", "duration_ns"],
+                    select(period, calls.c.duration_bucket, func.count(), func.sum(calls.c.duration_ns))
+                    .group_by(period, calls.c.duration_bucket),
+                ))
+
+    # --- aggregation over a time range --------------------------------------------------------------
+
+    def _aggregate(
+        self, connection: Connection, group_by: Sequence[str], lo: int | None, hi: int | None,
+        filters: Mapping[str, str],
+    ) -> dict[tuple[Any, ...], _Totals]:
+        """Totals per group over [lo, hi) ns; group names: DIMENSIONS, outcome, error_category, day."""
+        out: dict[tuple[Any, ...], _Totals] = defaultdict(_Totals)
+        for segment in plan(lo, hi):
+            for row in connection.execute(_segment_query(segment, group_by, filters)).mappings():
+                key = tuple(
+                    (int(row[g]) // _NS if segment.step == 0 else int(row[g])) if g == "day" else row[g]
+                    for g in group_by
+                )
+                out[key].add(row)
+        return out
+
+    def _latency_histogram(
+        self, connection: Connection, lo: int | None, hi: int | None, filters: Mapping[str, str],
+    ) -> list[tuple[int, int, int]]:
+        histogram: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        segments = plan(lo, hi) if not filters else [Segment(0, lo, hi)]
+        for segment in segments:
+            if segment.step:
+                table = _LATENCY[segment.step]
+                where = _period_range(table, segment)
+                query = (select(table.c.bucket, func.sum(table.c.calls), func.sum(table.c.duration_ns))
+                         .where(*where).group_by(table.c.bucket))
+            else:
+                calls = schema.genai_calls
+                where = [*_ns_range(calls.c.start_ns, segment.lo, segment.hi),
+                         *(calls.c[k] == v for k, v in filters.items())]
+                query = (select(calls.c.duration_bucket, func.count(), func.sum(calls.c.duration_ns))
+                         .where(*where).group_by(calls.c.duration_bucket))
+            for bucket, count, duration in connection.execute(query):
+                entry = histogram[int(bucket)]
+                entry[0] += int(count or 0)
+                entry[1] += int(duration or 0)
+        return [(b, n, s) for b, (n, s) in histogram.items()]
+
+    # --- queries ------------------------------------------------------------------------------------
+
+    def summary(
+        self, since: datetime | None = None, until: datetime | None = None, *, now: datetime | None = None,
+        **filters: str | None,
+    ) -> dict[str, Any]:
+        """Totals over [since, until): calls, errors, error_rate, cost, tokens, characters, p50/p95 latency;
+        plus cost_today and cost_this_month (UTC calendar, relative to `now`, ignoring since/until)."""
+        active = _check_filters(filters, FILTERS)
+        lo, hi = _to_ns(since), _to_ns(until)
+        moment = _as_utc(now)
+        today_ns = floor_to(_to_ns(moment) or 0, DAY_NS)
+        month_ns = _to_ns(datetime(moment.year, moment.month, 1, tzinfo=timezone.utc)) or 0
+        with self._read() as connection:
+            totals = self._aggregate(connection, (), lo, hi, active).get((), _Totals())
+            p50, p95 = percentiles(self._latency_histogram(connection, lo, hi, active), (0.5, 0.95))
+            by_day = self._aggregate(connection, ("day",), month_ns, today_ns + DAY_NS, active)
+        today_s = today_ns // _NS
+        return {
+            "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None,
+            **totals.as_dict(),
+            "error_rate": totals.errors / totals.calls if totals.calls else 0.0,
+            "avg_duration_ms": totals.duration_ns / totals.calls / 1e6 if totals.calls else None,
+            "p50_duration_ms": p50,
+            "p95_duration_ms": p95,
+            "cost_today": sum((t.cost_usd for (day,), t in by_day.items() if day == today_s), 0.0),
+            "cost_this_month": sum((t.cost_usd for t in by_day.values()), 0.0),
+        }
+
+    def costs(
+        self, group_by: str = "model", since: datetime | None = None, until: datetime | None = None,
+        **filters: str | None,
+    ) -> list[dict[str, Any]]:
+        """Cost groups: key, calls, errors, input/output tokens, characters, cost_usd. Days ascending,
+        other groups by cost descending. A missing dimension (no task type, say) has key ''."""
+        if group_by not in GROUP_BY:
+            raise ValueError(f"group_by must be one of {', '.join(GROUP_BY)}")
+        active = _check_filters(filters, FILTERS)
+        with self._read() as connection:
+            groups = self._aggregate(connection, (group_by,), _to_ns(since), _to_ns(until), active)
+        rows: list[dict[str, Any]] = []
+        for (key,), totals in groups.items():
+            if not totals.calls:
+                continue
+            label = _day(key) if group_by == "day" else key
+            rows.append({"key": label, **totals.as_dict()})
+        if group_by == "day":
+            rows.sort(key=lambda r: r["key"])
+        else:
+            rows.sort(key=lambda r: (-r["cost_usd"], -r["calls"], r["key"]))
+        return rows
+
+    def errors(
+        self, since: datetime | None = None, until: datetime | None = None, **filters: str | None,
+    ) -> list[dict[str, Any]]:
+        """Failed calls by `otel_ai.error.category`, most frequent first: category, count, share (of the
+        failed calls), rate (of all calls) and the recommended action."""
+        active = _check_filters(filters, FILTERS)
+        with self._read() as connection:
+            groups = self._aggregate(connection, ("outcome", "error_category"), _to_ns(since), _to_ns(until), active)
+        calls = sum(t.calls for t in groups.values())
+        by_category: dict[str, int] = defaultdict(int)
+        for (outcome, category), totals in groups.items():
+            if outcome == "error" and totals.calls:
+                by_category[category or "other"] += totals.calls
+        failed = sum(by_category.values())
+        rows: list[dict[str, Any]] = [
+            {"category": category, "count": count, "share": count / failed, "rate": count / calls,
+             "action": action_for(category)}
+            for category, count in by_category.items()
+        ]
+        rows.sort(key=lambda r: (-r["count"], r["category"]))
+        return rows
+
+    def forecast(self, now: datetime | None = None, **filters: str | None) -> dict[str, Any]:
+        """Month-end cost (UTC month of `now`) from the daily series; `method` names how (forecast.py)."""
+        active = _check_filters(filters, FILTERS)
+        moment = _as_utc(now)
+        today_ns = floor_to(_to_ns(moment) or 0, DAY_NS)
+        month_ns = _to_ns(datetime(moment.year, moment.month, 1, tzinfo=timezone.utc)) or 0
+        window_ns = min(month_ns, today_ns - TREND_DAYS * DAY_NS)
+        day_table = schema.genai_rollup_day
+        with self._read() as connection:
+            groups = self._aggregate(connection, ("day",), window_ns, today_ns + DAY_NS, active)
+            first = connection.execute(
+                select(func.min(day_table.c.period_start)).where(*(day_table.c[k] == v for k, v in active.items()))
+            ).scalar()
+        daily = {
+            (_EPOCH + timedelta(seconds=day)).date(): (totals.cost_usd, totals.calls)
+            for (day,), totals in groups.items()
+        }
+        first_day: date | None = (_EPOCH + timedelta(seconds=int(first))).date() if first is not None else None
+        return _forecast(daily, moment, first_day)
+
+    def traces(
+        self, *, service: str | None = None, model: str | None = None, status: str | None = None,
+        since: datetime | None = None, until: datetime | None = None, limit: int = 50, offset: int = 0,
+    ) -> dict[str, Any]:
+        """A page of trace summaries, newest first: `items`, `total`, `total_capped`, `has_more`.
+
+        `status`: "error" (a span failed) or "ok"; `service`: the trace's root service; `model`: traces
+        with a GenAI call to that model; since/until: the trace's start. `total` counts the matching
+        traces up to TRACE_COUNT_CAP (1,000); past that it is the cap and `total_capped` is true ("1,000+"),
+        so that a page costs about the same at a million traces as at a thousand."""
+        if status not in (None, "ok", "error"):
+            raise ValueError('status must be "ok" or "error"')
+        limit = max(1, min(int(limit), 1000))
+        offset = max(0, int(offset))
+        table = schema.traces
+        lo, hi = _to_ns(since), _to_ns(until)
+        where: list[ColumnElement[bool]] = list(_ns_range(table.c.start_ns, lo, hi))
+        if service is not None:
+            where.append(table.c.service == service)
+        if status == "error":
+            where.append(table.c.error_count > 0)
+        elif status == "ok":
+            where.append(table.c.error_count == 0)
+        with self._read() as connection:
+            if model is not None:
+                where.append(self._model_filter(connection, model, lo))
+            query = (select(table).where(*where).order_by(table.c.start_ns.desc(), table.c.trace_id)
+                     .limit(limit + 1).offset(offset))
+            rows = connection.execute(query).mappings().all()
+            if offset == 0 and len(rows) <= limit:
+                total = len(rows)
+            else:
+                capped = select(literal(1)).select_from(table).where(*where).limit(TRACE_COUNT_CAP + 1).subquery()
+                total = int(connection.execute(select(func.count()).select_from(capped)).scalar() or 0)
+        return {
+            "items": [_trace_summary(row) for row in rows[:limit]],
+            "total": min(total, TRACE_COUNT_CAP),
+            "total_capped": total > TRACE_COUNT_CAP,
+            "limit": limit,
+            "offset": offset,
+            "has_more": len(rows) > limit,
+        }
+
+    def _model_filter(self, connection: Connection, model: str, lo: int | None) -> ColumnElement[bool]:
+        """Traces with a call to `model`. A frequent model is found by probing the traces newest first (a
+        page and the capped count need few probes); a rare one by listing its calls first (few to list):
+        probing costs about cap/share lookups, listing share*calls index entries."""
+        traces, calls = schema.traces, schema.genai_calls
+        day = schema.genai_rollup_day
+        total = int(connection.execute(select(func.coalesce(func.sum(day.c.calls), 0))).scalar() or 0)
+        of_model = int(connection.execute(
+            select(func.coalesce(func.sum(day.c.calls), 0)).where(day.c.model == model)).scalar() or 0)
+        if of_model and of_model * of_model >= TRACE_COUNT_CAP * total:
+            return exists().where(calls.c.trace_id == traces.c.trace_id, calls.c.model == model)
+        # a call starts within its trace: the range's lower bound holds for it too, the upper one need not
+        return traces.c.trace_id.in_(
+            select(calls.c.trace_id).where(calls.c.model == model, *_ns_range(calls.c.start_ns, lo, None)))
+
+    def trace(self, trace_id: str) -> dict[str, Any] | None:
+        """One trace: its spans in waterfall order (each with parent id, depth, children, attributes, events,
+        links, resource) and its log records; None when no span of it is stored."""
+        trace_id = trace_id.strip().lower()
+        if len(trace_id) != 32 or any(c not in "0123456789abcdef" for c in trace_id):
+            return None
+        with self._read() as connection:
+            span_rows_ = connection.execute(
+                select(schema.spans).where(schema.spans.c.trace_id == trace_id)
+                .order_by(schema.spans.c.start_ns, schema.spans.c.span_id)
+            ).mappings().all()
+            if not span_rows_:
+                return None
+            summary = connection.execute(
+                select(schema.traces).where(schema.traces.c.trace_id == trace_id)
+            ).mappings().first()
+            log_rows_ = connection.execute(
+                select(schema.logs).where(schema.logs.c.trace_id == trace_id)
+                .order_by(schema.logs.c.time_ns, schema.logs.c.log_id)
+            ).mappings().all()
+        spans = [_span_dict(row) for row in span_rows_]
+        by_id = {s["span_id"]: s for s in spans}
+        roots = []
+        for span in spans:
+            parent = by_id.get(span["parent_span_id"] or "")
+            if parent is None or parent is span:
+                roots.append(span)
+            else:
+                parent["children"].append(span["span_id"])
+        ordered: list[dict[str, Any]] = []
+        stack = [(root, 0) for root in reversed(roots)]
+        seen: set[str] = set()
+        while stack:
+            span, depth = stack.pop()
+            if span["span_id"] in seen:
+                continue
+            seen.add(span["span_id"])
+            span["depth"] = depth
+            ordered.append(span)
+            stack.extend((by_id[c], depth + 1) for c in reversed(span["children"]))
+        ordered.extend(s for s in spans if s["span_id"] not in seen)  # parent cycles: shown flat
+        start = min(s["start_ns"] for s in spans)
+        end = max(s["end_ns"] for s in spans)
+        head = _trace_summary(summary) if summary is not None else {
+            "trace_id": trace_id, "name": roots[0]["name"] if roots else spans[0]["name"],
+            "service": roots[0]["service"] if roots else spans[0]["service"],
+            "start": _iso(start), "start_ns": start, "duration_ms": (end - start) / 1e6, "span_count": len(spans),
+            "error": any(s["status_code"] == "ERROR" for s in spans),
+            "error_count": sum(s["status_code"] == "ERROR" for s in spans), "genai_calls": None, "cost_usd": None,
+        }
+        return {**head, "roots": [r["span_id"] for r in roots], "spans": ordered,
+                "logs": [_log_dict(row) for row in log_rows_]}
+
+    def export_calls(
+        self, since: datetime | None = None, until: datetime | None = None, **filters: str | None,
+    ) -> Iterator[dict[str, Any]]:
+        """GenAI calls oldest first, streamed (exhaust or close the iterator). Filters: the dimensions,
+        outcome and error_category."""
+        active = _check_filters(filters, _EXPORT_FILTERS)
+        calls = schema.genai_calls
+        query = (select(calls)
+                 .where(*_ns_range(calls.c.start_ns, _to_ns(since), _to_ns(until)),
+                        *(calls.c[k] == v for k, v in active.items()))
+                 .order_by(calls.c.start_ns, calls.c.trace_id, calls.c.span_id))
+        return self._export(query)
+
+    def _export(self, query: Any) -> Iterator[dict[str, Any]]:
+        with self._read() as connection:
+            result = connection.execution_options(yield_per=2000).execute(query).mappings()
+            for row in result:
+                yield {
+                    "time": _iso(row["start_ns"]),
+                    "trace_id": row["trace_id"],
+                    "span_id": row["span_id"],
+                    **{d: row[d] or None for d in schema.DIMENSIONS},
+                    "input_tokens": row["input_tokens"],
+                    "output_tokens": row["output_tokens"],
+                    "characters": row["characters"],
+                    "cost_usd": row["cost_usd"],
+                    "duration_ms": row["duration_ns"] / 1e6,
+                    "outcome": row["outcome"],
+                    "error_category": row["error_category"] or None,
+                    "error_type": row["error_type"] or None,
+                }
+
+    # --- limits -------------------------------------------------------------------------------------
+
+    def enforce_limits(self, now: datetime | None = None) -> dict[str, Any]:
+        """Apply retention (delete what is older than retention_days) and the size cap (delete the oldest
+        until the data is under 90% of max_bytes). Call it at start and then periodically."""
+        report: dict[str, Any] = {"retention_cutoff": None, "size_cutoff": None, "deleted": {}, "bytes": None}
+        if self.retention_days is not None:
+            cutoff = (_to_ns(_as_utc(now)) or 0) - int(self.retention_days * DAY_NS)
+            report["retention_cutoff"] = _iso(cutoff)
+            _merge(report["deleted"], self.delete_before(cutoff))
+        if self.max_bytes is not None and self._physical_bytes() > self.max_bytes:
+            # Rows do not all weigh the same and freed space is not all given back (pages shared with
+            # newer rows), so after the first pass the next ones use the bytes each deleted row freed.
+            bytes_per_row: float | None = None
+            for _ in range(5):
+                used = self.used_bytes()
+                report["bytes"] = used
+                if used <= self.max_bytes:
+                    break
+                found = self._size_cutoff(used, bytes_per_row)
+                if found is None:
+                    break
+                cutoff, table = found
+                report["size_cutoff"] = _iso(cutoff)
+                deleted = self.delete_before(cutoff)
+                _merge(report["deleted"], deleted)
+                freed = used - self.used_bytes()
+                if deleted.get(table) and freed > 0:
+                    bytes_per_row = freed / deleted[table]
+            self._reclaim()
+            report["bytes"] = self.used_bytes()
+        return report
+
+    def delete_before(self, cutoff_ns: int) -> dict[str, int]:
+        """Delete spans, logs, calls and traces that started before `cutoff_ns`, keeping the roll-ups exact."""
+        calls = schema.genai_calls
+        deleted: dict[str, int] = {}
+        with self._write() as connection:
+            for step in (DAY_NS, HOUR_NS):
+                rollup, latency = _ROLLUPS[step], _LATENCY[step]
+                period = floor_to(cutoff_ns, step)
+                for table in (rollup, latency):
+                    connection.execute(delete(table).where(table.c.period_start < period // _NS))
+                if period == cutoff_ns:
+                    continue
+                # The period that holds the cutoff loses only the calls before it: subtract them.
+                segment = Segment(0, period, cutoff_ns)
+                keys = schema.ROLLUP_KEY[1:]
+                parts = connection.execute(_segment_query(segment, keys, {})).mappings().all()
+                if parts:
+                    connection.execute(
+                        update(rollup)
+                        .where(*(rollup.c[k] == bindparam(f"k_{k}") for k in schema.ROLLUP_KEY))
+                        .values({m: rollup.c[m] - bindparam(f"d_{m}") for m in _MEASURES}),
+                        [{"k_period_start": period // _NS, **{f"k_{k}": p[k] for k in keys},
+                          **{f"d_{m}": float(p[m] or 0) if m == "cost_usd" else int(p[m] or 0) for m in _MEASURES}}
+                         for p in parts],
+                    )
+                    buckets = connection.execute(
+                        select(calls.c.duration_bucket, func.count(), func.sum(calls.c.duration_ns))
+                        .where(*_ns_range(calls.c.start_ns, period, cutoff_ns)).group_by(calls.c.duration_bucket)
+                    ).all()
+                    connection.execute(
+                        update(latency)
+                        .where(latency.c.period_start == bindparam("k_period"),
+                               latency.c.bucket == bindparam("k_bucket"))
+                        .values(calls=latency.c.calls - bindparam("d_calls"),
+                                duration_ns=latency.c.duration_ns - bindparam("d_duration")),
+                        [{"k_period": period // _NS, "k_bucket": int(b), "d_calls": int(n), "d_duration": int(s or 0)}
+                         for b, n, s in buckets],
+                    )
+                    for table in (rollup, latency):
+                        connection.execute(delete(table).where(table.c.period_start == period // _NS,
+                                                               table.c.calls <= 0))
+            for name, table, column in (
+                ("genai_calls", calls, calls.c.start_ns),
+                ("spans", schema.spans, schema.spans.c.start_ns),
+                ("logs", schema.logs, schema.logs.c.time_ns),
+                ("traces", schema.traces, schema.traces.c.start_ns),
+            ):
+                deleted[name] = connection.execute(delete(table).where(column < cutoff_ns)).rowcount or 0
+        return deleted
+
+    def used_bytes(self) -> int:
+        """The bytes the size cap counts. SQLite: the database file's pages in use (freed pages excluded).
+        PostgreSQL: the bytes of the live rows of the store's tables (`pg_column_size`; indexes and
+        space not yet vacuumed excluded, as deleting rows does not shrink PostgreSQL's files)."""
+        with self.engine.connect() as connection:
+            if self.backend == "sqlite":
+                page_size = connection.exec_driver_sql("PRAGMA page_size").scalar() or 0
+                pages = connection.exec_driver_sql("PRAGMA page_count").scalar() or 0
+                free = connection.exec_driver_sql("PRAGMA freelist_count").scalar() or 0
+                return int(page_size) * (int(pages) - int(free))
+            return sum(
+                int(connection.execute(text(f"SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM {n} t")).scalar()
+                    or 0)
+                for n in self._table_names()
+            )
+
+    def _table_names(self) -> list[str]:
+        return [t.name for t in schema.metadata.sorted_tables]
+
+    def _physical_bytes(self) -> int:
+        """An upper bound of used_bytes() that costs nothing to read."""
+        if self.backend == "sqlite":
+            return self.used_bytes()
+        with self.engine.connect() as connection:
+            return sum(int(connection.execute(text("SELECT pg_total_relation_size(:t)"), {"t": n}).scalar() or 0)
+                       for n in self._table_names())
+
+    def _size_cutoff(self, used: int, bytes_per_row: float | None) -> tuple[int, str] | None:
+        """The start time before which deleting spans (or logs, or calls) brings the data under the target
+        size, and the table it was measured on."""
+        assert self.max_bytes is not None
+        excess = used - self.max_bytes * _SIZE_TARGET
+        with self._read() as connection:
+            for table, column in ((schema.spans, schema.spans.c.start_ns), (schema.logs, schema.logs.c.time_ns),
+                                  (schema.genai_calls, schema.genai_calls.c.start_ns)):
+                count = int(connection.execute(select(func.count()).select_from(table)).scalar() or 0)
+                if not count:
+                    continue
+                rows = excess / bytes_per_row if bytes_per_row else count * excess / used
+                offset = min(count, max(1, math.ceil(rows))) - 1
+                value = connection.execute(select(column).order_by(column).limit(1).offset(offset)).scalar()
+                if value is not None:
+                    return int(value) + 1, table.name
+        return None
+
+    def _reclaim(self) -> None:
+        if self.backend == "sqlite":
+            with self._write() as connection:
+                connection.exec_driver_sql("PRAGMA incremental_vacuum")
+
+
+# --- query helpers ---------------------------------------------------------------------------------------
+
+
+def _ns_range(column: Any, lo: int | None, hi: int | None) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if lo is not None:
+        where.append(column >= lo)
+    if hi is not None:
+        where.append(column < hi)
+    return where
+
+
+def _period_range(table: Table, segment: Segment) -> list[ColumnElement[bool]]:
+    return _ns_range(
+        table.c.period_start,
+        None if segment.lo is None else segment.lo // _NS,
+        None if segment.hi is None else segment.hi // _NS,
+    )
+
+
+def _segment_query(segment: Segment, group_by: Sequence[str], filters: Mapping[str, str]) -> Any:
+    """Sums per group for one segment, from a roll-up or (step 0) from the raw calls."""
+    if segment.step:
+        table = _ROLLUPS[segment.step]
+        columns = {g: (table.c.period_start - table.c.period_start % 86400 if g == "day" else table.c[g])
+                   for g in group_by}
+        measures = [
+            func.sum(table.c.calls).label("calls"),
+            func.sum(case((table.c.outcome == "error", table.c.calls), else_=0)).label("errors"),
+            *(func.sum(table.c[m]).label(m) for m in _MEASURES if m != "calls"),
+        ]
+        where = _period_range(table, segment)
+    else:
+        table = schema.genai_calls
+        columns = {g: (table.c.start_ns - table.c.start_ns % DAY_NS if g == "day" else table.c[g]) for g in group_by}
+        measures = [
+            func.count().label("calls"),
+            func.sum(case((table.c.outcome == "error", 1), else_=0)).label("errors"),
+            func.sum(table.c.input_tokens).label("input_tokens"),
+            func.sum(table.c.output_tokens).label("output_tokens"),
+            func.sum(table.c.characters).label("characters"),
+            func.sum(func.coalesce(table.c.cost_usd, 0.0)).label("cost_usd"),
+            func.sum(table.c.duration_ns).label("duration_ns"),
+        ]
+        where = _ns_range(table.c.start_ns, segment.lo, segment.hi)
+    where += [table.c[k] == v for k, v in filters.items()]
+    labelled = [expr.label(g) for g, expr in columns.items()]
+    query = select(*labelled, *measures).where(*where)
+    if labelled:
+        query = query.group_by(*columns.values())
+    return query
+
+
+def _rollup_rows(calls: Iterable[Mapping[str, Any]], step: int) -> list[dict[str, Any]]:
+    sums: dict[tuple[Any, ...], list[Any]] = {}
+    for call in calls:
+        key = (floor_to(call["start_ns"], step) // _NS, *(call[k] for k in schema.ROLLUP_KEY[1:]))
+        entry = sums.get(key)
+        if entry is None:
+            entry = sums[key] = [0, 0, 0, 0, 0.0, 0]
+        entry[0] += 1
+        entry[1] += call["input_tokens"]
+        entry[2] += call["output_tokens"]
+        entry[3] += call["characters"]
+        entry[4] += call["cost_usd"] or 0.0
+        entry[5] += call["duration_ns"]
+    return [
+        {**dict(zip(schema.ROLLUP_KEY, key, strict=True)), **dict(zip(_MEASURES, sums[key], strict=True))}
+        for key in sorted(sums)
+    ]
+
+
+def _latency_rows(calls: Iterable[Mapping[str, Any]], step: int) -> list[dict[str, Any]]:
+    sums: dict[tuple[int, int], list[int]] = {}
+    for call in calls:
+        key = (floor_to(call["start_ns"], step) // _NS, call["duration_bucket"])
+        entry = sums.setdefault(key, [0, 0])
+        entry[0] += 1
+        entry[1] += call["duration_ns"]
+    return [
+        {"period_start": p, "bucket": b, "calls": sums[(p, b)][0], "duration_ns": sums[(p, b)][1]}
+        for p, b in sorted(sums)
+    ]
+
+
+def _merge(into: dict[str, int], more: Mapping[str, int]) -> None:
+    for key, value in more.items():
+        into[key] = into.get(key, 0) + value
+
+
+def _trace_summary(row: Mapping[Any, Any]) -> dict[str, Any]:
+    return {
+        "trace_id": row["trace_id"],
+        "name": row["name"],
+        "service": row["service"],
+        "start": _iso(row["start_ns"]),
+        "start_ns": row["start_ns"],
+        "duration_ms": (row["end_ns"] - row["start_ns"]) / 1e6,
+        "span_count": row["span_count"],
+        "error": row["error_count"] > 0,
+        "error_count": row["error_count"],
+        "genai_calls": row["genai_calls"],
+        "cost_usd": row["cost_usd"],
+    }
+
+
+def _loads(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def _span_dict(row: Mapping[Any, Any]) -> dict[str, Any]:
+    return {
+        "span_id": row["span_id"],
+        "parent_span_id": row["parent_span_id"],
+        "name": row["name"],
+        "kind": row["kind"],
+        "service": row["service"],
+        "start": _iso(row["start_ns"]),
+        "start_ns": row["start_ns"],
+        "end_ns": row["end_ns"],
+        "duration_ms": row["duration_ns"] / 1e6,
+        "status_code": row["status_code"],
+        "status_message": row["status_message"],
+        "trace_state": row["trace_state"],
+        "attributes": _loads(row["attributes"]),
+        "events": _loads(row["events"]),
+        "links": _loads(row["links"]),
+        "resource": _loads(row["resource"]),
+        "scope": {"name": row["scope_name"], "version": row["scope_version"]},
+        "children": [],
+        "depth": 0,
+    }
+
+
+def _log_dict(row: Mapping[Any, Any]) -> dict[str, Any]:
+    return {
+        "log_id": row["log_id"],
+        "time": _iso(row["time_ns"]),
+        "time_ns": row["time_ns"],
+        "trace_id": row["trace_id"],
+        "span_id": row["span_id"],
+        "severity_number": row["severity_number"],
+        "severity_text": row["severity_text"],
+        "body": _loads(row["body"]),
+        "attributes": _loads(row["attributes"]),
+        "event_name": row["event_name"],
+        "service": row["service"],
+        "scope": row["scope_name"],
+    }
+
+
+def open_store(url: str, *, retention_days: float | None = None, max_bytes: int | None = None) -> Store:
+    """Open (creating or migrating the schema) the store at `url`: a SQLite path or `sqlite:///PATH`
+    (`sqlite://` for memory), or `postgresql://user:pass@host/db` (psycopg 3)."""
+    engine = create_store_engine(url)
+    try:
+        migrate(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return Store(engine, retention_days=retention_days, max_bytes=max_bytes)

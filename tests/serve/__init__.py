@@ -1,0 +1,1 @@
+"""Tests of `otel-ai serve`: the store, the receiver, the API."""
