@@ -12,7 +12,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY otel_ai ./otel_ai
 COPY examples ./examples
-RUN pip install ".[examples]"
+RUN pip install ".[examples,serve]"
 
 RUN useradd --create-home --uid 10001 app
 USER app

@@ -106,7 +106,7 @@ def test_component_types_exist_in_pinned_release(kind):
 
 def test_required_components_as_the_issue_asks():
     assert set(CONFIG["receivers"]) == {"otlp"}
-    assert {_type(e) for e in CONFIG["exporters"]} == {"prometheus", "otlp_grpc", "elasticsearch", "debug"}
+    assert {_type(e) for e in CONFIG["exporters"]} == {"prometheus", "otlp_grpc", "otlp_http", "elasticsearch", "debug"}
     assert {"memory_limiter", "batch", "redaction"} <= set(CONFIG["processors"])
     assert set(CONFIG["extensions"]) == {"health_check", "pprof", "zpages"}
 
@@ -178,6 +178,14 @@ def test_exporter_targets_are_compose_services_on_the_right_ports():
     elastic = _endpoint("exporters", "elasticsearch", "endpoint")
     assert elastic == "http://elasticsearch:9200"
     assert 9200 in _network_ports("elasticsearch")
+    serve = _endpoint("exporters", "otlp_http/otel_ai_serve", "endpoint")
+    assert (host_of(serve), port_of(serve)) == ("otel-ai-serve", 4318)  # otel-ai serve's OTLP/HTTP default
+
+
+def test_traces_and_logs_also_reach_otel_ai_serve():
+    pipelines = CONFIG["service"]["pipelines"]
+    for signal in ("traces", "logs"):
+        assert "otlp_http/otel_ai_serve" in pipelines[signal]["exporters"], signal
 
 
 def test_prometheus_scrapes_the_collector_exporter_and_the_example_sends_to_its_receiver():

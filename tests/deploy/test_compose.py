@@ -20,9 +20,12 @@ EXPECTED_SERVICES = {
     "grafana",
     "example",
     "traffic",
+    "otel-ai-serve",
+    "postgres",
 }
 # An exact version: digits with dots, optional v prefix and suffix such as -slim-bookworm; never latest.
 _PINNED_TAG = re.compile(r"^v?\d+\.\d+\.\d+([.-][A-Za-z0-9.-]+)?$")
+_PINNED_POSTGRES_TAG = re.compile(r"^\d+\.\d+(-[A-Za-z0-9.-]+)?$")
 
 
 def _tag(image: str) -> str:
@@ -35,11 +38,13 @@ def test_the_stack_has_every_service():
     assert set(SERVICES) == EXPECTED_SERVICES
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_SERVICES - {"example", "traffic"}))
+@pytest.mark.parametrize("name", sorted(EXPECTED_SERVICES - {"example", "traffic", "otel-ai-serve"}))
 def test_image_is_pinned_to_an_exact_version(name):
     image = SERVICES[name]["image"]
-    assert "@" not in image or _PINNED_TAG.match(_tag(image.split("@")[0]))
-    assert _PINNED_TAG.match(_tag(image)), image
+    # PostgreSQL's own versions have two parts (17.6 is exact); everything else three.
+    pinned = _PINNED_POSTGRES_TAG if name == "postgres" else _PINNED_TAG
+    assert "@" not in image or pinned.match(_tag(image.split("@")[0]))
+    assert pinned.match(_tag(image)), image
 
 
 def test_jaeger_is_v2_and_kibana_matches_elasticsearch():
@@ -58,7 +63,7 @@ def test_example_is_built_from_the_repository_and_instrumented_without_code_chan
     dockerfile = (REPO / build["dockerfile"]).read_text()
     base_images = re.findall(r"^FROM\s+(\S+)", dockerfile, re.M)
     assert base_images and all(_PINNED_TAG.match(_tag(image)) for image in base_images), base_images
-    assert re.search(r'pip install [^\n]*"\.\[examples\]"', dockerfile)
+    assert re.search(r'pip install [^\n]*"\.\[examples(,serve)?\]"', dockerfile)
     assert 'CMD ["opentelemetry-instrument", "python", "examples/app.py"]' in dockerfile
     env = SERVICES["example"]["environment"]
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
@@ -109,3 +114,16 @@ def test_example_serves_on_the_published_port_and_traffic_reaches_it():
     assert sorted(paths) == ["/ask", "/embed", "/speak", "/stream"], paths
     for path in paths:
         assert f'@app.get("{path}"' in app, f"examples/app.py has no {path} endpoint"
+
+
+def test_otel_ai_serve_runs_from_the_repository_on_postgres():
+    serve = SERVICES["otel-ai-serve"]
+    assert serve["build"] == SERVICES["example"]["build"]
+    command = serve["command"]
+    assert command[:2] == ["otel-ai", "serve"] and command[command.index("--host") + 1] == "0.0.0.0"
+    db = command[command.index("--db") + 1]
+    assert db.startswith("postgresql://otelai:") and db.endswith("@postgres:5432/otelai")
+    assert "8200:8200" in serve["ports"]
+    postgres = SERVICES["postgres"]["environment"]
+    assert postgres["POSTGRES_USER"] == "otelai" and postgres["POSTGRES_DB"] == "otelai"
+    assert 'pip install ".[examples,serve]"' in (REPO / "deploy/example.Dockerfile").read_text()
