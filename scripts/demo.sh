@@ -1,17 +1,52 @@
 #!/usr/bin/env bash
-# The main job: the example FastAPI app, instrumented with no code changes, offline against the local
-# OpenAI-compatible simulator (or the real API when OPENAI_API_KEY is set) and the local ElevenLabs
-# simulator for its text-to-speech call (or ElevenLabs when ELEVENLABS_API_KEY is set), one console
-# line per call: chat, stream, embeddings and speech.
-# Set OTEL_EXPORTER_OTLP_ENDPOINT to also send metrics and logs to a collector.
+# The main job: `otel-ai serve` (local mode) on a fresh store, then the example FastAPI app,
+# instrumented with no code changes, offline against the local OpenAI-compatible simulator (or the
+# real API when OPENAI_API_KEY is set) and the local ElevenLabs simulator for its text-to-speech call
+# (or ElevenLabs when ELEVENLABS_API_KEY is set). One console line per call (chat, stream,
+# embeddings, speech) while the spans and logs go to `otel-ai serve`; then the summary report from
+# its store and the URL of its API.
+#   DEMO_KEEP_SERVING=1 scripts/demo.sh   # leave otel-ai serve running afterwards (^C stops it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-. scripts/_venv.sh examples
+. scripts/_venv.sh examples,serve
+
+WORK=$(mktemp -d)
+DB="$WORK/otel-ai.db"
+SERVE_PID=""
+cleanup() {
+  if [ -n "$SERVE_PID" ] && kill -0 "$SERVE_PID" 2>/dev/null; then
+    kill -TERM "$SERVE_PID" 2>/dev/null || true
+    wait "$SERVE_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Free ports (port 0 everywhere) so the demo never collides with a collector or another server.
+"$VENV/bin/otel-ai" serve --port 0 --otlp-http-port 0 --otlp-grpc-port 0 --db "$DB" > "$WORK/serve.log" 2>&1 &
+SERVE_PID=$!
+for _ in $(seq 100); do
+  grep -q "OTLP/HTTP" "$WORK/serve.log" 2>/dev/null && break
+  kill -0 "$SERVE_PID" 2>/dev/null || { cat "$WORK/serve.log"; exit 1; }
+  sleep 0.1
+done
+cat "$WORK/serve.log"
+API=$(grep -o 'API http://[^ ]*' "$WORK/serve.log" | head -1 | cut -d' ' -f2)
+OTLP=$(grep -o 'OTLP/HTTP http://[^ ]*' "$WORK/serve.log" | head -1 | cut -d' ' -f2)
 
 export OTEL_SERVICE_NAME=${OTEL_SERVICE_NAME:-otel-ai-example}
-if [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then
-  export OTEL_METRICS_EXPORTER=${OTEL_METRICS_EXPORTER:-none}
-  export OTEL_LOGS_EXPORTER=${OTEL_LOGS_EXPORTER:-none}
+export OTEL_EXPORTER_OTLP_ENDPOINT=${OTEL_EXPORTER_OTLP_ENDPOINT:-$OTLP}
+export OTEL_TRACES_EXPORTER=${OTEL_TRACES_EXPORTER:-otel_ai_console,otlp}
+export OTEL_METRICS_EXPORTER=${OTEL_METRICS_EXPORTER:-none}  # local mode stores spans and logs
+export OTEL_LOGS_EXPORTER=${OTEL_LOGS_EXPORTER:-otlp}
+"$VENV/bin/otel-ai" run -- "$VENV/bin/python" examples/app.py "$@"
+
+echo
+"$VENV/bin/otel-ai" report summary --db "$DB"
+echo
+echo "otel-ai serve: API $API/api/v1/summary  (OpenAPI: $API/docs)"
+if [ "${DEMO_KEEP_SERVING:-}" = 1 ]; then
+  echo "serving until ^C; the store is $DB"
+  wait "$SERVE_PID"
 fi
-exec "$VENV/bin/otel-ai" run --console -- "$VENV/bin/python" examples/app.py "$@"
