@@ -45,7 +45,7 @@ export OTEL_LOGS_EXPORTER=${OTEL_LOGS_EXPORTER:-otlp}
 echo
 "$VENV/bin/otel-ai" report summary --db "$DB"
 echo
-echo "otel-ai serve: API $API/api/v1/summary  (OpenAPI: $API/docs)"
+echo "otel-ai serve: dashboard $API/  API $API/api/v1/summary  (OpenAPI: $API/docs)"
 if [ "${DEMO_KEEP_SERVING:-}" = 1 ]; then
   echo "serving until ^C; the store is $DB"
   wait "$SERVE_PID"

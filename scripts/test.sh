@@ -16,6 +16,7 @@ command -v prometheus >/dev/null 2>&1 || need_debian+=(prometheus)
 command -v promtool >/dev/null 2>&1 || need_debian+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need_debian+=(prometheus-alertmanager)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_debian+=(postgresql)  # otel-ai serve on PostgreSQL
+command -v chromium >/dev/null 2>&1 || need_debian+=(chromium)  # the dashboard's browser tests
 if [ ${#need_debian[@]} -gt 0 ]; then
   echo "installing from Debian: ${need_debian[*]}"
   SUDO=""
@@ -28,6 +29,7 @@ fi
 echo "openai $("$VENV/bin/python" -c 'import openai; print(openai.__version__)')"
 "$VENV/bin/ruff" check otel_ai tests examples bench
 "$VENV/bin/mypy" otel_ai
-# PostgreSQL was installed above: its tests must run, not skip.
+# PostgreSQL and Chromium were installed above: their tests must run, not skip.
 export OTEL_AI_REQUIRE_POSTGRES=1
+export OTEL_AI_REQUIRE_BROWSER=1
 exec "$VENV/bin/python" -m pytest "$@"

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta, timezone
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,6 +51,9 @@ __all__ = [
 ]
 
 API_PREFIX: Final = "/api/v1"
+# The web dashboard: static files (no CDN; Chart.js vendored) and one HTML shell for every page.
+WEB_DIR: Final = Path(__file__).parent / "web"
+PAGES: Final = ("/", "/traces", "/traces/{trace_id}", "/costs", "/errors")
 GROUP_BY: Final = ("model", "provider", "operation", "service", "task_type", "day")
 
 # The columns of a CSV export, in order; a JSON export's objects carry the same keys.
@@ -569,7 +573,24 @@ def create_app(store: "Store", *, stats: Callable[[], Mapping[str, Any]] | None 
         return StreamingResponse(_json_chunks(rows), media_type="application/json",
                                  headers={"Content-Disposition": 'attachment; filename="otel-ai-calls.json"'})
 
+    _mount_dashboard(app)
     return app
+
+
+def _mount_dashboard(app: "FastAPI") -> None:
+    """The web dashboard: `/static/…` and the pages (`/`, `/traces`, `/traces/{id}`, `/costs`, `/errors`),
+    each the same HTML shell whose script renders the page from the JSON API."""
+    from fastapi.responses import FileResponse
+    from fastapi.staticfiles import StaticFiles
+
+    shell = WEB_DIR / "index.html"
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+
+    def page() -> FileResponse:
+        return FileResponse(shell, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
+
+    for path in PAGES:
+        app.add_api_route(path, page, methods=["GET"], include_in_schema=False, response_class=FileResponse)
 
 
 # -- export encodings ----------------------------------------------------------------------------------------

@@ -1,0 +1,132 @@
+// One trace as a waterfall: a bar per span, placed by its start and duration, indented by depth; a click
+// shows the span's attributes and events; the trace's logs below.
+import { el, getJSON, int, ms, time, usd } from "./lib.js";
+
+function value(v) {
+  if (v === null || v === undefined) return "";
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
+function attrTable(attributes, id) {
+  const keys = Object.keys(attributes || {}).sort();
+  if (keys.length === 0) return el("p", { class: "muted" }, "none");
+  return el("table", { class: "attrs", id },
+    el("tbody", {}, keys.map((k) => el("tr", { dataset: { key: k } }, el("td", { class: "mono" }, k), el("td", { class: "mono" }, value(attributes[k]))))));
+}
+
+function offsetMs(ns, startNs) {
+  return (ns - startNs) / 1e6;
+}
+
+function spanDetail(span, startNs) {
+  const isError = span.status_code === "ERROR";
+  return el("div", { class: "detail", id: "span-detail", dataset: { spanId: span.span_id } },
+    el("h2", {}, span.name),
+    el("dl", {},
+      el("dt", {}, "Span"), el("dd", { class: "mono" }, span.span_id),
+      el("dt", {}, "Parent"), el("dd", { class: "mono" }, span.parent_span_id ?? "—"),
+      el("dt", {}, "Kind"), el("dd", {}, span.kind),
+      el("dt", {}, "Service"), el("dd", {}, span.service ?? "—"),
+      el("dt", {}, "Start"), el("dd", {}, `+${ms(offsetMs(span.start_ns, startNs))}`),
+      el("dt", {}, "Duration"), el("dd", {}, ms(span.duration_ms)),
+      el("dt", {}, "Status"), el("dd", {}, el("span", { class: isError ? "badge error" : "badge" }, span.status_code),
+        span.status_message ? " " + span.status_message : ""),
+      el("dt", {}, "Scope"), el("dd", {}, [span.scope?.name, span.scope?.version].filter(Boolean).join(" ") || "—")),
+    el("h3", {}, "Attributes"), attrTable(span.attributes, "span-attributes"),
+    el("h3", {}, `Events (${span.events.length})`),
+    span.events.length === 0 ? el("p", { class: "muted" }, "none")
+      : el("div", { id: "span-events" }, span.events.map((e) => el("div", { class: "event" },
+        el("p", {}, el("strong", {}, e.name), el("span", { class: "muted" }, ` +${ms(offsetMs(e.time_ns, startNs))}`)),
+        attrTable(e.attributes)))),
+    el("details", {}, el("summary", {}, "Resource"), attrTable(span.resource)));
+}
+
+export async function render([traceId]) {
+  document.title = "Trace · otel-ai";
+  const heading = el("h1", {}, "Trace", el("span", { class: "sub mono" }, traceId));
+  let trace;
+  try {
+    trace = await getJSON(`/traces/${encodeURIComponent(traceId)}`);
+  } catch (error) {
+    if (error.status === 404 || error.status === 422) {
+      return [heading, el("div", { class: "empty", id: "empty" }, el("strong", {}, "No such trace in the store"),
+        "It may not have arrived yet, or retention removed it. ", el("a", { href: "/traces" }, "All traces"))];
+    }
+    throw error;
+  }
+  document.title = `${trace.name} · Trace · otel-ai`;
+  const startNs = Math.min(...trace.spans.map((s) => s.start_ns));
+  const endNs = Math.max(...trace.spans.map((s) => s.end_ns));
+  const totalMs = Math.max(offsetMs(endNs, startNs), 1e-6);
+  const position = (ns) => Math.min(100, Math.max(0, (offsetMs(ns, startNs) / totalMs) * 100));
+
+  const header = el("div", { class: "cards" },
+    el("div", { class: "card" }, el("div", { class: "label" }, "Root span"), el("div", { class: "value", id: "trace-name", style: { fontSize: "16px" } }, trace.name)),
+    el("div", { class: "card" }, el("div", { class: "label" }, "Service"), el("div", { class: "value", style: { fontSize: "16px" } }, trace.service ?? "—")),
+    el("div", { class: "card" }, el("div", { class: "label" }, "Started"), el("div", { class: "value", style: { fontSize: "16px" } }, time(trace.start))),
+    el("div", { class: "card" }, el("div", { class: "label" }, "Duration"), el("div", { class: "value", id: "trace-duration" }, ms(trace.duration_ms))),
+    el("div", { class: "card" }, el("div", { class: "label" }, "Spans"), el("div", { class: "value", id: "trace-spans" }, int(trace.span_count))),
+    el("div", { class: "card" }, el("div", { class: "label" }, "Cost"), el("div", { class: "value", id: "trace-cost", dataset: { value: String(trace.cost_usd ?? 0) } }, usd(trace.cost_usd ?? 0))),
+    el("div", { class: "card" }, el("div", { class: "label" }, "Errors"), el("div", { class: "value", id: "trace-errors" }, int(trace.error_count))));
+
+  const detail = el("section", { class: "panel", id: "detail-panel" }, el("p", { class: "muted" }, "Click a span to see its attributes and events."));
+  const rows = [];
+  const select = (span, row) => {
+    for (const r of rows) r.classList.toggle("selected", r === row);
+    detail.replaceChildren(spanDetail(span, startNs));
+  };
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => el("span", { style: { left: `${f * 100}%` } }, ms(totalMs * f)));
+  const waterfall = el("div", { class: "waterfall", id: "waterfall" },
+    el("div", { class: "wf-row head" }, el("div", { class: "wf-name" }, "Span"), el("div", { class: "wf-axis" }, ticks)));
+  for (const span of trace.spans) {
+    const left = position(span.start_ns);
+    const width = Math.max(position(span.end_ns) - left, 0.3);
+    const isError = span.status_code === "ERROR";
+    const isGenAI = Boolean(span.attributes?.["gen_ai.operation.name"]);
+    const durLeft = left + width > 80 ? { right: `${100 - left + 0.5}%` } : { left: `calc(${left + width}% + 6px)` };
+    const row = el("div", {
+      class: "wf-row span", role: "button", tabindex: "0",
+      dataset: { spanId: span.span_id, parentId: span.parent_span_id ?? "", depth: String(span.depth) },
+      title: `${span.name} · ${ms(span.duration_ms)}`,
+    },
+    el("div", { class: "wf-name", style: { paddingLeft: `${8 + span.depth * 18}px` } },
+      span.depth > 0 ? el("span", { class: "twig" }, "└ ") : null,
+      el("span", { class: "span-name" }, span.name),
+      el("span", { class: "kind" }, span.kind),
+      isError ? el("span", { class: "badge error", style: { marginLeft: "6px" } }, "error") : null),
+    el("div", { class: "wf-track" },
+      el("div", { class: `wf-bar${isError ? " error" : isGenAI ? " genai" : ""}`, style: { left: `${left}%`, width: `${width}%` } }),
+      el("span", { class: "wf-dur", style: durLeft }, ms(span.duration_ms))));
+    row.addEventListener("click", () => select(span, row));
+    row.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(span, row); } });
+    rows.push(row);
+    waterfall.append(row);
+  }
+  const legend = el("p", { class: "muted", style: { marginTop: "8px", fontSize: "12px" } },
+    "Bars: ", el("span", { style: { color: "#7a4ee0" } }, "■ GenAI call"), "  ", el("span", { style: { color: "#3559e0" } }, "■ other span"),
+    "  ", el("span", { style: { color: "#d92d20" } }, "■ failed"));
+
+  const logs = trace.logs.length === 0
+    ? el("p", { class: "muted", id: "no-logs" }, "No log records in this trace.")
+    : el("table", { id: "logs" },
+      el("thead", {}, el("tr", {}, el("th", {}, "Time"), el("th", {}, "Severity"), el("th", {}, "Message"), el("th", {}, "Span"))),
+      el("tbody", {}, trace.logs.map((log) => {
+        const span = trace.spans.find((s) => s.span_id === log.span_id);
+        return el("tr", { class: "log" },
+          el("td", { class: "num muted" }, `+${ms(offsetMs(log.time_ns, startNs))}`),
+          el("td", { class: `sev-${log.severity_text || ""}` }, log.severity_text || String(log.severity_number)),
+          el("td", { class: "body" }, value(log.body)),
+          el("td", {}, span ? el("a", { href: "#", onclick: (e) => { e.preventDefault(); select(span, rows[trace.spans.indexOf(span)]); } }, span.name) : el("span", { class: "mono muted" }, log.span_id ?? "—")));
+      })));
+
+  if (trace.spans.length > 0) select(trace.spans[0], rows[0]);
+  return [
+    heading, header,
+    el("div", { class: "grid2 align-start row-gap", style: { gridTemplateColumns: "minmax(0, 3fr) minmax(0, 2fr)" } },
+      el("section", { class: "panel" }, el("h2", {}, "Waterfall"), waterfall, legend),
+      detail),
+    el("section", { class: "panel" }, el("h2", {}, `Logs (${trace.logs.length})`), logs),
+    el("p", {}, el("a", { href: "/traces" }, "← All traces")),
+  ];
+}
+
