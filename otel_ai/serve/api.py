@@ -431,7 +431,7 @@ def create_app(store: "Store", *, stats: Callable[[], Mapping[str, Any]] | None 
     # FastAPI is imported here, not with the module: `otel-ai report` uses the models and reports only.
     # For the same reason this module does not use `from __future__ import annotations`: the
     # endpoints' annotations below are objects (FastAPI cannot resolve a string naming a local).
-    from fastapi import FastAPI, HTTPException, Path, Query
+    from fastapi import Depends, FastAPI, HTTPException, Path, Query
     from fastapi.responses import StreamingResponse
 
     since_q = Query(description=f"start, inclusive: {_RANGE_HELP}", examples=["7d"])
@@ -441,6 +441,25 @@ def create_app(store: "Store", *, stats: Callable[[], Mapping[str, Any]] | None 
     operation_q = Query(description="only calls of this gen_ai.operation.name")
     model_q = Query(description="only calls to this model (the response's, else the request's)")
     task_type_q = Query(description="only calls of this otel_ai.task.type")
+
+    # The time range and the five dimensions every report takes, declared once (FastAPI lists
+    # a dependency's query parameters in the OpenAPI of each endpoint that uses it).
+    def time_range(
+        since: Annotated[str | None, since_q] = None, until: Annotated[str | None, until_q] = None
+    ) -> tuple[datetime | None, datetime | None]:
+        return _range(since, until)
+
+    def dimensions(
+        service: Annotated[str | None, service_q] = None,
+        provider: Annotated[str | None, provider_q] = None,
+        operation: Annotated[str | None, operation_q] = None,
+        model: Annotated[str | None, model_q] = None,
+        task_type: Annotated[str | None, task_type_q] = None,
+    ) -> dict[str, Any]:
+        return _dims(service, provider, operation, model, task_type)
+
+    Window = Annotated[tuple[datetime | None, datetime | None], Depends(time_range)]
+    Dimensions = Annotated[dict[str, Any], Depends(dimensions)]  # keyword arguments of the store's reports
 
     app = FastAPI(
         title="otel-ai local API",
@@ -461,54 +480,24 @@ def create_app(store: "Store", *, stats: Callable[[], Mapping[str, Any]] | None 
                       store_url=getattr(store, "url", None), receiver=receiver)
 
     @app.get(f"{API_PREFIX}/summary", response_model=Summary, tags=["reports"], responses=_422)
-    def summary(
-        since: Annotated[str | None, since_q] = None,
-        until: Annotated[str | None, until_q] = None,
-        service: Annotated[str | None, service_q] = None,
-        provider: Annotated[str | None, provider_q] = None,
-        operation: Annotated[str | None, operation_q] = None,
-        model: Annotated[str | None, model_q] = None,
-        task_type: Annotated[str | None, task_type_q] = None,
-    ) -> Summary:
-        lo, hi = _range(since, until)
-        return summary_report(store, lo, hi, **_dims(service, provider, operation, model, task_type))
+    def summary(window: Window, dims: Dimensions) -> Summary:
+        return summary_report(store, *window, **dims)
 
     @app.get(f"{API_PREFIX}/costs", response_model=Costs, tags=["reports"], responses=_422)
     def costs(
+        window: Window,
+        dims: Dimensions,
         group_by: Annotated[GroupBy, Query(description="what each group is")] = GroupBy.model,
-        since: Annotated[str | None, since_q] = None,
-        until: Annotated[str | None, until_q] = None,
-        service: Annotated[str | None, service_q] = None,
-        provider: Annotated[str | None, provider_q] = None,
-        operation: Annotated[str | None, operation_q] = None,
-        model: Annotated[str | None, model_q] = None,
-        task_type: Annotated[str | None, task_type_q] = None,
     ) -> Costs:
-        lo, hi = _range(since, until)
-        return costs_report(store, group_by.value, lo, hi, **_dims(service, provider, operation, model, task_type))
+        return costs_report(store, group_by.value, *window, **dims)
 
     @app.get(f"{API_PREFIX}/errors", response_model=Errors, tags=["reports"], responses=_422)
-    def errors(
-        since: Annotated[str | None, since_q] = None,
-        until: Annotated[str | None, until_q] = None,
-        service: Annotated[str | None, service_q] = None,
-        provider: Annotated[str | None, provider_q] = None,
-        operation: Annotated[str | None, operation_q] = None,
-        model: Annotated[str | None, model_q] = None,
-        task_type: Annotated[str | None, task_type_q] = None,
-    ) -> Errors:
-        lo, hi = _range(since, until)
-        return errors_report(store, lo, hi, **_dims(service, provider, operation, model, task_type))
+    def errors(window: Window, dims: Dimensions) -> Errors:
+        return errors_report(store, *window, **dims)
 
     @app.get(f"{API_PREFIX}/forecast", response_model=Forecast, tags=["reports"])
-    def forecast(
-        service: Annotated[str | None, service_q] = None,
-        provider: Annotated[str | None, provider_q] = None,
-        operation: Annotated[str | None, operation_q] = None,
-        model: Annotated[str | None, model_q] = None,
-        task_type: Annotated[str | None, task_type_q] = None,
-    ) -> Forecast:
-        return forecast_report(store, None, **_dims(service, provider, operation, model, task_type))
+    def forecast(dims: Dimensions) -> Forecast:
+        return forecast_report(store, None, **dims)
 
     @app.get(f"{API_PREFIX}/traces", response_model=TracePage, tags=["traces"], responses=_422)
     def traces(
@@ -551,20 +540,15 @@ def create_app(store: "Store", *, stats: Callable[[], Mapping[str, Any]] | None 
         },
     )
     def export(
+        window: Window,
+        dims: Dimensions,
         format: Annotated[ExportFormat, Query(description="csv or json")] = ExportFormat.json,
-        since: Annotated[str | None, since_q] = None,
-        until: Annotated[str | None, until_q] = None,
-        service: Annotated[str | None, service_q] = None,
-        provider: Annotated[str | None, provider_q] = None,
-        operation: Annotated[str | None, operation_q] = None,
-        model: Annotated[str | None, model_q] = None,
-        task_type: Annotated[str | None, task_type_q] = None,
         status: Annotated[CallStatus | None, Query(description="ok or error calls only")] = None,
         error_category: Annotated[str | None, Query(description="failed calls of this category only")] = None,
     ) -> StreamingResponse:
-        lo, hi = _range(since, until)
+        lo, hi = window
         rows = store.export_calls(
-            lo, hi, **_dims(service, provider, operation, model, task_type),
+            lo, hi, **dims,
             outcome=status.value if status else None, error_category=_text(error_category),
         )
         if format is ExportFormat.csv:
