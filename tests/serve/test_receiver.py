@@ -875,3 +875,52 @@ def test_retention_is_enforced_when_the_server_starts(tmp_path):
         assert summary["calls"] == 1
     finally:
         server.stop()
+
+
+def test_nothing_acknowledged_is_lost_when_the_server_is_killed_mid_ingest(tmp_path):
+    """kill -9 while batches stream in; after a restart every batch answered 200 is in the store."""
+    from otel_ai.serve.store import open_store
+
+    db = str(tmp_path / "crash.db")
+    args = ["--port", "0", "--otlp-http-port", "0", "--otlp-grpc-port", "0", "--db", db]
+    proc, urls = _start_serve(args, _serve_env(), fake=False)
+    otlp_http = urls.group(2)
+    acknowledged: list[bytes] = []
+    stop = threading.Event()
+
+    def send() -> None:
+        session = requests.Session()
+        number = 0
+        while not stop.is_set():
+            number += 1
+            trace_id = number.to_bytes(16, "big")
+            body = trace_request(20, trace_id=trace_id).SerializeToString()
+            try:
+                response = session.post(otlp_http + "/v1/traces", data=body, headers=PB, timeout=5)
+            except requests.RequestException:
+                return  # the server is gone: whatever was not answered 200 was never acknowledged
+            if response.status_code == 200:
+                acknowledged.append(trace_id)
+
+    senders = [threading.Thread(target=send) for _ in range(3)]
+    for sender in senders:
+        sender.start()
+    deadline = time.monotonic() + 10
+    while len(acknowledged) < 30 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.kill()  # SIGKILL: no shutdown, no flush
+    proc.wait(10)
+    stop.set()
+    for sender in senders:
+        sender.join(10)
+    assert len(acknowledged) >= 30
+    restarted, _ = _start_serve(args, _serve_env(), fake=False)  # reopens (and recovers) the same file
+    restarted.send_signal(signal.SIGTERM)
+    restarted.communicate(timeout=10)
+    store = open_store(db)
+    try:
+        missing = [tid.hex() for tid in acknowledged if store.trace(tid.hex()) is None]
+        assert missing == [], f"{len(missing)} of {len(acknowledged)} acknowledged batches lost"
+        assert all(len(store.trace(tid.hex())["spans"]) == 20 for tid in acknowledged[:5])
+    finally:
+        store.close()
