@@ -101,7 +101,6 @@ import socket
 import string
 import struct
 import sys
-import threading
 import time
 import urllib.parse
 import wave
@@ -114,7 +113,7 @@ from fractions import Fraction
 from io import BytesIO
 from typing import Any, Literal, cast
 
-from otel_ai.testing.simulator import LoopbackHandler, LoopbackService, serve_until_stopped
+from otel_ai.testing.simulator import LoopbackHandler, ScenarioService, _Aborted, serve_until_stopped
 
 __all__ = [
     "CHARACTER_COST_HEADER",
@@ -213,9 +212,6 @@ class _ApiError(Exception):
         self.status = status
         self.body = body
 
-
-class _Aborted(Exception):
-    """The simulator is stopping or the client went away: drop the connection."""
 
 
 def _missing(*loc: str) -> _ApiError:
@@ -786,19 +782,15 @@ class _Handler(LoopbackHandler):
 # --------------------------------------------------------------------------- the simulator
 
 
-class ElevenLabsSimulator(LoopbackService):
+class ElevenLabsSimulator(ScenarioService[RecordedRequest]):
     """ElevenLabs HTTP API (and the ``stream-input`` websocket) on 127.0.0.1 (port 0 picks a free port)."""
 
     handler = _Handler
     thread_name = "elevenlabs-simulator"
+    scenarios = SCENARIOS
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, default_scenario: str = "ok") -> None:
-        if default_scenario not in SCENARIOS:
-            raise ValueError(f"unknown scenario {default_scenario!r}; known: {', '.join(SCENARIOS)}")
-        super().__init__(host, port)
-        self.default_scenario = default_scenario
-        self.requests: list[RecordedRequest] = []
-        self._stopping = threading.Event()
+        super().__init__(host, port, default_scenario=default_scenario)
 
     # -- addresses ---------------------------------------------------------
 
@@ -829,25 +821,6 @@ class ElevenLabsSimulator(LoopbackService):
         return client
 
     # -- lifecycle and inspection --------------------------------------------
-
-    def _starting(self) -> None:
-        self._stopping.clear()
-
-    def _stopping_now(self) -> None:
-        self._stopping.set()  # interrupts sleeping scenarios
-
-    def requests_for(self, path: str) -> list[RecordedRequest]:
-        """Recorded requests whose path ends with ``path`` (e.g. ``"/stream"``)."""
-        with self._lock:
-            return [r for r in self.requests if r.path.endswith(path)]
-
-    def clear(self) -> None:
-        with self._lock:
-            self.requests.clear()
-
-    def _sleep(self, seconds: float) -> None:
-        if seconds > 0 and self._stopping.wait(seconds):
-            raise _Aborted
 
     # -- request handling --------------------------------------------------
 

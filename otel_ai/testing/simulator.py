@@ -56,7 +56,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -596,20 +596,55 @@ class _Handler(LoopbackHandler):
 # --------------------------------------------------------------------------- the simulator
 
 
-class OpenAISimulator(LoopbackService):
+_Recorded = TypeVar("_Recorded")
+
+
+class ScenarioService(LoopbackService, Generic[_Recorded]):
+    """What both API simulators share: a default scenario checked against theirs, the requests they
+    recorded, and sleeps that the simulator's stop interrupts (raising `_Aborted`)."""
+
+    scenarios: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, default_scenario: str = "ok") -> None:
+        if default_scenario not in self.scenarios:
+            raise ValueError(f"unknown scenario {default_scenario!r}; known: {', '.join(self.scenarios)}")
+        super().__init__(host, port)
+        self.default_scenario = default_scenario
+        self.requests: list[_Recorded] = []
+        self._stopping = threading.Event()
+
+    def _starting(self) -> None:
+        self._stopping.clear()
+
+    def _stopping_now(self) -> None:
+        self._stopping.set()  # interrupts sleeping scenarios
+
+    def requests_for(self, path: str) -> list[_Recorded]:
+        """Recorded requests whose path ends with ``path`` (e.g. ``"/chat/completions"``, ``"/stream"``)."""
+        with self._lock:
+            return [r for r in self.requests if getattr(r, "path", "").endswith(path)]
+
+    def clear(self) -> None:
+        """Forget the recorded requests."""
+        with self._lock:
+            self.requests.clear()
+
+    def _sleep(self, seconds: float) -> None:
+        if seconds > 0 and self._stopping.wait(seconds):
+            raise _Aborted
+
+
+class OpenAISimulator(ScenarioService[RecordedRequest]):
     """OpenAI-compatible HTTP API on 127.0.0.1 (port 0 picks a free port)."""
 
     handler = _Handler
     thread_name = "openai-simulator"
 
+    scenarios = SCENARIOS
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, default_scenario: str = "ok") -> None:
-        if default_scenario not in SCENARIOS:
-            raise ValueError(f"unknown scenario {default_scenario!r}; known: {', '.join(SCENARIOS)}")
-        super().__init__(host, port)
-        self.default_scenario = default_scenario
-        self.requests: list[RecordedRequest] = []
+        super().__init__(host, port, default_scenario=default_scenario)
         self._rate_limited_keys: set[str] = set()
-        self._stopping = threading.Event()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -618,28 +653,13 @@ class OpenAISimulator(LoopbackService):
         """``http://HOST:PORT/v1``: the ``base_url`` for ``openai.OpenAI``."""
         return f"{self.url}/v1"
 
-    def _starting(self) -> None:
-        self._stopping.clear()
-
-    def _stopping_now(self) -> None:
-        self._stopping.set()  # interrupts `slow` scenarios mid-sleep
-
     # -- inspection --------------------------------------------------------
-
-    def requests_for(self, path: str) -> list[RecordedRequest]:
-        """Recorded requests whose path ends with ``path`` (e.g. ``"/chat/completions"``)."""
-        with self._lock:
-            return [r for r in self.requests if r.path.endswith(path)]
 
     def clear(self) -> None:
         """Forget recorded requests and the ``rate_limit_once`` keys already seen."""
+        super().clear()
         with self._lock:
-            self.requests.clear()
             self._rate_limited_keys.clear()
-
-    def _sleep(self, seconds: float) -> None:
-        if seconds > 0 and self._stopping.wait(seconds):
-            raise _Aborted
 
     # -- request handling --------------------------------------------------
 
