@@ -32,6 +32,7 @@ from otel_ai.pricing.catalog import PricingCatalog
 from otel_ai.pricing.cost import Cost
 from otel_ai.sdk.guard import report
 from otel_ai.sdk.settings import ContentMode, Settings
+from otel_ai.work import calls as _calls
 
 __all__ = ["GenAIRecorder", "GenAIRequest", "GenAIResponse", "Invocation", "Usage"]
 
@@ -48,12 +49,14 @@ Clean = Callable[[str], str]
 class Invocation:
     """One call in flight. Ends exactly once, whichever of `end`/`fail` comes first."""
 
-    __slots__ = ("_claim", "chunks", "closer", "first_chunk", "last_chunk", "request", "span", "start")
+    __slots__ = ("_claim", "chunks", "closer", "first_chunk", "last_chunk", "request", "span", "start", "task_type")
 
-    def __init__(self, request: GenAIRequest, span: Span, start: float) -> None:
+    def __init__(self, request: GenAIRequest, span: Span, start: float, task_type: str | None = None) -> None:
         self.request = request
         self.span = span
         self.start = start
+        # The `otel_ai.task.type` of the unit of work the call started in (a stream may end elsewhere).
+        self.task_type = task_type
         self.first_chunk: float | None = None
         self.last_chunk = 0.0
         self.chunks = 0
@@ -100,11 +103,16 @@ class _Shape:
 
     __slots__ = ("_cells", "counted", "input_tokens", "ok", "output_tokens", "timed")
 
-    def __init__(self, request: GenAIRequest, response_model: str | None, clean: Clean | None = None) -> None:
+    def __init__(
+        self, request: GenAIRequest, response_model: str | None, clean: Clean | None = None,
+        task_type: str | None = None,
+    ) -> None:
         timed = _call_attributes(request, server=True)
         if response_model:
             timed[sc.RESPONSE_MODEL] = response_model
         counted = _call_attributes(request, server=False)  # low-cardinality: cost and call counters
+        if task_type is not None:  # cost by task type (dashboards, `group_by=task_type`)
+            timed[sc.TASK_TYPE] = counted[sc.TASK_TYPE] = task_type
         if clean is not None:
             # Metric attributes reach pull readers (Prometheus) without passing an exporter:
             # redacted here, once per shape (a model name may hold an e-mail).
@@ -208,8 +216,11 @@ class GenAIRecorder:
                     self._starts[key] = cached
             name, base = cached
             attributes = {**base, **request.attributes} if request.attributes else base
+            task = _calls.task_type() if _calls.SEAM.task_type_of is not None else None
+            if task is not None:
+                attributes = {**attributes, sc.TASK_TYPE: task}
             span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
-            return Invocation(request, span, time.perf_counter())
+            return Invocation(request, span, time.perf_counter(), task)
         except Exception as exc:
             report("recorder.start", exc)
             return None
@@ -324,6 +335,15 @@ class GenAIRecorder:
             span.set_attributes(attrs)
         span.end()
         self._metrics(inv, usage, etype, category, cost, duration, response_model)
+        if _calls.SEAM.listeners:  # units of work and budgets count this call
+            _calls.publish(_calls.CallFacts(
+                _calls.CallScope(request.provider, request.operation, request.model, inv.task_type),
+                cost.total_usd if cost is not None else 0.0,
+                (usage.input_tokens or 0) if usage is not None else 0,
+                (usage.output_tokens or 0) if usage is not None else 0,
+                (usage.characters or 0) if usage is not None else 0,
+                exc is not None,
+            ))
 
     def _cost_of(self, request: GenAIRequest, resp: GenAIResponse) -> Cost | None:
         if self._pricing is None:
@@ -352,12 +372,12 @@ class GenAIRecorder:
             )
         return None
 
-    def _shape(self, request: GenAIRequest, response_model: str | None) -> _Shape:
+    def _shape(self, request: GenAIRequest, response_model: str | None, task_type: str | None) -> _Shape:
         key = (request.operation, request.provider, request.model, request.server_address,
-               request.server_port, response_model)
+               request.server_port, response_model, task_type)
         shape = self._shapes.get(key)
         if shape is None:
-            shape = _Shape(request, response_model, self._clean)
+            shape = _Shape(request, response_model, self._clean, task_type)
             if len(self._shapes) < _CACHE_LIMIT:
                 self._shapes[key] = shape
         return shape
@@ -372,7 +392,7 @@ class GenAIRecorder:
         duration: float,
         response_model: str | None,
     ) -> None:
-        shape = self._shape(inv.request, response_model)
+        shape = self._shape(inv.request, response_model, inv.task_type)
         if etype is None:
             timed = shape.timed
             shape.add(self._requests, shape.ok, 1)

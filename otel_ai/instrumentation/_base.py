@@ -20,10 +20,12 @@ from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import unwrap
 
+from otel_ai.errors import BudgetExceeded
 from otel_ai.genai.model import GenAIRequest, GenAIResponse
 from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.genai.streams import StreamAccumulator, StreamFinisher
 from otel_ai.sdk.guard import report
+from otel_ai.work.calls import SEAM, CallScope, gate, task_type
 
 __all__ = ["Endpoint", "ProviderInstrumentor", "Target"]
 
@@ -211,6 +213,9 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _begin(self, recorder: GenAIRecorder, endpoint: Endpoint, instance: Any, kwargs: Any) -> Invocation | None:
         """Start the call's span; None (the call goes on uninstrumented) only if `describe` fails.
 
+        A blocking budget with no money left raises `BudgetExceeded` here, before the request is
+        sent; the span records it as the call's error.
+
         A request the endpoint cannot fully read (an odd shape in the messages, say) still gets its
         span with what was read before the failure: endpoints read attributes first, content last.
         """
@@ -223,7 +228,16 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             endpoint.request(kwargs, request, recorder.capture_content, recorder.content_limit)
         except Exception as exc:
             report(f"{self.provider_library}.request", exc)
-        return recorder.start(request)
+        inv = recorder.start(request)
+        if SEAM.gates:  # a blocking budget: asked before anything is sent
+            try:
+                gate(CallScope(request.provider, request.operation, request.model,
+                               inv.task_type if inv is not None else task_type()))
+            except BudgetExceeded as exc:
+                if inv is not None:
+                    recorder.fail(inv, exc)
+                raise
+        return inv
 
     def _finish(self, recorder: GenAIRecorder, endpoint: Endpoint, inv: Invocation, result: Any) -> Any:
         try:
