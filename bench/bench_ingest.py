@@ -1,0 +1,224 @@
+"""OTLP/HTTP ingest: `otel-ai serve` into SQLite vs Arize Phoenix, the same batches, one run.
+
+    .venv/bin/python bench/bench_ingest.py                              # otel-ai serve only
+    .venv/bin/python bench/bench_ingest.py --phoenix /tmp/phx/bin/phoenix  # and Phoenix (its own venv)
+    .venv/bin/python bench/bench_ingest.py --spans 90000 --senders 4 --json out.json
+
+The batches are what the agent exports for a FastAPI app (bench_store.realistic_batches): per
+trace a SERVER span, a chat CLIENT span with the GenAI, cost and task attributes, and its HTTP
+span; 3% failed with an exception event. Each request holds 171 traces (513 spans, the SDK's
+BatchSpanProcessor sends at most 512 per export), encoded to protobuf once before timing.
+`--senders` threads POST them over keep-alive connections, as several app processes would.
+
+Two figures per server:
+- acknowledged: spans per second of 200 responses, first request to last response;
+- stored: spans per second until every span is in the server's database (counted in its SQLite
+  file). otel-ai serve answers 200 only after the batch is committed (synchronous=FULL), so the
+  two are the same for it; Phoenix acknowledges on receipt and inserts from a queue afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import queue
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench_store import realistic_batches
+
+BIN = Path(sys.executable).parent
+TRACES_PER_REQUEST = 171  # 513 spans
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_otel_ai(db: Path) -> tuple[subprocess.Popen[str], str]:
+    command = [str(BIN / "otel-ai"), "serve", "--port", "0", "--otlp-http-port", "0", "--otlp-grpc-port", "0",
+               "--db", str(db)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        match = re.search(r"OTLP/HTTP (http://\S+)", proc.stdout.readline())
+        if match:
+            threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
+            return proc, match.group(1)
+    proc.kill()
+    raise SystemExit("otel-ai serve did not start")
+
+
+def start_phoenix(phoenix: str, workdir: Path) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    env = {**os.environ, "PHOENIX_WORKING_DIR": str(workdir), "PHOENIX_PORT": str(port),
+           "PHOENIX_GRPC_PORT": str(free_port()), "PHOENIX_HOST": "127.0.0.1",
+           "PHOENIX_TELEMETRY_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    log = open(workdir / "phoenix.log", "w")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen([phoenix, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit(f"phoenix did not start: see {workdir / 'phoenix.log'}")
+
+
+def send_all(base_url: str, bodies: list[bytes], senders: int) -> tuple[float, list[int]]:
+    """POST every body to /v1/traces from `senders` threads; seconds from first send to last answer."""
+    parts = urlsplit(base_url)
+    work: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    for body in bodies:
+        work.put(body)
+    for _ in range(senders):
+        work.put(None)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def sender() -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+        while (body := work.get()) is not None:
+            conn.request("POST", "/v1/traces", body=body, headers={"Content-Type": "application/x-protobuf"})
+            response = conn.getresponse()
+            response.read()
+            with lock:
+                statuses.append(response.status)
+        conn.close()
+
+    threads = [threading.Thread(target=sender) for _ in range(senders)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started, statuses
+
+
+def count_spans(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            return int(conn.execute("SELECT count(*) FROM spans").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def journal_mode(db: Path) -> str:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+        return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+
+
+def wait_stored(db: Path, expected: int, started: float, timeout: float = 600) -> float | None:
+    """Poll the count; sparingly (0.25 s), so the reader never holds up a writer that is not in WAL mode."""
+    while time.perf_counter() - started < timeout:
+        if count_spans(db) >= expected:
+            return time.perf_counter() - started
+        time.sleep(0.25)
+    return None
+
+
+def run_one(name: str, base_url: str, db: Path, bodies: list[bytes], spans: int, senders: int) -> dict[str, Any]:
+    # Warm-up (imports, first connection, schema caches): one request, not counted.
+    warm = count_spans(db)
+    send_all(base_url, bodies[:1], 1)
+    wait_stored(db, warm + TRACES_PER_REQUEST * 3, time.perf_counter(), 60)
+    before = count_spans(db)
+    started = time.perf_counter()
+    ack_s, statuses = send_all(base_url, bodies, senders)
+    stored_s = wait_stored(db, before + spans, started)
+    ok = statuses.count(200)
+    return {
+        "server": name, "spans": spans, "requests": len(bodies), "ok": ok,
+        "acknowledged_spans_per_s": round(spans / ack_s) if ok == len(bodies) else None,
+        "stored_spans_per_s": round(spans / stored_s) if stored_s else None,
+        "stored_s": round(stored_s, 2) if stored_s else None,
+        "in_db": count_spans(db) - before,
+        "journal_mode": journal_mode(db),
+    }
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--spans", type=int, default=61_560, help="spans to send (rounded to whole requests)")
+    parser.add_argument("--senders", type=int, default=4)
+    parser.add_argument("--phoenix", help="path of Phoenix's `phoenix` command (in its own venv)")
+    parser.add_argument("--json", help="write the results here too")
+    args = parser.parse_args()
+
+    requests = max(1, args.spans // (TRACES_PER_REQUEST * 3))
+    batches = realistic_batches(requests + 1, TRACES_PER_REQUEST, time.time_ns())
+    bodies = [b.SerializeToString() for b in batches]
+    warm_body, bodies = bodies[:1], bodies[1:]
+    spans = requests * TRACES_PER_REQUEST * 3
+    print(f"{requests} requests x {TRACES_PER_REQUEST * 3} spans = {spans} spans, "
+          f"{sum(map(len, bodies)) / len(bodies) / 1024:.0f} KiB each, {args.senders} senders, {os.cpu_count()} CPUs")
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        db = Path(tmp) / "otel-ai.db"
+        proc, url = start_otel_ai(db)
+        try:
+            result = run_one("otel-ai serve (SQLite)", url, db, warm_body + bodies, spans, args.senders)
+            result["rss_mib"] = round(rss_mib(proc.pid))
+            results.append(result)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        if args.phoenix:
+            workdir = Path(tmp) / "phoenix"
+            workdir.mkdir()
+            proc, url = start_phoenix(args.phoenix, workdir)
+            try:
+                result = run_one("Arize Phoenix (SQLite)", url, workdir / "phoenix.db", warm_body + bodies, spans,
+                                 args.senders)
+                result["rss_mib"] = round(rss_mib(proc.pid))
+                results.append(result)
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            shutil.copy(workdir / "phoenix.log", Path(tmp) / "phoenix.log")
+
+    print(f"{'server':<26} {'acknowledged/s':>15} {'stored/s':>10} {'stored in':>10} {'RSS MiB':>8}")
+    for r in results:
+        print(f"{r['server']:<26} {r['acknowledged_spans_per_s'] or '-':>15} {r['stored_spans_per_s'] or '-':>10} "
+              f"{(str(r['stored_s']) + ' s') if r['stored_s'] else 'never':>10} {r['rss_mib']:>8}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
