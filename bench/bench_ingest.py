@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_ingest.py                              # otel-ai serve only
     .venv/bin/python bench/bench_ingest.py --phoenix /tmp/phx/bin/phoenix  # and Phoenix (its own venv)
     .venv/bin/python bench/bench_ingest.py --spans 90000 --senders 4 --json out.json
+    .venv/bin/python bench/bench_ingest.py --db /tmp/otel-ai-1m.db      # into a loaded store (it grows)
 
 The batches are what the agent exports for a FastAPI app (bench_store.realistic_batches): per
 trace a SERVER span, a chat CLIENT span with the GenAI, cost and task attributes, and its HTTP
@@ -125,6 +126,11 @@ def count_spans(db: Path) -> int:
         return 0
 
 
+def count_calls(db: Path) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+        return int(conn.execute("SELECT count(*) FROM genai_calls").fetchone()[0])
+
+
 def journal_mode(db: Path) -> str:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
         return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
@@ -132,11 +138,15 @@ def journal_mode(db: Path) -> str:
 
 def wait_stored(db: Path, expected: int, started: float, timeout: float = 600) -> float | None:
     """Poll the count; sparingly (0.25 s), so the reader never holds up a writer that is not in WAL mode."""
-    while time.perf_counter() - started < timeout:
-        if count_spans(db) >= expected:
+    last, changed = -1, time.perf_counter()
+    while time.perf_counter() - started < timeout and time.perf_counter() - changed < 60:
+        count = count_spans(db)
+        if count >= expected:
             return time.perf_counter() - started
+        if count != last:
+            last, changed = count, time.perf_counter()
         time.sleep(0.25)
-    return None
+    return None  # not all stored, or nothing new for a minute
 
 
 def run_one(name: str, base_url: str, db: Path, bodies: list[bytes], spans: int, senders: int) -> dict[str, Any]:
@@ -172,11 +182,13 @@ def main() -> int:
     parser.add_argument("--spans", type=int, default=61_560, help="spans to send (rounded to whole requests)")
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--phoenix", help="path of Phoenix's `phoenix` command (in its own venv)")
+    parser.add_argument("--db", help="otel-ai serve's SQLite file (default: a new one), e.g. bench_store.py --keep's")
     parser.add_argument("--json", help="write the results here too")
     args = parser.parse_args()
 
     requests = max(1, args.spans // (TRACES_PER_REQUEST * 3))
-    batches = realistic_batches(requests + 1, TRACES_PER_REQUEST, time.time_ns())
+    # A new seed each run: spans already stored (same ids) would be deduplicated, not counted.
+    batches = realistic_batches(requests + 1, TRACES_PER_REQUEST, time.time_ns(), seed=time.time_ns())
     bodies = [b.SerializeToString() for b in batches]
     warm_body, bodies = bodies[:1], bodies[1:]
     spans = requests * TRACES_PER_REQUEST * 3
@@ -185,10 +197,11 @@ def main() -> int:
 
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
-        db = Path(tmp) / "otel-ai.db"
+        db = Path(args.db) if args.db else Path(tmp) / "otel-ai.db"
         proc, url = start_otel_ai(db)
         try:
-            result = run_one("otel-ai serve (SQLite)", url, db, warm_body + bodies, spans, args.senders)
+            name = f"otel-ai serve (SQLite{', ' + format(count_calls(db), ',') + ' calls' if args.db else ''})"
+            result = run_one(name, url, db, warm_body + bodies, spans, args.senders)
             result["rss_mib"] = round(rss_mib(proc.pid))
             results.append(result)
         finally:
@@ -211,9 +224,9 @@ def main() -> int:
                     proc.kill()
             shutil.copy(workdir / "phoenix.log", Path(tmp) / "phoenix.log")
 
-    print(f"{'server':<26} {'acknowledged/s':>15} {'stored/s':>10} {'stored in':>10} {'RSS MiB':>8}")
+    print(f"{'server':<40} {'acknowledged/s':>15} {'stored/s':>10} {'stored in':>10} {'RSS MiB':>8}")
     for r in results:
-        print(f"{r['server']:<26} {r['acknowledged_spans_per_s'] or '-':>15} {r['stored_spans_per_s'] or '-':>10} "
+        print(f"{r['server']:<40} {r['acknowledged_spans_per_s'] or '-':>15} {r['stored_spans_per_s'] or '-':>10} "
               f"{(str(r['stored_s']) + ' s') if r['stored_s'] else 'never':>10} {r['rss_mib']:>8}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

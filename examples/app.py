@@ -1,5 +1,6 @@
 """Example AI app: a FastAPI service that calls an OpenAI-compatible API and ElevenLabs text to speech.
-It has no telemetry code.
+It has no telemetry code, except the units of work of /digest (`otel_ai.workflow`, `otel_ai.task`,
+`otel_ai.map_batches`), which name the work so its calls' cost rolls up to it (docs/work.md).
 
 Run it instrumented:      opentelemetry-instrument python examples/app.py
 or with console output:   otel-ai run --console -- python examples/app.py
@@ -11,7 +12,8 @@ Speech likewise: without ELEVENLABS_API_KEY it starts the local ElevenLabs simul
 (otel_ai/testing/elevenlabs_simulator.py); with it (and optionally ELEVENLABS_BASE_URL) it calls
 ElevenLabs.
 
-By default it serves a few requests to itself and exits; `--serve` keeps it running (compose stack).
+By default it serves a few requests to itself and exits (`--units` adds /digest to them); `--serve`
+keeps it running (compose stack).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from elevenlabs import ElevenLabs
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
+import otel_ai
 from otel_ai.testing.elevenlabs_simulator import ElevenLabsSimulator
 from otel_ai.testing.simulator import OpenAISimulator
 
@@ -63,8 +66,6 @@ client, simulator = make_client()
 speech_client, speech_simulator = make_speech_client()
 app = FastAPI(title="otel-ai example")
 if os.environ.get("OTEL_METRICS_EXPORTER", "") in ("prometheus", "otel_ai_prometheus"):
-    import otel_ai
-
     app.mount("/metrics", otel_ai.metrics_app())  # for teams scraping the app without a collector
 
 
@@ -105,13 +106,51 @@ def speak(text: str = "Every call to the model is a span.") -> StreamingResponse
     return StreamingResponse(audio, media_type="audio/mpeg")
 
 
+@otel_ai.task("research")
+def research(topic: str) -> list[str]:
+    """One call for headlines; every call in here carries otel_ai.task.type=research."""
+    completion = client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "system", "content": "List three headlines."}, {"role": "user", "content": topic}],
+    )
+    lines = [part.strip() for part in (completion.choices[0].message.content or "").split(".") if part.strip()]
+    return (lines + [f"{topic}, part {i}" for i in range(1, 4)])[:3]
+
+
+def summarize(headline: str) -> str:
+    completion = client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": f"Summarize in five words: {headline}"}]
+    )
+    return completion.choices[0].message.content or ""
+
+
+@app.get("/digest")
+@otel_ai.workflow("digest")
+def digest(topic: str = "observability") -> dict[str, Any]:
+    """A workflow: a research task, then the headlines summarized two per batch (one task span each).
+
+    The workflow span carries the cost and tokens of all four calls (otel_ai.task.cost.usd, ...).
+    """
+    headlines = research(topic)
+    summaries = otel_ai.map_batches(summarize, headlines, batch_size=2, name="summarize")
+    unit = otel_ai.current_unit()
+    totals = unit.totals if unit is not None else None
+    return {
+        "topic": topic,
+        "summaries": summaries.results,
+        "failed": summaries.failed,
+        "calls": totals.calls if totals else 0,
+        "cost_usd": totals.cost_usd if totals else 0.0,
+    }
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _drive(port: int) -> None:
+def _drive(port: int, units: bool = False) -> None:
     """The demo workload: the app's own endpoints, the way a user's traffic would hit them."""
     base = f"http://127.0.0.1:{port}"
     questions = [
@@ -121,6 +160,8 @@ def _drive(port: int) -> None:
         "/embed?text=vector+search",
         "/speak?text=Traces+show+where+the+time+goes",
     ]
+    if units:
+        questions.append("/digest?topic=tracing")
     for path in questions:
         with urllib.request.urlopen(base + path, timeout=30) as response:
             content_type = response.headers.get_content_type()
@@ -137,6 +178,7 @@ def main() -> int:
     parser.add_argument("--serve", action="store_true", help="keep serving instead of exiting after the demo")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--units", action="store_true", help="also call /digest (a workflow with tasks) in the demo")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logger.setLevel(logging.INFO)
@@ -156,7 +198,7 @@ def main() -> int:
     speech_target = "the local ElevenLabs simulator" if speech_simulator is not None else "ElevenLabs"
     print(f"example app on http://127.0.0.1:{port}, calling {target} and {speech_target}", flush=True)
     try:
-        _drive(port)
+        _drive(port, units=args.units)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -6,11 +6,73 @@ In code: `otel_ai.configure()` once at start-up.
 
 from __future__ import annotations
 
-from otel_ai.errors import ConfigError
+from typing import TYPE_CHECKING, Any
+
+from otel_ai.errors import BudgetExceeded, ConfigError
+
+if TYPE_CHECKING:
+    from otel_ai.work.batch import BatchResult, amap_batches, map_batches
+    from otel_ai.work.units import (
+        Totals,
+        Unit,
+        UnitOfWork,
+        agent,
+        current_unit,
+        instrument_methods,
+        task,
+        tool,
+        workflow,
+    )
 
 __version__ = "0.1.0"
 
-__all__ = ["ConfigError", "__version__", "configure", "metrics_app"]
+__all__ = [
+    "BatchResult",
+    "BudgetExceeded",
+    "ConfigError",
+    "Totals",
+    "Unit",
+    "UnitOfWork",
+    "__version__",
+    "agent",
+    "amap_batches",
+    "configure",
+    "current_unit",
+    "instrument_methods",
+    "map_batches",
+    "metrics_app",
+    "task",
+    "tool",
+    "workflow",
+]
+
+# Units of work load on first use: importing them registers the roll-up listener and the thread
+# propagation, which an app that never uses a unit should not pay for.
+_LAZY = {
+    "Totals": "otel_ai.work.units",
+    "Unit": "otel_ai.work.units",
+    "UnitOfWork": "otel_ai.work.units",
+    "agent": "otel_ai.work.units",
+    "current_unit": "otel_ai.work.units",
+    "instrument_methods": "otel_ai.work.units",
+    "task": "otel_ai.work.units",
+    "tool": "otel_ai.work.units",
+    "workflow": "otel_ai.work.units",
+    "BatchResult": "otel_ai.work.batch",
+    "amap_batches": "otel_ai.work.batch",
+    "map_batches": "otel_ai.work.batch",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'otel_ai' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def configure(*, service_name: str | None = None, instrument: bool = True) -> None:

@@ -4,7 +4,9 @@
 # real API when OPENAI_API_KEY is set) and the local ElevenLabs simulator for its text-to-speech call
 # (or ElevenLabs when ELEVENLABS_API_KEY is set). One console line per call (chat, stream,
 # embeddings, speech) while the spans and logs go to `otel-ai serve`; then the summary report from
-# its store and the URL of its API.
+# its store, the demo budgets' status and the URL of its API. The app also runs /digest, a workflow
+# with tasks whose calls roll up into it, under two alert budgets (OTEL_AI_BUDGETS, read by the app
+# and by otel-ai serve).
 #   DEMO_KEEP_SERVING=1 scripts/demo.sh   # leave otel-ai serve running afterwards (^C stops it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +25,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Two alert budgets, read by the app (in-process spend, notifications) and by otel-ai serve (status).
+export OTEL_AI_BUDGETS=${OTEL_AI_BUDGETS:-'[{"name": "demo-daily", "period": "day", "limit_usd": 0.001, "warn_at": [0.5, 0.8], "action": "alert"}, {"name": "digest-daily", "scope": {"task_type": "digest"}, "period": "day", "limit_usd": 0.01, "action": "alert"}]'}
+
 # Free ports (port 0 everywhere) so the demo never collides with a collector or another server.
 "$VENV/bin/otel-ai" serve --port 0 --otlp-http-port 0 --otlp-grpc-port 0 --db "$DB" > "$WORK/serve.log" 2>&1 &
 SERVE_PID=$!
@@ -40,10 +45,18 @@ export OTEL_EXPORTER_OTLP_ENDPOINT=${OTEL_EXPORTER_OTLP_ENDPOINT:-$OTLP}
 export OTEL_TRACES_EXPORTER=${OTEL_TRACES_EXPORTER:-otel_ai_console,otlp}
 export OTEL_METRICS_EXPORTER=${OTEL_METRICS_EXPORTER:-none}  # local mode stores spans and logs
 export OTEL_LOGS_EXPORTER=${OTEL_LOGS_EXPORTER:-otlp}
-"$VENV/bin/otel-ai" run -- "$VENV/bin/python" examples/app.py "$@"
+"$VENV/bin/otel-ai" run -- "$VENV/bin/python" examples/app.py --units "$@"
 
 echo
 "$VENV/bin/otel-ai" report summary --db "$DB"
+echo
+"$VENV/bin/python" - "$API" <<'PY'
+import json, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1] + "/api/v1/budgets", timeout=10) as answer:
+    for b in json.load(answer)["budgets"]:
+        print(f"budget {b['name']:<14} {b['period']:<5} spent ${b['spent_usd']:.6f} of ${b['limit_usd']:g} "
+              f"({b['fraction']:.0%})  {b['status']}")
+PY
 echo
 echo "otel-ai serve: dashboard $API/  API $API/api/v1/summary  (OpenAPI: $API/docs)"
 if [ "${DEMO_KEEP_SERVING:-}" = 1 ]; then

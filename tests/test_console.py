@@ -134,3 +134,17 @@ def test_speech_calls_show_characters_audio_seconds_and_real_time_factor():
     assert line is not None
     assert "chars=31" in line and "audio=1.86s rtf=0.02" in line and "cost=$0.0031" in line
     assert "tokens=" not in line
+
+
+def test_units_of_work_show_their_roll_up_not_a_provider():
+    attrs = {
+        "gen_ai.operation.name": "invoke_workflow", "gen_ai.workflow.name": "digest",
+        "otel_ai.task.calls": 4, "otel_ai.task.calls.failed": 1, "otel_ai.task.usage.input_tokens": 26,
+        "otel_ai.task.usage.output_tokens": 16, "otel_ai.task.cost.usd": 0.0000136,
+    }
+    line = format_call(ReadableSpan(name="invoke_workflow digest", attributes=attrs, start_time=0, end_time=2_000_000))
+    assert line is not None
+    assert line.startswith("[otel-ai] invoke_workflow digest  calls=4 (1 failed)  tokens=26in/16out  cost=$0.000014  ")
+    assert "provider=" not in line and "status=ok" in line
+    empty = format_call(_span(**{"otel_ai.task.calls": 0}))
+    assert empty is not None and "calls=0" in empty and "tokens=" not in empty and "cost=" not in empty

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from otel_ai.serve.api import Costs, Errors, Forecast, Summary
+    from otel_ai.serve.api import Costs, ErrorCategory, Errors, Forecast, Summary
     from otel_ai.serve.store import Store
 
 __all__ = ["REPORTS", "add_parser", "format_usd", "main", "run_report", "usd_decimals"]
@@ -100,7 +100,7 @@ def add_parser(subcommands: Any) -> argparse.ArgumentParser:
     helps = {
         "summary": "calls, errors, cost (today, this month), tokens, latency",
         "costs": "calls, tokens, characters and cost per model, provider, operation, service, task type or day",
-        "errors": "failed calls per category, with the recommended action",
+        "errors": "failed calls per category and provider error code, with the recommended action",
         "forecast": "this month's cost so far and the month-end forecast (UTC calendar month)",
     }
     for name in REPORTS:
@@ -436,28 +436,43 @@ def _costs_rows(costs: Costs) -> tuple[list[str], list[list[Any]]]:
 
 
 def _errors_table(errors: Errors, calls: int, where: str) -> str:
+    """Categories with their codes and the advice of `otel_ai.genai.advice`: the category's action,
+    then each code's own, so the table says what the dashboard's errors page says."""
     if calls == 0:
         return f"No GenAI calls recorded in this range.\nErrors, {where}\n"
     head = f"Errors, {where}: {errors.total:,} of {calls:,} calls failed ({_percent(errors.total / calls)})"
     if not errors.categories:
         return head + "\n"
-    rows = [[c.category, _int(c.count), _percent(c.share), _percent(c.rate)] for c in errors.categories]
-    headers = ["category", "count", "share", "of calls"]
-    lines = _grid([*headers, "what to do"], [[*r, ""] for r in rows], [False, True, True, True, False])
+    rows = [[c.category, _int(c.count), _percent(c.share), _percent(c.rate), _codes_cell(c)] for c in errors.categories]
+    headers = ["category", "count", "share", "of calls", "codes"]
+    lines = _grid([*headers, "what to do"], [[*r, ""] for r in rows], [False, True, True, True, False, False])
     indent = len(lines[0]) - len("what to do")
     width = max(40, shutil.get_terminal_size((120, 24)).columns - indent - 1)
     out = lines[:2]
     out[1] = out[1] + "-" * min(width, 10)
     for line, category in zip(lines[2:], errors.categories, strict=True):
         wrapped = textwrap.wrap(category.action, width) or [""]
+        for code in category.codes:
+            if code.code and code.action:
+                wrapped += textwrap.wrap(f"{code.code}: {code.action}", width, subsequent_indent="  ")
         out.append(line.ljust(indent) + wrapped[0])
         out += [" " * indent + more for more in wrapped[1:]]
     return "\n".join([head, "", *out]) + "\n"
 
 
+def _codes_cell(category: ErrorCategory) -> str:
+    """`insufficient_quota 3, - 1`: the provider codes under a category ('-': none recorded)."""
+    return ", ".join(f"{c.code or '-'} {c.count:,}" for c in category.codes) or "-"
+
+
 def _errors_rows(errors: Errors) -> tuple[list[str], list[list[Any]]]:
-    header = ["category", "count", "share", "rate", "action"]
-    return header, [[c.category, c.count, c.share, c.rate, c.action] for c in errors.categories]
+    """One row per category and code (a category without codes has one row with an empty code)."""
+    header = ["category", "count", "share", "rate", "action", "code", "code_count", "code_action"]
+    rows: list[list[Any]] = []
+    for c in errors.categories:
+        head = [c.category, c.count, c.share, c.rate, c.action]
+        rows += [[*head, code.code or "", code.count, code.action or ""] for code in c.codes] or [[*head, "", "", ""]]
+    return header, rows
 
 
 # -- forecast ----------------------------------------------------------------------------------------------

@@ -33,10 +33,14 @@ __all__ = [
     "add_arguments",
     "default_db_path",
     "main",
+    "parse_alert_window",
     "parse_db",
     "parse_duration_days",
+    "parse_error_rate",
+    "parse_min_calls",
     "parse_port",
     "parse_size",
+    "parse_usd_per_hour",
     "resolve_config",
     "run_serve",
 ]
@@ -108,6 +112,52 @@ def parse_size(text: str, *, allow_none: bool = True) -> int | None:
     return size
 
 
+def parse_error_rate(text: str) -> float | None:
+    """``0.2`` or ``20%`` → 0.2: alert above this fraction of failed calls; ``none`` → off."""
+    value = text.strip().lower()
+    if value in _OFF:
+        return None
+    try:
+        rate = float(value[:-1]) / 100 if value.endswith("%") else float(value)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a fraction (0.2) or a percentage (20%)") from None
+    if not 0 <= rate < 1:
+        raise ValueError(f"{text!r}: an error rate is at least 0 and below 1 (100%)")
+    return rate
+
+
+def parse_usd_per_hour(text: str) -> float | None:
+    """``5`` or ``$5`` → 5.0 USD per hour; ``none`` → off."""
+    value = text.strip().lower()
+    if value in _OFF:
+        return None
+    try:
+        usd = float(value.removeprefix("$").removesuffix("/h"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an amount in USD per hour (e.g. 5 or 0.5)") from None
+    if not usd > 0 or usd == float("inf"):
+        raise ValueError(f"{text!r}: a cost limit must be more than zero (or none)")
+    return usd
+
+
+def parse_alert_window(text: str) -> float:
+    """``5m``, ``1h``, ``300s`` → seconds, from 1 minute to 1 day."""
+    days = parse_duration_days(text) if text.strip().lower() not in _OFF else None
+    if days is None:
+        raise ValueError(f"{text!r} is not a duration (use e.g. 5m, 15m, 1h)")
+    seconds = days * 86400
+    if not 60 <= seconds <= 86400:
+        raise ValueError(f"{text!r}: an alert window is from 1m to 1d")
+    return round(seconds, 3)
+
+
+def parse_min_calls(text: str) -> int:
+    value = text.strip()
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{text!r} is not a whole number of calls, at least 1")
+    return int(value)
+
+
 def _parse_request_size(text: str) -> int:
     size = parse_size(text, allow_none=False)
     assert size is not None
@@ -177,6 +227,13 @@ _OPTIONS: tuple[_Option[Any], ...] = (
         "max_request_bytes", "--max-request-bytes", _parse_request_size, DEFAULT_MAX_REQUEST,
         f"largest OTLP request accepted, on the wire and decompressed (default {DEFAULT_MAX_REQUEST})",
     ),
+    _Option("alert_error_rate", "--alert-error-rate", parse_error_rate, "none",
+            "notify when the failed share of calls over the window is above this: 0.2 or 20%"),
+    _Option("alert_cost_per_hour", "--alert-cost-per-hour", parse_usd_per_hour, "none",
+            "notify when the cost over the window, per hour, is above this many USD: 5"),
+    _Option("alert_window", "--alert-window", parse_alert_window, "5m", "the window alerts look at (default 5m)"),
+    _Option("alert_min_calls", "--alert-min-calls", parse_min_calls, "20",
+            "fewest calls in the window for an error-rate alert (default 20)"),
 )
 
 
@@ -189,6 +246,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve_config(args: argparse.Namespace, env: Mapping[str, str]) -> ServeConfig:
     """Flags, then ``OTEL_AI_SERVE_*`` variables, then defaults; raises UsageError naming the source."""
+    from otel_ai.serve.alerts import AlertRules
     from otel_ai.serve.server import ServeConfig
 
     values: dict[str, Any] = {}
@@ -223,6 +281,8 @@ def resolve_config(args: argparse.Namespace, env: Mapping[str, str]) -> ServeCon
         retention_days=values["retention"],
         max_db_bytes=values["max_db_size"],
         max_request_bytes=values["max_request_bytes"],
+        alerts=AlertRules(error_rate=values["alert_error_rate"], cost_per_hour=values["alert_cost_per_hour"],
+                          window_s=values["alert_window"], min_calls=values["alert_min_calls"]),
     )
 
 
@@ -242,10 +302,14 @@ def run_serve(
     args: argparse.Namespace, *, open_store: StoreOpener | None = None, env: Mapping[str, str] | None = None
 ) -> int:
     """Run until SIGINT/SIGTERM: 0 after a clean stop, 1 when it cannot start, 2 for a bad setting."""
+    env = os.environ if env is None else env
     try:
-        config = resolve_config(args, os.environ if env is None else env)
+        config = resolve_config(args, env)
     except UsageError as exc:
         print(f"otel-ai serve: {exc}", file=sys.stderr)
+        return 2
+    alerts_line = _install_notifiers(config, env)
+    if alerts_line is None:
         return 2
     _configure_logging()
     from otel_ai.serve.server import LocalServer, ServeError
@@ -271,12 +335,40 @@ def run_serve(
             print(f"otel-ai serve: {exc}", file=sys.stderr)
             return 1
         print(server.banner(), flush=True)
+        if alerts_line:
+            print(alerts_line, flush=True)
         while not stop.wait(0.5):
             pass
     finally:
         server.stop()
         _restore_signal_handlers(previous)
+        if alerts_line:
+            from otel_ai.work import notifiers
+
+            notifiers.uninstall(1.0)  # a last notice (a resolved alert) gets a bounded chance to go out
     return 0
+
+
+def _install_notifiers(config: ServeConfig, env: Mapping[str, str]) -> str | None:
+    """With alert rules set: the agent's notifiers (`OTEL_AI_ALERT_*`) deliver them.
+
+    Returns the line to print ("" without alerts), or None after printing a bad notifier setting
+    (exit status 2, like a bad flag).
+    """
+    if config.alerts is None or not config.alerts.enabled:
+        return ""
+    from otel_ai.work import notifiers
+
+    notifier_config, problems = notifiers.parse_notifiers(env)
+    for problem in problems:
+        print(f"otel-ai serve: {problem}", file=sys.stderr)
+    if problems:
+        return None
+    notifiers.install(notifier_config)
+    targets = ", ".join(notifier_config.describe()) or (
+        f"this log only (set {notifiers.WEBHOOK_URL_VAR}, {notifiers.SLACK_WEBHOOK_URL_VAR} "
+        f"or {notifiers.SMTP_HOST_VAR} to be notified)")
+    return f"otel-ai serve: alerts: {config.alerts.describe()} -> {targets}"
 
 
 def _install_signal_handlers(stop: threading.Event) -> dict[int, Any]:

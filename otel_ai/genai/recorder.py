@@ -25,7 +25,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 from opentelemetry.util.types import AttributeValue
 
 from otel_ai.genai import semconv as sc
-from otel_ai.genai.errors import categorize, error_type
+from otel_ai.genai.errors import categorize, error_code, error_type
 from otel_ai.genai.model import GenAIRequest, GenAIResponse, Usage
 from otel_ai.genai.sums import Sums, sums_for
 from otel_ai.pricing.catalog import PricingCatalog
@@ -325,6 +325,9 @@ class GenAIRecorder:
             etype = error_type(exc)
             attrs[sc.ERROR_TYPE] = etype
             attrs[sc.ERROR_CATEGORY] = category
+            code = error_code(exc)
+            if code is not None:
+                attrs[sc.ERROR_CODE] = code  # span only: metrics keep the category
             span.set_status(Status(StatusCode.ERROR, str(exc)[:512]))
             span.record_exception(exc, escaped=True)
 

@@ -47,6 +47,16 @@ SPEECH_INPUT_LANGUAGE: Final = "gen_ai.speech.input.language"
 # Provider namespace, as `openai.*` is for OpenAI.
 ELEVENLABS_HISTORY_ITEM_ID: Final = "elevenlabs.history_item_id"
 ELEVENLABS_TTS_LATENCY_MS: Final = "elevenlabs.tts_latency_ms"
+# Units of work (as opentelemetry-util-genai emits them; docs/work.md).
+OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
+OP_INVOKE_AGENT: Final = "invoke_agent"
+OP_EXECUTE_TOOL: Final = "execute_tool"
+WORKFLOW_NAME: Final = "gen_ai.workflow.name"
+AGENT_NAME: Final = "gen_ai.agent.name"
+AGENT_DESCRIPTION: Final = "gen_ai.agent.description"
+TOOL_NAME: Final = "gen_ai.tool.name"
+TOOL_TYPE: Final = "gen_ai.tool.type"
+TOOL_DESCRIPTION: Final = "gen_ai.tool.description"
 
 DETAILS_EVENT: Final = "gen_ai.client.inference.operation.details"
 
@@ -56,8 +66,22 @@ COST_INPUT_USD: Final = "otel_ai.cost.input_usd"
 COST_OUTPUT_USD: Final = "otel_ai.cost.output_usd"
 PRICING_SOURCE: Final = "otel_ai.pricing.source"
 ERROR_CATEGORY: Final = "otel_ai.error.category"
+ERROR_CODE: Final = "otel_ai.error.code"  # span only: the provider's own code (genai/errors.py)
 OUTCOME: Final = "otel_ai.outcome"
 TASK_TYPE: Final = "otel_ai.task.type"
+TASK_ID: Final = "otel_ai.task.id"
+TASK_NAME: Final = "otel_ai.task.name"
+# Roll-up: totals of every GenAI call under a workflow, agent, tool or task span, at any depth.
+TASK_COST_USD: Final = "otel_ai.task.cost.usd"
+TASK_INPUT_TOKENS: Final = "otel_ai.task.usage.input_tokens"
+TASK_OUTPUT_TOKENS: Final = "otel_ai.task.usage.output_tokens"
+TASK_CHARACTERS: Final = "otel_ai.task.usage.characters"
+TASK_CALLS: Final = "otel_ai.task.calls"
+TASK_CALLS_FAILED: Final = "otel_ai.task.calls.failed"
+BATCH_INDEX: Final = "otel_ai.batch.index"
+BATCH_ITEMS: Final = "otel_ai.batch.items"
+BATCH_SUCCEEDED: Final = "otel_ai.batch.succeeded"
+BATCH_FAILED: Final = "otel_ai.batch.failed"
 USAGE_CHARACTERS: Final = "otel_ai.usage.characters"
 AUDIO_SECONDS: Final = "otel_ai.audio.seconds"
 AUDIO_BYTES: Final = "otel_ai.audio.bytes"
@@ -66,6 +90,8 @@ AUDIO_FORMAT: Final = "otel_ai.audio.format"
 AUDIO_REAL_TIME_FACTOR: Final = "otel_ai.audio.real_time_factor"
 SPEECH_DIALOGUE: Final = "otel_ai.speech.dialogue"
 TRANSCRIPT_CHARACTERS: Final = "otel_ai.transcript.characters"
+BUDGET_NAME: Final = "otel_ai.budget.name"  # attributes of the budget gauges
+BUDGET_PERIOD: Final = "otel_ai.budget.period"
 
 # --- metrics ----------------------------------------------------------------------------------
 METRIC_DURATION: Final = "gen_ai.client.operation.duration"
@@ -77,6 +103,14 @@ METRIC_REQUESTS: Final = "otel_ai.client.requests"
 METRIC_CHARACTERS: Final = "otel_ai.client.characters"
 METRIC_AUDIO_DURATION: Final = "otel_ai.client.audio.duration"
 METRIC_AUDIO_REAL_TIME_FACTOR: Final = "otel_ai.client.audio.real_time_factor"
+METRIC_INVOKE_WORKFLOW_DURATION: Final = "gen_ai.invoke_workflow.duration"
+METRIC_INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
+METRIC_EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
+# Bucket advice as opentelemetry-util-genai 1.3b0 gives it (tools use SECONDS_BUCKETS).
+WORKFLOW_SECONDS_BUCKETS: Final = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0)
+AGENT_SECONDS_BUCKETS: Final = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6)
+METRIC_BUDGET_SPENT: Final = "otel_ai.budget.spent"  # observable gauges, {USD}, per budget
+METRIC_BUDGET_LIMIT: Final = "otel_ai.budget.limit"
 # Real-time factor (processing time / audio time): below 1 keeps up with playback.
 RTF_BUCKETS: Final = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0, 8.0)
 

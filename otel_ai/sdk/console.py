@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import sys
 import threading
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -26,8 +26,10 @@ def format_cost(cost: float) -> str:
 
 
 def format_call(span: ReadableSpan) -> str | None:
-    """The one-line summary of a GenAI span, or None for spans that are not GenAI calls."""
+    """The one-line summary of a GenAI call or unit of work, or None for other spans."""
     attrs = span.attributes or {}
+    if sc.TASK_CALLS in attrs:
+        return _format_unit(span, attrs)
     operation = attrs.get(sc.OPERATION)
     if operation is None:
         return None
@@ -57,21 +59,47 @@ def format_call(span: ReadableSpan) -> str | None:
         fields.append(f"cost={format_cost(float(cost))}")
     elif attrs.get(sc.PRICING_SOURCE) == "unknown":
         fields.append("cost=unknown")
-    if span.start_time is not None and span.end_time is not None:
-        fields.append(f"latency={(span.end_time - span.start_time) / 1e6:.0f}ms")
+    _latency(span, fields)
     ttfc = attrs.get(sc.RESPONSE_TIME_TO_FIRST_CHUNK)
     if isinstance(ttfc, (int, float)):
         fields.append(f"ttfc={ttfc * 1000:.0f}ms")
+    _status(span, attrs, fields)
+    return "[otel-ai] " + "  ".join(fields)
+
+
+def _format_unit(span: ReadableSpan, attrs: Mapping[str, Any]) -> str:
+    """A workflow, agent, tool or task: its name and the roll-up of the calls beneath it."""
+    failed = attrs.get(sc.TASK_CALLS_FAILED) or 0
+    fields = [span.name, f"calls={attrs.get(sc.TASK_CALLS)}" + (f" ({failed} failed)" if failed else "")]
+    tokens_in, tokens_out = attrs.get(sc.TASK_INPUT_TOKENS), attrs.get(sc.TASK_OUTPUT_TOKENS)
+    if tokens_in or tokens_out:
+        fields.append(f"tokens={tokens_in or 0}in/{tokens_out or 0}out")
+    characters = attrs.get(sc.TASK_CHARACTERS)
+    if characters:
+        fields.append(f"chars={characters}")
+    cost = attrs.get(sc.TASK_COST_USD)
+    if isinstance(cost, (int, float)):
+        fields.append(f"cost={format_cost(float(cost))}")
+    _latency(span, fields)
+    _status(span, attrs, fields)
+    return "[otel-ai] " + "  ".join(fields)
+
+
+def _latency(span: ReadableSpan, fields: list[str]) -> None:
+    if span.start_time is not None and span.end_time is not None:
+        fields.append(f"latency={(span.end_time - span.start_time) / 1e6:.0f}ms")
+
+
+def _status(span: ReadableSpan, attrs: Mapping[str, Any], fields: list[str]) -> None:
     if span.status.status_code is StatusCode.ERROR:
         fields.append(f"status=ERROR {attrs.get(sc.ERROR_TYPE, '')} ({attrs.get(sc.ERROR_CATEGORY, 'other')})")
     else:
         fields.append("status=ok")
     fields.append(f"trace={span.context.trace_id:032x}" if span.context is not None else "trace=?")
-    return "[otel-ai] " + "  ".join(fields)
 
 
 class ConsoleGenAISpanExporter(SpanExporter):
-    """Prints GenAI calls only; HTTP and server spans stay quiet so the console reads as a call log."""
+    """Prints GenAI calls and units of work only; HTTP and server spans stay quiet (a call log)."""
 
     def __init__(self, out: TextIO | None = None) -> None:
         self._out = out

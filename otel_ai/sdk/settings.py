@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from otel_ai.errors import ConfigError
 from otel_ai.privacy.patterns import UserPattern, parse_pattern_entries
+from otel_ai.sdk.logs import parse_log_settings
 from otel_ai.system.settings import parse_system_metrics
 
 CAPTURE_CONTENT_VAR = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
@@ -99,6 +100,13 @@ class Settings:
         _, system_metrics_problem = parse_system_metrics(env)
         if system_metrics_problem:
             problems.append(system_metrics_problem)
+        problems.extend(parse_log_settings(env)[1])  # OTEL_AI_LOG_*: installed by sdk/logs.py
+        from otel_ai.work.budgets import parse_budget_config  # here: otel_ai.work imports this package
+
+        problems.extend(parse_budget_config(env)[1])  # bad entries are skipped when budgets install
+        from otel_ai.work.notifiers import parse_notifiers
+
+        problems.extend(parse_notifiers(env)[1])  # a notifier with a bad value stays off
         return cls(
             content=content,
             content_max_length=_positive_int(env, CONTENT_MAX_LENGTH_VAR, 8192, problems),

@@ -39,6 +39,8 @@ ENV_DEFAULTS: Mapping[str, str] = {
     "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
     "OTEL_PYTHON_CONFIGURATOR": "otel_ai",
     "OTEL_PYTHON_DISTRO": "otel_ai",
+    # otel-ai adds the one logging -> OTLP handler itself (sdk/logs.py), filtered against feedback loops.
+    "OTEL_PYTHON_LOG_AUTO_INSTRUMENTATION": "false",
 }
 
 _OTLP_PROTOCOLS = ("grpc", "http/protobuf")
@@ -120,6 +122,25 @@ def after_sdk_configured() -> None:
         _exit.install(p for p in providers if isinstance(p, (TracerProvider, MeterProvider, LoggerProvider)))
     except Exception as exc:
         report("setup.after_sdk_configured", exc)
+    try:  # Python logging -> OTLP logs (trace-correlated, once), JSON lines: OTEL_AI_LOG_* (sdk/logs.py)
+        from otel_ai.sdk import logs as _logs
+
+        _logs.install()
+    except Exception as exc:
+        report("setup.logs", exc)
+    try:  # notifiers (OTEL_AI_ALERT_*): where budget crossings go; notify() stays a no-op when none is set
+        from otel_ai.work import notifiers as _notifiers
+
+        _notifiers.install_from_env()
+    except Exception as exc:
+        report("setup.notifiers", exc)
+    # Budgets after the notifiers: a fleet refresh may find a threshold crossed at once.
+    try:  # budgets (OTEL_AI_BUDGETS): spend listener, gate, gauges; nothing at all when none are declared
+        from otel_ai.work import budgets as _budgets
+
+        _budgets.install()
+    except Exception as exc:
+        report("setup.budgets", exc)
 
 
 def is_configured() -> bool:

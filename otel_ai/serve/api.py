@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from otel_ai.serve.store import Store
+    from otel_ai.work.budgets import Budget
 
 __all__ = [
     "API_PREFIX",
@@ -41,10 +42,12 @@ __all__ = [
     "GroupBy",
     "Summary",
     "TimeRangeError",
+    "budgets_report",
     "costs_report",
     "create_app",
     "errors_report",
     "forecast_report",
+    "load_budgets",
     "parse_time",
     "resolve_range",
     "summary_report",
@@ -74,6 +77,7 @@ EXPORT_COLUMNS: Final = (
     "outcome",
     "error_category",
     "error_type",
+    "error_code",
 )
 
 _DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -213,12 +217,19 @@ class Costs(_Model):
     total: CostTotals = Field(description="the sums of the groups")
 
 
+class ErrorCode(_Model):
+    code: str | None = Field(description="otel_ai.error.code, the provider's code (null: none recorded)")
+    count: int
+    action: str | None = Field(description="advice specific to this code, when it says more than the category's")
+
+
 class ErrorCategory(_Model):
-    category: str = Field(description="otel_ai.error.category: rate_limit, timeout, auth, quota, …")
+    category: str = Field(description="otel_ai.error.category: rate_limit, timeout, auth, quota, context_length, …")
     count: int
     share: float = Field(description="part of the failed calls, 0..1")
     rate: float = Field(description="part of all calls in the range, 0..1")
-    action: str = Field(description="the recommended action")
+    action: str = Field(description="the recommended action (otel_ai.genai.advice, shared with the report)")
+    codes: list[ErrorCode] = Field(description="the provider codes seen under this category, most frequent first")
 
 
 class Errors(_Model):
@@ -361,6 +372,38 @@ class Problem(_Model):
     detail: str
 
 
+class BudgetState(_Model):
+    name: str
+    scope: dict[str, str] = Field(description="what the budget counts: any of provider, model, task_type, service")
+    period: str = Field(description="day, week (ISO, Monday first) or month, in `timezone`")
+    timezone: str
+    period_start: datetime
+    period_end: datetime = Field(description="exclusive: spend starts again from 0 then")
+    limit_usd: float
+    spent_usd: float = Field(description="the whole fleet's spend in the scope this period, from the store")
+    calls: int
+    fraction: float = Field(description="spent_usd / limit_usd")
+    warn_at: list[float]
+    status: Literal["ok", "warning", "exceeded"] = Field(
+        description="exceeded: the limit is reached; warning: a warn_at threshold is")
+    action: Literal["alert", "block"]
+
+
+class Budgets(_Model):
+    now: datetime
+    budgets: list[BudgetState] = Field(description="as declared, in order")
+    source: str | None = Field(description="the variable the budgets were read from (none declared: null)")
+    problems: list[str] = Field(description="entries skipped as invalid, one line each")
+
+
+class BudgetSpend(_Model):
+    since: datetime
+    until: datetime | None
+    scope: dict[str, str]
+    spent_usd: float = Field(description="USD of the calls in the scope over [since, until)")
+    calls: int
+
+
 # -- the reports (shared with `otel-ai report`) -----------------------------------------------------------
 
 
@@ -391,6 +434,49 @@ def errors_report(store: "Store", since: datetime | None, until: datetime | None
 
 def forecast_report(store: "Store", now: datetime | None, **filters: str | None) -> Forecast:
     return Forecast.model_validate(store.forecast(now, **filters))
+
+
+BUDGETS_VARS: Final = ("OTEL_AI_SERVE_BUDGETS", "OTEL_AI_BUDGETS")  # the first one set wins
+
+
+def load_budgets(env: Mapping[str, str] | None = None) -> tuple[list["Budget"], list[str], str | None]:
+    """The server's budgets: OTEL_AI_SERVE_BUDGETS, else the apps' OTEL_AI_BUDGETS; (budgets, problems, variable)."""
+    import os
+
+    from otel_ai.work.budgets import parse_budgets
+
+    env = os.environ if env is None else env
+    for variable in BUDGETS_VARS:
+        if (env.get(variable) or "").strip():
+            budgets, problems = parse_budgets(env[variable], variable)
+            return budgets, problems, variable
+    return [], [], None
+
+
+def budgets_report(
+    store: "Store", budgets: Iterable["Budget"], now: datetime | None = None, *,
+    problems: Iterable[str] = (), source: str | None = None,
+) -> Budgets:
+    """Each budget's current period, fleet spend (every service in the store) and status."""
+    from otel_ai.serve.store.budgets import spend
+    from otel_ai.work.budgets import period_bounds
+
+    current = now if now is not None else datetime.now(timezone.utc)
+    states = []
+    for budget in budgets:
+        start, end = period_bounds(budget.period, budget.tz, current.timestamp())
+        found = spend(store, start, scope=budget.scope)
+        fraction = found["spent_usd"] / budget.limit_usd
+        warn = min((w for w in budget.warn_at), default=1.0)
+        status: Literal["ok", "warning", "exceeded"] = (
+            "exceeded" if fraction >= 1.0 else "warning" if fraction >= warn else "ok")
+        states.append(BudgetState(
+            name=budget.name, scope=dict(budget.scope), period=budget.period, timezone=budget.timezone,
+            period_start=start, period_end=end, limit_usd=budget.limit_usd, spent_usd=found["spent_usd"],
+            calls=found["calls"], fraction=fraction, warn_at=sorted(budget.warn_at), status=status,
+            action=budget.action,
+        ))
+    return Budgets(now=current, budgets=states, source=source, problems=list(problems))
 
 
 # -- the app -----------------------------------------------------------------------------------------------
@@ -426,8 +512,12 @@ def _range(since: str | None, until: str | None) -> tuple[datetime | None, datet
         }]) from None
 
 
-def create_app(store: "Store", *, stats: Callable[[], Mapping[str, Any]] | None = None) -> "FastAPI":
-    """The API over `store`; `stats` (the OTLP receiver's `stats`) adds its counters to /health."""
+def create_app(
+    store: "Store", *, stats: Callable[[], Mapping[str, Any]] | None = None,
+    budgets: tuple[list["Budget"], list[str], str | None] | None = None,
+) -> "FastAPI":
+    """The API over `store`; `stats` (the OTLP receiver's `stats`) adds its counters to /health;
+    `budgets` is what `load_budgets()` returns (default: read from the environment now)."""
     # FastAPI is imported here, not with the module: `otel-ai report` uses the models and reports only.
     # For the same reason this module does not use `from __future__ import annotations`: the
     # endpoints' annotations below are objects (FastAPI cannot resolve a string naming a local).
@@ -556,6 +646,37 @@ def create_app(store: "Store", *, stats: Callable[[], Mapping[str, Any]] | None 
                                      headers={"Content-Disposition": 'attachment; filename="otel-ai-calls.csv"'})
         return StreamingResponse(_json_chunks(rows), media_type="application/json",
                                  headers={"Content-Disposition": 'attachment; filename="otel-ai-calls.json"'})
+
+    declared, budget_problems, budget_source = load_budgets() if budgets is None else budgets
+    for line in budget_problems:
+        import logging
+
+        logging.getLogger("otel_ai.serve").warning("%s", line)
+
+    @app.get(f"{API_PREFIX}/budgets", response_model=Budgets, tags=["budgets"])
+    def budget_status() -> Budgets:
+        """Budgets declared in OTEL_AI_SERVE_BUDGETS (else OTEL_AI_BUDGETS), with the fleet's spend this period."""
+        return budgets_report(store, declared, problems=budget_problems, source=budget_source)
+
+    @app.get(f"{API_PREFIX}/budgets/spend", response_model=BudgetSpend, tags=["budgets"], responses=_422)
+    def budget_spend(
+        since: Annotated[str, Query(description=f"start, inclusive: {_RANGE_HELP}")],
+        until: Annotated[str | None, until_q] = None,
+        service: Annotated[str | None, service_q] = None,
+        provider: Annotated[str | None, provider_q] = None,
+        model: Annotated[str | None, Query(description="this model and its dated snapshots (<model>-YYYY-MM-DD)")]
+        = None,
+        task_type: Annotated[str | None, task_type_q] = None,
+    ) -> BudgetSpend:
+        """What a scope spent over a range: fleet budgets in the apps (OTEL_AI_BUDGET_SERVER) ask this."""
+        from otel_ai.serve.store.budgets import spend
+
+        lo, hi = _range(since, until)
+        assert lo is not None
+        scope = {k: v for k, v in (("provider", provider), ("model", model), ("task_type", task_type),
+                                   ("service", service)) if v is not None}
+        found = spend(store, lo, hi, scope={k: _text(v) or "" for k, v in scope.items()})
+        return BudgetSpend(since=lo, until=hi, scope=scope, spent_usd=found["spent_usd"], calls=found["calls"])
 
     _mount_dashboard(app)
     return app

@@ -5,6 +5,9 @@ Start: open the store, then bind OTLP/gRPC, OTLP/HTTP and the API port (any fail
 started and raises `ServeError` with one line to show). Stop: stop accepting on every port, let
 the batches in flight finish and be acknowledged, then close the store.
 
+With alert rules set (`ServeConfig.alerts`), a thread evaluates them on the store every 30 s
+(`otel_ai.serve.alerts`), next to the one enforcing retention.
+
 The API port serves only ``GET /health`` (JSON: status, version, OTLP endpoints, receiver stats)
 and the JSON API (`otel_ai.serve.api`) on `--port`.
 """
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+from otel_ai.serve.alerts import AlertLoop, AlertRules, start_alerts
 from otel_ai.serve.grpc_receiver import OTLPGrpcReceiver
 from otel_ai.serve.receiver import DEFAULT_MAX_REQUEST_BYTES, IngestStore, OTLPHttpReceiver, OTLPIngest, ReceiverStats
 
@@ -70,6 +74,7 @@ class ServeConfig:
     max_db_bytes: int | None = None  # None: no size cap
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     shutdown_grace_s: float = 10.0
+    alerts: AlertRules | None = None  # error-rate and cost-rate alerts (otel_ai.serve.alerts); None: off
 
 
 def display_db(db: str) -> str:
@@ -99,6 +104,7 @@ class LocalServer:
         self._stopped = False
         self._limits_stop = threading.Event()
         self._limits_thread: threading.Thread | None = None
+        self._alerts: AlertLoop | None = None
 
     # -- life ------------------------------------------------------------------------------------------
 
@@ -116,6 +122,8 @@ class LocalServer:
             self._enforce_limits()  # at start, then every few minutes
             self._limits_thread = threading.Thread(target=self._limits_loop, name="otel-ai-limits", daemon=True)
             self._limits_thread.start()
+        if config.alerts is not None:
+            self._alerts = start_alerts(self.store, config.alerts)  # its own thread, like the limits
         ingest = self.ingest = OTLPIngest(self.store, max_request_bytes=config.max_request_bytes)
         try:
             self.otlp_grpc = OTLPGrpcReceiver(ingest, config.host, config.otlp_grpc_port).start()
@@ -156,6 +164,8 @@ class LocalServer:
         self._limits_stop.set()
         if self._limits_thread is not None:
             self._limits_thread.join(30)
+        if self._alerts is not None:
+            self._alerts.stop()
         grace = self.config.shutdown_grace_s
         stoppers: list[threading.Thread] = []
         if self.otlp_http is not None:

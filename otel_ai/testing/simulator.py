@@ -411,6 +411,9 @@ class LoopbackHandler(BaseHTTPRequestHandler):
 
     server: LoopbackServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: with Nagle on, a keep-alive client waits ~40 ms
+    # (its delayed ACK) for the body of every answer.
+    disable_nagle_algorithm = True
     timeout = 30.0  # idle keep-alive connections end by themselves
     dropped: tuple[type[BaseException], ...] = (OSError,)  # errors that just end the connection
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from otel_ai.errors import BudgetExceeded
 from otel_ai.sdk.guard import report
 
 
@@ -59,7 +60,7 @@ def subscribe(listener: Listener) -> None:
 
 
 def unsubscribe(listener: Listener) -> None:
-    SEAM.listeners = tuple(x for x in SEAM.listeners if x is not listener)
+    SEAM.listeners = tuple(x for x in SEAM.listeners if x != listener)  # ==: bound methods are new each time
 
 
 def add_gate(gate: Gate) -> None:
@@ -69,7 +70,7 @@ def add_gate(gate: Gate) -> None:
 
 
 def remove_gate(gate: Gate) -> None:
-    SEAM.gates = tuple(x for x in SEAM.gates if x is not gate)
+    SEAM.gates = tuple(x for x in SEAM.gates if x != gate)
 
 
 def set_task_type_source(source: Callable[[], str | None] | None) -> None:
@@ -91,8 +92,6 @@ def task_type() -> str | None:
 
 def gate(scope: CallScope) -> None:
     """Run every gate: `BudgetExceeded` propagates (the call must not be sent), anything else is swallowed."""
-    from otel_ai.errors import BudgetExceeded
-
     for check in SEAM.gates:
         try:
             check(scope)

@@ -81,6 +81,7 @@ class Call:
     error: bool
     category: str
     error_type: str
+    error_code: str = ""
 
     @property
     def day(self) -> str:
@@ -108,6 +109,7 @@ def call_of(span: ReadableSpan, service: str) -> Call | None:
         error=error,
         category=str(attributes.get("otel_ai.error.category", "other")) if error else "",
         error_type=str(attributes.get("error.type", "")) if error else "",
+        error_code=str(attributes.get("otel_ai.error.code", "")) if error else "",
     )
 
 
@@ -469,7 +471,8 @@ def test_costs_per_model_in_a_range(api: TestClient, dataset: Dataset) -> None:
     assert body["since"] is not None and body["until"] is None
 
 
-def test_errors_per_category_with_advice(api: TestClient, dataset: Dataset) -> None:
+def test_errors_per_category_and_code_with_advice(api: TestClient, dataset: Dataset) -> None:
+    from otel_ai.genai.advice import CODE_ACTIONS
     from otel_ai.serve.store import ERROR_ACTIONS
 
     body = get(api, "errors")
@@ -484,6 +487,19 @@ def test_errors_per_category_with_advice(api: TestClient, dataset: Dataset) -> N
     counts = [row["count"] for row in body["categories"]]
     assert counts == sorted(counts, reverse=True)
     assert body["categories"][0]["category"] == "rate_limit"  # twice today, twice in the history
+    for row in body["categories"]:  # the provider codes under each category, with their own advice
+        codes = Counter(c.error_code for c in failed if c.category == row["category"])
+        assert {(c["code"] or ""): c["count"] for c in row["codes"]} == dict(codes)
+        assert [c["count"] for c in row["codes"]] == sorted(codes.values(), reverse=True)
+        for code in row["codes"]:
+            assert code["action"] == (CODE_ACTIONS.get(code["code"]) if code["code"] else None)
+    by_category = {row["category"]: {c["code"] for c in row["codes"]} for row in body["categories"]}
+    assert by_category["quota"] == {"insufficient_quota"}
+    assert by_category["rate_limit"] == {"rate_limit_exceeded"}
+    assert by_category["auth"] == {"invalid_api_key"}
+    assert by_category["content_filter"] == {"content_filter"}
+    assert by_category["server_error"] == {"server_error"}  # code null: the type stands in
+    assert by_category["timeout"] == {None}
     only_search = get(api, "errors", service="search")
     assert [(r["category"], r["count"]) for r in only_search["categories"]] == [("timeout", 1)]
 
@@ -705,6 +721,7 @@ def test_json_export_is_every_call_with_the_exported_numbers(api: TestClient, da
         assert row["outcome"] == ("error" if call.error else "ok")
         assert row["error_category"] == (call.category or None)
         assert row["error_type"] == (call.error_type or None)
+        assert row["error_code"] == (call.error_code or None)
         assert row["duration_ms"] == pytest.approx(call.duration_ns / 1e6)
     times = [datetime.fromisoformat(r["time"]) for r in rows]
     assert times == sorted(times)
@@ -771,11 +788,12 @@ def test_openapi_describes_every_endpoint_with_its_response_model(api: TestClien
     paths = schema["paths"]
     assert set(paths) == {
         "/api/v1/health", "/api/v1/summary", "/api/v1/costs", "/api/v1/errors", "/api/v1/forecast",
-        "/api/v1/traces", "/api/v1/traces/{trace_id}", "/api/v1/export",
+        "/api/v1/traces", "/api/v1/traces/{trace_id}", "/api/v1/export", "/api/v1/budgets", "/api/v1/budgets/spend",
     }
     for path, model in (("/api/v1/summary", "Summary"), ("/api/v1/costs", "Costs"), ("/api/v1/errors", "Errors"),
                         ("/api/v1/forecast", "Forecast"), ("/api/v1/traces", "TracePage"),
-                        ("/api/v1/traces/{trace_id}", "TraceDetail"), ("/api/v1/health", "Health")):
+                        ("/api/v1/traces/{trace_id}", "TraceDetail"), ("/api/v1/health", "Health"),
+                        ("/api/v1/budgets", "Budgets"), ("/api/v1/budgets/spend", "BudgetSpend")):
         ok = paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         assert ok == {"$ref": f"#/components/schemas/{model}"}
     assert "cost_usd" in schema["components"]["schemas"]["CostGroup"]["properties"]

@@ -26,6 +26,7 @@ pytest.importorskip("sqlalchemy")
 from fastapi.testclient import TestClient
 
 from otel_ai.cli.report import format_usd, usd_decimals
+from otel_ai.genai.advice import CODE_ACTIONS
 from otel_ai.serve.api import create_app
 from otel_ai.serve.store import ERROR_ACTIONS, open_store
 from tests.serve.test_api import (
@@ -131,7 +132,7 @@ def test_costs_table_per_day_in_a_range(dataset: Dataset) -> None:
     assert sum(int(row.split()[1]) for row in rows) == len(dataset.today())
 
 
-def test_errors_table_with_advice(dataset: Dataset) -> None:
+def test_errors_table_with_codes_and_advice(dataset: Dataset) -> None:
     out = report("errors", "--db", str(dataset.db_path)).stdout
     failed = [c for c in dataset.calls if c.error]
     lines = out.splitlines()
@@ -143,6 +144,13 @@ def test_errors_table_with_advice(dataset: Dataset) -> None:
     text = " ".join(" ".join(line.split()) for line in lines)
     for category in counts:
         assert " ".join(ERROR_ACTIONS[category].split()) in text  # wrapped, but whole
+    codes = Counter((c.category, c.error_code) for c in failed)
+    rows = {line.split()[0]: line for line in lines[4:] if line[:1].strip()}
+    for (category, code), count in codes.items():  # the codes column: "insufficient_quota 2"
+        assert f"{code or '-'} {count:,}" in rows[category]
+        if code in CODE_ACTIONS:  # and the code's own advice, after its category's
+            assert f"{code}: " + " ".join(CODE_ACTIONS[code].split()) in text
+    assert {"insufficient_quota", "invalid_api_key", "rate_limit_exceeded"} <= {code for _, code in codes}
     assert max(len(line) for line in lines) <= 110
 
 
@@ -210,6 +218,9 @@ def test_csv(dataset: Dataset) -> None:
     assert {r["category"]: int(r["count"]) for r in rows} == dict(Counter(c.category for c in dataset.today()
                                                                           if c.error))
     assert all(r["action"] == ERROR_ACTIONS[r["category"]] for r in rows)
+    today = Counter((c.category, c.error_code) for c in dataset.today() if c.error)
+    assert {(r["category"], r["code"]): int(r["code_count"]) for r in rows} == dict(today)
+    assert all(r["code_action"] == CODE_ACTIONS.get(r["code"], "") for r in rows)
 
     [row] = list(csv.DictReader(io.StringIO(summary)))
     assert int(row["calls"]) == len(dataset.calls)
@@ -253,7 +264,7 @@ def test_an_empty_store_says_so(tmp_path: Path) -> None:
         assert out.startswith("No GenAI calls recorded in this range.\n"), out
     assert forecast.startswith("No GenAI calls recorded this month.\n")
     assert json.loads(as_json)["calls"] == 0
-    assert as_csv == "category,count,share,rate,action\n"
+    assert as_csv == "category,count,share,rate,action,code,code_count,code_action\n"
 
 
 def test_an_unreadable_store_is_exit_2_with_one_line(tmp_path: Path) -> None:

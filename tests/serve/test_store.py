@@ -313,7 +313,7 @@ def call(
     *, model: str = "gpt-4o-mini", start: int, duration_ms: float = 100.0, cost: float | None = 0.001,
     input_tokens: int = 10, output_tokens: int = 5, characters: int | None = None, service: str = "app",
     provider: str = "openai", operation: str = "chat", task_type: str | None = None,
-    category: str | None = None, trace_id: bytes | None = None, parent: bytes = b"",
+    category: str | None = None, trace_id: bytes | None = None, parent: bytes = b"", code: str | None = None,
 ) -> dict[str, Any]:
     attributes = {
         "gen_ai.operation.name": operation, "gen_ai.provider.name": provider, "gen_ai.request.model": model,
@@ -321,6 +321,7 @@ def call(
         "gen_ai.usage.output_tokens": output_tokens, "otel_ai.cost.usd": cost,
         "otel_ai.usage.characters": characters, "otel_ai.task.type": task_type,
         "otel_ai.error.category": category, "error.type": "openai.RateLimitError" if category else None,
+        "otel_ai.error.code": code,
     }
     return {
         "service": service,
@@ -356,7 +357,8 @@ def random_calls(count: int, lo: int, hi: int, seed: int = 1) -> list[dict[str, 
             input_tokens=rng.randrange(0, 2000), output_tokens=rng.randrange(0, 800),
             characters=rng.choice([None, rng.randrange(1, 500)]), service=rng.choice(["api", "worker"]),
             task_type=rng.choice([None, "summarize", "translate"]),
-            category=rng.choice([None] * 8 + ["rate_limit", "timeout"]),
+            category=(category := rng.choice([None] * 8 + ["rate_limit", "timeout"])),
+            code=rng.choice(["rate_limit_exceeded", "too_many_concurrent_requests", None]) if category else None,
         ))
     return items
 
@@ -385,6 +387,20 @@ def brute(items: Iterable[dict[str, Any]], lo: int | None, hi: int | None, key: 
         row["output_tokens"] += attrs.get("gen_ai.usage.output_tokens", 0)
         row["characters"] += attrs.get("otel_ai.usage.characters", 0)
         row["cost_usd"] += attrs.get("otel_ai.cost.usd", 0.0)
+    return dict(out)
+
+
+def brute_codes(items: Iterable[dict[str, Any]], lo: int | None, hi: int | None) -> dict[tuple[str, str | None], int]:
+    """Failed calls per (category, code) in [lo, hi), counted from the spans themselves."""
+    out: dict[tuple[str, str | None], int] = defaultdict(int)
+    for item in items:
+        span = item["span"]
+        start = span.start_time_unix_nano
+        if span.status.code != Status.STATUS_CODE_ERROR or (lo is not None and start < lo) or (
+                hi is not None and start >= hi):
+            continue
+        attrs = {kv.key: any_value(kv.value) for kv in span.attributes}
+        out[(attrs.get("otel_ai.error.category") or "other", attrs.get("otel_ai.error.code"))] += 1
     return dict(out)
 
 
@@ -428,8 +444,12 @@ def test_ranges_are_exact_at_any_edge(store: Store):
         assert summary["cost_usd"] == pytest.approx(total["cost_usd"], rel=1e-9, abs=1e-12)
         for key in ("model", "day", "service", "task_type"):
             assert_rows(store.costs(key, since, until), brute(items, lo_us, hi_us, key))
-        errors = {r["category"]: r["count"] for r in store.errors(since, until)}
+        rows = store.errors(since, until)
+        errors = {r["category"]: r["count"] for r in rows}
         assert sum(errors.values()) == total["errors"]
+        codes = {(r["category"], c["code"]): c["count"] for r in rows for c in r["codes"]}
+        assert codes == brute_codes(items, lo_us, hi_us)
+        assert all(r["count"] == sum(c["count"] for c in r["codes"]) for r in rows)
     # filters
     want = brute([i for i in items if i["service"] == "api"], None, None, "model")
     assert_rows(store.costs("model", service="api"), want)
@@ -543,7 +563,7 @@ def test_export_calls_streams_the_rows(store: Store):
     assert failed and all(r["error_category"] in ("rate_limit", "timeout") for r in failed)
     assert set(rows[0]) == {"time", "trace_id", "span_id", "service", "provider", "operation", "model", "task_type",
                             "input_tokens", "output_tokens", "characters", "cost_usd", "duration_ms", "outcome",
-                            "error_category", "error_type"}
+                            "error_category", "error_type", "error_code"}
     window = [i for i in items if base + HOUR_NS <= i["span"].start_time_unix_nano < base + 5 * HOUR_NS]
     chosen = list(store.export_calls(at(base + HOUR_NS), at(base + 5 * HOUR_NS), model="gpt-4o"))
     wanted = {i["span"].span_id.hex() for i in window if i["span"].name == "chat gpt-4o"}
@@ -709,7 +729,93 @@ def test_migrations_match_the_schema(store: Store):
 
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == "0002"
         diff = [d for d in compare_metadata(context, metadata) if not (
             d[0] == "remove_table" and d[1].name == VERSION_TABLE)]
     assert diff == []
+
+
+# --- error codes (otel_ai.error.code, revision 0002) ------------------------------------------------------
+
+
+def test_errors_carry_the_provider_codes_of_the_real_agent(store: Store, agent_spans: list[ReadableSpan]):
+    """The simulator's error bodies, through the real client and recorder, to codes under each category."""
+    store.ingest_traces(encode_spans(agent_spans))
+    codes = {r["category"]: [(c["code"], c["count"], c["action"]) for c in r["codes"]] for r in store.errors()}
+    from otel_ai.genai.advice import CODE_ACTIONS
+
+    assert codes == {
+        "rate_limit": [("rate_limit_exceeded", 1, CODE_ACTIONS["rate_limit_exceeded"])],
+        "server_error": [("server_error", 1, None)],
+        "auth": [("invalid_api_key", 1, CODE_ACTIONS["invalid_api_key"])],
+        "bad_request": [("invalid_value", 1, None)],
+        "content_filter": [("content_filter", 1, CODE_ACTIONS["content_filter"])],
+        "quota": [("insufficient_quota", 1, CODE_ACTIONS["insufficient_quota"])],
+    }
+    assert {r["error_code"] for r in store.export_calls(outcome="error")} == {
+        "rate_limit_exceeded", "server_error", "invalid_api_key", "invalid_value", "content_filter",
+        "insufficient_quota"}
+
+
+@pytest.mark.parametrize("value", ["Rate limit reached, try later", "x" * 65, "", "  ", "code\x00", "été", "a b"])
+def test_a_code_that_is_not_a_token_is_stored_as_none(store: Store, value: str):
+    base = ns(datetime(2026, 6, 1, tzinfo=timezone.utc))
+    store.ingest_traces(synthetic_request([call(start=base, category="rate_limit", code=value)]))
+    [row] = store.errors()
+    assert row["codes"] == [{"code": None, "count": 1, "action": None}]
+    [exported] = store.export_calls()
+    assert exported["error_code"] is None
+
+
+def test_a_code_is_stored_in_lower_case_and_only_on_failed_calls(store: Store):
+    base = ns(datetime(2026, 6, 1, tzinfo=timezone.utc))
+    store.ingest_traces(synthetic_request([
+        call(start=base, category="quota", code=" Insufficient_Quota "),
+        call(start=base + 1, code="rate_limit_exceeded"),  # succeeded: a stray code is not an error code
+    ]))
+    [row] = store.errors()
+    assert row["codes"][0]["code"] == "insufficient_quota"
+    assert sorted((r["outcome"], r["error_code"]) for r in store.export_calls()) == [
+        ("error", "insufficient_quota"), ("ok", None)]
+
+
+def test_revision_0002_adds_the_code_and_rebuilds_the_rollups(store_url: str):
+    """A store written by 0001 keeps every total after the upgrade; its failed calls have no code."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from otel_ai.serve.store import open_store
+    from otel_ai.serve.store.database import _MIGRATIONS, create_store_engine
+
+    engine = create_store_engine(store_url)
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    base = ns(datetime(2026, 4, 1, tzinfo=timezone.utc))
+    rows = [
+        {"trace_id": f"{i:032x}", "span_id": f"{i:016x}", "start_ns": base + i * 7 * HOUR_NS, "duration_ns": 10**8,
+         "duration_bucket": duration_bucket(10**8), "service": "app", "provider": "openai", "operation": "chat",
+         "model": "gpt-4o", "task_type": "", "input_tokens": 10, "output_tokens": 5, "characters": 0,
+         "cost_usd": 0.5, "outcome": "error" if i % 3 == 0 else "ok",
+         "error_category": "quota" if i % 3 == 0 else "", "error_type": "x" if i % 3 == 0 else ""}
+        for i in range(12)
+    ]
+    try:
+        with engine.connect() as connection, connection.begin():
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0001")
+            columns, values = ", ".join(rows[0]), ", ".join(":" + k for k in rows[0])
+            connection.execute(text(f"INSERT INTO genai_calls ({columns}) VALUES ({values})"), rows)
+    finally:
+        engine.dispose()
+    with open_store(store_url) as store:
+        summary = store.summary()
+        assert (summary["calls"], summary["errors"]) == (12, 4)
+        assert summary["cost_usd"] == pytest.approx(6.0)
+        assert [(r["key"], r["calls"]) for r in store.costs("day")] == [
+            ("2026-04-01", 4), ("2026-04-02", 3), ("2026-04-03", 4), ("2026-04-04", 1)]
+        [quota] = store.errors()
+        assert (quota["category"], quota["count"], quota["codes"]) == ("quota", 4, [
+            {"code": None, "count": 4, "action": None}])
+        store.ingest_traces(synthetic_request([call(start=base, category="quota", code="insufficient_quota")]))
+        assert [(c["code"], c["count"]) for c in store.errors()[0]["codes"]] == [(None, 4), ("insufficient_quota", 1)]

@@ -332,7 +332,7 @@ def test_costs_page_shows_the_forecast_and_groups(tab: Tab, site: Site) -> None:
     tab.assert_clean()
 
 
-def test_errors_page_shows_the_categories_and_actions(tab: Tab, site: Site) -> None:
+def test_errors_page_shows_the_categories_codes_and_actions(tab: Tab, site: Site) -> None:
     errors = site.api("/errors")
     page = tab.open(site.url + "/errors")
     tab.shot("errors")
@@ -344,7 +344,13 @@ def test_errors_page_shows_the_categories_and_actions(tab: Tab, site: Site) -> N
         row = rows.nth(i)
         assert row.get_attribute("data-category") == category["category"]
         assert row.locator(".count").inner_text() == str(category["count"])
-        assert row.locator(".action").inner_text() == category["action"]
+        assert row.locator(".category-action").inner_text() == category["action"]
+        codes = row.locator(".codes .code")
+        assert [codes.nth(j).get_attribute("data-code") for j in range(codes.count())] == [
+            c["code"] or "" for c in category["codes"]]
+        advised = row.locator(".code-action")
+        assert [advised.nth(j).inner_text() for j in range(advised.count())] == [
+            f"{c['code']}: {c['action']}" for c in category["codes"] if c["code"] and c["action"]]
 
 
 def test_an_unknown_trace_says_so(tab: Tab, site: Site) -> None:

@@ -9,7 +9,7 @@ Needs the `serve` extra (SQLAlchemy, Alembic, psycopg).
 
 from __future__ import annotations
 
-from otel_ai.serve.store.advice import ERROR_ACTIONS
+from otel_ai.genai.advice import ERROR_ACTIONS
 from otel_ai.serve.store.convert import UNIT_OF_WORK_OPERATIONS
 from otel_ai.serve.store.database import SchemaTooNew
 from otel_ai.serve.store.store import FILTERS, GROUP_BY, IngestResult, Store, open_store

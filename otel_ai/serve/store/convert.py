@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from otel_ai.genai.errors import normalize_code
 from otel_ai.serve.store.aggregates import duration_bucket
 from otel_ai.serve.store.schema import DIMENSION_LENGTH
 
@@ -193,6 +194,8 @@ def genai_call(
         "outcome": "error" if error else "ok",
         "error_category": category,
         "error_type": _text(attributes.get("error.type")) if error else "",
+        # Only a well-formed token: a sender's free text here would become a roll-up key.
+        "error_code": (normalize_code(attributes.get("otel_ai.error.code")) or "") if error else "",
     }
 
 

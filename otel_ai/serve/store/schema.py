@@ -32,6 +32,7 @@ from sqlalchemy import (
 
 __all__ = [
     "DIMENSIONS",
+    "ERROR_CODE_LENGTH",
     "ROLLUP_KEY",
     "genai_calls",
     "genai_latency_day",
@@ -46,12 +47,13 @@ __all__ = [
 
 metadata = MetaData()
 
-# Dimensions of a GenAI call that reports group and filter by; with outcome and error category they
-# key the roll-ups.
+# Dimensions of a GenAI call that reports group and filter by; with outcome, error category and the
+# provider's error code they key the roll-ups.
 DIMENSIONS = ("service", "provider", "operation", "model", "task_type")
-ROLLUP_KEY = ("period_start", *DIMENSIONS, "outcome", "error_category")
+ROLLUP_KEY = ("period_start", *DIMENSIONS, "outcome", "error_category", "error_code")
 
 DIMENSION_LENGTH = 256  # longer values are cut at ingest (index keys stay small on PostgreSQL)
+ERROR_CODE_LENGTH = 64  # otel_ai.error.code: a token (genai/errors.py); anything else is stored as ''
 
 spans = Table(
     "spans",
@@ -120,6 +122,7 @@ genai_calls = Table(
     Column("outcome", String(8), nullable=False),  # ok | error
     Column("error_category", String(DIMENSION_LENGTH), nullable=False),
     Column("error_type", Text, nullable=False),
+    Column("error_code", String(ERROR_CODE_LENGTH), nullable=False, server_default=""),  # since 0002
     PrimaryKeyConstraint("trace_id", "span_id", name="pk_genai_calls"),
     Index("ix_genai_calls_start_ns", "start_ns"),
     Index("ix_genai_calls_model", "model", "start_ns", "trace_id"),  # trace_id: traces(model=) reads the index only
@@ -135,6 +138,7 @@ def _rollup(name: str) -> Table:
         *(Column(d, String(DIMENSION_LENGTH), nullable=False) for d in DIMENSIONS),
         Column("outcome", String(8), nullable=False),
         Column("error_category", String(DIMENSION_LENGTH), nullable=False),
+        Column("error_code", String(ERROR_CODE_LENGTH), nullable=False),
         Column("calls", BigInteger, nullable=False),
         Column("input_tokens", BigInteger, nullable=False),
         Column("output_tokens", BigInteger, nullable=False),

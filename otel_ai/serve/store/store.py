@@ -42,8 +42,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from otel_ai.genai.advice import action_for, code_action
 from otel_ai.serve.store import schema
-from otel_ai.serve.store.advice import action_for
 from otel_ai.serve.store.aggregates import DAY_NS, HOUR_NS, Segment, floor_to, percentiles, plan
 from otel_ai.serve.store.convert import log_rows, span_rows
 from otel_ai.serve.store.database import create_store_engine, migrate
@@ -441,21 +441,30 @@ class Store:
         self, since: datetime | None = None, until: datetime | None = None, **filters: str | None,
     ) -> list[dict[str, Any]]:
         """Failed calls by `otel_ai.error.category`, most frequent first: category, count, share (of the
-        failed calls), rate (of all calls) and the recommended action."""
+        failed calls), rate (of all calls), the recommended action, and `codes`: the provider codes
+        (`otel_ai.error.code`) seen under the category, most frequent first, each with its count and
+        its own action when it has one (code None: the span carried no code)."""
         active = _check_filters(filters, FILTERS)
         with self._read() as connection:
-            groups = self._aggregate(connection, ("outcome", "error_category"), _to_ns(since), _to_ns(until), active)
+            groups = self._aggregate(
+                connection, ("outcome", "error_category", "error_code"), _to_ns(since), _to_ns(until), active,
+            )
         calls = sum(t.calls for t in groups.values())
-        by_category: dict[str, int] = defaultdict(int)
-        for (outcome, category), totals in groups.items():
+        by_category: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for (outcome, category, code), totals in groups.items():
             if outcome == "error" and totals.calls:
-                by_category[category or "other"] += totals.calls
-        failed = sum(by_category.values())
-        rows: list[dict[str, Any]] = [
-            {"category": category, "count": count, "share": count / failed, "rate": count / calls,
-             "action": action_for(category)}
-            for category, count in by_category.items()
-        ]
+                by_category[category or "other"][code or ""] += totals.calls
+        failed = sum(sum(codes.values()) for codes in by_category.values())
+        rows: list[dict[str, Any]] = []
+        for category, codes in by_category.items():
+            count = sum(codes.values())
+            ordered = sorted(codes.items(), key=lambda item: (-item[1], item[0]))
+            rows.append({
+                "category": category, "count": count, "share": count / failed, "rate": count / calls,
+                "action": action_for(category),
+                "codes": [{"code": code or None, "count": n, "action": code_action(code) if code else None}
+                          for code, n in ordered],
+            })
         rows.sort(key=lambda r: (-r["count"], r["category"]))
         return rows
 
@@ -620,6 +629,7 @@ class Store:
                     "outcome": row["outcome"],
                     "error_category": row["error_category"] or None,
                     "error_type": row["error_type"] or None,
+                    "error_code": row["error_code"] or None,
                 }
 
     # --- limits -------------------------------------------------------------------------------------

@@ -19,15 +19,45 @@ function costTable(costs, label) {
       el("td", { class: "num cost", dataset: { value: String(costs.total.cost_usd) } }, usd(costs.total.cost_usd)))));
 }
 
+// Budgets (OTEL_AI_SERVE_BUDGETS, else OTEL_AI_BUDGETS): the whole fleet's spend this period against each limit.
+function budgetPanel(report) {
+  const problems = report.problems.length
+    ? el("ul", { class: "budget-problems muted" }, report.problems.map((p) => el("li", {}, p))) : null;
+  if (report.budgets.length === 0) {
+    return panel("Budgets", el("p", { class: "muted", id: "no-budgets" },
+      "No budgets declared: set OTEL_AI_SERVE_BUDGETS (or OTEL_AI_BUDGETS) where otel-ai serve runs."), problems);
+  }
+  const scope = (b) => Object.entries(b.scope).map(([k, v]) => `${k}=${v}`).join(", ") || "all calls";
+  const badge = { ok: "ok", warning: "warning", exceeded: "error" };
+  const rows = report.budgets.map((b) => el("tr", { dataset: { budget: b.name, status: b.status } },
+    el("td", {}, el("strong", {}, b.name), el("div", { class: "muted" }, scope(b))),
+    el("td", {}, b.period, el("div", { class: "muted" }, `since ${b.period_start.slice(0, 16).replace("T", " ")} (${b.timezone})`)),
+    el("td", { class: "num spent", dataset: { value: String(b.spent_usd) } }, usd(b.spent_usd)),
+    el("td", { class: "num limit", dataset: { value: String(b.limit_usd) } }, usd(b.limit_usd)),
+    el("td", { class: "budget-bar-cell" },
+      el("div", { class: `budget-bar ${b.status}` }, el("span", { style: { width: `${Math.min(100, b.fraction * 100)}%` } })),
+      el("div", { class: "muted fraction" }, `${(b.fraction * 100).toFixed(1)}%`)),
+    el("td", {}, el("span", { class: `badge ${badge[b.status]} status` }, b.status)),
+    el("td", {}, b.action)));
+  return panel("Budgets",
+    el("table", { id: "budgets" },
+      el("thead", {}, el("tr", {}, ...["Budget", "Period", "Spent", "Limit", "Used", "Status", "Action"].map(
+        (h, i) => el("th", { class: i === 2 || i === 3 ? "num" : "" }, h)))),
+      el("tbody", {}, rows)),
+    el("p", { class: "muted" }, "Spend of every service in this store this period; apps with OTEL_AI_BUDGET_SERVER count against it."),
+    problems);
+}
+
 export async function render() {
   document.title = "Costs · otel-ai";
   const query = params();
   const since = query.get("since") || "";
   const groupBy = GROUPS.some(([g]) => g === query.get("group_by")) ? query.get("group_by") : "model";
-  const [forecast, costs, traces] = await Promise.all([
+  const [forecast, costs, traces, budgets] = await Promise.all([
     getJSON("/forecast"),
     getJSON("/costs", { group_by: groupBy, since }),
     getJSON("/traces", { limit: 1 }),
+    getJSON("/budgets"),
   ]);
   const heading = el("h1", {}, "Costs", el("span", { class: "sub" }, "USD, from the prices the agent recorded on each call"));
   if (traces.total === 0 && costs.total.calls === 0 && forecast.month_to_date === 0) return [heading, emptyStore("No costs yet")];
@@ -67,6 +97,7 @@ export async function render() {
   const label = GROUPS.find(([g]) => g === groupBy)[1];
   return [
     heading,
+    budgetPanel(budgets),
     panel("Month-end forecast", forecastCards, method, box),
     el("section", { class: "panel" }, el("h2", {}, `Cost by ${label.toLowerCase()}`), controls,
       costs.groups.length === 0 ? el("div", { class: "empty" }, el("strong", {}, "No GenAI calls in this range")) : costTable(costs, label),

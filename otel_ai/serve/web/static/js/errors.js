@@ -1,4 +1,5 @@
-// Errors: failed calls by category, each with its share and the recommended action.
+// Errors: failed calls by category, each with its share, the provider codes seen under it and the
+// recommended action (the same advice table as `otel-ai report errors`: otel_ai/genai/advice.py).
 import { RANGES, card, el, emptyStore, getJSON, int, panel, params, pct, select, setParams } from "./lib.js";
 
 export async function render() {
@@ -23,14 +24,17 @@ export async function render() {
   }
   const table = el("table", { id: "error-categories" },
     el("thead", {}, el("tr", {}, el("th", {}, "Category"), el("th", { class: "num" }, "Failed calls"), el("th", {}, "Share of failures"),
-      el("th", { class: "num" }, "Of all calls"), el("th", {}, "Recommended action"), el("th", {}, ""))),
+      el("th", { class: "num" }, "Of all calls"), el("th", {}, "Provider codes"), el("th", {}, "Recommended action"), el("th", {}, ""))),
     el("tbody", {}, errors.categories.map((c) => el("tr", { dataset: { category: c.category } },
       el("td", {}, el("span", { class: "badge error" }, c.category)),
       el("td", { class: "num count" }, int(c.count)),
       el("td", {}, el("div", { style: { display: "flex", gap: "8px", alignItems: "center" } },
         el("div", { class: "share-bar" }, el("span", { style: { width: `${(c.share * 100).toFixed(1)}%` } })), pct(c.share))),
       el("td", { class: "num" }, pct(c.rate)),
-      el("td", { class: "action" }, c.action),
+      el("td", { class: "codes" }, (c.codes || []).map((k) => el("div", { class: "code", dataset: { code: k.code || "" } },
+        el("code", {}, k.code || "no code"), ` ${int(k.count)}`))),
+      el("td", { class: "action" }, el("div", { class: "category-action" }, c.action), (c.codes || []).filter((k) => k.code && k.action).map((k) =>
+        el("div", { class: "code-action", dataset: { code: k.code } }, el("code", {}, k.code), ": ", k.action))),
       el("td", {}, el("a", { href: `/api/v1/export?format=csv&status=error&error_category=${encodeURIComponent(c.category)}` }, "calls (CSV)"))))));
   return [heading, controls, cards, panel("By category", table),
     el("p", {}, el("a", { href: "/traces?status=error" }, "Failed traces →"))];

@@ -1,0 +1,129 @@
+"""Fleet-wide budgets: the spend of every process, from an `otel-ai serve` store, refreshed in the background.
+
+With `OTEL_AI_BUDGET_SERVER=http://host:port` a daemon thread asks the server, every
+`OTEL_AI_BUDGET_SERVER_TTL` seconds (default 5), what each budget's scope has spent since its period
+started (`GET /api/v1/budgets/spend`), and hands the answer to the tracker with the local spend at the
+moment it asked. The tracker then counts fleet spend at the last refresh plus local spend since, so the
+call path never waits on the network, and never counts less than this process's own spend.
+
+The server knows a call once the process that made it has exported its span (the span processor's
+schedule, 5 s by default) and the store has committed it; the fleet number therefore lags by about
+that delay plus the TTL. A server that does not answer is not fatal: one warning line, and budgets
+count this process's spend until it answers again (fail-open).
+
+The HTTP is plain urllib, with instrumentation suppressed: the refresh makes no spans of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from otel_ai.work.budgets import Budget, BudgetTracker
+
+__all__ = ["SPEND_PATH", "FleetRefresher", "fetch_spend"]
+
+SPEND_PATH = "/api/v1/budgets/spend"
+_MAX_TIMEOUT_S = 2.0
+_logger = logging.getLogger("otel_ai")
+
+
+def fetch_spend(server: str, budget: Budget, since: float, *, timeout_s: float = _MAX_TIMEOUT_S) -> float:
+    """The fleet's spend in `budget`'s scope since `since` (unix seconds), in USD; raises on any failure."""
+    params = {"since": datetime.fromtimestamp(since, timezone.utc).isoformat(), **budget.scope}
+    request = urllib.request.Request(f"{server}{SPEND_PATH}?{urlencode(params)}",
+                                     headers={"Accept": "application/json"})
+    with _no_instrumentation(), urllib.request.urlopen(request, timeout=timeout_s) as response:
+        body: Any = json.loads(response.read(65536))
+    spent = body.get("spent_usd") if isinstance(body, dict) else None
+    if isinstance(spent, bool) or not isinstance(spent, (int, float)):
+        raise ValueError(f"the answer has no number spent_usd: {str(body)[:200]}")
+    return float(spent)
+
+
+class _no_instrumentation:
+    """`suppress_instrumentation()` when the instrumentation package is there (it is with the distro)."""
+
+    def __enter__(self) -> None:
+        self._context: Any = None
+        try:
+            from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+            self._context = suppress_instrumentation()
+            self._context.__enter__()
+        except ImportError:
+            self._context = None
+
+    def __exit__(self, *exc: object) -> None:
+        if self._context is not None:
+            self._context.__exit__(None, None, None)
+
+
+class FleetRefresher:
+    """The background refresh of one tracker's fleet spend; `start()` it, `stop()` it at the end."""
+
+    def __init__(self, tracker: BudgetTracker, server: str, *, ttl_s: float = 5.0) -> None:
+        self.tracker = tracker
+        self.server = server.rstrip("/")
+        self.ttl_s = ttl_s
+        self.timeout_s = min(ttl_s, _MAX_TIMEOUT_S)
+        self.failing = False  # the last refresh failed (the warning was printed once)
+        self.refreshes = 0  # successful refreshes (tests wait on it)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._refreshed = threading.Condition()
+
+    def start(self) -> Self:
+        thread = threading.Thread(target=self._run, name="otel-ai-budget-fleet", daemon=True)
+        self._thread = thread
+        thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout_s)
+
+    def wait_for_refresh(self, count: int, timeout_s: float) -> bool:
+        """Block until `count` refreshes have succeeded (tests); False on timeout."""
+        with self._refreshed:
+            return self._refreshed.wait_for(lambda: self.refreshes >= count, timeout_s)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.refresh()
+            self._stop.wait(self.ttl_s)
+
+    def refresh(self) -> bool:
+        """Ask the server once for every budget; True when every answer came. Never raises."""
+        try:
+            for budget, start, local in self.tracker.local_snapshot():
+                spent = fetch_spend(self.server, budget, start, timeout_s=self.timeout_s)
+                self.tracker.apply_fleet(budget.name, start, spent, local)
+        except Exception as exc:  # unreachable, refused, a bad answer: count locally, say so once
+            if not self.failing:
+                self.failing = True
+                reason = str(getattr(exc, "reason", None) or exc)
+                _logger.warning(
+                    "otel-ai: budget server %s did not answer (%s); budgets count this process's spend only "
+                    "until it does", self.server, reason.splitlines()[0][:200] if reason else type(exc).__name__,
+                )
+            self.tracker.forget_fleet()
+            return False
+        if self.failing:
+            self.failing = False
+            _logger.info("otel-ai: budget server %s answers again; budgets count the fleet's spend", self.server)
+        with self._refreshed:
+            self.refreshes += 1
+            self._refreshed.notify_all()
+        return True
