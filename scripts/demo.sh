@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 # Two alert budgets, read by the app (in-process spend, notifications) and by otel-ai serve (status).
-export OTEL_AI_BUDGETS=${OTEL_AI_BUDGETS:-'[{"name": "demo-daily", "period": "day", "limit_usd": 0.001, "warn_at": [0.5, 0.8], "action": "alert"}, {"name": "digest-daily", "scope": {"task_type": "digest"}, "period": "day", "limit_usd": 0.01, "action": "alert"}]'}
+export OTEL_AI_BUDGETS=${OTEL_AI_BUDGETS:-'[{"name": "demo-daily", "period": "day", "limit_usd": 0.001, "warn_at": [0.5, 0.8], "action": "alert"}, {"name": "research-daily", "scope": {"task_type": "research"}, "period": "day", "limit_usd": 0.01, "action": "alert"}]'}
 
 # Free ports (port 0 everywhere) so the demo never collides with a collector or another server.
 "$VENV/bin/otel-ai" serve --port 0 --otlp-http-port 0 --otlp-grpc-port 0 --db "$DB" > "$WORK/serve.log" 2>&1 &

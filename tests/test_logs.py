@@ -159,8 +159,10 @@ def test_json_lines_on_stdout_and_in_the_file_carry_the_same_ids(run):
     [
         {"OTEL_PYTHON_LOG_AUTO_INSTRUMENTATION": "true"},  # the contrib handler forced on
         {"OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED": "true"},  # the SDK's deprecated handler
+        # our distro (which turns the contrib handler off) with opentelemetry-distro's configurator
+        {"OTEL_PYTHON_DISTRO": "otel_ai", "OTEL_PYTHON_CONFIGURATOR": "configurator"},
     ],
-    ids=["contrib-handler-on", "sdk-handler-on"],
+    ids=["contrib-handler-on", "sdk-handler-on", "our-distro-their-configurator"],
 )
 def test_once_whatever_other_handler_the_user_enabled(tmp_path, extra):
     with OTLPReceiver() as receiver:

@@ -168,6 +168,12 @@ def protect_foreign_providers() -> None:
         protect_metric_readers(get_meter_provider(), redactor)
     except Exception as exc:
         report("setup.protect_foreign_providers", exc)
+    try:  # our distro turned the contrib logging handler off: put ours on that SDK's logger provider
+        from otel_ai.sdk import logs as _logs
+
+        _logs.install()
+    except Exception as exc:
+        report("setup.logs", exc)
 
 
 def _wrap_exporter(processor: Any, wrapper: type, redactor: Any) -> None:
