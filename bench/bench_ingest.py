@@ -149,22 +149,38 @@ def wait_stored(db: Path, expected: int, started: float, timeout: float = 600) -
     return None  # not all stored, or nothing new for a minute
 
 
-def run_one(name: str, base_url: str, db: Path, bodies: list[bytes], spans: int, senders: int) -> dict[str, Any]:
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its threads (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_one(
+    name: str, base_url: str, db: Path, bodies: list[bytes], spans: int, senders: int, pid: int,
+) -> dict[str, Any]:
     # Warm-up (imports, first connection, schema caches): one request, not counted.
     warm = count_spans(db)
     send_all(base_url, bodies[:1], 1)
     wait_stored(db, warm + TRACES_PER_REQUEST * 3, time.perf_counter(), 60)
     before = count_spans(db)
+    cpu_before = cpu_s(pid)
     started = time.perf_counter()
     ack_s, statuses = send_all(base_url, bodies, senders)
     stored_s = wait_stored(db, before + spans, started)
+    elapsed = time.perf_counter() - started
+    cpu = cpu_s(pid) - cpu_before
     ok = statuses.count(200)
+    in_db = count_spans(db) - before
     return {
         "server": name, "spans": spans, "requests": len(bodies), "ok": ok,
         "acknowledged_spans_per_s": round(spans / ack_s) if ok == len(bodies) else None,
         "stored_spans_per_s": round(spans / stored_s) if stored_s else None,
         "stored_s": round(stored_s, 2) if stored_s else None,
-        "in_db": count_spans(db) - before,
+        "in_db": in_db,
+        # when not all were stored: what was, over the time waited
+        "stored_spans_per_s_partial": None if stored_s else round(in_db / elapsed),
+        "server_cpu_s": round(cpu, 2),
+        "server_cpu_us_per_span": round(cpu / max(1, in_db) * 1e6, 1),
         "journal_mode": journal_mode(db),
     }
 
@@ -201,7 +217,7 @@ def main() -> int:
         proc, url = start_otel_ai(db)
         try:
             name = f"otel-ai serve (SQLite{', ' + format(count_calls(db), ',') + ' calls' if args.db else ''})"
-            result = run_one(name, url, db, warm_body + bodies, spans, args.senders)
+            result = run_one(name, url, db, warm_body + bodies, spans, args.senders, proc.pid)
             result["rss_mib"] = round(rss_mib(proc.pid))
             results.append(result)
         finally:
@@ -213,7 +229,7 @@ def main() -> int:
             proc, url = start_phoenix(args.phoenix, workdir)
             try:
                 result = run_one("Arize Phoenix (SQLite)", url, workdir / "phoenix.db", warm_body + bodies, spans,
-                                 args.senders)
+                                 args.senders, proc.pid)
                 result["rss_mib"] = round(rss_mib(proc.pid))
                 results.append(result)
             finally:
@@ -224,10 +240,15 @@ def main() -> int:
                     proc.kill()
             shutil.copy(workdir / "phoenix.log", Path(tmp) / "phoenix.log")
 
-    print(f"{'server':<40} {'acknowledged/s':>15} {'stored/s':>10} {'stored in':>10} {'RSS MiB':>8}")
+    print(f"{'server':<40} {'acknowledged/s':>15} {'stored/s':>10} {'stored in':>10} {'CPU µs/span':>12} "
+          f"{'RSS MiB':>8}")
     for r in results:
-        print(f"{r['server']:<40} {r['acknowledged_spans_per_s'] or '-':>15} {r['stored_spans_per_s'] or '-':>10} "
-              f"{(str(r['stored_s']) + ' s') if r['stored_s'] else 'never':>10} {r['rss_mib']:>8}")
+        stored = r["stored_spans_per_s"] or f"{r['stored_spans_per_s_partial']}*"
+        when = f"{r['stored_s']} s" if r["stored_s"] else f"{r['in_db']} only*"
+        print(f"{r['server']:<40} {r['acknowledged_spans_per_s'] or '-':>15} {stored:>10} {when:>10} "
+              f"{r['server_cpu_us_per_span']:>12} {r['rss_mib']:>8}")
+    if any(not r["stored_s"] for r in results):
+        print("* not every span was stored: the spans stored by the time it gave up (no progress for 60 s, or 10 min)")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0
