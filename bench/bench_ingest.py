@@ -53,9 +53,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_otel_ai(db: Path) -> tuple[subprocess.Popen[str], str]:
+def start_otel_ai(db: Path, ingest_processes: str) -> tuple[subprocess.Popen[str], str]:
     command = [str(BIN / "otel-ai"), "serve", "--port", "0", "--otlp-http-port", "0", "--otlp-grpc-port", "0",
-               "--db", str(db)]
+               "--db", str(db), "--ingest-processes", ingest_processes]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     deadline = time.monotonic() + 60
@@ -150,9 +150,18 @@ def wait_stored(db: Path, expected: int, started: float, timeout: float = 600) -
 
 
 def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process and its threads (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of a server, its threads and its worker processes."""
+    import psutil
+
+    total = 0.0
+    root = psutil.Process(pid)
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
 
 
 def run_one(
@@ -186,17 +195,18 @@ def run_one(
 
 
 def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    """Resident memory of a server and its worker processes."""
+    import psutil
+
+    root = psutil.Process(pid)
+    return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]) / 2**20
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spans", type=int, default=61_560, help="spans to send (rounded to whole requests)")
     parser.add_argument("--senders", type=int, default=4)
+    parser.add_argument("--ingest-processes", default="auto", help="otel-ai serve's --ingest-processes")
     parser.add_argument("--phoenix", help="path of Phoenix's `phoenix` command (in its own venv)")
     parser.add_argument("--db", help="otel-ai serve's SQLite file (default: a new one), e.g. bench_store.py --keep's")
     parser.add_argument("--json", help="write the results here too")
@@ -214,9 +224,10 @@ def main() -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         db = Path(args.db) if args.db else Path(tmp) / "otel-ai.db"
-        proc, url = start_otel_ai(db)
+        proc, url = start_otel_ai(db, args.ingest_processes)
         try:
-            name = f"otel-ai serve (SQLite{', ' + format(count_calls(db), ',') + ' calls' if args.db else ''})"
+            loaded = f", {count_calls(db):,} calls" if args.db else ""
+            name = f"otel-ai serve (SQLite{loaded}, --ingest-processes {args.ingest_processes})"
             result = run_one(name, url, db, warm_body + bodies, spans, args.senders, proc.pid)
             result["rss_mib"] = round(rss_mib(proc.pid))
             results.append(result)
@@ -240,12 +251,12 @@ def main() -> int:
                     proc.kill()
             shutil.copy(workdir / "phoenix.log", Path(tmp) / "phoenix.log")
 
-    print(f"{'server':<40} {'acknowledged/s':>15} {'stored/s':>10} {'stored in':>10} {'CPU µs/span':>12} "
+    print(f"{'server':<58} {'acknowledged/s':>15} {'stored/s':>10} {'stored in':>10} {'CPU µs/span':>12} "
           f"{'RSS MiB':>8}")
     for r in results:
         stored = r["stored_spans_per_s"] or f"{r['stored_spans_per_s_partial']}*"
         when = f"{r['stored_s']} s" if r["stored_s"] else f"{r['in_db']} only*"
-        print(f"{r['server']:<40} {r['acknowledged_spans_per_s'] or '-':>15} {stored:>10} {when:>10} "
+        print(f"{r['server']:<58} {r['acknowledged_spans_per_s'] or '-':>15} {stored:>10} {when:>10} "
               f"{r['server_cpu_us_per_span']:>12} {r['rss_mib']:>8}")
     if any(not r["stored_s"] for r in results):
         print("* not every span was stored: the spans stored by the time it gave up (no progress for 60 s, or 10 min)")

@@ -158,6 +158,15 @@ def parse_min_calls(text: str) -> int:
     return int(value)
 
 
+def parse_ingest_processes(text: str) -> int:
+    value = text.strip().lower()
+    if value == "auto":
+        return 1 if (os.cpu_count() or 1) >= 2 else 0
+    if not value.isdigit() or int(value) > 16:
+        raise ValueError(f"{text!r} is not auto or a number of processes from 0 to 16")
+    return int(value)
+
+
 def _parse_request_size(text: str) -> int:
     size = parse_size(text, allow_none=False)
     assert size is not None
@@ -227,6 +236,8 @@ _OPTIONS: tuple[_Option[Any], ...] = (
         "max_request_bytes", "--max-request-bytes", _parse_request_size, DEFAULT_MAX_REQUEST,
         f"largest OTLP request accepted, on the wire and decompressed (default {DEFAULT_MAX_REQUEST})",
     ),
+    _Option("ingest_processes", "--ingest-processes", parse_ingest_processes, "auto",
+            "worker processes that turn spans into rows (default auto: 1 with two or more CPUs, else 0)"),
     _Option("alert_error_rate", "--alert-error-rate", parse_error_rate, "none",
             "notify when the failed share of calls over the window is above this: 0.2 or 20%"),
     _Option("alert_cost_per_hour", "--alert-cost-per-hour", parse_usd_per_hour, "none",
@@ -281,6 +292,7 @@ def resolve_config(args: argparse.Namespace, env: Mapping[str, str]) -> ServeCon
         retention_days=values["retention"],
         max_db_bytes=values["max_db_size"],
         max_request_bytes=values["max_request_bytes"],
+        ingest_processes=values["ingest_processes"],
         alerts=AlertRules(error_rate=values["alert_error_rate"], cost_per_hour=values["alert_cost_per_hour"],
                           window_s=values["alert_window"], min_calls=values["alert_min_calls"]),
     )

@@ -75,6 +75,7 @@ class ServeConfig:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     shutdown_grace_s: float = 10.0
     alerts: AlertRules | None = None  # error-rate and cost-rate alerts (otel_ai.serve.alerts); None: off
+    ingest_processes: int = 0  # worker processes converting span batches (Store.convert_in_processes)
 
 
 def display_db(db: str) -> str:
@@ -118,6 +119,9 @@ class LocalServer:
             raise
         except Exception as exc:
             raise ServeError(f"cannot open the store at {display_db(config.db)}: {type(exc).__name__}: {exc}") from exc
+        convert_in_processes = getattr(self.store, "convert_in_processes", None)
+        if config.ingest_processes and convert_in_processes is not None:
+            convert_in_processes(config.ingest_processes)
         if config.retention_days is not None or config.max_db_bytes is not None:
             self._enforce_limits()  # at start, then every few minutes
             self._limits_thread = threading.Thread(target=self._limits_loop, name="otel-ai-limits", daemon=True)

@@ -14,10 +14,14 @@ All answers are plain JSON-ready dicts: times as ISO 8601 (UTC) plus `*_ns` inte
 from __future__ import annotations
 
 import json
+import logging
 import math
+import multiprocessing
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -137,6 +141,22 @@ def _check_filters(filters: Mapping[str, str | None], allowed: Sequence[str]) ->
     return {k: v for k, v in filters.items() if v is not None}
 
 
+_logger = logging.getLogger("otel_ai.serve")
+
+
+def _convert_in_worker(data: bytes) -> SpanBatch:
+    """In a converter process: an export request (serialized) to the rows the store writes."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(data)
+    return span_rows(request)
+
+
+def _ready() -> bool:
+    return True
+
+
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")
 
@@ -234,6 +254,7 @@ class Store:
         # SQLite has one writer at a time: queue our own writers here rather than in its busy loop.
         self._write_lock: threading.Lock | None = threading.Lock() if self.backend == "sqlite" else None
         self._span_writes = GroupCommit(self._write_span_batches)
+        self._converter: ProcessPoolExecutor | None = None
         if self.backend == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -248,7 +269,34 @@ class Store:
         return self.engine.url.render_as_string(hide_password=True)
 
     def close(self) -> None:
+        converter, self._converter = self._converter, None
+        if converter is not None:
+            converter.shutdown(wait=False, cancel_futures=True)
         self.engine.dispose()
+
+    def convert_in_processes(self, processes: int) -> None:
+        """Turn span batches into rows (about 25 µs a span, pure Python) in worker processes.
+
+        Ingest is bound by this process's one GIL: with the conversion elsewhere it spends it on
+        the database, and a second core does the rest (docs/benchmarks.md). The workers start now,
+        not on the first batch; if they die, conversion comes back here (one warning line).
+        """
+        if processes <= 0 or self._converter is not None:
+            return
+        self._converter = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+        self._converter.submit(_ready)
+
+    def _span_rows(self, request: ExportTraceServiceRequest) -> SpanBatch:
+        converter = self._converter
+        if converter is not None:
+            try:
+                return converter.submit(_convert_in_worker, request.SerializeToString()).result()
+            except (BrokenProcessPool, RuntimeError) as exc:  # a dead worker, or shut down: convert here
+                if self._converter is converter:
+                    self._converter = None
+                    _logger.warning("otel-ai serve: span conversion moved back into the server process (%r)", exc)
+                    converter.shutdown(wait=False, cancel_futures=True)
+        return span_rows(request)
 
     def ping(self) -> None:
         """Raises when the database does not answer (the API's health check)."""
@@ -289,7 +337,7 @@ class Store:
         return self.ingest_logs_detailed(request).stored
 
     def ingest_traces_detailed(self, request: ExportTraceServiceRequest) -> IngestResult:
-        batch = span_rows(request)  # on the caller's thread, outside the write
+        batch = self._span_rows(request)  # on the caller's thread (or a converter process), outside the write
         if not batch.spans:
             return IngestResult(0, batch.duplicates, batch.rejected)
         return self._span_writes.run(batch)
