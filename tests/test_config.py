@@ -295,3 +295,19 @@ def test_configure_falls_back_in_process_and_raises_only_when_strict(monkeypatch
             _configure.configure()
     finally:
         _state.reset()
+
+
+def test_otel_ai_check_lists_budgets_and_notifiers_without_their_secrets():
+    budgets = json.dumps([
+        {"name": "daily", "period": "day", "limit_usd": 20, "action": "block"},
+        {"name": "monthly", "scope": {"provider": "openai"}, "period": "month", "limit_usd": 500},
+    ])
+    token = "T000/B000/XXXXsecretXXXXtoken"
+    result = _run([str(BIN / "otel-ai"), "check", "--no-probe"], OTEL_AI_BUDGETS=budgets,
+                  OTEL_AI_ALERT_SLACK_WEBHOOK_URL=f"https://hooks.slack.com/services/{token}")
+    assert result.returncode == 0, result.stderr
+    assert "budgets              2 (1 blocking): daily 20 USD/day, monthly 500 USD/month" in result.stdout
+    assert "notifiers            Slack to hooks.slack.com\n" in result.stdout
+    assert token not in result.stdout + result.stderr
+    quiet = _run([str(BIN / "otel-ai"), "check", "--no-probe"])
+    assert "budgets" not in quiet.stdout and "notifiers            none" in quiet.stdout

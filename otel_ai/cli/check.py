@@ -10,7 +10,7 @@ import socket
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TextIO
 from urllib.parse import urlsplit
 
@@ -74,6 +74,21 @@ def _reason(exc: BaseException) -> str:
     return str(inner) or type(inner).__name__
 
 
+def _work_lines(env: Mapping[str, str], line: Callable[[str, str], None]) -> None:
+    """Budgets and notifiers in effect (hosts only: webhook URLs hold tokens)."""
+    from otel_ai.work.budgets import parse_budget_config
+    from otel_ai.work.notifiers import parse_notifiers
+
+    config, _ = parse_budget_config(env)
+    if config.budgets:
+        blocking = sum(b.action == "block" for b in config.budgets)
+        where = f"fleet spend from {config.server}" if config.server else "spend counted in each process"
+        line("budgets", f"{len(config.budgets)} ({blocking} blocking): "
+             + ", ".join(f"{b.name} {b.limit_usd:g} USD/{b.period}" for b in config.budgets) + f"; {where}")
+    notifiers = parse_notifiers(env)[0].describe()
+    line("notifiers", ", ".join(notifiers) if notifiers else "none (budget crossings are not sent anywhere)")
+
+
 def run_check(out: TextIO | None = None, env: Mapping[str, str] | None = None, *, probe_endpoints: bool = True) -> int:
     """Print the settings in effect and the problems found; 0 when there are none, else 2."""
     out = out or sys.stdout
@@ -118,6 +133,7 @@ def run_check(out: TextIO | None = None, env: Mapping[str, str] | None = None, *
     line("redaction", f"built-in kinds + {len(settings.patterns)} custom pattern(s)")
     if settings.provider_hosts:
         line("provider hosts", ", ".join(f"{h}={p}" for h, p in settings.provider_hosts.items()))
+    _work_lines(env, line)
     line("strict", "on" if settings.strict else "off (bad settings fall back)")
     if probe_endpoints:
         for (protocol, server), (endpoint, signals) in endpoints.items():
