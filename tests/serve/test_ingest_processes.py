@@ -61,3 +61,32 @@ def test_a_killed_worker_moves_conversion_back(tmp_path: Path, caplog: pytest.Lo
         assert len(_rows(store, schema.spans)) == 90
     finally:
         store.close()
+
+
+def test_the_worker_leaves_when_the_server_is_killed(tmp_path: Path) -> None:
+    import subprocess
+
+    import psutil
+
+    script = tmp_path / "server.py"
+    script.write_text(
+        "import os, signal, sys, time\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[2] / 'bench')!r})\n"
+        "from bench_store import realistic_batches\n"
+        "from otel_ai.serve.store import open_store\n"
+        "if __name__ == '__main__':  # the worker is spawned: it imports this file\n"
+        f"    store = open_store({str(tmp_path / 'x.db')!r})\n"
+        "    store.convert_in_processes(1)\n"
+        "    store.ingest_traces(realistic_batches(1, 5, time.time_ns())[0])\n"
+        "    print(*store._converter._processes, flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    workers = [int(pid) for pid in result.stdout.split()]
+    assert len(workers) == 1
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"
+                                              for p in workers):
+        time.sleep(0.2)
+    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie" for p in workers)

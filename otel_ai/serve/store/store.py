@@ -17,7 +17,9 @@ import json
 import logging
 import math
 import multiprocessing
+import os
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -157,6 +159,20 @@ def _ready() -> bool:
     return True
 
 
+def _exit_with_parent(parent: int) -> None:
+    """A converter process's initializer: leave when the server is gone, even if it was SIGKILLed.
+
+    The pool's queues hold both ends of their pipes in the worker too, so it would never see EOF.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="otel-ai-parent-watch", daemon=True).start()
+
+
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")
 
@@ -283,7 +299,10 @@ class Store:
         """
         if processes <= 0 or self._converter is not None:
             return
-        self._converter = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+        self._converter = ProcessPoolExecutor(
+            processes, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_parent, initargs=(os.getpid(),),
+        )
         self._converter.submit(_ready)
 
     def _span_rows(self, request: ExportTraceServiceRequest) -> SpanBatch:
