@@ -25,6 +25,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+
 if TYPE_CHECKING:
     from typing_extensions import Self
 
@@ -42,30 +44,12 @@ def fetch_spend(server: str, budget: Budget, since: float, *, timeout_s: float =
     params = {"since": datetime.fromtimestamp(since, timezone.utc).isoformat(), **budget.scope}
     request = urllib.request.Request(f"{server}{SPEND_PATH}?{urlencode(params)}",
                                      headers={"Accept": "application/json"})
-    with _no_instrumentation(), urllib.request.urlopen(request, timeout=timeout_s) as response:
+    with suppress_instrumentation(), urllib.request.urlopen(request, timeout=timeout_s) as response:
         body: Any = json.loads(response.read(65536))
     spent = body.get("spent_usd") if isinstance(body, dict) else None
     if isinstance(spent, bool) or not isinstance(spent, (int, float)):
         raise ValueError(f"the answer has no number spent_usd: {str(body)[:200]}")
     return float(spent)
-
-
-class _no_instrumentation:
-    """`suppress_instrumentation()` when the instrumentation package is there (it is with the distro)."""
-
-    def __enter__(self) -> None:
-        self._context: Any = None
-        try:
-            from opentelemetry.instrumentation.utils import suppress_instrumentation
-
-            self._context = suppress_instrumentation()
-            self._context.__enter__()
-        except ImportError:
-            self._context = None
-
-    def __exit__(self, *exc: object) -> None:
-        if self._context is not None:
-            self._context.__exit__(None, None, None)
 
 
 class FleetRefresher:

@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import urlsplit
 
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+
 from otel_ai.sdk.guard import report
 from otel_ai.work import notify as _notify
 from otel_ai.work.notify import Notification
@@ -567,16 +569,6 @@ def _warn(text: str) -> None:
         pass
 
 
-def _suppress_instrumentation() -> None:
-    """On a worker thread: nothing it does becomes telemetry (no spans for its HTTP posts)."""
-    try:
-        from opentelemetry import context
-
-        context.attach(context.set_value(context._SUPPRESS_INSTRUMENTATION_KEY, True))
-    except Exception as exc:
-        report("notifiers.suppress", exc)
-
-
 _STOP: Final = object()
 
 
@@ -637,18 +629,18 @@ class _Channel:
             self.thread = thread
 
     def _run(self) -> None:
-        _suppress_instrumentation()
-        while True:
-            item = self.queue.get()
-            try:
-                if item is _STOP:
-                    return
-                if isinstance(item, Notification):
-                    self._deliver(item)
-            except Exception as exc:  # the worker never dies of a bug
-                report("notifiers.deliver", exc)
-            finally:
-                self.queue.task_done()
+        with suppress_instrumentation():  # nothing this thread does becomes telemetry (no spans for its posts)
+            while True:
+                item = self.queue.get()
+                try:
+                    if item is _STOP:
+                        return
+                    if isinstance(item, Notification):
+                        self._deliver(item)
+                except Exception as exc:  # the worker never dies of a bug
+                    report("notifiers.deliver", exc)
+                finally:
+                    self.queue.task_done()
 
     def _attempt_timeout(self) -> float:
         deadline = self.deadline
