@@ -12,13 +12,10 @@ match `gpt-4o-mini-…`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Table, func, or_, select
-
-from otel_ai.serve.store import schema
-from otel_ai.serve.store.aggregates import DAY_NS, HOUR_NS, plan
+from sqlalchemy import ColumnElement, Table, or_
 
 if TYPE_CHECKING:
     from otel_ai.serve.store import Store
@@ -26,15 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["SCOPE_COLUMNS", "spend"]
 
 SCOPE_COLUMNS = ("provider", "model", "task_type", "service")
-_NS = 1_000_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_ROLLUPS = {DAY_NS: schema.genai_rollup_day, HOUR_NS: schema.genai_rollup_hour}
-
-
-def _ns(moment: datetime) -> int:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 def _like_escape(text: str) -> str:
@@ -58,31 +46,6 @@ def spend(
     store: Store, since: datetime, until: datetime | None = None, *, scope: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Calls and USD in `scope` over [since, until) (until: no end): `{"spent_usd", "calls"}`."""
-    lo, hi = _ns(since), (None if until is None else _ns(until))
     scope = scope or {}
-    cost = 0.0
-    count = 0
-    with store.engine.connect() as connection, connection.begin():
-        for segment in plan(lo, hi):
-            if segment.step:
-                table = _ROLLUPS[segment.step]
-                where = [*_range(table.c.period_start, segment.lo, segment.hi, _NS), *_scope_filter(table, scope)]
-                query = select(func.coalesce(func.sum(table.c.cost_usd), 0.0),
-                               func.coalesce(func.sum(table.c.calls), 0))
-            else:
-                table = schema.genai_calls
-                where = [*_range(table.c.start_ns, segment.lo, segment.hi, 1), *_scope_filter(table, scope)]
-                query = select(func.coalesce(func.sum(table.c.cost_usd), 0.0), func.count())
-            row = connection.execute(query.where(*where)).one()
-            cost += float(row[0] or 0.0)
-            count += int(row[1] or 0)
-    return {"spent_usd": cost, "calls": count}
-
-
-def _range(column: Any, lo: int | None, hi: int | None, divisor: int) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
-    if lo is not None:
-        where.append(column >= lo // divisor)
-    if hi is not None:
-        where.append(column < hi // divisor)
-    return where
+    calls, cost = store.totals_where(since, until, lambda table: _scope_filter(table, scope))
+    return {"spent_usd": cost, "calls": calls}

@@ -74,6 +74,10 @@ _ROLLUPS = {DAY_NS: schema.genai_rollup_day, HOUR_NS: schema.genai_rollup_hour}
 _LATENCY = {DAY_NS: schema.genai_latency_day, HOUR_NS: schema.genai_latency_hour}
 
 
+# Extra WHERE conditions on a roll-up table or genai_calls (both have the dimension columns).
+Conditions = Callable[[Table], Sequence[ColumnElement[bool]]]
+
+
 class IngestResult(NamedTuple):
     stored: int  # new spans / log records, committed
     duplicates: int  # already stored (a retried batch) or repeated in the request
@@ -505,12 +509,12 @@ class Store:
 
     def _aggregate(
         self, connection: Connection, group_by: Sequence[str], lo: int | None, hi: int | None,
-        filters: Mapping[str, str],
+        filters: Mapping[str, str], where: Conditions | None = None,
     ) -> dict[tuple[Any, ...], _Totals]:
         """Totals per group over [lo, hi) ns; group names: DIMENSIONS, outcome, error_category, day."""
         out: dict[tuple[Any, ...], _Totals] = defaultdict(_Totals)
         for segment in plan(lo, hi):
-            for row in connection.execute(_segment_query(segment, group_by, filters)).mappings():
+            for row in connection.execute(_segment_query(segment, group_by, filters, where)).mappings():
                 key = tuple(
                     (int(row[g]) // _NS if segment.step == 0 else int(row[g])) if g == "day" else row[g]
                     for g in group_by
@@ -542,6 +546,14 @@ class Store:
         return [(b, n, s) for b, (n, s) in histogram.items()]
 
     # --- queries ------------------------------------------------------------------------------------
+
+    def totals_where(self, since: datetime, until: datetime | None, where: Conditions) -> tuple[int, float]:
+        """Calls and USD over [since, until) of the rows `where(table)` selects (in a roll-up table or
+        in genai_calls, which share the dimension columns): for conditions equality filters cannot
+        say, such as a budget's model scope."""
+        with self._read() as connection:
+            totals = self._aggregate(connection, (), _to_ns(since), _to_ns(until), {}, where).get((), _Totals())
+        return totals.calls, totals.cost_usd
 
     def summary(
         self, since: datetime | None = None, until: datetime | None = None, *, now: datetime | None = None,
@@ -943,7 +955,9 @@ def _period_range(table: Table, segment: Segment) -> list[ColumnElement[bool]]:
     )
 
 
-def _segment_query(segment: Segment, group_by: Sequence[str], filters: Mapping[str, str]) -> Any:
+def _segment_query(
+    segment: Segment, group_by: Sequence[str], filters: Mapping[str, str], where: Conditions | None = None,
+) -> Any:
     """Sums per group for one segment, from a roll-up or (step 0) from the raw calls."""
     if segment.step:
         table = _ROLLUPS[segment.step]
@@ -954,7 +968,7 @@ def _segment_query(segment: Segment, group_by: Sequence[str], filters: Mapping[s
             func.sum(case((table.c.outcome == "error", table.c.calls), else_=0)).label("errors"),
             *(func.sum(table.c[m]).label(m) for m in _MEASURES if m != "calls"),
         ]
-        where = _period_range(table, segment)
+        where_range = _period_range(table, segment)
     else:
         table = schema.genai_calls
         columns = {g: (table.c.start_ns - table.c.start_ns % DAY_NS if g == "day" else table.c[g]) for g in group_by}
@@ -967,10 +981,10 @@ def _segment_query(segment: Segment, group_by: Sequence[str], filters: Mapping[s
             func.sum(func.coalesce(table.c.cost_usd, 0.0)).label("cost_usd"),
             func.sum(table.c.duration_ns).label("duration_ns"),
         ]
-        where = _ns_range(table.c.start_ns, segment.lo, segment.hi)
-    where += [table.c[k] == v for k, v in filters.items()]
+        where_range = _ns_range(table.c.start_ns, segment.lo, segment.hi)
+    conditions = [*where_range, *(table.c[k] == v for k, v in filters.items()), *(where(table) if where else ())]
     labelled = [expr.label(g) for g, expr in columns.items()]
-    query = select(*labelled, *measures).where(*where)
+    query = select(*labelled, *measures).where(*conditions)
     if labelled:
         query = query.group_by(*columns.values())
     return query
