@@ -89,28 +89,17 @@ def _usd(value: float) -> str:
 
 
 def store_window_query(store: object) -> WindowQuery | None:
-    """The totals query on a `Store` (`otel_ai.serve.store`): count, failed count and cost over a range.
+    """The store's totals (`Store.totals`: count, failed count and cost) as a window query.
 
-    None for a store without a SQLAlchemy engine (a test's stand-in).
+    None for a store without it (a test's stand-in).
     """
-    engine: Any = getattr(store, "engine", None)
-    if engine is None:
+    totals: Any = getattr(store, "totals", None)
+    if totals is None:
         return None
-    from sqlalchemy import bindparam, case, func, select
-
-    from otel_ai.serve.store import schema
-
-    calls = schema.genai_calls
-    statement = select(
-        func.count(),
-        func.coalesce(func.sum(case((calls.c.outcome == "error", 1), else_=0)), 0),
-        func.coalesce(func.sum(calls.c.cost_usd), 0.0),
-    ).where(calls.c.start_ns >= bindparam("lo"), calls.c.start_ns < bindparam("hi"))
 
     def query(lo_ns: int, hi_ns: int) -> WindowStats:
-        with engine.connect() as connection:
-            count, errors, cost = connection.execute(statement, {"lo": lo_ns, "hi": hi_ns}).one()
-        return WindowStats(int(count or 0), int(errors or 0), float(cost or 0.0))
+        calls, errors, cost_usd = totals(lo_ns, hi_ns)
+        return WindowStats(int(calls), int(errors), float(cost_usd))
 
     return query
 

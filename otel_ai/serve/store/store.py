@@ -78,6 +78,12 @@ _LATENCY = {DAY_NS: schema.genai_latency_day, HOUR_NS: schema.genai_latency_hour
 Conditions = Callable[[Table], Sequence[ColumnElement[bool]]]
 
 
+class CallTotals(NamedTuple):
+    calls: int
+    errors: int
+    cost_usd: float
+
+
 class IngestResult(NamedTuple):
     stored: int  # new spans / log records, committed
     duplicates: int  # already stored (a retried batch) or repeated in the request
@@ -547,13 +553,13 @@ class Store:
 
     # --- queries ------------------------------------------------------------------------------------
 
-    def totals_where(self, since: datetime, until: datetime | None, where: Conditions) -> tuple[int, float]:
-        """Calls and USD over [since, until) of the rows `where(table)` selects (in a roll-up table or
-        in genai_calls, which share the dimension columns): for conditions equality filters cannot
-        say, such as a budget's model scope."""
+    def totals(self, lo_ns: int | None, hi_ns: int | None, where: Conditions | None = None) -> CallTotals:
+        """Calls, failed calls and USD over [lo_ns, hi_ns), optionally only the rows `where(table)`
+        selects (a roll-up table or genai_calls, which share the dimension columns): for what the
+        equality filters cannot say, such as a budget's model scope. Alerts and budgets read this."""
         with self._read() as connection:
-            totals = self._aggregate(connection, (), _to_ns(since), _to_ns(until), {}, where).get((), _Totals())
-        return totals.calls, totals.cost_usd
+            totals = self._aggregate(connection, (), lo_ns, hi_ns, {}, where).get((), _Totals())
+        return CallTotals(totals.calls, totals.errors, totals.cost_usd)
 
     def summary(
         self, since: datetime | None = None, until: datetime | None = None, *, now: datetime | None = None,
