@@ -27,14 +27,13 @@ import json
 import logging
 import selectors
 import socket
-import socketserver
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any, Final, Literal, Protocol, TypedDict, cast
 
@@ -52,6 +51,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+
+from otel_ai._net import LocalHTTPServer
 
 __all__ = [
     "DEFAULT_MAX_REQUEST_BYTES",
@@ -601,19 +602,10 @@ def status_body(code: int, message: str, encoding: Encoding) -> bytes:
 # -- OTLP/HTTP -----------------------------------------------------------------------------------------
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _HTTPServer(LocalHTTPServer):
     block_on_close = False
-    allow_reuse_address = True
     request_queue_size = 128
     receiver: OTLPHttpReceiver
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind resolves the host's FQDN (a DNS lookup, slow offline): skip it.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
         return self.receiver._admit()

@@ -46,7 +46,6 @@ import re
 import secrets
 import signal
 import socket
-import socketserver
 import string
 import struct
 import sys
@@ -54,9 +53,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
+
+from otel_ai._net import LocalHTTPServer
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -391,19 +392,10 @@ _Route = Callable[[_Exchange], "dict[str, Any] | Iterator[bytes]"]
 # --------------------------------------------------------------------------- HTTP plumbing
 
 
-class LoopbackServer(ThreadingHTTPServer):
-    """A threading HTTP server for one `LoopbackService`; skips the FQDN lookup on bind."""
+class LoopbackServer(LocalHTTPServer):
+    """A threading HTTP server for one `LoopbackService` (no FQDN lookup on bind)."""
 
-    daemon_threads = True
-    allow_reuse_address = True
     owner: LoopbackService
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind would resolve the FQDN of the host (a DNS lookup): skip it.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
 
 
 class LoopbackHandler(BaseHTTPRequestHandler):
