@@ -360,10 +360,29 @@ def _close(recorder: GenAIRecorder, inv: Invocation, exc: BaseException | None) 
         recorder.fail(inv, exc)
 
 
-class _CallContext:
+class _DeferredCall:
+    """What a call that starts later (entered, or first iterated) keeps until it is sent."""
+
+    __slots__ = ("_endpoint", "_instance", "_kwargs", "_owner", "_recorder")
+
+    def __init__(
+        self, owner: ProviderInstrumentor, recorder: GenAIRecorder, endpoint: Endpoint, instance: Any,
+        kwargs: dict[str, Any],
+    ) -> None:
+        self._owner = owner
+        self._recorder = recorder
+        self._endpoint = endpoint
+        self._instance = instance
+        self._kwargs = kwargs
+
+    def _begin_call(self) -> Invocation | None:
+        return self._owner._begin(self._recorder, self._endpoint, self._instance, self._kwargs)
+
+
+class _CallContext(_DeferredCall):
     """Stands in for a context manager whose `__enter__` sends the request; the span starts there."""
 
-    __slots__ = ("_cm", "_endpoint", "_instance", "_inv", "_kwargs", "_owner", "_recorder")
+    __slots__ = ("_cm", "_inv")
 
     def __init__(
         self,
@@ -374,17 +393,13 @@ class _CallContext:
         instance: Any,
         kwargs: dict[str, Any],
     ) -> None:
+        super().__init__(owner, recorder, endpoint, instance, kwargs)
         self._cm = cm
-        self._owner = owner
-        self._recorder = recorder
-        self._endpoint = endpoint
-        self._instance = instance
-        self._kwargs = kwargs
         self._inv: Invocation | None = None
 
     def __enter__(self) -> Any:
         recorder, owner = self._recorder, self._owner
-        inv = owner._begin(recorder, self._endpoint, self._instance, self._kwargs)
+        inv = self._begin_call()
         if inv is None:
             return self._cm.__enter__()
         token = recorder.activate(inv)
@@ -416,7 +431,7 @@ class _AsyncCallContext(_CallContext):
 
     async def __aenter__(self) -> Any:
         recorder, owner = self._recorder, self._owner
-        inv = owner._begin(recorder, self._endpoint, self._instance, self._kwargs)
+        inv = self._begin_call()
         if inv is None:
             return await self._cm.__aenter__()
         token = recorder.activate(inv)
@@ -438,11 +453,10 @@ class _AsyncCallContext(_CallContext):
                 _close(self._recorder, self._inv, exc_info[1])
 
 
-class _LazyGenerator:
+class _LazyGenerator(_DeferredCall):
     """Stands in for the generator of a generator function: the call starts at the first `next`."""
 
-    __slots__ = ("__weakref__", "_endpoint", "_finisher", "_generator", "_instance", "_kwargs", "_owner",
-                 "_recorder", "_started")
+    __slots__ = ("__weakref__", "_finisher", "_generator", "_started")
 
     def __init__(
         self,
@@ -453,12 +467,8 @@ class _LazyGenerator:
         instance: Any,
         kwargs: dict[str, Any],
     ) -> None:
+        super().__init__(owner, recorder, endpoint, instance, kwargs)
         self._generator = generator
-        self._owner = owner
-        self._recorder = recorder
-        self._endpoint = endpoint
-        self._instance = instance
-        self._kwargs = kwargs
         self._started = False
         self._finisher: StreamFinisher | None = None
 
@@ -468,7 +478,7 @@ class _LazyGenerator:
     def _start(self) -> None:
         self._started = True
         owner, recorder = self._owner, self._recorder
-        inv = owner._begin(recorder, self._endpoint, self._instance, self._kwargs)
+        inv = self._begin_call()
         if inv is None:
             return
         try:
