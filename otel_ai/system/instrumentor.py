@@ -74,7 +74,7 @@ class SystemMetricsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             meter = get_meter(SCOPE, _version(), meter_provider)
             if wanted & set(FILESYSTEM_METRICS):
                 self._filesystem = FilesystemCollector()
-                self._add_filesystem(meter, self._filesystem, wanted)
+                _add_instruments(meter, self._filesystem, _FILESYSTEM_INSTRUMENTS, wanted)
         except Exception as exc:
             report("system.filesystem.setup", exc)
             return
@@ -82,7 +82,7 @@ class SystemMetricsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             if wanted & set(GPU_METRICS):
                 self._gpu = GpuCollector.start()
                 if self._gpu is not None:
-                    self._add_gpu(meter, self._gpu, wanted)
+                    _add_instruments(meter, self._gpu, _GPU_INSTRUMENTS, wanted)
         except Exception as exc:
             report("system.gpu.setup", exc)
 
@@ -122,58 +122,32 @@ class SystemMetricsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         contrib.instrument(meter_provider=meter_provider, skip_dep_check=True)
         self._drove_contrib = True
 
-    @staticmethod
-    def _add_filesystem(meter: Meter, collector: FilesystemCollector, wanted: set[str]) -> None:
-        if "system.filesystem.usage" in wanted:
-            meter.create_observable_up_down_counter(
-                "system.filesystem.usage",
-                callbacks=[collector.observe_usage],
-                unit="By",
-                description="Filesystem space by state (used, free to unprivileged users, reserved for root).",
-            )
-        if "system.filesystem.utilization" in wanted:
-            meter.create_observable_gauge(
-                "system.filesystem.utilization",
-                callbacks=[collector.observe_utilization],
-                unit="1",
-                description="Fraction of the filesystem's size in each state.",
-            )
 
-    @staticmethod
-    def _add_gpu(meter: Meter, gpu: GpuCollector, wanted: set[str]) -> None:
-        if "hw.gpu.utilization" in wanted:
-            meter.create_observable_gauge(
-                "hw.gpu.utilization",
-                callbacks=[gpu.observe_utilization],
-                unit="1",
-                description="Fraction of time a kernel was running on the GPU (NVML utilization.gpu).",
-            )
-        if "hw.gpu.memory.usage" in wanted:
-            meter.create_observable_up_down_counter(
-                "hw.gpu.memory.usage", callbacks=[gpu.observe_memory_usage], unit="By", description="GPU memory used."
-            )
-        if "hw.gpu.memory.limit" in wanted:
-            meter.create_observable_up_down_counter(
-                "hw.gpu.memory.limit",
-                callbacks=[gpu.observe_memory_limit],
-                unit="By",
-                description="Size of the GPU memory.",
-            )
-        if "hw.gpu.memory.utilization" in wanted:
-            meter.create_observable_gauge(
-                "hw.gpu.memory.utilization",
-                callbacks=[gpu.observe_memory_utilization],
-                unit="1",
-                description="Fraction of GPU memory used.",
-            )
-        if "hw.temperature" in wanted:
-            meter.create_observable_gauge(
-                "hw.temperature", callbacks=[gpu.observe_temperature], unit="Cel", description="GPU die temperature."
-            )
-        if "hw.power" in wanted:
-            meter.create_observable_gauge(
-                "hw.power", callbacks=[gpu.observe_power], unit="W", description="Power drawn by the GPU."
-            )
+# name, observable kind, the collector's callback, unit, description
+_Instrument = tuple[str, str, str, str, str]
+_FILESYSTEM_INSTRUMENTS: tuple[_Instrument, ...] = (
+    ("system.filesystem.usage", "up_down_counter", "observe_usage", "By",
+     "Filesystem space by state (used, free to unprivileged users, reserved for root)."),
+    ("system.filesystem.utilization", "gauge", "observe_utilization", "1",
+     "Fraction of the filesystem's size in each state."),
+)
+_GPU_INSTRUMENTS: tuple[_Instrument, ...] = (
+    ("hw.gpu.utilization", "gauge", "observe_utilization", "1",
+     "Fraction of time a kernel was running on the GPU (NVML utilization.gpu)."),
+    ("hw.gpu.memory.usage", "up_down_counter", "observe_memory_usage", "By", "GPU memory used."),
+    ("hw.gpu.memory.limit", "up_down_counter", "observe_memory_limit", "By", "Size of the GPU memory."),
+    ("hw.gpu.memory.utilization", "gauge", "observe_memory_utilization", "1", "Fraction of GPU memory used."),
+    ("hw.temperature", "gauge", "observe_temperature", "Cel", "GPU die temperature."),
+    ("hw.power", "gauge", "observe_power", "W", "Power drawn by the GPU."),
+)
+
+
+def _add_instruments(meter: Meter, collector: Any, instruments: tuple[_Instrument, ...], wanted: set[str]) -> None:
+    """Register the wanted observable instruments, each reading `collector`'s callback."""
+    for name, kind, callback, unit, description in instruments:
+        if name in wanted:
+            create = meter.create_observable_gauge if kind == "gauge" else meter.create_observable_up_down_counter
+            create(name, callbacks=[getattr(collector, callback)], unit=unit, description=description)
 
 
 class _SharedPsutil:
