@@ -321,6 +321,11 @@ class _State:
         self.next_usd = 0.0  # spend at which the next threshold is crossed (inf: none left this period)
         self.roll(now)
 
+    def keep_current(self, now: float) -> None:
+        """Start the period `now` is in when it is not the one held (spend and crossings reset)."""
+        if not self.start <= now < self.end:
+            self.roll(now)
+
     def roll(self, now: float) -> None:
         start, end = period_bounds(self.budget.period, self.budget.tz, now)
         self.start, self.end = start.timestamp(), end.timestamp()
@@ -407,8 +412,7 @@ class BudgetTracker:
         pending: list[Notification] = []
         with self._lock:
             for state in states:
-                if not state.start <= now < state.end:
-                    state.roll(now)
+                state.keep_current(now)
                 state.local += cost
                 if (state.local if state.fleet_base is None else state.spent()) >= state.next_usd:
                     pending.extend(self._notice(state, t) for t in state.crossings())
@@ -423,9 +427,8 @@ class BudgetTracker:
         now = self.clock()
         for state in states:
             if not state.start <= now < state.end:
-                with self._lock:
-                    if not state.start <= now < state.end:
-                        state.roll(now)
+                with self._lock:  # checked again under the lock: one thread rolls it
+                    state.keep_current(now)
             spent = state.local if state.fleet_base is None else state.spent()
             if spent >= state.budget.limit_usd:
                 raise BudgetExceeded(state.budget.name, spent, state.budget.limit_usd, state.budget.period)
@@ -440,8 +443,7 @@ class BudgetTracker:
         pending: list[Notification] = []
         with self._lock:
             now = self.clock()
-            if now >= state.end or now < state.start:
-                state.roll(now)
+            state.keep_current(now)
             if state.start != period_start:
                 return
             state.fleet_base = max(fleet_usd, 0.0)
@@ -462,8 +464,7 @@ class BudgetTracker:
         with self._lock:
             out = []
             for state in self._states:
-                if now >= state.end or now < state.start:
-                    state.roll(now)
+                state.keep_current(now)
                 out.append((state.budget, state.start, state.local))
             return out
 
@@ -472,8 +473,7 @@ class BudgetTracker:
         with self._lock:
             out = []
             for state in self._states:
-                if now >= state.end or now < state.start:
-                    state.roll(now)
+                state.keep_current(now)
                 tz = state.budget.tz
                 out.append(BudgetStatus(
                     state.budget, datetime.fromtimestamp(state.start, tz), datetime.fromtimestamp(state.end, tz),
