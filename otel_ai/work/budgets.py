@@ -414,7 +414,7 @@ class BudgetTracker:
             for state in states:
                 state.keep_current(now)
                 state.local += cost
-                if (state.local if state.fleet_base is None else state.spent()) >= state.next_usd:
+                if state.spent() >= state.next_usd:
                     pending.extend(self._notice(state, t) for t in state.crossings())
         for notice in pending:
             notify(notice)
@@ -429,7 +429,7 @@ class BudgetTracker:
             if not state.start <= now < state.end:
                 with self._lock:  # checked again under the lock: one thread rolls it
                     state.keep_current(now)
-            spent = state.local if state.fleet_base is None else state.spent()
+            spent = state.spent()
             if spent >= state.budget.limit_usd:
                 raise BudgetExceeded(state.budget.name, spent, state.budget.limit_usd, state.budget.period)
 
