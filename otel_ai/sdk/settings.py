@@ -14,11 +14,16 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from otel_ai.errors import ConfigError
 from otel_ai.privacy.patterns import UserPattern, parse_pattern_entries
-from otel_ai.sdk.logs import parse_log_settings
+from otel_ai.sdk.logs import LogSettings, parse_log_settings
 from otel_ai.system.settings import parse_system_metrics
+
+if TYPE_CHECKING:  # otel_ai.work imports this module: its types only for annotations here
+    from otel_ai.work.budgets import BudgetConfig
+    from otel_ai.work.notifiers import NotifierConfig
 
 CAPTURE_CONTENT_VAR = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 PRICING_FILE_VAR = "OTEL_AI_PRICING_FILE"
@@ -82,6 +87,10 @@ class Settings:
     gc_freeze: bool = False
     strict: bool = False
     problems: tuple[str, ...] = ()
+    # Parsed once here, installed at SDK set-up (sdk/setup.py); None: the defaults (nothing declared).
+    logs: LogSettings | None = None
+    budgets: BudgetConfig | None = None
+    notifiers: NotifierConfig | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -100,13 +109,16 @@ class Settings:
         _, system_metrics_problem = parse_system_metrics(env)
         if system_metrics_problem:
             problems.append(system_metrics_problem)
-        problems.extend(parse_log_settings(env)[1])  # OTEL_AI_LOG_*: installed by sdk/logs.py
+        logs, log_problems = parse_log_settings(env)  # OTEL_AI_LOG_*: installed by sdk/logs.py
+        problems.extend(log_problems)
         from otel_ai.work.budgets import parse_budget_config  # here: otel_ai.work imports this package
 
-        problems.extend(parse_budget_config(env)[1])  # bad entries are skipped when budgets install
+        budgets, budget_problems = parse_budget_config(env)
+        problems.extend(budget_problems)  # bad entries are skipped
         from otel_ai.work.notifiers import parse_notifiers
 
-        problems.extend(parse_notifiers(env)[1])  # a notifier with a bad value stays off
+        notifiers, notifier_problems = parse_notifiers(env)
+        problems.extend(notifier_problems)  # a notifier with a bad value stays off
         return cls(
             content=content,
             content_max_length=_positive_int(env, CONTENT_MAX_LENGTH_VAR, 8192, problems),
@@ -117,6 +129,9 @@ class Settings:
             gc_freeze=_bool(env, GC_FREEZE_VAR, False, problems),
             strict=_bool(env, STRICT_VAR, False, problems),
             problems=tuple(problems),
+            logs=logs,
+            budgets=budgets,
+            notifiers=notifiers,
         )
 
     def raise_if_strict(self, problems: list[str] | tuple[str, ...] | None = None) -> None:

@@ -122,23 +122,26 @@ def after_sdk_configured() -> None:
         _exit.install(p for p in providers if isinstance(p, (TracerProvider, MeterProvider, LoggerProvider)))
     except Exception as exc:
         report("setup.after_sdk_configured", exc)
+    settings = _state.settings()  # parsed once: the problems were reported from the same parse
     try:  # Python logging -> OTLP logs (trace-correlated, once), JSON lines: OTEL_AI_LOG_* (sdk/logs.py)
         from otel_ai.sdk import logs as _logs
 
-        _logs.install()
+        _logs.install(settings.logs)
     except Exception as exc:
         report("setup.logs", exc)
     try:  # notifiers (OTEL_AI_ALERT_*): where budget crossings go; notify() stays a no-op when none is set
         from otel_ai.work import notifiers as _notifiers
 
-        _notifiers.install_from_env()
+        if settings.notifiers is not None:
+            _notifiers.install(settings.notifiers)
     except Exception as exc:
         report("setup.notifiers", exc)
     # Budgets after the notifiers: a fleet refresh may find a threshold crossed at once.
     try:  # budgets (OTEL_AI_BUDGETS): spend listener, gate, gauges; nothing at all when none are declared
         from otel_ai.work import budgets as _budgets
 
-        _budgets.install()
+        if settings.budgets is not None:
+            _budgets.install(settings.budgets)
     except Exception as exc:
         report("setup.budgets", exc)
 
@@ -171,7 +174,7 @@ def protect_foreign_providers() -> None:
     try:  # our distro turned the contrib logging handler off: put ours on that SDK's logger provider
         from otel_ai.sdk import logs as _logs
 
-        _logs.install()
+        _logs.install(_state.settings().logs)
     except Exception as exc:
         report("setup.logs", exc)
 
