@@ -20,20 +20,10 @@ import pytest
 import requests
 
 from otel_ai.serve.server import LocalServer, ServeConfig
+from tests.support.console_spans import exported_spans
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
-
-def _exported_spans(stdout: str) -> list[dict[str, Any]]:
-    """The spans the console exporter printed (JSON objects between the app's own lines)."""
-    decoder = json.JSONDecoder()
-    spans, index = [], 0
-    while (index := stdout.find('{\n    "name"', index)) >= 0:
-        span, end = decoder.raw_decode(stdout, index)
-        spans.append(span)
-        index = end
-    return spans
 
 
 def _run_app(endpoint: str, protocol: str) -> list[dict[str, Any]]:
@@ -52,7 +42,7 @@ def _run_app(endpoint: str, protocol: str) -> list[dict[str, Any]]:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    spans = [s for s in _exported_spans(result.stdout) if "gen_ai.operation.name" in s["attributes"]]
+    spans = [s for s in exported_spans(result.stdout) if "gen_ai.operation.name" in s["attributes"]]
     assert len(spans) >= 5, result.stdout[-2000:]
     return spans
 

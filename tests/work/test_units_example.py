@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,19 +10,10 @@ from typing import Any
 
 import pytest
 
+from tests.support.console_spans import exported_spans
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
-
-def _exported_spans(stdout: str) -> list[dict[str, Any]]:
-    """The spans the SDK's console exporter printed (JSON objects between the app's own lines)."""
-    decoder = json.JSONDecoder()
-    spans, index = [], 0
-    while (index := stdout.find('{\n    "name"', index)) >= 0:
-        span, end = decoder.raw_decode(stdout, index)
-        spans.append(span)
-        index = end
-    return spans
 
 
 def test_digest_workflow_rolls_up_its_tasks_and_calls() -> None:
@@ -36,7 +26,7 @@ def test_digest_workflow_rolls_up_its_tasks_and_calls() -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "GET /digest" in result.stdout
-    spans = _exported_spans(result.stdout)
+    spans = exported_spans(result.stdout)
     by_id = {s["context"]["span_id"]: s for s in spans}
     [workflow] = [s for s in spans if s["name"] == "invoke_workflow digest"]
     assert by_id[workflow["parent_id"]]["name"].startswith("GET /digest")  # under the FastAPI server span
