@@ -41,14 +41,6 @@ def facts(cost: float, scope: calls.CallScope = CHAT) -> calls.CallFacts:
     return calls.CallFacts(scope, cost, 10, 10, 0, False)
 
 
-@pytest.fixture
-def notices() -> Iterator[list[notify.Notification]]:
-    seen: list[notify.Notification] = []
-    notify.set_dispatcher(seen.append)
-    yield seen
-    notify.set_dispatcher(None)
-
-
 @pytest.fixture(autouse=True)
 def _clean_seam() -> Iterator[None]:
     yield

@@ -6,7 +6,6 @@ notifies.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,15 +18,6 @@ from tests.conftest import Telemetry
 MESSAGES = [{"role": "user", "content": "Say hello to the budget."}]
 EL_KEY = "sk_" + "0123456789abcdef" * 3
 TEXT = "Hello from the budget test."
-
-
-@pytest.fixture
-def notices() -> Iterator[list[notify.Notification]]:
-    seen: list[notify.Notification] = []
-    notify.set_dispatcher(seen.append)
-    yield seen
-    notify.set_dispatcher(None)
-    B.uninstall()
 
 
 def install(telemetry: Telemetry, *declared: B.Budget) -> B.BudgetTracker:

@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -35,15 +34,6 @@ from tests.conftest import Telemetry
 ROOT = Path(__file__).resolve().parents[2]
 APP = Path(__file__).with_name("fleet_app.py")
 MESSAGES = [{"role": "user", "content": "fleet call"}]  # the same words as fleet_app.py: the same cost
-
-
-@pytest.fixture
-def notices() -> Iterator[list[notify.Notification]]:
-    seen: list[notify.Notification] = []
-    notify.set_dispatcher(seen.append)
-    yield seen
-    notify.set_dispatcher(None)
-    B.uninstall()
 
 
 def _get(url: str) -> Any:
