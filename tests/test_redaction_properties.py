@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from otel_ai.privacy.patterns import parse_patterns
 from otel_ai.privacy.redactor import Redactor
+from tests.support.leak_app import with_luhn
 
 CUSTOM_PATTERN = "internal-ref-[A-Z0-9]{12}"
 SETTINGS = settings(
@@ -79,18 +80,6 @@ def digits(n: int, first: str = string.digits) -> st.SearchStrategy[str]:
 
 def same(kind: str, strategy: st.SearchStrategy[str]) -> st.SearchStrategy[Secret]:
     return strategy.map(lambda value: Secret(kind, value, value))
-
-
-def luhn_valid(number: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        d = int(ch) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
-
-
-def with_luhn(partial: str) -> str:
-    return next(partial + d for d in string.digits if luhn_valid(partial + d))
 
 
 def iban_valid(iban: str) -> bool:

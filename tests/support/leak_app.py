@@ -62,6 +62,7 @@ __all__ = [
     "luhn_valid",
     "planted",
     "planted_for",
+    "with_luhn",
 ]
 
 SUMMARY_PREFIX = "LEAK_APP_SUMMARY "
@@ -105,7 +106,7 @@ def luhn_valid(number: str) -> bool:
     return total % 10 == 0
 
 
-def _luhn(partial: str) -> str:
+def with_luhn(partial: str) -> str:
     """``partial`` plus the check digit that makes it Luhn-valid."""
     return next(partial + d for d in string.digits if luhn_valid(partial + d))
 
@@ -207,22 +208,22 @@ KINDS: tuple[Kind, ...] = (
         credential=False,
         digits_form=True,
     ),
-    Kind("card_number", _same(lambda r: _luhn("4" + _digits(r, 14))), credential=False, digits_form=True),
+    Kind("card_number", _same(lambda r: with_luhn("4" + _digits(r, 14))), credential=False, digits_form=True),
     Kind(
         "card_grouped",
-        _same(lambda r: _group(_luhn("5" + r.choice("12345") + _digits(r, 13)), (4, 4, 4, 4), " ")),
+        _same(lambda r: _group(with_luhn("5" + r.choice("12345") + _digits(r, 13)), (4, 4, 4, 4), " ")),
         credential=False,
         digits_form=True,
     ),
     Kind(
         "card_dashed",
-        _same(lambda r: _group(_luhn("4" + _digits(r, 14)), (4, 4, 4, 4), "-")),
+        _same(lambda r: _group(with_luhn("4" + _digits(r, 14)), (4, 4, 4, 4), "-")),
         credential=False,
         digits_form=True,
     ),
     Kind(
         "card_amex",
-        _same(lambda r: _group(_luhn(r.choice(("34", "37")) + _digits(r, 12)), (4, 6, 5), " ")),
+        _same(lambda r: _group(with_luhn(r.choice(("34", "37")) + _digits(r, 12)), (4, 6, 5), " ")),
         credential=False,
         digits_form=True,
     ),
