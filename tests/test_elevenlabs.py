@@ -160,8 +160,14 @@ def test_metrics_are_recorded_once_per_call(client, el):
     [(labels, point)] = el.points("otel_ai.client.characters")
     assert point.value == 3 * len(TEXT)
     assert labels["gen_ai.operation.name"] == "text_to_speech"
-    [(_, seconds)] = el.points("otel_ai.client.audio.duration")
+    [(audio_labels, seconds)] = el.points("otel_ai.client.audio.duration")
     assert seconds.sum == pytest.approx(3 * speech_seconds(len(TEXT), "pcm_24000"))
+    [(rtf_labels, rtf)] = el.points("otel_ai.client.audio.real_time_factor")
+    durations = [s.end_time - s.start_time for s in el.genai_spans()]  # ns, the calls' own
+    assert rtf.sum == pytest.approx(sum(d / 1e9 for d in durations) / speech_seconds(len(TEXT), "pcm_24000"), rel=0.25)
+    [(duration_labels, _)] = el.points("gen_ai.client.operation.duration")
+    assert audio_labels == rtf_labels == duration_labels  # the duration histogram's attributes
+    assert audio_labels["gen_ai.provider.name"] == "elevenlabs"
 
 
 def test_character_count_header_alternatives(client, el):

@@ -116,3 +116,30 @@ def test_a_broken_task_type_source_or_listener_never_reaches_the_app(client: Any
         calls.unsubscribe(bad_listener)
         calls.set_task_type_source(None)
     assert "otel_ai.task.type" not in telemetry.one_genai_span().attributes
+
+
+def test_published_facts_count_what_the_provider_did_not_report_as_zero(client: Any, seam: list[Any]) -> None:
+    client.embeddings.create(model="text-embedding-3-small", input="vector search")
+    (facts,) = seam
+    assert facts.scope.operation == "embeddings"
+    assert facts.input_tokens > 0 and facts.output_tokens == 0 and facts.characters == 0
+
+
+def test_speech_calls_publish_their_characters(telemetry: Any, seam: list[Any]) -> None:
+    import elevenlabs
+
+    from otel_ai.instrumentation.elevenlabs import ElevenLabsInstrumentor
+    from otel_ai.testing.elevenlabs_simulator import ElevenLabsSimulator
+
+    ElevenLabsInstrumentor().instrument(**telemetry.providers)
+    try:
+        with ElevenLabsSimulator() as sim:
+            client = elevenlabs.ElevenLabs(api_key="sk_" + "0123456789abcdef" * 3, **sim.client_options())
+            b"".join(client.text_to_speech.convert("voice-1", text="Hello there."))
+    finally:
+        ElevenLabsInstrumentor().uninstrument()
+    (facts,) = seam
+    span = telemetry.one_genai_span()
+    assert facts.scope.provider == "elevenlabs"
+    assert facts.characters == span.attributes["otel_ai.usage.characters"] > 0
+    assert facts.cost_usd == pytest.approx(span.attributes["otel_ai.cost.usd"])
