@@ -12,7 +12,6 @@ This module imports nothing heavy at import time: `otel-ai --help` stays fast.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import re
 import signal
@@ -175,6 +174,52 @@ def _parse_request_size(text: str) -> int:
     return size
 
 
+def parse_token(text: str) -> str | None:
+    """A token of at least 16 printable characters without spaces; ``auto`` → a fresh random one;
+    ``none`` → no token."""
+    value = text.strip()
+    if value.lower() in _OFF:
+        return None
+    if value.lower() == "auto":
+        from otel_ai.serve.access import new_token
+
+        return new_token()
+    if len(value) < 16 or not value.isprintable() or any(c.isspace() for c in value):
+        raise ValueError("a token is at least 16 printable characters without spaces (or auto)")
+    return value
+
+
+def parse_token_file(text: str) -> str | None:
+    """The token read from a file (first line, stripped); ``none`` → no file."""
+    value = text.strip()
+    if value.lower() in _OFF:
+        return None
+    try:
+        with open(os.path.expanduser(value), encoding="utf-8") as handle:
+            line = handle.readline()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {value}: {getattr(exc, 'strerror', None) or exc}") from None
+    token = parse_token(line)
+    if token is None:
+        raise ValueError(f"{value} holds no token")
+    return token
+
+
+def parse_allowed_hosts(text: str) -> tuple[str, ...]:
+    """Comma-separated host names (or ``*``: any) the server answers to besides the default ones."""
+    from otel_ai.serve.access import host_name
+
+    names: list[str] = []
+    for part in text.split(","):
+        value = part.strip()
+        if not value:
+            continue
+        if value != "*" and host_name(value) is None:
+            raise ValueError(f"{value!r} is not a host name")
+        names.append(value)
+    return tuple(names)
+
+
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _DB_SCHEMES = ("postgresql", "postgres", "sqlite")
 
@@ -226,6 +271,11 @@ class _Option(Generic[_T]):
 
 _OPTIONS: tuple[_Option[Any], ...] = (
     _Option("host", "--host", parse_host, "127.0.0.1", "address for every port (default 127.0.0.1: this machine only)"),
+    _Option("allowed_host", "--allowed-host", parse_allowed_hosts, "",
+            "more Host names every port answers to, comma-separated (default: loopback names and --host; * any)"),
+    _Option("token", "--token", parse_token, "none",
+            "require this token on every port (Bearer header, or the dashboard's one-time URL); auto: a random one"),
+    _Option("token_file", "--token-file", parse_token_file, "none", "read the token from this file"),
     _Option("port", "--port", parse_port, "8200", "API and dashboard port (default 8200)"),
     _Option("otlp_http_port", "--otlp-http-port", parse_port, "4318", "OTLP/HTTP port (default 4318)"),
     _Option("otlp_grpc_port", "--otlp-grpc-port", parse_port, "4317", "OTLP/gRPC port (default 4317)"),
@@ -257,6 +307,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve_config(args: argparse.Namespace, env: Mapping[str, str]) -> ServeConfig:
     """Flags, then ``OTEL_AI_SERVE_*`` variables, then defaults; raises UsageError naming the source."""
+    from otel_ai.serve.access import Access
     from otel_ai.serve.alerts import AlertRules
     from otel_ai.serve.server import ServeConfig
 
@@ -283,8 +334,13 @@ def resolve_config(args: argparse.Namespace, env: Mapping[str, str]) -> ServeCon
         if port and port in seen:
             raise UsageError(f"{seen[port]} and {flag} are both {port}: each needs its own port")
         seen[port] = flag
+    if values["token"] is not None and values["token_file"] is not None:
+        raise UsageError("--token and --token-file are both set: give the token once")
+    access = Access.for_bind(values["host"], extra_hosts=values["allowed_host"],
+                             token=values["token"] or values["token_file"])
     return ServeConfig(
         db=values["db"],
+        access=access,
         host=values["host"],
         port=values["port"],
         otlp_http_port=values["otlp_http_port"],
@@ -299,15 +355,6 @@ def resolve_config(args: argparse.Namespace, env: Mapping[str, str]) -> ServeCon
 
 
 # -- running -----------------------------------------------------------------------------------------------
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def run_serve(
@@ -333,9 +380,15 @@ def run_serve(
             print(f"otel-ai serve: cannot create the directory for --db {config.db}: {exc.strerror or exc}",
                   file=sys.stderr)
             return 1
-    if not _is_loopback(config.host):
+    from otel_ai.serve.access import is_loopback
+
+    if not is_loopback(config.host) and config.access.token is None:
+        if _strict(env):
+            print(f"otel-ai serve: refusing to listen on {config.host}, not loopback, without a token "
+                  "(OTEL_AI_STRICT is on): set --token or OTEL_AI_SERVE_TOKEN", file=sys.stderr)
+            return 2
         print(f"otel-ai serve: warning: listening on {config.host}, not loopback; there is no authentication, "
-              "anyone who reaches these ports can send and read telemetry", file=sys.stderr)
+              "anyone who reaches these ports can send and read telemetry (set --token)", file=sys.stderr)
 
     stop = threading.Event()
     previous = _install_signal_handlers(stop)
@@ -347,6 +400,8 @@ def run_serve(
             print(f"otel-ai serve: {exc}", file=sys.stderr)
             return 1
         print(server.banner(), flush=True)
+        if config.access.token is not None:
+            print(f"otel-ai serve: dashboard (signs this browser in): {server.login_url()}", flush=True)
         if alerts_line:
             print(alerts_line, flush=True)
         while not stop.wait(0.5):
@@ -359,6 +414,10 @@ def run_serve(
 
             notifiers.uninstall(1.0)  # a last notice (a resolved alert) gets a bounded chance to go out
     return 0
+
+
+def _strict(env: Mapping[str, str]) -> bool:
+    return env.get("OTEL_AI_STRICT", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _install_notifiers(config: ServeConfig, env: Mapping[str, str]) -> str | None:

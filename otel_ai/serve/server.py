@@ -19,10 +19,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+from otel_ai.serve.access import TOKEN_QUERY, Access
 from otel_ai.serve.alerts import AlertLoop, AlertRules, start_alerts
 from otel_ai.serve.grpc_receiver import OTLPGrpcReceiver
 from otel_ai.serve.receiver import DEFAULT_MAX_REQUEST_BYTES, IngestStore, OTLPHttpReceiver, OTLPIngest, ReceiverStats
@@ -67,6 +68,7 @@ class ServeConfig:
 
     db: str  # a SQLite path (absolute, parent directory exists) or a database URL
     host: str = "127.0.0.1"
+    access: Access = field(default_factory=Access)  # allowed Host names and the token, on every port
     port: int = 8200
     otlp_http_port: int = 4318
     otlp_grpc_port: int = 4317
@@ -211,6 +213,12 @@ class LocalServer:
             f"otel-ai serve: API {urls['api']}  OTLP/HTTP {urls['otlp_http']}  OTLP/gRPC {urls['otlp_grpc']}"
             f"  db {display_db(self.config.db)}"
         )
+
+    def login_url(self) -> str:
+        """The dashboard URL that carries the token once (it sets a cookie, then redirects to ``/``)."""
+        token = self.config.access.token
+        base = self.urls()["api"] + "/"
+        return f"{base}?{TOKEN_QUERY}={token}" if token else base
 
     def stats(self) -> ReceiverStats | None:
         """The receiver's counters (`OTLPIngest.stats`), None before `start()`."""
