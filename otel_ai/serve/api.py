@@ -1,4 +1,4 @@
-"""The JSON API of `otel-ai serve` (`/api/v1/…`, OpenAPI at `/docs`): reports over the store.
+"""The JSON API of `otel-ai serve` (`/api/v1/…`, OpenAPI at `/openapi.json`): reports over the store.
 
 `create_app(store, stats=…)` builds the FastAPI app. Every report takes the same time range:
 ``since`` (inclusive) and ``until`` (exclusive) are ISO-8601 times (``2026-11-01``,
@@ -29,6 +29,7 @@ from otel_ai import __version__
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from otel_ai.serve.access import Access
     from otel_ai.serve.store import Store
     from otel_ai.work.budgets import Budget
 
@@ -45,6 +46,7 @@ __all__ = [
     "budgets_report",
     "costs_report",
     "create_app",
+    "csv_cell",
     "errors_report",
     "forecast_report",
     "load_budgets",
@@ -85,6 +87,12 @@ _DURATION: Final = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
 _DURATION_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _MAX_DURATION_S: Final = 100 * 366 * 86400
 _EXPORT_CHUNK: Final = 500  # rows per chunk written to the response
+# Bounds on parameters, so that a hostile value answers 422 rather than reaching the database:
+# SQLite's LIKE refuses patterns over 50,000 bytes and its integers stop at 2^63 - 1.
+_MAX_TEXT: Final = 1024  # characters of a filter value or a time
+MAX_OFFSET: Final = 1_000_000_000  # paging offsets (traces, spans, log records)
+TRACE_PAGE: Final = 1000  # spans (and log records) per page of a trace's detail, by default
+MAX_TRACE_PAGE: Final = 5000  # and at most
 # The store counts time in nanoseconds since 1970 in 64-bit integers (good until 2262-04-11): times
 # outside are moved to these ends, which selects the same data.
 _EARLIEST: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -310,7 +318,8 @@ class Span(_Model):
     links: list[dict[str, Any]]
     resource: dict[str, Any]
     scope: SpanScope
-    children: list[str] = Field(description="span ids of the children, in start order")
+    children: list[str] = Field(description="span ids of the children on this page, in start order")
+    child_count: int = Field(0, description="children of this span, on any page")
     depth: int = Field(description="0 for a root; the spans list is in waterfall (depth-first) order")
 
 
@@ -330,9 +339,19 @@ class LogRecord(_Model):
 
 
 class TraceDetail(TraceSummary):
-    roots: list[str] = Field(description="span ids without a stored parent")
-    spans: list[Span]
-    logs: list[LogRecord] = Field(description="the trace's log records, oldest first")
+    roots: list[str] = Field(description="span ids on this page without a stored parent")
+    root_count: int = Field(description="spans without a stored parent, on any page")
+    spans: list[Span] = Field(description="a page of the spans, in waterfall (depth-first) order: "
+                              "`limit` of them from `offset`")
+    span_total: int = Field(description="the trace's stored spans, all pages")
+    offset: int = Field(description="spans skipped before this page, in waterfall order")
+    limit: int = Field(description="the page size asked for")
+    next_offset: int | None = Field(description="`offset` of the next page; null: this page is the last")
+    logs: list[LogRecord] = Field(description="a page of the trace's log records, oldest first")
+    log_total: int = Field(description="the trace's log records, all pages")
+    log_offset: int
+    log_limit: int
+    next_log_offset: int | None = Field(description="`log_offset` of the next page of logs; null: none")
 
 
 class SignalCounters(_Model):
@@ -515,22 +534,29 @@ def _range(since: str | None, until: str | None) -> tuple[datetime | None, datet
 def create_app(
     store: "Store", *, stats: Callable[[], Mapping[str, Any]] | None = None,
     budgets: tuple[list["Budget"], list[str], str | None] | None = None,
+    access: "Access | None" = None,
 ) -> "FastAPI":
     """The API over `store`; `stats` (the OTLP receiver's `stats`) adds its counters to /health;
-    `budgets` is what `load_budgets()` returns (default: read from the environment now)."""
+    `budgets` is what `load_budgets()` returns (default: read from the environment now); `access`
+    the allowed Host names and the token (default: loopback names, no token), applied with the
+    security headers by `otel_ai.serve.guard.Guard` to every request."""
     # FastAPI is imported here, not with the module: `otel-ai report` uses the models and reports only.
     # For the same reason this module does not use `from __future__ import annotations`: the
     # endpoints' annotations below are objects (FastAPI cannot resolve a string naming a local).
-    from fastapi import Depends, FastAPI, HTTPException, Path, Query
-    from fastapi.responses import StreamingResponse
+    from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+    from fastapi.responses import JSONResponse, StreamingResponse
 
-    since_q = Query(description=f"start, inclusive: {_RANGE_HELP}", examples=["7d"])
-    until_q = Query(description=f"end, exclusive (default: now): {_RANGE_HELP}")
-    service_q = Query(description="only calls of this service.name")
-    provider_q = Query(description="only calls to this gen_ai.provider.name")
-    operation_q = Query(description="only calls of this gen_ai.operation.name")
-    model_q = Query(description="only calls to this model (the response's, else the request's)")
-    task_type_q = Query(description="only calls of this otel_ai.task.type")
+    from otel_ai.serve.access import Access
+    from otel_ai.serve.guard import AUTHENTICATED, Guard
+
+    since_q = Query(description=f"start, inclusive: {_RANGE_HELP}", examples=["7d"], max_length=_MAX_TEXT)
+    until_q = Query(description=f"end, exclusive (default: now): {_RANGE_HELP}", max_length=_MAX_TEXT)
+    service_q = Query(description="only calls of this service.name", max_length=_MAX_TEXT)
+    provider_q = Query(description="only calls to this gen_ai.provider.name", max_length=_MAX_TEXT)
+    operation_q = Query(description="only calls of this gen_ai.operation.name", max_length=_MAX_TEXT)
+    model_q = Query(description="only calls to this model (the response's, else the request's)",
+                    max_length=_MAX_TEXT)
+    task_type_q = Query(description="only calls of this otel_ai.task.type", max_length=_MAX_TEXT)
 
     # The time range and the five dimensions every report takes, declared once (FastAPI lists
     # a dependency's query parameters in the OpenAPI of each endpoint that uses it).
@@ -556,15 +582,23 @@ def create_app(
         version=__version__,
         description="Reports over the GenAI calls, traces and logs that `otel-ai serve` received: "
         "cost, tokens, errors, a month-end forecast, traces and exports.",
+        # No Swagger UI or ReDoc page: both load their code from a CDN (blank offline) and run inline
+        # script, which the Content-Security-Policy forbids. The schema stays at /openapi.json.
+        docs_url=None, redoc_url=None,
     )
+    app.add_middleware(Guard, access=access if access is not None else Access())
 
     @app.get(f"{API_PREFIX}/health", response_model=Health, tags=["meta"])
-    def health() -> Health:
+    def health(request: Request) -> Any:
+        """Liveness and the receiver's counters. With a token set and none sent, only ``{"status": …}``
+        (open for probes, nothing else revealed)."""
         state = "ok"
         try:
             store.traces(limit=1)
         except Exception as exc:  # the answer is the report: any failure means "degraded"
             state = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        if not request.scope.get(AUTHENTICATED, True):
+            return JSONResponse({"status": "ok" if state == "ok" else "degraded"})
         receiver = ReceiverCounters.model_validate(dict(stats())) if stats is not None else None
         return Health(status="ok" if state == "ok" else "degraded", version=__version__, store=state,
                       store_url=getattr(store, "url", None), receiver=receiver)
@@ -591,13 +625,14 @@ def create_app(
 
     @app.get(f"{API_PREFIX}/traces", response_model=TracePage, tags=["traces"], responses=_422)
     def traces(
-        service: Annotated[str | None, Query(description="the trace's root service")] = None,
-        model: Annotated[str | None, Query(description="traces with a GenAI call to this model")] = None,
+        service: Annotated[str | None, Query(description="the trace's root service", max_length=_MAX_TEXT)] = None,
+        model: Annotated[str | None, Query(description="traces with a GenAI call to this model",
+                                           max_length=_MAX_TEXT)] = None,
         status: Annotated[CallStatus | None, Query(description="error: a span failed; ok: none did")] = None,
         since: Annotated[str | None, since_q] = None,
         until: Annotated[str | None, until_q] = None,
         limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 50,
-        offset: Annotated[int, Query(ge=0, description="traces to skip (newest first)")] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="traces to skip (newest first)")] = 0,
     ) -> TracePage:
         lo, hi = _range(since, until)
         page = store.traces(service=_text(service), model=_text(model), status=status.value if status else None,
@@ -610,8 +645,15 @@ def create_app(
     )
     def trace(
         trace_id: Annotated[str, Path(pattern="^[0-9a-fA-F]{32}$", description="32 hex digits")],
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="spans to skip, in waterfall order")] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_TRACE_PAGE, description="spans per page")] = TRACE_PAGE,
+        log_offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="log records to skip (oldest first)")]
+        = 0,
+        log_limit: Annotated[int, Query(ge=1, le=MAX_TRACE_PAGE, description="log records per page")] = TRACE_PAGE,
     ) -> TraceDetail:
-        found = store.trace(trace_id)
+        """One trace, a page at a time: at most `limit` spans and `log_limit` log records per answer
+        (a trace can hold 100,000 spans); `next_offset` / `next_log_offset` say where the next page starts."""
+        found = store.trace(trace_id, offset=offset, limit=limit, log_offset=log_offset, log_limit=log_limit)
         if found is None:
             raise HTTPException(status_code=404, detail=f"no trace {trace_id.lower()} in the store")
         return TraceDetail.model_validate(found)
@@ -634,7 +676,8 @@ def create_app(
         dims: Dimensions,
         format: Annotated[ExportFormat, Query(description="csv or json")] = ExportFormat.json,
         status: Annotated[CallStatus | None, Query(description="ok or error calls only")] = None,
-        error_category: Annotated[str | None, Query(description="failed calls of this category only")] = None,
+        error_category: Annotated[str | None, Query(description="failed calls of this category only",
+                                                    max_length=_MAX_TEXT)] = None,
     ) -> StreamingResponse:
         lo, hi = window
         rows = store.export_calls(
@@ -660,12 +703,12 @@ def create_app(
 
     @app.get(f"{API_PREFIX}/budgets/spend", response_model=BudgetSpend, tags=["budgets"], responses=_422)
     def budget_spend(
-        since: Annotated[str, Query(description=f"start, inclusive: {_RANGE_HELP}")],
+        since: Annotated[str, Query(description=f"start, inclusive: {_RANGE_HELP}", max_length=_MAX_TEXT)],
         until: Annotated[str | None, until_q] = None,
         service: Annotated[str | None, service_q] = None,
         provider: Annotated[str | None, provider_q] = None,
-        model: Annotated[str | None, Query(description="this model and its dated snapshots (<model>-YYYY-MM-DD)")]
-        = None,
+        model: Annotated[str | None, Query(description="this model and its dated snapshots (<model>-YYYY-MM-DD)",
+                                           max_length=_MAX_TEXT)] = None,
         task_type: Annotated[str | None, task_type_q] = None,
     ) -> BudgetSpend:
         """What a scope spent over a range: fleet budgets in the apps (OTEL_AI_BUDGET_SERVER) ask this."""
@@ -701,13 +744,29 @@ def _mount_dashboard(app: "FastAPI") -> None:
 # -- export encodings ----------------------------------------------------------------------------------------
 
 
+# A spreadsheet opening the CSV runs a cell that starts with one of these as a formula (=HYPERLINK(…),
+# =cmd|…): OWASP's "CSV injection" advice is to prefix such a text cell with a single quote.
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell a spreadsheet shows as text: text starting like a formula gets a leading ``'``.
+
+    Numbers are left alone (a negative number is a number, not a formula); the csv module quotes any
+    cell holding a comma, a quote or a line break, so no cell can spill into the next.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _csv_chunks(rows: Iterator[Mapping[str, Any]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     try:
         for i, row in enumerate(rows, 1):
-            writer.writerow(row)
+            writer.writerow({key: csv_cell(value) for key, value in row.items()})
             if i % _EXPORT_CHUNK == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)

@@ -8,8 +8,8 @@ the batches in flight finish and be acknowledged, then close the store.
 With alert rules set (`ServeConfig.alerts`), a thread evaluates them on the store every 30 s
 (`otel_ai.serve.alerts`), next to the one enforcing retention.
 
-The API port serves only ``GET /health`` (JSON: status, version, OTLP endpoints, receiver stats)
-and the JSON API (`otel_ai.serve.api`) on `--port`.
+The API port serves the JSON API and the dashboard (`otel_ai.serve.api`) on `--port`, behind the
+Host-name and token checks of `ServeConfig.access` (`otel_ai.serve.guard`).
 """
 
 from __future__ import annotations
@@ -248,7 +248,11 @@ class _Api:
 
         if owner.store is None:  # pragma: no cover - start() opens the store first
             raise ServeError("the store is not open")
-        app = create_app(owner.store, stats=owner.stats)  # type: ignore[arg-type]  # the real store, or a test's
+        app = create_app(
+            owner.store,  # type: ignore[arg-type]  # the real store, or a test's
+            stats=owner.stats,  # type: ignore[arg-type]
+            access=owner.config.access,
+        )
         # The socket is bound here, so a taken port fails `start()` at once and port 0 can be read back.
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)

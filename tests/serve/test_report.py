@@ -67,7 +67,7 @@ def report(*args: str, env: dict[str, str] | None = None, expect: int = 0) -> su
 
 @pytest.fixture(scope="module")
 def api(dataset: Dataset) -> Any:
-    with open_store(dataset.url) as store, TestClient(create_app(store)) as client:
+    with open_store(dataset.url) as store, TestClient(create_app(store), base_url="http://127.0.0.1") as client:
         yield client
 
 

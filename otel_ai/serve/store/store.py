@@ -67,6 +67,7 @@ FILTERS = schema.DIMENSIONS  # keyword filters of summary, costs, errors, foreca
 _EXPORT_FILTERS = (*schema.DIMENSIONS, "outcome", "error_category")
 _MEASURES = ("calls", "input_tokens", "output_tokens", "characters", "cost_usd", "duration_ns")
 TRACE_COUNT_CAP = 1_000
+_MAX_OFFSET = 2**62  # a paging offset past any real table, well inside a 64-bit SQL integer
 _SIZE_TARGET = 0.9  # the size cap deletes down to this fraction of max_bytes
 _NS = 1_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -676,7 +677,7 @@ class Store:
         if status not in (None, "ok", "error"):
             raise ValueError('status must be "ok" or "error"')
         limit = max(1, min(int(limit), 1000))
-        offset = max(0, int(offset))
+        offset = max(0, min(int(offset), _MAX_OFFSET))  # SQL integers stop at 2^63 - 1
         table = schema.traces
         lo, hi = _to_ns(since), _to_ns(until)
         where: list[ColumnElement[bool]] = list(_ns_range(table.c.start_ns, lo, hi))
@@ -721,58 +722,82 @@ class Store:
         return traces.c.trace_id.in_(
             select(calls.c.trace_id).where(calls.c.model == model, *_ns_range(calls.c.start_ns, lo, None)))
 
-    def trace(self, trace_id: str) -> dict[str, Any] | None:
-        """One trace: its spans in waterfall order (each with parent id, depth, children, attributes, events,
-        links, resource) and its log records; None when no span of it is stored."""
+    def trace(
+        self, trace_id: str, *, offset: int = 0, limit: int | None = None,
+        log_offset: int = 0, log_limit: int | None = None,
+    ) -> dict[str, Any] | None:
+        """One trace, a page of it: spans in waterfall order (each with parent id, depth, children,
+        attributes, events, links, resource) and its log records; None when no span of it is stored.
+
+        `offset`/`limit` select the spans (None: all), `log_offset`/`log_limit` the log records, so a
+        trace of 100k spans is read a page at a time: the waterfall order comes from the spans' ids,
+        parents and start times only, and the full rows are read for the page's spans. `span_total`
+        and `log_total` count all of them; `next_offset` / `next_log_offset` are null on the last page.
+        A span's `children` and the `roots` name the spans of this page only (`child_count`,
+        `root_count`: all of them)."""
         trace_id = trace_id.strip().lower()
         if len(trace_id) != 32 or any(c not in "0123456789abcdef" for c in trace_id):
             return None
+        offset, log_offset = max(0, int(offset)), max(0, int(log_offset))
+        spans_t, logs_t = schema.spans, schema.logs
         with self._read() as connection:
-            span_rows_ = connection.execute(
-                select(schema.spans).where(schema.spans.c.trace_id == trace_id)
-                .order_by(schema.spans.c.start_ns, schema.spans.c.span_id)
-            ).mappings().all()
-            if not span_rows_:
+            shape = connection.execute(
+                select(spans_t.c.span_id, spans_t.c.parent_span_id, spans_t.c.start_ns, spans_t.c.end_ns,
+                       spans_t.c.status_code, spans_t.c.name, spans_t.c.service)
+                .where(spans_t.c.trace_id == trace_id)
+                .order_by(spans_t.c.start_ns, spans_t.c.span_id)
+            ).all()
+            if not shape:
                 return None
+            order, depths, child_counts, roots = _waterfall([(r[0], r[1]) for r in shape])
+            page_ids = order[offset:] if limit is None else order[offset:offset + max(0, int(limit))]
+            full: dict[str, dict[str, Any]] = {}
+            for chunk in range(0, len(page_ids), 1000):  # bound the statement's parameters
+                for row in connection.execute(
+                    select(spans_t).where(spans_t.c.trace_id == trace_id,
+                                          spans_t.c.span_id.in_(page_ids[chunk:chunk + 1000]))
+                ).mappings():
+                    full[row["span_id"]] = _span_dict(row)
             summary = connection.execute(
                 select(schema.traces).where(schema.traces.c.trace_id == trace_id)
             ).mappings().first()
-            log_rows_ = connection.execute(
-                select(schema.logs).where(schema.logs.c.trace_id == trace_id)
-                .order_by(schema.logs.c.time_ns, schema.logs.c.log_id)
-            ).mappings().all()
-        spans = [_span_dict(row) for row in span_rows_]
-        by_id = {s["span_id"]: s for s in spans}
-        roots = []
+            log_total = int(connection.execute(
+                select(func.count()).select_from(logs_t).where(logs_t.c.trace_id == trace_id)).scalar() or 0)
+            log_query = (select(logs_t).where(logs_t.c.trace_id == trace_id)
+                         .order_by(logs_t.c.time_ns, logs_t.c.log_id).offset(log_offset))
+            if log_limit is not None:
+                log_query = log_query.limit(max(0, int(log_limit)))
+            log_rows_ = connection.execute(log_query).mappings().all() if log_offset < log_total else []
+        on_page = set(page_ids)
+        spans = []
+        for span_id in page_ids:
+            span = full[span_id]
+            span["depth"] = depths[span_id]
+            span["child_count"] = child_counts.get(span_id, 0)
+            spans.append(span)
         for span in spans:
-            parent = by_id.get(span["parent_span_id"] or "")
-            if parent is None or parent is span:
-                roots.append(span)
-            else:
-                parent["children"].append(span["span_id"])
-        ordered: list[dict[str, Any]] = []
-        stack = [(root, 0) for root in reversed(roots)]
-        seen: set[str] = set()
-        while stack:
-            span, depth = stack.pop()
-            if span["span_id"] in seen:
-                continue
-            seen.add(span["span_id"])
-            span["depth"] = depth
-            ordered.append(span)
-            stack.extend((by_id[c], depth + 1) for c in reversed(span["children"]))
-        ordered.extend(s for s in spans if s["span_id"] not in seen)  # parent cycles: shown flat
-        start = min(s["start_ns"] for s in spans)
-        end = max(s["end_ns"] for s in spans)
+            parent = span["parent_span_id"]
+            if parent in on_page and parent != span["span_id"] and span["span_id"] not in roots:
+                full[parent]["children"].append(span["span_id"])
+        start = min(r[2] for r in shape)
+        end = max(r[3] for r in shape)
+        first = next(r for r in shape if r[0] in roots)  # the first root to start (_waterfall: one at least)
         head = _trace_summary(summary) if summary is not None else {
-            "trace_id": trace_id, "name": roots[0]["name"] if roots else spans[0]["name"],
-            "service": roots[0]["service"] if roots else spans[0]["service"],
-            "start": _iso(start), "start_ns": start, "duration_ms": (end - start) / 1e6, "span_count": len(spans),
-            "error": any(s["status_code"] == "ERROR" for s in spans),
-            "error_count": sum(s["status_code"] == "ERROR" for s in spans), "genai_calls": None, "cost_usd": None,
+            "trace_id": trace_id, "name": first[5], "service": first[6],
+            "start": _iso(start), "start_ns": start, "duration_ms": (end - start) / 1e6, "span_count": len(shape),
+            "error": any(r[4] == "ERROR" for r in shape),
+            "error_count": sum(r[4] == "ERROR" for r in shape), "genai_calls": None, "cost_usd": None,
         }
-        return {**head, "roots": [r["span_id"] for r in roots], "spans": ordered,
-                "logs": [_log_dict(row) for row in log_rows_]}
+        after = offset + len(page_ids)
+        after_logs = log_offset + len(log_rows_)
+        return {
+            **head,
+            "roots": [span_id for span_id in page_ids if span_id in roots], "root_count": len(roots),
+            "spans": spans, "span_total": len(shape), "offset": offset, "limit": limit,
+            "next_offset": after if after < len(shape) else None,
+            "logs": [_log_dict(row) for row in log_rows_], "log_total": log_total, "log_offset": log_offset,
+            "log_limit": log_limit, "next_log_offset": after_logs if after_logs < log_total else None,
+        }
 
     def export_calls(
         self, since: datetime | None = None, until: datetime | None = None, **filters: str | None,
@@ -1031,6 +1056,42 @@ def _latency_rows(calls: Iterable[Mapping[str, Any]], step: int) -> list[dict[st
 def _merge(into: dict[str, int], more: Mapping[str, int]) -> None:
     for key, value in more.items():
         into[key] = into.get(key, 0) + value
+
+
+def _waterfall(
+    spans: Sequence[tuple[str, str | None]],
+) -> tuple[list[str], dict[str, int], dict[str, int], set[str]]:
+    """Waterfall (depth-first, children in start order) of `spans`, (span id, parent id) in start
+    order: (the ids in that order, each one's depth, each one's child count, the roots).
+
+    A span whose parent is not stored is a root; spans in a parent cycle (no root above them) come
+    last, flat, at depth 0, and the first of them counts as a root so that a trace always has one.
+    """
+    ids = {span_id for span_id, _ in spans}
+    children: dict[str, list[str]] = defaultdict(list)
+    roots: list[str] = []
+    for span_id, parent in spans:
+        if parent is None or parent == span_id or parent not in ids:
+            roots.append(span_id)
+        else:
+            children[parent].append(span_id)
+    order: list[str] = []
+    depths: dict[str, int] = {}
+    stack = [(root, 0) for root in reversed(roots)]
+    while stack:
+        span_id, depth = stack.pop()
+        if span_id in depths:
+            continue
+        depths[span_id] = depth
+        order.append(span_id)
+        stack.extend((child, depth + 1) for child in reversed(children.get(span_id, ())))
+    for span_id, _ in spans:  # parent cycles: shown flat
+        if span_id not in depths:
+            depths[span_id] = 0
+            order.append(span_id)
+            if not roots:
+                roots.append(span_id)
+    return order, depths, {k: len(v) for k, v in children.items()}, set(roots)
 
 
 def _trace_summary(row: Mapping[Any, Any]) -> dict[str, Any]:
