@@ -25,9 +25,8 @@ import html
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from http.cookies import SimpleCookie
 from typing import Any, Final
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from otel_ai.serve.access import COOKIE_NAME, TOKEN_QUERY, Access
 
@@ -45,6 +44,7 @@ LOGIN_PATH: Final = "/login"
 _OPEN_PREFIXES: Final = ("/static/",)
 _API_PATHS: Final = ("/api/", "/openapi.json")
 _MAX_LOGIN_BODY: Final = 16 * 1024
+_COOKIE_SAFE: Final = "-_.~!$&'()*+/:=?@[]^`{|}"  # cookie-octets that need no encoding (not ; , " \\ or space)
 logger = logging.getLogger("otel_ai.serve.api")
 
 # data: images only for the favicon (`<link rel="icon" href="data:,">`); Chart.js draws on canvas.
@@ -89,7 +89,8 @@ class Guard:
             await _json(send, 421, {"detail": _host_refused(headers.get("host"))})
             return
         path: str = scope.get("path") or "/"
-        authenticated = access.token_ok(headers.get("authorization"), headers.get("cookie"))
+        authenticated = access.token_ok(headers.get("authorization")) or access.query_token_ok(
+            _cookie_token(headers.get("cookie")))
         scope[AUTHENTICATED] = authenticated
         if access.token is None:
             if path == LOGIN_PATH:
@@ -220,16 +221,23 @@ async def _redirect(send: Send, target: str, *, cookie: str | None = None) -> No
 def _cookie(token: str) -> str:
     """The Set-Cookie value: HttpOnly (no script reads it), SameSite=Strict (no other site sends it).
 
-    `SimpleCookie` quotes a token with characters a cookie cannot hold, and `Access.token_ok` reads
-    it back the same way.
+    The token is percent-encoded (a generated token, URL-safe, is unchanged): a browser keeps a
+    cookie value only up to the first ``;`` and does not undo quoting.
     """
-    jar: SimpleCookie = SimpleCookie()
-    jar[COOKIE_NAME] = token
-    morsel = jar[COOKIE_NAME]
-    morsel["path"] = "/"
-    morsel["httponly"] = True
-    morsel["samesite"] = "Strict"
-    return morsel.OutputString()
+    return f"{COOKIE_NAME}={quote(token, safe=_COOKIE_SAFE)}; Path=/; HttpOnly; SameSite=Strict"
+
+
+def _cookie_token(header: str | None) -> str | None:
+    """Our cookie's value (percent-decoded) from a ``Cookie`` header, None when absent.
+
+    Parsed by hand, leniently: every app on ``localhost`` shares the browser's cookies for that
+    name whatever the port, and one of theirs that `http.cookies` cannot read must not hide ours.
+    """
+    for part in (header or "").split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name.strip() == COOKIE_NAME:
+            return unquote(value.strip().strip('"'))
+    return None
 
 
 _LOGIN_PAGE: Final = """<!doctype html>
