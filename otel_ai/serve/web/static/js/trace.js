@@ -41,12 +41,17 @@ function spanDetail(span, startNs) {
     el("details", {}, el("summary", {}, "Resource"), attrTable(span.resource)));
 }
 
+/** One page of the trace: spans from `offset`, log records from `logOffset` (the API answers at most 1,000 of each). */
+function page(traceId, offset = 0, logOffset = 0) {
+  return getJSON(`/traces/${encodeURIComponent(traceId)}`, { offset: offset || null, log_offset: logOffset || null });
+}
+
 export async function render([traceId]) {
   document.title = "Trace · otel-ai";
   const heading = el("h1", {}, "Trace", el("span", { class: "sub mono" }, traceId));
   let trace;
   try {
-    trace = await getJSON(`/traces/${encodeURIComponent(traceId)}`);
+    trace = await page(traceId);
   } catch (error) {
     if (error.status === 404 || error.status === 422) {
       return [heading, el("div", { class: "empty", id: "empty" }, el("strong", {}, "No such trace in the store"),
@@ -55,78 +60,137 @@ export async function render([traceId]) {
     throw error;
   }
   document.title = `${trace.name} · Trace · otel-ai`;
-  const startNs = Math.min(...trace.spans.map((s) => s.start_ns));
-  const endNs = Math.max(...trace.spans.map((s) => s.end_ns));
-  const totalMs = Math.max(offsetMs(endNs, startNs), 1e-6);
+  // The axis spans the whole trace (the summary's start and duration), not only the spans loaded so far.
+  const startNs = trace.start_ns;
+  const totalMs = Math.max(trace.duration_ms, 1e-6);
   const position = (ns) => Math.min(100, Math.max(0, (offsetMs(ns, startNs) / totalMs) * 100));
+  const spanTotal = trace.span_total ?? trace.spans.length;
 
   const header = el("div", { class: "cards" },
     el("div", { class: "card" }, el("div", { class: "label" }, "Root span"), el("div", { class: "value", id: "trace-name", style: { fontSize: "16px" } }, trace.name)),
     el("div", { class: "card" }, el("div", { class: "label" }, "Service"), el("div", { class: "value", style: { fontSize: "16px" } }, trace.service ?? "—")),
     el("div", { class: "card" }, el("div", { class: "label" }, "Started"), el("div", { class: "value", style: { fontSize: "16px" } }, time(trace.start))),
     el("div", { class: "card" }, el("div", { class: "label" }, "Duration"), el("div", { class: "value", id: "trace-duration" }, ms(trace.duration_ms))),
-    el("div", { class: "card" }, el("div", { class: "label" }, "Spans"), el("div", { class: "value", id: "trace-spans" }, int(trace.span_count))),
+    el("div", { class: "card" }, el("div", { class: "label" }, "Spans"), el("div", { class: "value", id: "trace-spans" }, int(spanTotal))),
     el("div", { class: "card" }, el("div", { class: "label" }, "Cost"), el("div", { class: "value", id: "trace-cost", dataset: { value: String(trace.cost_usd ?? 0) } }, usd(trace.cost_usd ?? 0))),
     el("div", { class: "card" }, el("div", { class: "label" }, "Errors"), el("div", { class: "value", id: "trace-errors" }, int(trace.error_count))));
 
   const detail = el("section", { class: "panel", id: "detail-panel" }, el("p", { class: "muted" }, "Click a span to see its attributes and events."));
-  const rows = [];
+  const rows = new Map(); // span id -> [span, row], for the spans loaded so far
   const select = (span, row) => {
-    for (const r of rows) r.classList.toggle("selected", r === row);
+    for (const [, r] of rows.values()) r.classList.toggle("selected", r === row);
     detail.replaceChildren(spanDetail(span, startNs));
   };
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => el("span", { style: { left: `${f * 100}%` } }, ms(totalMs * f)));
   const waterfall = el("div", { class: "waterfall", id: "waterfall" },
     el("div", { class: "wf-row head" }, el("div", { class: "wf-name" }, "Span"), el("div", { class: "wf-axis" }, ticks)));
-  for (const span of trace.spans) {
-    const left = position(span.start_ns);
-    const width = Math.max(position(span.end_ns) - left, 0.3);
-    const isError = span.status_code === "ERROR";
-    const isGenAI = Boolean(span.attributes?.["gen_ai.operation.name"]);
-    const durLeft = left + width > 80 ? { right: `${100 - left + 0.5}%` } : { left: `calc(${left + width}% + 6px)` };
-    const row = el("div", {
-      class: "wf-row span", role: "button", tabindex: "0",
-      dataset: { spanId: span.span_id, parentId: span.parent_span_id ?? "", depth: String(span.depth) },
-      title: `${span.name} · ${ms(span.duration_ms)}`,
-    },
-    el("div", { class: "wf-name", style: { paddingLeft: `${8 + span.depth * 18}px` } },
-      span.depth > 0 ? el("span", { class: "twig" }, "└ ") : null,
-      el("span", { class: "span-name" }, span.name),
-      el("span", { class: "kind" }, span.kind),
-      isError ? el("span", { class: "badge error", style: { marginLeft: "6px" } }, "error") : null),
-    el("div", { class: "wf-track" },
-      el("div", { class: `wf-bar${isError ? " error" : isGenAI ? " genai" : ""}`, style: { left: `${left}%`, width: `${width}%` } }),
-      el("span", { class: "wf-dur", style: durLeft }, ms(span.duration_ms))));
-    row.addEventListener("click", () => select(span, row));
-    row.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(span, row); } });
-    rows.push(row);
-    waterfall.append(row);
-  }
+  const addSpans = (spans) => {
+    for (const span of spans) {
+      const left = position(span.start_ns);
+      const width = Math.max(position(span.end_ns) - left, 0.3);
+      const isError = span.status_code === "ERROR";
+      const isGenAI = Boolean(span.attributes?.["gen_ai.operation.name"]);
+      const durLeft = left + width > 80 ? { right: `${100 - left + 0.5}%` } : { left: `calc(${left + width}% + 6px)` };
+      const row = el("div", {
+        class: "wf-row span", role: "button", tabindex: "0",
+        dataset: { spanId: span.span_id, parentId: span.parent_span_id ?? "", depth: String(span.depth) },
+        title: `${span.name} · ${ms(span.duration_ms)}`,
+      },
+      el("div", { class: "wf-name", style: { paddingLeft: `${8 + Math.min(span.depth, 40) * 18}px` } },
+        span.depth > 0 ? el("span", { class: "twig" }, "└ ") : null,
+        el("span", { class: "span-name" }, span.name),
+        el("span", { class: "kind" }, span.kind),
+        isError ? el("span", { class: "badge error", style: { marginLeft: "6px" } }, "error") : null),
+      el("div", { class: "wf-track" },
+        el("div", { class: `wf-bar${isError ? " error" : isGenAI ? " genai" : ""}`, style: { left: `${left}%`, width: `${width}%` } }),
+        el("span", { class: "wf-dur", style: durLeft }, ms(span.duration_ms))));
+      row.addEventListener("click", () => select(span, row));
+      row.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(span, row); } });
+      rows.set(span.span_id, [span, row]);
+      waterfall.append(row);
+    }
+  };
+  addSpans(trace.spans);
+
+  // Further pages of spans on demand: a trace can hold 100,000 of them.
+  let nextOffset = trace.next_offset ?? null;
+  const spansShown = el("span", { id: "spans-shown" });
+  const moreSpans = el("button", { type: "button", id: "more-spans" }, "Load more spans");
+  const spansMore = el("div", { class: "more", id: "spans-more" }, spansShown, moreSpans);
+  const updateSpans = () => {
+    spansShown.textContent = `${int(rows.size)} of ${int(spanTotal)} spans shown`;
+    spansMore.hidden = nextOffset === null;
+  };
+  moreSpans.addEventListener("click", async () => {
+    moreSpans.disabled = true;
+    try {
+      const next = await page(traceId, nextOffset, 0);
+      addSpans(next.spans);
+      nextOffset = next.next_offset ?? null;
+    } catch (error) {
+      spansShown.textContent = `Could not load more spans: ${error.message}`;
+    } finally {
+      moreSpans.disabled = false;
+      updateSpans();
+    }
+  });
+  updateSpans();
+
   const legend = el("p", { class: "muted", style: { marginTop: "8px", fontSize: "12px" } },
     "Bars: ", el("span", { style: { color: "#7a4ee0" } }, "■ GenAI call"), "  ", el("span", { style: { color: "#3559e0" } }, "■ other span"),
     "  ", el("span", { style: { color: "#d92d20" } }, "■ failed"));
 
-  const logs = trace.logs.length === 0
+  const logTotal = trace.log_total ?? trace.logs.length;
+  let nextLogOffset = trace.next_log_offset ?? null;
+  let logsShown = 0;
+  const logBody = el("tbody", {});
+  const addLogs = (logs) => {
+    for (const log of logs) {
+      const loaded = rows.get(log.span_id);
+      logBody.append(el("tr", { class: "log" },
+        el("td", { class: "num muted" }, `+${ms(offsetMs(log.time_ns, startNs))}`),
+        el("td", { class: `sev-${log.severity_text || ""}` }, log.severity_text || String(log.severity_number)),
+        el("td", { class: "body" }, value(log.body)),
+        el("td", {}, loaded ? el("a", { href: "#", onclick: (e) => { e.preventDefault(); const [span, row] = rows.get(log.span_id); select(span, row); } }, loaded[0].name)
+          : el("span", { class: "mono muted" }, log.span_id ?? "—"))));
+    }
+    logsShown += logs.length;
+  };
+  addLogs(trace.logs);
+  const logsCount = el("span", { id: "logs-shown" });
+  const moreLogs = el("button", { type: "button", id: "more-logs" }, "Load more log records");
+  const logsMore = el("div", { class: "more", id: "logs-more" }, logsCount, moreLogs);
+  const updateLogs = () => {
+    logsCount.textContent = `${int(logsShown)} of ${int(logTotal)} log records shown`;
+    logsMore.hidden = nextLogOffset === null;
+  };
+  moreLogs.addEventListener("click", async () => {
+    moreLogs.disabled = true;
+    try {
+      const next = await getJSON(`/traces/${encodeURIComponent(traceId)}`, { limit: 1, log_offset: nextLogOffset });
+      addLogs(next.logs);
+      nextLogOffset = next.next_log_offset ?? null;
+    } catch (error) {
+      logsCount.textContent = `Could not load more log records: ${error.message}`;
+    } finally {
+      moreLogs.disabled = false;
+      updateLogs();
+    }
+  });
+  updateLogs();
+  const logs = logTotal === 0
     ? el("p", { class: "muted", id: "no-logs" }, "No log records in this trace.")
-    : el("table", { id: "logs" },
+    : el("div", {}, el("table", { id: "logs" },
       el("thead", {}, el("tr", {}, el("th", {}, "Time"), el("th", {}, "Severity"), el("th", {}, "Message"), el("th", {}, "Span"))),
-      el("tbody", {}, trace.logs.map((log) => {
-        const span = trace.spans.find((s) => s.span_id === log.span_id);
-        return el("tr", { class: "log" },
-          el("td", { class: "num muted" }, `+${ms(offsetMs(log.time_ns, startNs))}`),
-          el("td", { class: `sev-${log.severity_text || ""}` }, log.severity_text || String(log.severity_number)),
-          el("td", { class: "body" }, value(log.body)),
-          el("td", {}, span ? el("a", { href: "#", onclick: (e) => { e.preventDefault(); select(span, rows[trace.spans.indexOf(span)]); } }, span.name) : el("span", { class: "mono muted" }, log.span_id ?? "—")));
-      })));
+      logBody), logsMore);
 
-  if (trace.spans.length > 0) select(trace.spans[0], rows[0]);
+  if (trace.spans.length > 0) select(trace.spans[0], rows.get(trace.spans[0].span_id)[1]);
   return [
     heading, header,
     el("div", { class: "grid2 align-start row-gap", style: { gridTemplateColumns: "minmax(0, 3fr) minmax(0, 2fr)" } },
-      el("section", { class: "panel" }, el("h2", {}, "Waterfall"), waterfall, legend),
+      el("section", { class: "panel" }, el("h2", {}, "Waterfall"), waterfall, spansMore, legend),
       detail),
-    el("section", { class: "panel" }, el("h2", {}, `Logs (${trace.logs.length})`), logs),
+    el("section", { class: "panel" }, el("h2", {}, `Logs (${int(logTotal)})`), logs),
     el("p", {}, el("a", { href: "/traces" }, "← All traces")),
   ];
 }
-
