@@ -423,3 +423,58 @@ def test_csv_cell_never_starts_like_a_formula(value: str) -> None:
     cell = csv_cell(value)
     assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
     assert cell in (value, "'" + value)
+
+
+# -- a real `otel-ai serve` process ------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_real_otel_ai_serve_checks_the_host_and_the_token(tmp_path: Path) -> None:
+    """`otel-ai serve --token … --allowed-host …` as a user starts it: the printed one-time URL signs
+    a client in; a foreign Host is refused; the API wants the token."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    port = _free_port()
+    argv = [sys.executable, "-c", "import sys; from otel_ai.cli import main; sys.exit(main())",
+            "serve", "--db", str(tmp_path / "otel.db"), "--port", str(port),
+            "--otlp-http-port", str(_free_port()), "--otlp-grpc-port", str(_free_port()), "--token", TOKEN,
+            "--allowed-host", "dash.example", "--ingest-processes", "0"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_AI_SERVE_")}
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        assert process.stdout is not None
+        login = ""
+        deadline = time.monotonic() + 60
+        while not login and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            assert line, "otel-ai serve exited before printing its dashboard URL"
+            if "?token=" in line:
+                login = line.split()[-1]
+        assert login == f"http://127.0.0.1:{port}/?token={TOKEN}"
+        with httpx.Client(timeout=10, follow_redirects=False) as http:
+            base = f"http://127.0.0.1:{port}"
+            assert http.get(base + "/api/v1/summary", headers={"Host": "rebind.example"}).status_code == 421
+            assert http.get(base + "/", headers={"Host": "rebind.example"}).status_code == 421
+            assert http.get(base + "/api/v1/summary").status_code == 401
+            bearer = {"Authorization": f"Bearer {TOKEN}"}
+            assert http.get(base + "/api/v1/summary", headers={**bearer, "Host": "dash.example"}).status_code == 200
+            visit = http.get(login)
+            assert visit.status_code == 303 and visit.headers["location"] == "/"
+            assert http.get(base + "/").status_code == 200  # signed in by the cookie
+            assert_browser_headers(visit)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
