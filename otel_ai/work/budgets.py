@@ -52,6 +52,7 @@ from otel_ai.work.notify import Notification, Severity, notify
 
 __all__ = [
     "BUDGETS_VAR",
+    "BUDGET_SERVER_TOKEN_VAR",
     "BUDGET_SERVER_TTL_VAR",
     "BUDGET_SERVER_VAR",
     "PERIODS",
@@ -75,6 +76,7 @@ __all__ = [
 BUDGETS_VAR: Final = "OTEL_AI_BUDGETS"
 BUDGET_SERVER_VAR: Final = "OTEL_AI_BUDGET_SERVER"
 BUDGET_SERVER_TTL_VAR: Final = "OTEL_AI_BUDGET_SERVER_TTL"
+BUDGET_SERVER_TOKEN_VAR: Final = "OTEL_AI_BUDGET_SERVER_TOKEN"
 UNITS_PER_USD: Final = 10**12  # spend is counted in integer pico-dollars
 DEFAULT_TTL_S: Final = 5.0
 DEFAULT_WARN_AT: Final = (0.5, 0.8)
@@ -141,6 +143,7 @@ class BudgetConfig:
     budgets: tuple[Budget, ...] = ()
     server: str | None = None
     ttl_s: float = DEFAULT_TTL_S
+    token: str | None = field(default=None, repr=False)  # sent as a Bearer token; never printed
 
 
 def severity(budget: Budget, threshold: float) -> Severity:
@@ -152,10 +155,11 @@ def severity(budget: Budget, threshold: float) -> Severity:
 
 
 def parse_budget_config(env: Mapping[str, str] | None = None) -> tuple[BudgetConfig, list[str]]:
-    """Read `OTEL_AI_BUDGETS`, `OTEL_AI_BUDGET_SERVER` and `OTEL_AI_BUDGET_SERVER_TTL`; never raises.
+    """Read `OTEL_AI_BUDGETS`, `OTEL_AI_BUDGET_SERVER`, `..._TTL` and `..._TOKEN`; never raises.
 
     Each problem is one line naming the variable (and the entry); a bad entry is skipped, a bad
-    server URL means per-process budgets, a bad TTL means the default.
+    server URL means per-process budgets, a bad TTL means the default, a bad token means none is
+    sent. No line ever shows the token.
     """
     env = os.environ if env is None else env
     budgets, problems = parse_budgets(env.get(BUDGETS_VAR))
@@ -179,7 +183,17 @@ def parse_budget_config(env: Mapping[str, str] | None = None) -> tuple[BudgetCon
             problems.append(f"{BUDGET_SERVER_TTL_VAR}={raw_ttl!r} is not a positive number of seconds; "
                             f"using {DEFAULT_TTL_S:g}")
             ttl = DEFAULT_TTL_S
-    return BudgetConfig(tuple(budgets), server, ttl), problems
+    token: str | None = (env.get(BUDGET_SERVER_TOKEN_VAR) or "").strip() or None
+    if token is not None:
+        if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
+            problems.append(f"{BUDGET_SERVER_TOKEN_VAR} holds spaces, control or non-ASCII characters, which no "
+                            "token of otel-ai serve has; the budget server is asked without a token")
+            token = None
+        elif server is None and not (env.get(BUDGET_SERVER_VAR) or "").strip():
+            problems.append(f"{BUDGET_SERVER_TOKEN_VAR} is set but {BUDGET_SERVER_VAR} is not; "
+                            "the token is not used")
+            token = None
+    return BudgetConfig(tuple(budgets), server, ttl, token), problems
 
 
 def parse_budgets(raw: str | None, variable: str = BUDGETS_VAR) -> tuple[list[Budget], list[str]]:
@@ -602,7 +616,9 @@ def install(
             if config.server:
                 from otel_ai.work.fleet import FleetRefresher
 
-                _refresher = FleetRefresher(tracker, config.server, ttl_s=config.ttl_s).start()
+                if config.token:
+                    _remember_secret(config.token)
+                _refresher = FleetRefresher(tracker, config.server, ttl_s=config.ttl_s, token=config.token).start()
             _active = tracker
             return tracker
     except Exception as exc:
@@ -620,6 +636,16 @@ def uninstall() -> None:
         calls.remove_gate(tracker.checker)
     if refresher is not None:
         refresher.stop()
+
+
+def _remember_secret(token: str) -> None:
+    """The token joins the redactor's known secrets: if it ever shows up in a span, it is masked."""
+    try:
+        from otel_ai.privacy.secrets import remember
+
+        remember(token)
+    except Exception as exc:
+        report("work.budgets.secret", exc)
 
 
 def _service_name(tracer_provider: Any) -> str | None:
