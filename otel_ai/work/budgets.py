@@ -472,11 +472,14 @@ class BudgetTracker:
         now = self.clock()
         pending: list[Notification] = []
         with self._lock:
-            for state in states:
-                state.keep_current(now)
+            for state in states:  # `keep_current` and `counted` inlined: this runs once per call and budget
+                if not state.start <= now < state.end:
+                    state.roll(now)
                 state.local += units
                 state.calls += 1
-                if state.counted() >= state.next_units:
+                base = state.fleet_base
+                spent = state.local if base is None else max(base + state.local - state.local_at_fleet, state.local)
+                if spent + ((state.calls + 1) >> 1) >= state.next_units:
                     pending.extend(self._notice(state, t) for t in state.crossings())
         for notice in pending:
             notify(notice)
