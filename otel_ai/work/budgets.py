@@ -16,6 +16,13 @@ Spend is counted per process: each process of a fleet sees its own calls only. W
 spend in the background and the tracker adds the local spend since (see `apply_fleet`); the
 call path never waits on the network.
 
+Spend is counted in whole units of 1e-12 USD (`UNITS_PER_USD`), as Python integers: each call's
+cost, the limit and every threshold are rounded to the unit once, then only added and compared, so
+ten calls of 0.000003 USD reach a 0.00003 USD limit exactly at the tenth (float sums fall short
+of it and let an eleventh through). Any amount with up to twelve decimals is held exactly; for
+costs that are not (1/3 USD), a threshold counts as reached within half a unit per call counted,
+the most the per-call rounding can have lost.
+
 Severity of a notice: the limit (1.0) is critical, the highest `warn_at` below it warning, any
 lower one info. A bad entry is one problem line naming `OTEL_AI_BUDGETS` and the entry, and is
 skipped; nothing here raises into the app except `BudgetExceeded` from the gate.
@@ -32,6 +39,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
@@ -44,10 +52,12 @@ from otel_ai.work.notify import Notification, Severity, notify
 
 __all__ = [
     "BUDGETS_VAR",
+    "BUDGET_SERVER_TOKEN_VAR",
     "BUDGET_SERVER_TTL_VAR",
     "BUDGET_SERVER_VAR",
     "PERIODS",
     "SCOPE_KEYS",
+    "UNITS_PER_USD",
     "Budget",
     "BudgetConfig",
     "BudgetStatus",
@@ -59,12 +69,15 @@ __all__ = [
     "period_bounds",
     "refresher",
     "severity",
+    "to_units",
     "uninstall",
 ]
 
 BUDGETS_VAR: Final = "OTEL_AI_BUDGETS"
 BUDGET_SERVER_VAR: Final = "OTEL_AI_BUDGET_SERVER"
 BUDGET_SERVER_TTL_VAR: Final = "OTEL_AI_BUDGET_SERVER_TTL"
+BUDGET_SERVER_TOKEN_VAR: Final = "OTEL_AI_BUDGET_SERVER_TOKEN"
+UNITS_PER_USD: Final = 10**12  # spend is counted in integer pico-dollars
 DEFAULT_TTL_S: Final = 5.0
 DEFAULT_WARN_AT: Final = (0.5, 0.8)
 PERIODS: Final = ("day", "week", "month")
@@ -76,6 +89,22 @@ _CACHE_MAX: Final = 4096  # distinct call scopes remembered; past this the cache
 Period = Literal["day", "week", "month"]
 Action = Literal["alert", "block"]
 _logger = logging.getLogger("otel_ai")
+
+
+def to_units(usd: float) -> int:
+    """`usd` in whole units of 1e-12 USD, rounded to the nearest (half to even).
+
+    Below 1,000 USD the float product is exact enough (its error stays under a quarter unit) for any
+    amount with up to twelve decimals to come out exactly, and it is what the per-call path needs:
+    fast. Larger amounts (limits) go through their shortest decimal form, which is exact too.
+    """
+    if -1e3 < usd < 1e3:
+        return round(usd * 1e12)
+    return int(Decimal(repr(usd)).scaleb(12).to_integral_value(ROUND_HALF_EVEN))
+
+
+def _usd(units: int) -> float:
+    return units / UNITS_PER_USD
 
 
 # -- declarations ---------------------------------------------------------------------------------------
@@ -114,6 +143,7 @@ class BudgetConfig:
     budgets: tuple[Budget, ...] = ()
     server: str | None = None
     ttl_s: float = DEFAULT_TTL_S
+    token: str | None = field(default=None, repr=False)  # sent as a Bearer token; never printed
 
 
 def severity(budget: Budget, threshold: float) -> Severity:
@@ -125,10 +155,11 @@ def severity(budget: Budget, threshold: float) -> Severity:
 
 
 def parse_budget_config(env: Mapping[str, str] | None = None) -> tuple[BudgetConfig, list[str]]:
-    """Read `OTEL_AI_BUDGETS`, `OTEL_AI_BUDGET_SERVER` and `OTEL_AI_BUDGET_SERVER_TTL`; never raises.
+    """Read `OTEL_AI_BUDGETS`, `OTEL_AI_BUDGET_SERVER`, `..._TTL` and `..._TOKEN`; never raises.
 
     Each problem is one line naming the variable (and the entry); a bad entry is skipped, a bad
-    server URL means per-process budgets, a bad TTL means the default.
+    server URL means per-process budgets, a bad TTL means the default, a bad token means none is
+    sent. No line ever shows the token.
     """
     env = os.environ if env is None else env
     budgets, problems = parse_budgets(env.get(BUDGETS_VAR))
@@ -152,7 +183,17 @@ def parse_budget_config(env: Mapping[str, str] | None = None) -> tuple[BudgetCon
             problems.append(f"{BUDGET_SERVER_TTL_VAR}={raw_ttl!r} is not a positive number of seconds; "
                             f"using {DEFAULT_TTL_S:g}")
             ttl = DEFAULT_TTL_S
-    return BudgetConfig(tuple(budgets), server, ttl), problems
+    token: str | None = (env.get(BUDGET_SERVER_TOKEN_VAR) or "").strip() or None
+    if token is not None:
+        if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
+            problems.append(f"{BUDGET_SERVER_TOKEN_VAR} holds spaces, control or non-ASCII characters, which no "
+                            "token of otel-ai serve has; the budget server is asked without a token")
+            token = None
+        elif server is None and not (env.get(BUDGET_SERVER_VAR) or "").strip():
+            problems.append(f"{BUDGET_SERVER_TOKEN_VAR} is set but {BUDGET_SERVER_VAR} is not; "
+                            "the token is not used")
+            token = None
+    return BudgetConfig(tuple(budgets), server, ttl, token), problems
 
 
 def parse_budgets(raw: str | None, variable: str = BUDGETS_VAR) -> tuple[list[Budget], list[str]]:
@@ -306,19 +347,23 @@ class BudgetStatus:
 
 
 class _State:
-    """One budget's mutable numbers for the current period; guarded by the tracker's lock."""
+    """One budget's mutable numbers for the current period, in units (`UNITS_PER_USD`); guarded by
+    the tracker's lock, except `exhausted`, which the gate reads alone (one attribute read)."""
 
-    __slots__ = ("budget", "end", "fleet_base", "local", "local_at_fleet", "next_index", "next_usd", "start",
-                 "thresholds_usd")
+    __slots__ = ("budget", "calls", "end", "exhausted", "fleet_base", "limit", "local", "local_at_fleet",
+                 "next_index", "next_units", "start", "thresholds_units")
 
     def __init__(self, budget: Budget, now: float) -> None:
         self.budget = budget
-        self.thresholds_usd = tuple(t * budget.limit_usd for t in budget.thresholds)
+        self.limit = to_units(budget.limit_usd)
+        self.thresholds_units = tuple(self.limit if t >= 1.0 else to_units(t * budget.limit_usd)
+                                      for t in budget.thresholds)
         self.start = self.end = 0.0
-        self.local = self.local_at_fleet = 0.0
-        self.fleet_base: float | None = None
+        self.local = self.local_at_fleet = self.calls = 0
+        self.fleet_base: int | None = None
         self.next_index = 0
-        self.next_usd = 0.0  # spend at which the next threshold is crossed (inf: none left this period)
+        self.next_units = 0  # spend at which the next threshold is crossed (None left: never)
+        self.exhausted = False  # the spend has reached the limit: a block budget refuses calls
         self.roll(now)
 
     def keep_current(self, now: float) -> None:
@@ -329,32 +374,47 @@ class _State:
     def roll(self, now: float) -> None:
         start, end = period_bounds(self.budget.period, self.budget.tz, now)
         self.start, self.end = start.timestamp(), end.timestamp()
-        self.local = self.local_at_fleet = 0.0
+        self.local = self.local_at_fleet = self.calls = 0
         self.fleet_base = None
         self.next_index = 0
+        self.exhausted = False
         self._set_next()
 
     def _set_next(self) -> None:
         i = self.next_index
-        # a hair below the threshold: 0.1 + 0.2 + … that should reach it exactly still does
-        self.next_usd = self.thresholds_usd[i] * (1 - 1e-12) if i < len(self.thresholds_usd) else math.inf
+        self.next_units = self.thresholds_units[i] if i < len(self.thresholds_units) else _NEVER
 
-    def spent(self) -> float:
+    def spent(self) -> int:
         """Fleet spend at the last refresh plus local spend since; never below this process's own spend
         (the server may not have received the latest calls yet)."""
         if self.fleet_base is None:
             return self.local
         return max(self.fleet_base + self.local - self.local_at_fleet, self.local)
 
+    def counted(self) -> int:
+        """The spend a threshold is compared with: `spent()` plus the most that rounding each call's
+        cost to a unit can have taken off (half a unit per call; nothing for costs with up to twelve
+        decimals, which round exactly, unless they come within that of the threshold)."""
+        return self.spent() + (self.calls + 1) // 2
+
+    def settle(self) -> None:
+        """Recompute `exhausted` after the spend moved either way (a fleet answer, the server gone)."""
+        self.exhausted = self.counted() >= self.limit
+
     def crossings(self) -> list[float]:
         """Thresholds (fractions) newly reached; each is returned once per period."""
-        spent = self.spent()
+        counted = self.counted()
         crossed: list[float] = []
-        while spent >= self.next_usd:
+        while counted >= self.next_units:
             crossed.append(self.budget.thresholds[self.next_index])
             self.next_index += 1
             self._set_next()
+        if counted >= self.limit:
+            self.exhausted = True
         return crossed
+
+
+_NEVER: Final = 1 << 200  # above any spend: no threshold left this period
 
 
 class BudgetTracker:
@@ -408,13 +468,18 @@ class BudgetTracker:
         states = self._matching(facts.scope)
         if not states:
             return
+        units = to_units(cost)
         now = self.clock()
         pending: list[Notification] = []
         with self._lock:
-            for state in states:
-                state.keep_current(now)
-                state.local += cost
-                if state.spent() >= state.next_usd:
+            for state in states:  # `keep_current` and `counted` inlined: this runs once per call and budget
+                if not state.start <= now < state.end:
+                    state.roll(now)
+                state.local += units
+                state.calls += 1
+                base = state.fleet_base
+                spent = state.local if base is None else max(base + state.local - state.local_at_fleet, state.local)
+                if spent + ((state.calls + 1) >> 1) >= state.next_units:
                     pending.extend(self._notice(state, t) for t in state.crossings())
         for notice in pending:
             notify(notice)
@@ -429,16 +494,16 @@ class BudgetTracker:
             if not state.start <= now < state.end:
                 with self._lock:  # checked again under the lock: one thread rolls it
                     state.keep_current(now)
-            spent = state.spent()
-            if spent >= state.budget.limit_usd:
-                raise BudgetExceeded(state.budget.name, spent, state.budget.limit_usd, state.budget.period)
+            if state.exhausted:
+                raise BudgetExceeded(state.budget.name, _usd(state.spent()), state.budget.limit_usd,
+                                     state.budget.period)
 
     def apply_fleet(self, name: str, period_start: float, fleet_usd: float, local_at_request: float) -> None:
         """A fleet refresh answered: `fleet_usd` was the whole fleet's spend of the period starting at
         `period_start` when this process's local spend was `local_at_request`. Ignored when the period
         has rolled since the request was sent."""
         state = self._by_name.get(name)
-        if state is None or not math.isfinite(fleet_usd):
+        if state is None or not math.isfinite(fleet_usd) or not math.isfinite(local_at_request):
             return
         pending: list[Notification] = []
         with self._lock:
@@ -446,8 +511,9 @@ class BudgetTracker:
             state.keep_current(now)
             if state.start != period_start:
                 return
-            state.fleet_base = max(fleet_usd, 0.0)
-            state.local_at_fleet = local_at_request
+            state.fleet_base = max(to_units(fleet_usd), 0)
+            state.local_at_fleet = to_units(local_at_request)
+            state.settle()
             pending = [self._notice(state, t) for t in state.crossings()]
         for notice in pending:
             notify(notice)
@@ -457,6 +523,7 @@ class BudgetTracker:
         with self._lock:
             for state in self._states:
                 state.fleet_base = None
+                state.settle()
 
     def local_snapshot(self) -> list[tuple[Budget, float, float]]:
         """(budget, period start, local spend) now, rolling periods that have ended: what a refresh asks about."""
@@ -465,7 +532,7 @@ class BudgetTracker:
             out = []
             for state in self._states:
                 state.keep_current(now)
-                out.append((state.budget, state.start, state.local))
+                out.append((state.budget, state.start, _usd(state.local)))
             return out
 
     def statuses(self) -> list[BudgetStatus]:
@@ -477,13 +544,13 @@ class BudgetTracker:
                 tz = state.budget.tz
                 out.append(BudgetStatus(
                     state.budget, datetime.fromtimestamp(state.start, tz), datetime.fromtimestamp(state.end, tz),
-                    state.spent(), state.local, state.fleet_base is not None,
+                    _usd(state.spent()), _usd(state.local), state.fleet_base is not None,
                 ))
             return out
 
     def _notice(self, state: _State, threshold: float) -> Notification:
         budget = state.budget
-        spent = state.spent()
+        spent = _usd(state.spent())
         level = severity(budget, threshold)
         start = datetime.fromtimestamp(state.start, budget.tz).isoformat()
         what = "reached its limit" if threshold >= 1.0 else f"passed {threshold:.0%} of its limit"
@@ -552,7 +619,9 @@ def install(
             if config.server:
                 from otel_ai.work.fleet import FleetRefresher
 
-                _refresher = FleetRefresher(tracker, config.server, ttl_s=config.ttl_s).start()
+                if config.token:
+                    _remember_secret(config.token)
+                _refresher = FleetRefresher(tracker, config.server, ttl_s=config.ttl_s, token=config.token).start()
             _active = tracker
             return tracker
     except Exception as exc:
@@ -570,6 +639,16 @@ def uninstall() -> None:
         calls.remove_gate(tracker.checker)
     if refresher is not None:
         refresher.stop()
+
+
+def _remember_secret(token: str) -> None:
+    """The token joins the redactor's known secrets: if it ever shows up in a span, it is masked."""
+    try:
+        from otel_ai.privacy.secrets import remember
+
+        remember(token)
+    except Exception as exc:
+        report("work.budgets.secret", exc)
 
 
 def _service_name(tracer_provider: Any) -> str | None:

@@ -12,6 +12,9 @@ that delay plus the TTL. A server that does not answer is not fatal: one warning
 count this process's spend until it answers again (fail-open).
 
 The HTTP is plain urllib, with instrumentation suppressed: the refresh makes no spans of its own.
+A server started with a token (`otel-ai serve --token`) is asked with `Authorization: Bearer` and
+the token of `OTEL_AI_BUDGET_SERVER_TOKEN`; redirects are not followed (they would carry the token
+to wherever they point), and a 401 answer is one warning naming that variable.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
@@ -35,16 +38,40 @@ if TYPE_CHECKING:
 __all__ = ["SPEND_PATH", "FleetRefresher", "fetch_spend"]
 
 SPEND_PATH = "/api/v1/budgets/spend"
+TOKEN_VAR = "OTEL_AI_BUDGET_SERVER_TOKEN"
 _MAX_TIMEOUT_S = 2.0
 _logger = logging.getLogger("otel_ai")
 
 
-def fetch_spend(server: str, budget: Budget, since: float, *, timeout_s: float = _MAX_TIMEOUT_S) -> float:
-    """The fleet's spend in `budget`'s scope since `since` (unix seconds), in USD; raises on any failure."""
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an error here: following it would send the token to another address."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect())
+
+
+def shown(url: str) -> str:
+    """`url` as it may be printed: any `user:password@` replaced by `***@`."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+
+
+def fetch_spend(server: str, budget: Budget, since: float, *, timeout_s: float = _MAX_TIMEOUT_S,
+                token: str | None = None) -> float:
+    """The fleet's spend in `budget`'s scope since `since` (unix seconds), in USD; raises on any failure
+    (`urllib.error.HTTPError` with code 401 when the server wants a token it did not get)."""
     params = {"since": datetime.fromtimestamp(since, timezone.utc).isoformat(), **budget.scope}
-    request = urllib.request.Request(f"{server}{SPEND_PATH}?{urlencode(params)}",
-                                     headers={"Accept": "application/json"})
-    with suppress_instrumentation(), urllib.request.urlopen(request, timeout=timeout_s) as response:
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"{server}{SPEND_PATH}?{urlencode(params)}", headers=headers)
+    with suppress_instrumentation(), _opener.open(request, timeout=timeout_s) as response:
         body: Any = json.loads(response.read(65536))
     spent = body.get("spent_usd") if isinstance(body, dict) else None
     if isinstance(spent, bool) or not isinstance(spent, (int, float)):
@@ -55,9 +82,10 @@ def fetch_spend(server: str, budget: Budget, since: float, *, timeout_s: float =
 class FleetRefresher:
     """The background refresh of one tracker's fleet spend; `start()` it, `stop()` it at the end."""
 
-    def __init__(self, tracker: BudgetTracker, server: str, *, ttl_s: float = 5.0) -> None:
+    def __init__(self, tracker: BudgetTracker, server: str, *, ttl_s: float = 5.0, token: str | None = None) -> None:
         self.tracker = tracker
         self.server = server.rstrip("/")
+        self._token = token or None  # never printed, never exported
         self.ttl_s = ttl_s
         self.timeout_s = min(ttl_s, _MAX_TIMEOUT_S)
         self.failing = False  # the last refresh failed (the warning was printed once)
@@ -92,22 +120,40 @@ class FleetRefresher:
         """Ask the server once for every budget; True when every answer came. Never raises."""
         try:
             for budget, start, local in self.tracker.local_snapshot():
-                spent = fetch_spend(self.server, budget, start, timeout_s=self.timeout_s)
+                spent = fetch_spend(self.server, budget, start, timeout_s=self.timeout_s, token=self._token)
                 self.tracker.apply_fleet(budget.name, start, spent, local)
         except Exception as exc:  # unreachable, refused, a bad answer: count locally, say so once
             if not self.failing:
                 self.failing = True
-                reason = str(getattr(exc, "reason", None) or exc)
-                _logger.warning(
-                    "otel-ai: budget server %s did not answer (%s); budgets count this process's spend only "
-                    "until it does", self.server, reason.splitlines()[0][:200] if reason else type(exc).__name__,
-                )
+                self._warn(exc)
             self.tracker.forget_fleet()
             return False
         if self.failing:
             self.failing = False
-            _logger.info("otel-ai: budget server %s answers again; budgets count the fleet's spend", self.server)
+            _logger.info("otel-ai: budget server %s answers again; budgets count the fleet's spend",
+                         shown(self.server))
         with self._refreshed:
             self.refreshes += 1
             self._refreshed.notify_all()
         return True
+
+    def _warn(self, exc: Exception) -> None:
+        """The one line for a refresh that failed: what happened and, for a refused token, what to set."""
+        server = shown(self.server)
+        after = "; budgets count this process's spend only until it answers"
+        if isinstance(exc, urllib.error.HTTPError) and exc.code in (401, 403):
+            if self._token:
+                what = f"refused the token in {TOKEN_VAR} (HTTP {exc.code}): set it to the server's token"
+            else:
+                what = (f"asks for a token (HTTP {exc.code}): set {TOKEN_VAR} to the token the server was "
+                        "started with (otel-ai serve --token, or OTEL_AI_SERVE_TOKEN)")
+            _logger.warning("otel-ai: budget server %s %s%s", server, what, after)
+            return
+        if isinstance(exc, urllib.error.HTTPError) and 300 <= exc.code < 400:
+            reason = f"HTTP {exc.code} redirect, not followed: set the server's own address"
+        elif isinstance(exc, urllib.error.HTTPError):
+            reason = f"HTTP {exc.code}"
+        else:
+            reason = str(getattr(exc, "reason", None) or exc)
+            reason = reason.splitlines()[0][:200] if reason else type(exc).__name__
+        _logger.warning("otel-ai: budget server %s did not answer (%s)%s", server, reason, after)
