@@ -154,7 +154,8 @@ def _openai_plausible(value: str) -> bool:
 
 def _mixed_case(value: str) -> bool:
     """Random letters hold capitals and small letters; ``hf_`` + 34 of one case is a name or a placeholder."""
-    return not value.isupper() and not value.islower()
+    body = value[3:]  # after "hf_"
+    return not body.isupper() and not body.islower()
 
 
 _BASE64_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
@@ -181,7 +182,8 @@ _NOT_A_PASSWORD = frozenset({"null", "none", "true", "false", "nil", "undefined"
 
 def _password_value(value: str) -> bool:
     """A value after ``password=`` / ``"password": "…"``: anything but JSON literals and our own markers."""
-    return value.lower() not in _NOT_A_PASSWORD and not value.startswith("[REDACTED")
+    literal = value.rstrip("}]),").lower()  # `"pwd": false}`: the closer is not part of the value
+    return literal not in _NOT_A_PASSWORD and not value.startswith("[REDACTED")
 
 
 def _ssn_ok(value: str) -> bool:
