@@ -1,9 +1,10 @@
 """The leak regression suite: no planted secret or personal datum reaches the collector.
 
 ``tests/support/leak_app.py`` plants every kind of secret and personal datum the redactor knows
-(provider keys, AWS, GitHub and Slack tokens, JWTs, bearer tokens, URL passwords, e-mail
-addresses, IBANs, card numbers, phone numbers, a custom pattern) in every place telemetry reads
-(prompts, system instructions, tool calls and definitions, model output, error bodies, log
+(provider keys, AWS, GitHub, GitLab, Slack, Stripe, Google, Hugging Face, SendGrid and npm tokens,
+PEM private keys, JWTs, bearer tokens, Basic credentials, password pairs, URL passwords, e-mail
+addresses, IBANs, card numbers, phone numbers, US social security numbers, a custom pattern) in
+every place telemetry reads (prompts, system instructions, tool calls and definitions, model output, error bodies, log
 messages, model names, stop sequences, URL query parameters, request and response headers, JSON
 pasted into a prompt, text cut by the content limit, a callable API key), at line starts, after
 tabs, in quotes, as JSON numbers and keys; through sync, async and streaming calls, raw responses
@@ -45,7 +46,7 @@ from tests.support.otlp_receiver import OTLPReceiver, any_value_to_python, attrs
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-CONTENT_LIMIT = 9000  # every blob is shorter; the truncation place cuts its parts at this length
+CONTENT_LIMIT = 14000  # every blob is shorter; the truncation place cuts its parts at this length
 JSON_ATTRIBUTES = (
     "gen_ai.input.messages",
     "gen_ai.output.messages",
@@ -186,7 +187,7 @@ class Finder:
             for form in p.forms():
                 if len(form) >= PIECE:
                     self.forms[form[:PIECE]].append((form, p))
-                else:  # pragma: no cover - the table has none (test_the_planted_values_are_valid_instances)
+                else:  # a US SSN (11 characters): looked for whole in every text
                     self.short.append((form, p))
             if p.credential:
                 for i in range(len(p.value) - PIECE + 1):
@@ -246,6 +247,7 @@ def find_leaks(leak_run: LeakRun) -> Leaks:
 
 
 RAW = "received bytes"
+SHORT_KINDS = frozenset({"us_ssn"})  # shorter than PIECE as written: found whole, never in part
 
 
 def _as(p: Planted, form: str, location: Location) -> Location:
@@ -374,7 +376,7 @@ def test_the_planted_values_are_valid_instances() -> None:
     assert len(values) == len(set(values))
     for p in planted:
         assert p.value in p.text
-        assert all(len(form) >= PIECE for form in p.forms()), p
+        assert all(len(form) >= PIECE for form in p.forms()) or p.kind in SHORT_KINDS, p
         digits = "".join(ch for ch in p.value if ch.isdigit())
         if p.kind.startswith("card"):
             assert leak_app.luhn_valid(digits), p

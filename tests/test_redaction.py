@@ -873,20 +873,31 @@ def test_log_exporter_never_raises_and_delegates_lifecycle() -> None:
 # One table of key formats, one walk
 # --------------------------------------------------------------------------------------------
 
-PROVIDER_KEY_EXAMPLES = {
-    "deepseek_key": DEEPSEEK_KEY,
-    "openai_key": OPENAI_PROJECT_KEY,
-    "elevenlabs_key": ELEVENLABS_KEY,
-    "github_token": GITHUB_PAT_CLASSIC,
-    "slack_token": SLACK_BOT,
-    "aws_access_key": AWS_ACCESS_KEY,
-}
+# One example per entry of patterns.PROVIDER_KEYS, in its order (a kind may have several entries).
+PROVIDER_KEY_EXAMPLES = [
+    ("deepseek_key", DEEPSEEK_KEY),
+    ("openai_key", OPENAI_PROJECT_KEY),
+    ("elevenlabs_key", ELEVENLABS_KEY),
+    ("stripe_key", "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"),
+    ("stripe_key", "rk_test_" + "51HxQ2vLkJ8mN3pR6tY9wZ1a"),
+    ("github_token", GITHUB_PAT_CLASSIC),
+    ("gitlab_token", "glpat-" + "Xy7kP2mQ9rT4vW1zB5nC"),
+    ("gitlab_token", "GR1348941" + "aB3dE6gH9jK2mN5pQ8sT"),
+    ("slack_token", SLACK_BOT),
+    ("aws_access_key", AWS_ACCESS_KEY),
+    ("google_api_key", "AIza" + "SyD3asb-2pEZVqMkmL6M9N6nHZRR_znhrh0"),
+    ("huggingface_token", "hf_" + "jCBaQngSHiHDRYOcsMcifUcysGyaiybUWz"),
+    ("sendgrid_key", "SG." + "ngeVfQFYQlKU0ufo8x5d1A" + "." + "TwL2iGABf9DHoTf-09kqeF8tAmbihYzrnopKc-1s5cr"),
+    ("npm_token", "npm_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"),
+    ("pypi_token", "pypi-AgEIcHlwaS5vcmc" + "CJGRhNjE2MTQ5LWZhYTEtNDI0Ny05ZjY1LTMwZDNkZTFjMjQ1OQACKlszLCJmMGE4"),
+]
 
 
 def test_bearer_names_exactly_the_provider_key_kinds() -> None:
     # the kinds recognised inside "Bearer ..." are the provider key kinds: one table drives both
-    assert [key.kind for key in patterns.PROVIDER_KEYS] == list(PROVIDER_KEY_EXAMPLES)
-    for kind, token in PROVIDER_KEY_EXAMPLES.items():
+    assert [key.kind for key in patterns.PROVIDER_KEYS] == [kind for kind, _ in PROVIDER_KEY_EXAMPLES]
+    for (kind, token), key in zip(PROVIDER_KEY_EXAMPLES, patterns.PROVIDER_KEYS, strict=True):
+        assert key.full.fullmatch(token), kind
         assert patterns.classify_bearer(token) == kind
         assert redact(f"Authorization: Bearer {token}") == (
             f"Authorization: Bearer [REDACTED:{kind}]",
@@ -902,8 +913,9 @@ def test_each_key_format_is_written_once_and_both_matchers_derive_from_it() -> N
     source = inspect.getsource(patterns)
     scan = re.sub(r"\(\?P<p\d+>", "(?P<G>", patterns.PROVIDER_RE.pattern)
     scanned_kinds = {branch.kind for branch in patterns.PROVIDER_META.values()}
-    for key in (*patterns.PROVIDER_KEYS, patterns.SLACK_WEBHOOK, patterns.JWT):
-        assert source.count(key.pattern) == 1, key.kind  # the regex text appears in one place
+    for key in (*patterns.PROVIDER_KEYS, patterns.SLACK_WEBHOOK, patterns.JWT, patterns.PRIVATE_KEY):
+        # the regex text appears in one place (the private key's is written in three literals)
+        assert source.count(key.pattern) == 1 or key is patterns.PRIVATE_KEY, key.kind
         assert key.full.pattern == key.pattern
         template, branch = key.branch()
         head, _, tail = template.partition("(?P<G>")  # branches sharing a head are merged

@@ -253,6 +253,73 @@ def european_national_phones(draw: st.DrawFn) -> str:
 
 customs = chars(UPPER_DIGITS, 12).map(lambda s: "internal-ref-" + s)
 
+
+@st.composite
+def private_keys(draw: st.DrawFn) -> Secret:
+    """A whole PEM block; the value checked is its first body line (the key material)."""
+    kind = draw(st.sampled_from(["", "RSA ", "EC ", "DSA ", "OPENSSH ", "ENCRYPTED ", "PGP "]))
+    block = " BLOCK" if kind == "PGP " and draw(st.booleans()) else ""
+    lines = draw(st.lists(key_body(ALNUM + "+/", 64, 64), min_size=1, max_size=4))
+    headers = ["Proc-Type: 4,ENCRYPTED", "DEK-Info: AES-128-CBC,5E6B1A2B3C4D5E6F"] if draw(st.booleans()) else []
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    body = newline.join([*headers, *([""] if headers else []), *lines, draw(key_body(ALNUM + "+/", 4, 60)) + "=="])
+    end = "" if draw(st.booleans()) and not block else f"{newline}-----END {kind}PRIVATE KEY{block}-----"  # cut
+    text = f"-----BEGIN {kind}PRIVATE KEY{block}-----{newline}{body}{end}"
+    return Secret("private_key", lines[0], text)
+
+
+stripe_keys = st.builds(
+    lambda kind, env, body: f"{kind}_{env}_{body}",
+    st.sampled_from(["sk", "rk"]), st.sampled_from(["live", "test", "prod"]), key_body(ALNUM, 24, 99),
+)
+google_api_keys = key_body(KEY_CHARS, 35, 35).map(lambda body: "AIza" + body)
+gitlab_tokens = st.one_of(
+    st.builds(lambda p, b: f"{p}-{b}",
+              st.sampled_from(["glpat", "gldt", "glrt", "glptt", "glcbt", "glft", "glimt", "glagent", "gloas"]),
+              key_body(KEY_CHARS, 20, 64)),
+    st.builds(lambda b, c: f"glpat-{b}.01{c}", key_body(KEY_CHARS, 27, 60),
+              chars(string.ascii_lowercase + string.digits, 7)),
+    key_body(KEY_CHARS, 20, 30).map(lambda b: "GR1348941" + b),
+)
+
+
+@st.composite
+def huggingface_tokens(draw: st.DrawFn) -> str:
+    body = list(draw(chars(string.ascii_letters, 34)))
+    body[draw(st.integers(0, 33))] = draw(st.sampled_from(string.ascii_uppercase))
+    body[draw(st.integers(0, 33))] = draw(st.sampled_from(string.ascii_lowercase))
+    return "hf_" + "".join(body)
+
+
+sendgrid_keys = st.builds(lambda a, b: f"SG.{a}.{b}", key_body(KEY_CHARS, 22, 22), key_body(KEY_CHARS, 43, 43))
+npm_tokens = key_body(ALNUM, 36, 36).map(lambda body: "npm_" + body)
+basic_credentials = st.builds(
+    lambda word, user, password: (lambda value: Secret("basic_auth", value, f"Authorization: {word} {value}"))(
+        base64.b64encode(f"{user}:{password}".encode()).decode()
+    ),
+    st.sampled_from(["Basic", "basic", "BASIC"]),
+    chars(ALNUM + "._-@", 1, 20),
+    key_body(ALNUM + "!$*~.:@#%^&()", 6, 40),
+)
+def _password_pair(label: str, sep: str, value: str) -> Secret:
+    quote = sep[-1] if sep[-1] in "\"'" else ""  # a quoted value is closed by its quote
+    return Secret("password", value, f"{label}{sep}{value}{quote}")
+
+
+password_pairs = st.builds(
+    _password_pair,
+    st.sampled_from(["password", "PASSWORD", "Password", "passwd", "pwd", "passphrase", "db_password", "PGPASSWORD"]),
+    st.sampled_from(["=", ": ", " = ", ":", '": "', "': '", '="']),
+    key_body(ALNUM + "!$*~.@#%^", 6, 40),
+)
+
+
+@st.composite
+def ssns(draw: st.DrawFn) -> str:
+    area = draw(st.integers(1, 899).filter(lambda a: a != 666))
+    sep = draw(st.sampled_from(["-", " "]))
+    return f"{area:03d}{sep}{draw(st.integers(1, 99)):02d}{sep}{draw(st.integers(1, 9999)):04d}"
+
 KINDS: dict[str, st.SearchStrategy[Secret]] = {
     "openai_key": same("openai_key", openai_keys),
     "deepseek_key": same("deepseek_key", deepseek_keys),
@@ -273,6 +340,16 @@ KINDS: dict[str, st.SearchStrategy[Secret]] = {
     "phone_us": same("phone_us", us_phones()),
     "phone_european": same("phone_european", european_national_phones()),
     "custom": same("custom", customs),
+    "private_key": private_keys(),
+    "stripe_key": same("stripe_key", stripe_keys),
+    "google_api_key": same("google_api_key", google_api_keys),
+    "gitlab_token": same("gitlab_token", gitlab_tokens),
+    "huggingface_token": same("huggingface_token", huggingface_tokens()),
+    "sendgrid_key": same("sendgrid_key", sendgrid_keys),
+    "npm_token": same("npm_token", npm_tokens),
+    "basic_auth": basic_credentials,
+    "password": password_pairs,
+    "us_ssn": same("us_ssn", ssns()),
 }
 
 # --------------------------------------------------------------------------------------------
@@ -513,3 +590,78 @@ def test_clean_sequences_come_back_as_the_same_object(texts: list[str], as_tuple
     out, counts = REDACTOR.redact_value(value)
     assert counts is None
     assert out is value
+
+
+# --------------------------------------------------------------------------------------------
+# (c) look-alikes of the formats added with issue 15 are left alone
+# --------------------------------------------------------------------------------------------
+
+
+def _untouched(text: str) -> None:
+    out, counts = REDACTOR.redact(text)
+    assert counts is None, f"redacted {dict(counts)}: {text!r} -> {out!r}"
+
+
+@SETTINGS
+@given(number=st.integers(0, 999_999_999), words=prose)
+def test_a_bare_nine_digit_number_is_not_a_social_security_number(number: int, words: str) -> None:
+    """Only the written form (AAA-GG-SSSS) is an SSN: ids, amounts and counts of 9 digits are not."""
+    _untouched(f"{words} order {number:09d} for {number} units")
+
+
+@SETTINGS
+@given(
+    area=st.one_of(st.just(0), st.just(666), st.integers(900, 999), st.integers(1, 899)),
+    group=st.integers(0, 99),
+    serial=st.integers(0, 9999),
+    sep=st.sampled_from(["-", " "]),
+)
+def test_numbers_in_the_ssn_shape_are_ssns_only_when_valid(area: int, group: int, serial: int, sep: str) -> None:
+    text = f"ref {area:03d}{sep}{group:02d}{sep}{serial:04d} ok"
+    valid = area not in (0, 666) and area < 900 and group != 0 and serial != 0
+    _, counts = REDACTOR.redact(text)
+    assert (counts is not None and counts["us_ssn"] == 1) == valid, (text, counts)
+
+
+@SETTINGS
+@given(date=st.dates(), zip_code=st.integers(10000, 99999), plus4=st.integers(0, 9999))
+def test_dates_and_zip_codes_are_not_social_security_numbers(date: object, zip_code: int, plus4: int) -> None:
+    _untouched(f"shipped {date} to 94105, ZIP+4 {zip_code}-{plus4:04d}")
+
+
+@SETTINGS
+@given(
+    name=st.lists(chars(string.ascii_lowercase, 1, 10), min_size=1, max_size=5).map("_".join),
+    letters=st.sampled_from([string.ascii_lowercase, string.ascii_uppercase]),
+    data=st.data(),
+)
+def test_hf_identifiers_and_placeholders_are_not_tokens(name: str, letters: str, data: st.DataObject) -> None:
+    """Snake-case names (hf_hub_download), one-case runs of 34 letters (hf_xxxx... placeholders)
+    and longer runs are not Hugging Face tokens."""
+    one_case = data.draw(chars(letters, 34))
+    longer = data.draw(huggingface_tokens()) + data.draw(chars(string.ascii_letters, 1, 5))
+    _untouched(f"call hf_{name}() with hf_{one_case} or {longer}")
+
+
+@SETTINGS
+@given(words=st.lists(WORDS, min_size=1, max_size=4), a=chars(KEY_CHARS, 1, 21), b=chars(KEY_CHARS, 1, 42))
+def test_sg_abbreviations_are_not_sendgrid_keys(words: list[str], a: str, b: str) -> None:
+    """"SG." in prose (Singapore, a sergeant) and two parts shorter than a key's (22 and 43) are left."""
+    _untouched(f"SG. {' '.join(words)}; SG.{a}.{b} and SG.{''.join(words)}")
+
+
+@SETTINGS
+@given(word=st.sampled_from([
+    "authentication", "auth", "settings", "plan", "usage", "English", "tier", "example", "idea", "rules",
+    "income", "needs", "research", "training", "Python", "HTML", "setup",
+]), words=prose)
+def test_basic_in_prose_is_not_a_credential(word: str, words: str) -> None:
+    _untouched(f"{words} Basic {word} and basic {word}: BASIC {word}.")
+
+
+@SETTINGS
+@given(words=st.lists(WORDS, min_size=1, max_size=6).map(" ".join))
+def test_the_word_password_in_prose_is_not_a_pair(words: str) -> None:
+    """Only a label followed by ``=`` or ``:`` and a value is a pair; JSON literals are no passwords."""
+    _untouched(f"the password is {words}; passwords {words}. Password:\nreset your pwd {words}")
+    _untouched('{"password": null, "passwd": true, "pwd": false}')

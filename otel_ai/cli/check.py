@@ -15,6 +15,7 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from otel_ai import __version__
+from otel_ai.privacy.urls import display_url, mask_urls, split_credentials
 from otel_ai.sdk import setup as _setup
 from otel_ai.sdk import state as _state
 from otel_ai.sdk.settings import ContentMode
@@ -43,7 +44,11 @@ def signal_export(signal: str, env: Mapping[str, str]) -> tuple[str, str | None,
 
 
 def probe(protocol: str, endpoint: str, timeout: float = _PROBE_TIMEOUT_S) -> str:
-    """Whether an OTLP endpoint answers: an empty export over HTTP, a TCP connection for gRPC."""
+    """Whether an OTLP endpoint answers: an empty export over HTTP, a TCP connection for gRPC.
+
+    Credentials in the URL (``http://user:password@host``) are sent as ``Authorization: Basic``,
+    as the SDK's exporter does; left in the URL, ``urllib`` would take them for part of the host.
+    """
     parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
     host = parts.hostname or "localhost"
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -53,9 +58,11 @@ def probe(protocol: str, endpoint: str, timeout: float = _PROBE_TIMEOUT_S) -> st
                 return "answers (TCP connection accepted)"
         except OSError as exc:
             return f"does not answer ({_reason(exc)})"
-    request = urllib.request.Request(
-        endpoint, data=b"", method="POST", headers={"Content-Type": "application/x-protobuf"}
-    )
+    url, authorization = split_credentials(endpoint)
+    headers = {"Content-Type": "application/x-protobuf"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    request = urllib.request.Request(url, data=b"", method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return f"answers (HTTP {response.status})"
@@ -71,7 +78,7 @@ def _reason(exc: BaseException) -> str:
         return "connection refused"
     if isinstance(inner, (TimeoutError, socket.timeout)):
         return f"timed out after {_PROBE_TIMEOUT_S:g} s"
-    return str(inner) or type(inner).__name__
+    return mask_urls(str(inner)) or type(inner).__name__
 
 
 def _work_lines(env: Mapping[str, str], line: Callable[[str, str], None]) -> None:
@@ -82,7 +89,7 @@ def _work_lines(env: Mapping[str, str], line: Callable[[str, str], None]) -> Non
     config, _ = parse_budget_config(env)
     if config.budgets:
         blocking = sum(b.action == "block" for b in config.budgets)
-        where = f"fleet spend from {config.server}" if config.server else "spend counted in each process"
+        where = f"fleet spend from {display_url(config.server)}" if config.server else "spend counted in each process"
         line("budgets", f"{len(config.budgets)} ({blocking} blocking): "
              + ", ".join(f"{b.name} {b.limit_usd:g} USD/{b.period}" for b in config.budgets) + f"; {where}")
     notifiers = parse_notifiers(env)[0].describe()
@@ -117,9 +124,9 @@ def run_check(out: TextIO | None = None, env: Mapping[str, str] | None = None, *
         if protocol is None or endpoint is None:
             line(signal, f"exporter {exporter}")
             continue
-        line(signal, f"exporter {exporter}, {protocol} to {endpoint}")
+        line(signal, f"exporter {exporter}, {protocol} to {display_url(endpoint)}")
         parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
-        server = f"{parts.scheme}://{parts.netloc}"
+        server = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"  # no credentials: it is printed
         endpoints.setdefault((protocol, server), (endpoint, []))[1].append(signal)
     content = settings.content
     limit = settings.content_max_length
@@ -146,6 +153,6 @@ def run_check(out: TextIO | None = None, env: Mapping[str, str] | None = None, *
         out.write("otel-ai: configuration ok\n")
         return 0
     for problem in problems:
-        sys.stderr.write(f"otel-ai: problem: {problem}\n")
+        sys.stderr.write(f"otel-ai: problem: {mask_urls(problem)}\n")
     sys.stderr.write(f"otel-ai: {len(problems)} problem(s); the agent would fall back as described\n")
     return 2

@@ -12,6 +12,7 @@ before that anchor are checked with look-behinds. The digit-led kinds run only w
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -25,9 +26,11 @@ __all__ = [
     "EMAIL_LOCAL_CHARS",
     "IBAN_RE",
     "JWT",
+    "LABEL_SCANS",
     "NUMBER_CLUSTER_RE",
     "NUMBER_META",
     "NUMBER_RE",
+    "PRIVATE_KEY",
     "PROVIDER_KEYS",
     "PROVIDER_META",
     "PROVIDER_RE",
@@ -149,6 +152,51 @@ def _openai_plausible(value: str) -> bool:
     return value.startswith(_OPENAI_PREFIXES) or _OPENAI_BODY_SIGNAL.search(value, 3) is not None
 
 
+def _mixed_case(value: str) -> bool:
+    """Random letters hold capitals and small letters; ``hf_`` + 34 of one case is a name or a placeholder."""
+    body = value[3:]  # after "hf_"
+    return not body.isupper() and not body.islower()
+
+
+_BASE64_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+
+
+def _basic_credentials(value: str) -> bool:
+    """Whether ``value`` (after ``Basic``) is base64 of ``user:password``: printable text with a colon.
+
+    Tells ``Authorization: Basic dXNlcjpwYXNz`` from prose ("Basic authentication", "basic
+    settings"): a word rarely decodes to valid UTF-8 at all, let alone printable text with a colon.
+    """
+    if not _BASE64_RE.fullmatch(value):
+        return False
+    padded = value + "=" * (-len(value) % 4)
+    try:
+        decoded = base64.b64decode(padded, validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
+        return False
+    return ":" in decoded and decoded.isprintable()
+
+
+_NOT_A_PASSWORD = frozenset({"null", "none", "true", "false", "nil", "undefined"})
+
+
+def _password_value(value: str) -> bool:
+    """A value after ``password=`` / ``"password": "…"``: anything but JSON literals and our own markers."""
+    literal = value.rstrip("}]),").lower()  # `"pwd": false}`: the closer is not part of the value
+    return literal not in _NOT_A_PASSWORD and not value.startswith("[REDACTED")
+
+
+def _ssn_ok(value: str) -> bool:
+    """US social security number: area 001-899 but not 666, group 01-99, serial 0001-9999.
+
+    Only the written form (``123-45-6789``, ``123 45 6789``, one separator used twice) is matched,
+    so the many 9-digit numbers of ordinary text (ids, amounts, timestamps) are never taken for one.
+    """
+    digits = _digits(value)
+    area, group, serial = digits[:3], digits[3:5], digits[5:]
+    return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
+
+
 # --------------------------------------------------------------------------------------------
 # Branches of the combined patterns
 # --------------------------------------------------------------------------------------------
@@ -170,6 +218,7 @@ class Branch:
 _Template = tuple[str, Branch]
 
 _KEY_CHARS = r"[A-Za-z0-9_-]"
+_METACHARACTERS = frozenset("\\.^$*+?{}[]|()")  # "-" is literal outside a character class
 
 
 @dataclass(frozen=True)
@@ -192,7 +241,7 @@ class KeyFormat:
 
     def __post_init__(self) -> None:
         lead = self.pattern[: self.anchor + 1]
-        if re.escape(lead) != lead:  # pragma: no cover - a mistake in the table below
+        if any(ch in _METACHARACTERS for ch in lead):  # pragma: no cover - a mistake in the table below
             raise ValueError(f"{self.kind}: {lead!r} must be literal")
         object.__setattr__(self, "full", re.compile(self.pattern))
 
@@ -218,6 +267,10 @@ PROVIDER_KEYS: tuple[KeyFormat, ...] = (
     KeyFormat("deepseek_key", r"sk-[0-9a-f]{32}", 1, _KEY_CHARS, after=_KEY_CHARS),
     KeyFormat("openai_key", r"sk-[A-Za-z0-9_-]{20,}", 1, _KEY_CHARS, plausible=_openai_plausible),
     KeyFormat("elevenlabs_key", r"sk_[0-9a-f]{48}", 1, _KEY_CHARS, after=_KEY_CHARS),
+    # Stripe secret and restricted keys, live, test and prod (test keys still open the account's
+    # test data); publishable pk_ keys are public by design.
+    KeyFormat("stripe_key", r"sk_(?:live|test|prod)_[A-Za-z0-9]{10,99}", 1, _KEY_CHARS, after=_KEY_CHARS),
+    KeyFormat("stripe_key", r"rk_(?:live|test|prod)_[A-Za-z0-9]{10,99}", 1, _KEY_CHARS, after=_KEY_CHARS),
     KeyFormat(
         "github_token",
         r"g(?:h[pousr]_[A-Za-z0-9]{36,251}|ithub_pat_[A-Za-z0-9_]{22,245})",
@@ -225,14 +278,47 @@ PROVIDER_KEYS: tuple[KeyFormat, ...] = (
         "[A-Za-z0-9_]",
         after="[A-Za-z0-9_]",
     ),
+    # GitLab: personal (glpat-, also the routable form ending ".<2><7>"), deploy, runner, pipeline
+    # trigger, CI job, feed, incoming mail, agent, OAuth app, SCIM and feature-flag tokens; and
+    # runner registration tokens (GR1348941...).
+    KeyFormat(
+        "gitlab_token",
+        r"gl(?:pat|dt|rt|ptt|cbt|ft|imt|agent|oas|soat|ffct)-[A-Za-z0-9_-]{20,300}(?:\.[0-9a-z]{2,16})?",
+        0,
+        "[A-Za-z0-9_]",
+    ),
+    KeyFormat("gitlab_token", r"GR1348941[A-Za-z0-9_-]{20,}", 1, "[A-Za-z0-9_]"),
     KeyFormat("slack_token", r"xox[abprs]-[A-Za-z0-9-]{10,}", 0, "[A-Za-z0-9]"),
     KeyFormat("aws_access_key", r"A(?:KIA|SIA)[A-Z0-9]{16}", 0, "[A-Za-z0-9]", after="[A-Za-z0-9]"),
+    KeyFormat("google_api_key", r"AIza[A-Za-z0-9_-]{35}", 2, _KEY_CHARS, after=_KEY_CHARS),
+    # Hugging Face user tokens: hf_ + 34 letters of both cases (names such as hf_hub_download
+    # hold an underscore or are shorter; a placeholder is all one case).
+    KeyFormat("huggingface_token", r"hf_[A-Za-z]{34}", 2, _KEY_CHARS, after=_KEY_CHARS, plausible=_mixed_case),
+    KeyFormat("sendgrid_key", r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}", 1, _KEY_CHARS, after=_KEY_CHARS),
+    KeyFormat("npm_token", r"npm_[A-Za-z0-9]{36}", 3, _KEY_CHARS, after=_KEY_CHARS),
+    KeyFormat(
+        "pypi_token", r"pypi-AgE(?:IcHlwaS5vcmc|NdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{50,}", 7, _KEY_CHARS
+    ),
 )
 # Scanned like keys but not renamed after "Bearer" (there the value stays a bearer_token).
 SLACK_WEBHOOK = KeyFormat(  # the scheme stays visible
     "slack_token", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]+", 3, "[A-Za-z0-9.-]"
 )
 JWT = KeyFormat("jwt", r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", 2, _KEY_CHARS)
+# A PEM private key, the whole block: "-----BEGIN [RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP ...]PRIVATE
+# KEY[ BLOCK]-----", the body (base64, and the Proc-Type / DEK-Info or armor header lines of
+# encrypted and PGP keys), and the END line. Newlines may be escapes (blanked to NUL in the scan
+# view, or a literal backslash-n where the escape view does not apply, as in a URL-decoded path).
+# Without its END line (a key cut by the content limit) the block runs to the first character no
+# key holds. The body never holds "--", so a match never rescans: linear time.
+PRIVATE_KEY = KeyFormat(
+    "private_key",
+    r"-----BEGIN (?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?-----"
+    r"(?:[A-Za-z0-9+/=\s\x00:,.()_\\]|-(?!-))*"
+    r"(?:-----END (?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?-----)?",
+    7,
+    "-",
+)
 
 
 def classify_bearer(value: str) -> str | None:
@@ -253,8 +339,9 @@ def _both_cases(first: str, rest: str, branch: Branch) -> list[_Template]:
 
 # A label's quotes may be JSON-escaped, even twice: in the scan view ``\\"`` reads as NUL + quote.
 _LABEL_VALUE_SEP = r"""(?:\x00*["'])?[ \t]*[:=][ \t]*(?:\x00*["'])?"""
+_LABEL_VALUE_SEP_QUOTED = r"""(?:\x00*["'])?[ \t]*[:=][ \t]*\x00*["']"""  # the value is quoted
 _PROVIDER_BRANCHES: list[_Template] = [
-    *(key.branch() for key in (*PROVIDER_KEYS, SLACK_WEBHOOK, JWT)),
+    *(key.branch() for key in (*PROVIDER_KEYS, SLACK_WEBHOOK, JWT, PRIVATE_KEY)),
     # Labelled values: only the value is replaced
     *_both_cases(
         "b",
@@ -274,6 +361,39 @@ _PROVIDER_BRANCHES: list[_Template] = [
     ),
 ]
 
+# Labels common in prose ("pass", "basic"): in the combined scan they would stop it at every "p"
+# and "b" of the text (that doubled the cost of a clean page of prose). Each word below has its own
+# pattern that starts with the word itself, so the engine's literal-prefix search skips to it, and
+# it runs only when ``word in text``. A label in odd mixed case ("pASSWORD") is not looked for.
+_PASSWORD = Branch("password", _checked("password", _password_value), whole=False)
+_PASSWORD_VALUES: tuple[tuple[str, Branch], ...] = (
+    # password=..., "password": "...", PGPASSWORD=..., db_pwd: ...: a quoted value runs to its
+    # quote (spaces and all), an unquoted one up to a space, quote, "&", "," or ";".
+    (rf"{_LABEL_VALUE_SEP_QUOTED}(?P<G>[^\"'\x00\r\n]{{1,256}})", _PASSWORD),
+    (rf"{_LABEL_VALUE_SEP}(?P<G>[^\s\"'\x00&,;]{{1,256}})", _PASSWORD),
+)
+_BASIC_VALUE: tuple[tuple[str, Branch], ...] = (  # Authorization: Basic base64(user:password)
+    (r"[ \t]+(?P<G>[A-Za-z0-9+/]{4,}={0,2})(?![A-Za-z0-9+/=_.-])",
+     Branch("basic_auth", _checked("basic_auth", _basic_credentials), whole=False)),
+)
+
+
+_LabelScan = tuple[str, re.Pattern[str], dict[str, Branch]]
+
+
+def _label_scan(word: str, after: str, values: Sequence[tuple[str, Branch]]) -> _LabelScan:
+    """(word, the pattern ``word`` + ``after`` + one of ``values``, its branches by group name)."""
+    meta = {f"l{i}": branch for i, (_, branch) in enumerate(values)}
+    tails = "|".join(tail.replace("(?P<G>", f"(?P<l{i}>") for i, (tail, _) in enumerate(values))
+    return word, re.compile(f"{re.escape(word)}{after}(?:{tails})"), meta
+
+
+LABEL_SCANS: tuple[_LabelScan, ...] = (
+    *(_label_scan(word, "(?i:word|wd|phrase)", _PASSWORD_VALUES) for word in ("pass", "Pass", "PASS")),
+    *(_label_scan(word, "", _PASSWORD_VALUES) for word in ("pwd", "Pwd", "PWD")),
+    *(_label_scan(word, f"(?<![A-Za-z0-9_]{word})", _BASIC_VALUE) for word in ("basic", "Basic", "BASIC")),
+)
+
 # Digit-led kinds share one first-character class; a digit in the middle of a run never starts
 # a match. The combined pattern only runs inside clusters of digits and separators found by
 # NUMBER_CLUSTER_RE (cheap), and only when number_gate() says such a cluster can exist.
@@ -292,6 +412,10 @@ _NUMBER_BRANCHES: list[_Template] = [
     (
         rf"(?<=[0-9])(?<![\w.+-].)(?P<G>(?:[ -]?[0-9]){{12,18}}){_NOT_AFTER}",
         Branch("card_number", lambda v: "card_number" if _card_ok(v) else None),
+    ),
+    (  # US social security number, written with dashes or spaces (AAA-GG-SSSS)
+        rf"(?<=[0-9])(?<![\w.+-].)(?P<G>[0-9]{{2}}(?:-[0-9]{{2}}-|[ ][0-9]{{2}}[ ])[0-9]{{4}}){_NOT_AFTER}",
+        Branch("us_ssn", _checked("us_ssn", _ssn_ok)),
     ),
     (
         rf"(?<=[0-9])(?<![\w.+-].)(?P<G>[0-9]{{2}}[ .-][0-9]{{3}}[ .-][0-9]{{4}}){_NOT_AFTER}",

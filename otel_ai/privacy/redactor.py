@@ -63,6 +63,7 @@ from otel_ai.privacy.patterns import (
     EMAIL_DOMAIN_RE,
     EMAIL_LOCAL_CHARS,
     IBAN_RE,
+    LABEL_SCANS,
     NUMBER_CLUSTER_RE,
     NUMBER_META,
     NUMBER_RE,
@@ -326,6 +327,10 @@ class Redactor:
     def _scan(self, view: str, spans: _Spans | None) -> _Spans | None:
         """Every pattern kind over ``view`` (the text, or its escape-blanked or URL-decoded view)."""
         spans = _scan_combined(PROVIDER_RE, PROVIDER_META, view, 0, len(view), spans)
+        for word, regex, meta in LABEL_SCANS:  # password=..., Basic ...: only where the word is
+            if word in view:
+                for m in regex.finditer(view):
+                    spans = _accept(m, meta, view, spans)[0]
 
         if "@" in view:
             if "://" in view:

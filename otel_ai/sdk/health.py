@@ -25,6 +25,7 @@ from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult,
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from otel_ai.privacy.urls import display_url, mask_urls
 from otel_ai.sdk.guard import report
 
 if TYPE_CHECKING:
@@ -178,7 +179,8 @@ def _warn_once(text: str) -> None:
             return
         _warned = True
     try:
-        sys.stderr.write(f"otel-ai: {text}; {_WHAT_TO_DO}.\n")
+        # Endpoints carry Basic credentials as user:password@host: never printed (nor in a reason).
+        sys.stderr.write(f"otel-ai: {mask_urls(text)}; {_WHAT_TO_DO}.\n")
         sys.stderr.flush()
     except Exception:  # a closed or broken stderr must not break the exporter thread
         pass
@@ -190,7 +192,7 @@ def export_failed(endpoint: str, reason: str) -> None:
         return
     if reason in _VAGUE:
         reason = probe(endpoint) or reason
-    _warn_once(f"cannot export telemetry to {endpoint} ({reason}), dropping it")
+    _warn_once(f"cannot export telemetry to {display_url(endpoint)} ({reason}), dropping it")
 
 
 # What an exporter says when it gives up without naming a cause (a refused connection with no
@@ -228,11 +230,13 @@ def exit_incomplete(deadline_s: float, stuck: Sequence[str] = ()) -> None:
     if pending:
         ident, endpoint = next(iter(pending.items()))
         reason = reasons.get(ident) or f"no answer within {deadline_s:g} s"
-        _warn_once(f"could not export telemetry to {endpoint} before exit ({reason}), dropped the rest")
+        _warn_once(f"could not export telemetry to {display_url(endpoint)} before exit ({reason}), dropped the rest")
     else:
         names = ", ".join(stuck) or "provider"
         endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "the OTLP endpoint")
-        _warn_once(f"telemetry for {endpoint} not sent within {deadline_s:g} s at exit ({names} busy), dropped it")
+        _warn_once(
+            f"telemetry for {display_url(endpoint)} not sent within {deadline_s:g} s at exit ({names} busy), dropped it"
+        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,6 +10,12 @@ and 2 s on connection errors, timeouts, HTTP 5xx/429 and SMTP 4xx; other answers
 warning line per notifier per process; a full queue (1,000) drops and counts, with one line. At exit
 what is still queued gets one attempt each within a 1 s deadline, then the process leaves.
 
+What is sent is redacted first, like telemetry: the free-text fields of a notification (the budget's
+or alert's name, the message, the service, the period) pass through the agent's redactor (its
+built-in kinds, `OTEL_AI_REDACT_PATTERNS` and the secrets it has learnt) before any body, subject,
+Slack text or warning line is built from them; if redaction fails they are sent as
+`[REDACTED:error]`, never as they were.
+
 HTTP goes through `urllib.request` with instrumentation suppressed on the worker threads: the
 libraries we instrument (httpx, requests) would turn a notification into spans, and a notification
 about those spans. Secrets never reach a log line or a problem line: a webhook URL carries its token
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import json
 import os
 import queue
@@ -61,6 +68,7 @@ __all__ = [
     "install_from_env",
     "installed",
     "parse_notifiers",
+    "redacted",
     "slack_payload",
     "uninstall",
     "webhook_payload",
@@ -285,6 +293,35 @@ def _password(env: Mapping[str, str], problems: list[str], off: str) -> str | No
 # What each notifier sends
 # --------------------------------------------------------------------------------------------------
 
+# The fields a person or a caller fills in; kind and severity are fixed words, the numbers numbers.
+_FREE_TEXT: Final = ("name", "message", "period", "period_start", "service")
+_REDACTION_FAILED: Final = "[REDACTED:error]"
+
+
+def redacted(notification: Notification) -> Notification:
+    """`notification` with its free-text fields through the agent's redactor (the same object when clean).
+
+    A budget named after a customer's e-mail address, or a message quoting a key, must not reach a
+    webhook, a Slack channel or a mailbox: they are as far from the app as the telemetry is. If the
+    redactor fails, the free text is replaced by `[REDACTED:error]` (fail closed). Never raises.
+    """
+    changes: dict[str, Any] = {}
+    try:
+        from otel_ai.sdk import state
+
+        redactor = state.redactor()
+        for name in _FREE_TEXT:
+            value = getattr(notification, name)
+            if isinstance(value, str):
+                new, found = redactor.redact(value)
+                if found:
+                    changes[name] = new
+    except Exception as exc:
+        report("notifiers.redact", exc)
+        changes = {name: _REDACTION_FAILED for name in _FREE_TEXT if isinstance(getattr(notification, name), str)}
+    return dataclasses.replace(notification, **changes) if changes else notification
+
+
 
 def _one_line(text: str, limit: int = 200) -> str:
     """No control characters (a newline in a subject would start a header), at most `limit` characters."""
@@ -325,7 +362,8 @@ def fields(notification: Notification) -> list[tuple[str, str]]:
 
 
 def webhook_payload(notification: Notification) -> dict[str, Any]:
-    """The generic webhook's JSON: every `Notification` field, plus `text` for chat-style receivers."""
+    """The generic webhook's JSON: every `Notification` field, plus `text` for chat-style receivers (redacted)."""
+    notification = redacted(notification)
     return {**notification.as_json(), "text": f"{title(notification)}: {_one_line(notification.message, 1000)}"}
 
 
@@ -334,7 +372,8 @@ def _slack_escape(text: str) -> str:
 
 
 def slack_payload(notification: Notification) -> dict[str, Any]:
-    """Slack incoming-webhook JSON: `text` (the notification fallback) and one mrkdwn section block."""
+    """Slack incoming-webhook JSON: `text` (the notification fallback) and one mrkdwn section block (redacted)."""
+    notification = redacted(notification)
     lines = [f"*{_slack_escape(title(notification))}*", _slack_escape(_one_line(notification.message, 1000))]
     lines += [f"*{label}:* {_slack_escape(value)}" for label, value in fields(notification)]
     body = "\n".join(lines)
@@ -347,8 +386,10 @@ def slack_payload(notification: Notification) -> dict[str, Any]:
 
 
 def email_message(notification: Notification, smtp: SmtpConfig) -> EmailMessage:
-    """A plain-text email: the title as subject, the message and the facts as body."""
+    """A plain-text email: the title as subject, the message and the facts as body (redacted)."""
     from email.message import EmailMessage
+
+    notification = redacted(notification)
     from email.utils import formatdate, make_msgid
 
     message = EmailMessage()
@@ -649,6 +690,7 @@ class _Channel:
         return min(self.policy.timeout_s, deadline - time.monotonic())
 
     def _deliver(self, notification: Notification) -> None:
+        notification = redacted(notification)  # once, for every attempt and the warning line
         attempts = 1 + len(self.policy.backoff_s)
         reason = "not attempted before exit"
         tried = 0

@@ -90,12 +90,25 @@ def _digits(rng: random.Random, n: int, first: str = string.digits) -> str:
     return rng.choice(first) + _chars(rng, string.digits, n - 1)
 
 
-def _random_body(rng: random.Random, alphabet: str, n: int) -> str:
-    """A key body with at least one capital and one digit, like every real random key."""
+def _random_body(rng: random.Random, alphabet: str, n: int, *, digit: bool = True) -> str:
+    """A key body with at least one capital and one digit (or small letter), like every real random key."""
     body = list(_chars(rng, alphabet, n))
     body[rng.randrange(n)] = rng.choice(string.ascii_uppercase)
-    body[rng.randrange(n)] = rng.choice(string.digits)
+    body[rng.randrange(n)] = rng.choice(string.digits if digit else string.ascii_lowercase)
     return "".join(body)
+
+
+def _pem(rng: random.Random) -> str:
+    """A PEM private key as .env files and JSON hold one: one line, newlines written as backslash-n."""
+    kind = rng.choice(("RSA ", "EC ", "OPENSSH ", "ENCRYPTED ", ""))
+    body = "\\n".join(_random_body(rng, _ALNUM + "+/", 64) for _ in range(3))
+    return f"-----BEGIN {kind}PRIVATE KEY-----\\n{body}=\\n-----END {kind}PRIVATE KEY-----"
+
+
+def _ssn(rng: random.Random) -> str:
+    """A US social security number as written: area 001-899 but 666, group 01-99, serial 0001-9999."""
+    area = rng.choice([a for a in range(1, 900) if a != 666])
+    return f"{area:03d}-{rng.randrange(1, 100):02d}-{rng.randrange(1, 10000):04d}"
 
 
 def luhn_valid(number: str) -> bool:
@@ -241,6 +254,25 @@ KINDS: tuple[Kind, ...] = (
         credential=False,
     ),
     Kind("custom", _same(lambda r: "internal-ref-" + _chars(r, _UPPER_DIGITS, 12)), credential=False),
+    # Added with issue 15: more key formats, Basic credentials, password pairs, US SSNs.
+    Kind("private_key", _same(_pem)),
+    Kind("stripe_key", _same(lambda r: r.choice(("sk_live_", "rk_live_", "sk_test_")) + _random_body(r, _ALNUM, 24))),
+    Kind("google_api_key", _same(lambda r: "AIza" + _random_body(r, _ALNUM + "-_", 35))),
+    Kind("gitlab_token", _same(lambda r: "glpat-" + _random_body(r, _ALNUM + "-_", 20))),
+    Kind("huggingface_token", _same(lambda r: "hf_" + _random_body(r, string.ascii_letters, 34, digit=False))),
+    Kind("sendgrid_key", _same(lambda r: f"SG.{_random_body(r, _KEY, 22)}.{_random_body(r, _KEY, 43)}")),
+    Kind("npm_token", _same(lambda r: "npm_" + _random_body(r, _ALNUM, 36))),
+    Kind(
+        "basic_auth",
+        _labelled(
+            lambda r: base64.b64encode(f"svc-{_chars(r, string.ascii_lowercase, 6)}:{_random_body(r, _ALNUM, 16)}"
+                                       .encode()).decode(),
+            "Authorization: Basic {}",
+        ),
+    ),
+    Kind("password", _labelled(lambda r: _random_body(r, _ALNUM + "!$*~", 18), "password={}"), label="password"),
+    Kind("password_json", _labelled(lambda r: _random_body(r, _ALNUM + "!$*~", 18), '"password": "{}"')),
+    Kind("us_ssn", _same(_ssn), credential=False),
 )
 KIND = {kind.name: kind for kind in KINDS}
 

@@ -318,7 +318,7 @@ def test_a_subject_never_carries_a_newline():
     evil = Notification(kind="error_rate", name="x", severity="critical", threshold=1.0, value=1, limit=0.5,
                         period="5m", period_start="x", message="line one\r\nBcc: victim@example.com")
     message = notifiers.email_message(evil, SmtpConfig(host="h", sender="a@example.com", recipients=("b@example.com",)))
-    assert message["Subject"] == "[otel-ai critical] line one Bcc: victim@example.com"
+    assert message["Subject"] == "[otel-ai critical] line one Bcc: [REDACTED:email]"  # one line, and redacted
     assert message["Bcc"] is None
 
 
