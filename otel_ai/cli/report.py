@@ -29,6 +29,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from otel_ai.privacy.urls import display_url
+
 if TYPE_CHECKING:
     from otel_ai.serve.api import Costs, ErrorCategory, Errors, Forecast, Summary
     from otel_ai.serve.store import Store
@@ -218,25 +220,13 @@ def _report(args: argparse.Namespace, env: Mapping[str, str], fmt: str, now: dat
         try:
             store = open_store(target)
         except Exception as exc:  # any failure to open is the user's database problem: one line, exit 2
-            raise ReportError(f"cannot read the store at {_shown(url)}: {_reason(exc)}") from None
+            raise ReportError(f"cannot read the store at {display_url(url)}: {_reason(exc)}") from None
         try:
             return _render(args, store, since, until, now, fmt), missing
         except (SQLAlchemyError, OSError) as exc:
-            raise ReportError(f"cannot read the store at {_shown(url)}: {_reason(exc)}") from None
+            raise ReportError(f"cannot read the store at {display_url(url)}: {_reason(exc)}") from None
         finally:
             store.close()
-
-
-def _shown(url: str) -> str:
-    """A URL with its password hidden."""
-    if "://" not in url or "@" not in url:
-        return url
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("://", 1)[0] + "://…"
 
 
 def _reason(exc: BaseException) -> str:

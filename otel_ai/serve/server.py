@@ -21,8 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
+from otel_ai.privacy.urls import display_url
 from otel_ai.serve.access import TOKEN_QUERY, Access
 from otel_ai.serve.alerts import AlertLoop, AlertRules, start_alerts
 from otel_ai.serve.grpc_receiver import OTLPGrpcReceiver
@@ -82,14 +82,7 @@ class ServeConfig:
 
 def display_db(db: str) -> str:
     """The database for display: a URL's password replaced by ``***``."""
-    if "://" not in db:
-        return db
-    parts = urlsplit(db)
-    if parts.password is None:
-        return db
-    netloc = parts.netloc.rpartition("@")
-    user = (parts.username or "") + ":***"
-    return urlunsplit(parts._replace(netloc=f"{user}@{netloc[2]}"))
+    return display_url(db)
 
 
 class LocalServer:

@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from otel_ai.errors import BudgetExceeded
+from otel_ai.privacy.urls import display_url
 from otel_ai.sdk.guard import report
 from otel_ai.work import calls
 from otel_ai.work.notify import Notification, Severity, notify
@@ -167,8 +168,9 @@ def parse_budget_config(env: Mapping[str, str] | None = None) -> tuple[BudgetCon
     if server is not None:
         parts = urlsplit(server)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            problems.append(f"{BUDGET_SERVER_VAR}={server!r} is not an http:// or https:// URL of an otel-ai serve "
-                            "(example: http://127.0.0.1:8200); budgets count this process's spend only")
+            problems.append(f"{BUDGET_SERVER_VAR}={display_url(server)!r} is not an http:// or https:// URL "
+                            "of an otel-ai serve (example: http://127.0.0.1:8200); "
+                            "budgets count this process's spend only")
             server = None
         else:
             server = server.rstrip("/")

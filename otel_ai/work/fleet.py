@@ -26,9 +26,11 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+from otel_ai.privacy.urls import display_url, split_credentials
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -54,20 +56,15 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirect())
 
 
-def shown(url: str) -> str:
-    """`url` as it may be printed: any `user:password@` replaced by `***@`."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
-
-
 def fetch_spend(server: str, budget: Budget, since: float, *, timeout_s: float = _MAX_TIMEOUT_S,
                 token: str | None = None) -> float:
     """The fleet's spend in `budget`'s scope since `since` (unix seconds), in USD; raises on any failure
     (`urllib.error.HTTPError` with code 401 when the server wants a token it did not get)."""
     params = {"since": datetime.fromtimestamp(since, timezone.utc).isoformat(), **budget.scope}
     headers = {"Accept": "application/json"}
+    server, basic = split_credentials(server)  # user:password@ in the URL: Basic, never part of the host
+    if basic:
+        headers["Authorization"] = basic
     if token:
         headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(f"{server}{SPEND_PATH}?{urlencode(params)}", headers=headers)
@@ -131,7 +128,7 @@ class FleetRefresher:
         if self.failing:
             self.failing = False
             _logger.info("otel-ai: budget server %s answers again; budgets count the fleet's spend",
-                         shown(self.server))
+                         display_url(self.server))
         with self._refreshed:
             self.refreshes += 1
             self._refreshed.notify_all()
@@ -139,7 +136,7 @@ class FleetRefresher:
 
     def _warn(self, exc: Exception) -> None:
         """The one line for a refresh that failed: what happened and, for a refused token, what to set."""
-        server = shown(self.server)
+        server = display_url(self.server)
         after = "; budgets count this process's spend only until it answers"
         if isinstance(exc, urllib.error.HTTPError) and exc.code in (401, 403):
             if self._token:

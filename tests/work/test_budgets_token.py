@@ -8,6 +8,7 @@ redirect is not followed (it would carry the token elsewhere).
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -189,3 +190,21 @@ def test_a_url_with_user_info_is_printed_masked(caplog: pytest.LogCaptureFixture
         assert not refresher.refresh()
     (record,) = caplog.records
     assert "hunter2-secret" not in record.getMessage() and "***@127.0.0.1:9" in record.getMessage()
+
+
+def test_user_info_in_the_server_url_is_sent_as_basic_not_taken_for_the_host() -> None:
+    plain = SpendServer(None)
+    try:
+        url = plain.url.replace("http://", "http://admin:p%40ss@")
+        refresher = FleetRefresher(tracker(), url, ttl_s=60)
+        assert refresher.refresh()  # before: "admin:p%40ss@127.0.0.1" was looked up as a host name
+        ((_, auth),) = plain.seen
+        assert auth == "Basic " + base64.b64encode(b"admin:p@ss").decode()
+    finally:
+        plain.close()
+
+
+def test_a_problem_line_masks_the_password_of_a_bad_server_url() -> None:
+    _, problems = B.parse_budget_config({"OTEL_AI_BUDGETS": BUDGETS,
+                                         "OTEL_AI_BUDGET_SERVER": "ftp://admin:hunter2-secret@host"})
+    assert len(problems) == 1 and "hunter2-secret" not in problems[0] and "admin:***@host" in problems[0]
