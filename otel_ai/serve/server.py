@@ -132,10 +132,12 @@ class LocalServer:
             self._alerts = start_alerts(self.store, config.alerts)  # its own thread, like the limits
         ingest = self.ingest = OTLPIngest(self.store, max_request_bytes=config.max_request_bytes)
         try:
-            self.otlp_grpc = OTLPGrpcReceiver(ingest, config.host, config.otlp_grpc_port).start()
+            self.otlp_grpc = OTLPGrpcReceiver(
+                ingest, config.host, config.otlp_grpc_port, access=config.access
+            ).start()
             self.otlp_http = _bind(
                 "OTLP/HTTP", config.host, config.otlp_http_port,
-                lambda: OTLPHttpReceiver(ingest, config.host, config.otlp_http_port).start(),
+                lambda: OTLPHttpReceiver(ingest, config.host, config.otlp_http_port, access=config.access).start(),
             )
             self.api = _bind(
                 "the API", config.host, config.port, lambda: _Api(self, config.host, config.port).start()
