@@ -17,9 +17,11 @@ show ``:authority`` to servers; it is read from the call's details where this gr
 them (1.x: ``context._rpc_event.call_details.host``), and left unchecked where it does not: a
 browser cannot speak gRPC over h2c, so DNS rebinding cannot reach this port anyway.
 
-Memory: grpc reads a call's message only when a worker thread runs it, and at most
-``max_concurrent_rpcs`` calls are admitted (more get ``RESOURCE_EXHAUSTED``, which the OTLP
-exporters retry with back-off); each message is at most ``max_request_bytes`` once decompressed.
+Memory: at most ``max_concurrent_rpcs`` calls (default twice the workers) are admitted, more get
+``RESOURCE_EXHAUSTED`` at once, which the OTLP exporters retry with back-off; a call's message is
+received only when a worker runs it, and with the flow-control window kept at its initial size
+(no BDP probing) a waiting call holds about 64 KiB of it; each message is at most
+``max_request_bytes`` once decompressed. Measured: 100 concurrent 15 MiB exports, +414 MiB.
 """
 
 from __future__ import annotations
@@ -151,6 +153,9 @@ class OTLPGrpcReceiver:
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.so_reuseport", 0),  # a taken port is an error, not a silently shared one
+                # No flow-control window growth: a call waiting for a worker holds at most the initial
+                # 64 KiB window, not its whole message (with it, 48 queued 15 MiB calls took 744 MiB).
+                ("grpc.http2.bdp_probe", 0),
             ],
             maximum_concurrent_rpcs=self.max_concurrent_rpcs,
         )
