@@ -651,11 +651,11 @@ _DRAIN_S: Final = 2.0  # after an early refusal, how long the unread body is rea
 
 Phase = Literal["starting", "idle", "headers", "body", "busy"]
 
+_OVERLOADED_BODY: Final = json.dumps({"code": code_pb2.UNAVAILABLE, "message": "too many connections, retry later"})
 _OVERLOADED_REPLY: Final = (
-    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
-    b"Connection: close\r\nContent-Length: 64\r\n\r\n"
-    + json.dumps({"code": code_pb2.UNAVAILABLE, "message": "too many connections, retry later"}).encode().ljust(64)
-)
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+    f"Connection: close\r\nContent-Length: {len(_OVERLOADED_BODY)}\r\n\r\n{_OVERLOADED_BODY}"
+).encode()
 
 
 def return_large_blocks(threshold: int = 1024 * 1024) -> bool:

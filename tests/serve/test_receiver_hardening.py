@@ -32,7 +32,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 
 from otel_ai.serve.access import Access
 from otel_ai.serve.grpc_receiver import OTLPGrpcReceiver
-from otel_ai.serve.receiver import OTLPHttpReceiver, OTLPIngest
+from otel_ai.serve.receiver import OTLPHttpReceiver, OTLPIngest, return_large_blocks
 from tests.serve.fake_store import FakeStore
 from tests.serve.test_receiver import (
     _BANNER,
@@ -273,6 +273,7 @@ def test_when_full_idle_connections_go_first_and_busy_ones_are_kept():
         refused = requests.post(http.url + "/v1/traces", data=trace_request(1).SerializeToString(), headers=PB,
                                 timeout=5)
         assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+        assert refused.json()["code"] == code_pb2.UNAVAILABLE
         assert http.evictions == evictions
         for sock in busy:
             sock.close()
@@ -349,6 +350,11 @@ def test_memory_is_bounded_under_many_large_grpc_exports_on_a_real_server(tmp_pa
         assert rss.growth_mib < BOUND_MIB + 64, (rss.growth_mib, counts)
         assert set(counts) <= {"OK", "RESOURCE_EXHAUSTED"}, counts  # both retried by the OTLP exporters
         assert counts["OK"] >= 8
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_large_blocks_go_back_to_the_system_under_glibc():
+    assert return_large_blocks() is True  # otel-ai serve calls it at start (LocalServer.start)
 
 
 def test_a_request_with_no_room_gets_503_retry_after_before_its_body_is_sent():
