@@ -23,10 +23,13 @@ What the OTLP specification asks of a server, and what this one does:
 from __future__ import annotations
 
 import binascii
+import ctypes
+import io
 import json
 import logging
 import selectors
 import socket
+import sys
 import threading
 import time
 import zlib
@@ -53,6 +56,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from otel_ai._net import LocalHTTPServer
+from otel_ai.serve.access import Access
 
 __all__ = [
     "DEFAULT_MAX_REQUEST_BYTES",
@@ -60,15 +64,19 @@ __all__ = [
     "SIGNALS",
     "IngestStore",
     "MalformedPayload",
+    "MisdirectedHost",
     "OTLPHttpReceiver",
     "OTLPIngest",
+    "Overloaded",
     "PayloadTooLarge",
     "ReceiverError",
     "ReceiverStats",
     "Signal",
     "SignalStats",
     "StoreUnavailable",
+    "Unauthorized",
     "UnsupportedMedia",
+    "return_large_blocks",
 ]
 
 logger = logging.getLogger("otel_ai.serve.receiver")
@@ -161,6 +169,30 @@ class UnsupportedMedia(ReceiverError):
     counter = "unsupported"
 
 
+class Overloaded(ReceiverError):
+    """Too many request bodies in memory already: 503 with ``Retry-After``, the body left unread."""
+
+    http_status = HTTPStatus.SERVICE_UNAVAILABLE
+    rpc_code = code_pb2.UNAVAILABLE
+    counter = "overloaded"
+
+
+class Unauthorized(ReceiverError):
+    """No or a wrong token: 401 / UNAUTHENTICATED; the exporter must not retry it."""
+
+    http_status = HTTPStatus.UNAUTHORIZED
+    rpc_code = code_pb2.UNAUTHENTICATED
+    counter = "unauthorized"
+
+
+class MisdirectedHost(ReceiverError):
+    """A ``Host`` (gRPC ``:authority``) this server is not reached by: 421 / PERMISSION_DENIED."""
+
+    http_status = HTTPStatus.MISDIRECTED_REQUEST
+    rpc_code = code_pb2.PERMISSION_DENIED
+    counter = "unauthorized"
+
+
 class StoreUnavailable(ReceiverError):
     """The store failed: 503 with ``Retry-After`` / UNAVAILABLE with ``RetryInfo``; the exporter retries."""
 
@@ -196,6 +228,8 @@ class ReceiverStats(TypedDict):
     unsupported: int  # 415: unknown Content-Type or Content-Encoding
     not_found: int  # OTLP/HTTP requests to other paths (404) or with other methods (405)
     store_failures: int  # 503 / UNAVAILABLE
+    overloaded: int  # 503 + Retry-After (HTTP) before the body was read: the body budget was spent
+    unauthorized: int  # 401 (no or wrong token) and 421 (a Host not allowed); gRPC UNAUTHENTICATED / PERMISSION_DENIED
     internal_errors: int  # 500 / INTERNAL: a bug in the receiver, logged
     last_error: str | None  # the latest refusal, one line, e.g. "traces: store failed: disk I/O error"
     last_error_at: float | None  # its Unix time
@@ -209,6 +243,8 @@ _REQUEST_COUNTERS: Final = (
     "unsupported",
     "not_found",
     "store_failures",
+    "overloaded",
+    "unauthorized",
     "internal_errors",
 )
 
@@ -240,7 +276,8 @@ class OTLPIngest:
         self.store = store
         self.max_request_bytes = max_request_bytes
         self.retry_after_s = max(0, retry_after_s)
-        self._slots = threading.BoundedSemaphore(max(1, max_concurrent))
+        self.max_concurrent = max(1, max_concurrent)
+        self._slots = threading.BoundedSemaphore(self.max_concurrent)
         self._lock = threading.Lock()
         self._in_store = 0
         self._idle = threading.Condition(self._lock)
@@ -269,6 +306,8 @@ class OTLPIngest:
                 "unsupported": c["unsupported"],
                 "not_found": c["not_found"],
                 "store_failures": c["store_failures"],
+                "overloaded": c["overloaded"],
+                "unauthorized": c["unauthorized"],
                 "internal_errors": c["internal_errors"],
                 "last_error": self._last_error,
                 "last_error_at": self._last_error_at,
@@ -601,6 +640,109 @@ def status_body(code: int, message: str, encoding: Encoding) -> bytes:
 
 # -- OTLP/HTTP -----------------------------------------------------------------------------------------
 
+DEFAULT_MAX_CONNECTIONS: Final = 256
+DEFAULT_HEADER_TIMEOUT_S: Final = 10.0  # the request line and every header, from the request's first byte
+DEFAULT_BODY_GRACE_S: Final = 5.0  # a body may start slowly for this long ...
+DEFAULT_MIN_BODY_RATE: Final = 512 * 1024  # ... then must keep up this average rate (bytes/s) or be cut
+DEFAULT_ADMISSION_WAIT_S: Final = 1.0  # how long a request waits for room in the body budget before its 503
+DEFAULT_IDLE_TIMEOUT_S: Final = 60.0
+DEFAULT_WRITE_TIMEOUT_S: Final = 30.0
+_DRAIN_S: Final = 2.0  # after an early refusal, how long the unread body is read and dropped (so the client sees it)
+
+Phase = Literal["starting", "idle", "headers", "body", "busy"]
+
+_OVERLOADED_BODY: Final = json.dumps({"code": code_pb2.UNAVAILABLE, "message": "too many connections, retry later"})
+_OVERLOADED_REPLY: Final = (
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+    f"Connection: close\r\nContent-Length: {len(_OVERLOADED_BODY)}\r\n\r\n{_OVERLOADED_BODY}"
+).encode()
+
+
+def return_large_blocks(threshold: int = 1024 * 1024) -> bool:
+    """Have glibc serve allocations of ``threshold`` bytes or more by ``mmap``, unmapped when freed.
+
+    By default glibc raises that threshold after the first large block is freed (up to 32 MiB), so
+    request bodies of a few MiB then come from per-thread arenas that keep the memory once freed:
+    64 concurrent 15 MiB exports left an `otel-ai serve` 462 MiB larger, 184 MiB with this. Typical
+    OTLP requests (well under 1 MiB) are unaffected. Process-wide; a no-op (False) off glibc.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+        mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+        return bool(mallopt(_M_MMAP_THRESHOLD, threshold))
+    except (OSError, AttributeError):
+        return False
+
+
+_M_MMAP_THRESHOLD: Final = -3  # glibc's <malloc.h>
+
+
+class _ByteBudget:
+    """Bytes of request bodies the receiver may hold at once; a request reserves its size before reading."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._used = 0
+        self._peak = 0
+        self._cond = threading.Condition()
+
+    def acquire(self, size: int, timeout: float) -> bool:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._used + size <= self.capacity, timeout=max(0.0, timeout)):
+                return False
+            self._used += size
+            self._peak = max(self._peak, self._used)
+            return True
+
+    def release(self, size: int) -> None:
+        with self._cond:
+            self._used -= size
+            self._cond.notify_all()
+
+    @property
+    def used(self) -> int:
+        return self._used
+
+    @property
+    def peak(self) -> int:
+        return self._peak
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The connection's socket as a raw stream whose every read ends by the handler's current deadline.
+
+    `http.server` reads the request line and headers with ``readline``, which loops over many
+    ``recv`` calls: a per-call socket timeout would let a client that sends one byte every few
+    seconds hold the connection forever. Here each ``recv`` gets only the time left before the
+    phase's deadline (`_Handler._deadline`), so the whole header, and the body's minimum rate,
+    are enforced however the bytes trickle in.
+    """
+
+    def __init__(self, sock: socket.socket, deadline: Callable[[], float | None]) -> None:
+        super().__init__()
+        self._sock = sock
+        self._deadline = deadline
+        self.received = 0  # bytes read from the socket so far
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        deadline = self._deadline()
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the client is too slow: deadline passed")
+            self._sock.settimeout(remaining)
+        try:
+            count = self._sock.recv_into(buffer)
+        except BlockingIOError:  # a non-blocking peek with nothing there
+            return None
+        self.received += count
+        return count
+
 
 class _HTTPServer(LocalHTTPServer):
     block_on_close = False
@@ -608,7 +750,7 @@ class _HTTPServer(LocalHTTPServer):
     receiver: OTLPHttpReceiver
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
-        return self.receiver._admit()
+        return self.receiver._admit(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         logger.debug("OTLP/HTTP connection error", exc_info=True)
@@ -621,13 +763,20 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     disable_nagle_algorithm = True
 
+    phase: Phase = "starting"
+    phase_since = 0.0
+    evicted = False
+    _peeking = False
+    _body_start = 0
+
     # -- connection life -----------------------------------------------------------------------------
 
     def setup(self) -> None:
         super().setup()
-        self._read_timeout = self.server.receiver.read_timeout_s  # per socket operation
-        self.connection.settimeout(self._read_timeout)
+        self._raw = _DeadlineReader(self.connection, self._deadline)
+        self.rfile = io.BufferedReader(self._raw, 64 * 1024)
         self._selector: selectors.BaseSelector | None = None
+        self._set_phase("idle")
         self.server.receiver._track(self, add=True)
 
     def finish(self) -> None:
@@ -651,24 +800,50 @@ class _Handler(BaseHTTPRequestHandler):
         self._body_consumed = False
         try:
             super().handle_one_request()
-        except (OSError, ValueError):  # client gone, read timeout, socket cut at shutdown
+        except (OSError, ValueError):  # client gone, too slow, socket cut at shutdown or evicted
             self.close_connection = True
+
+    def cut(self) -> None:
+        """Make this connection's thread give up at once (from another thread): eviction, shutdown."""
+        with suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _set_phase(self, phase: Phase) -> None:
+        self.phase = phase
+        self.phase_since = time.monotonic()
+        if phase == "body":
+            self._body_start = self._raw.received
+
+    def _deadline(self) -> float | None:
+        """When the read in progress must have finished: per phase (None: leave the socket as set)."""
+        if self._peeking:
+            return None
+        receiver = self.server.receiver
+        if self.phase == "headers":
+            return self.phase_since + receiver.header_timeout_s
+        if self.phase == "body":
+            received = self._raw.received - self._body_start
+            return self.phase_since + receiver.body_grace_s + received / receiver.min_body_rate
+        return time.monotonic() + receiver.idle_timeout_s
 
     def _await_request(self) -> bool:
         """Wait for the next request on a keep-alive connection; False to close it.
 
-        Idle connections close when the receiver stops (so shutdown never waits on them) or after
-        ``idle_timeout_s``; a request that has started arriving is always served.
+        Idle connections close when the receiver stops (so shutdown never waits on them), after
+        ``idle_timeout_s``, or when a new connection needs their place; once a request has started
+        arriving, its header has ``header_timeout_s`` to arrive whole.
         """
         receiver = self.server.receiver
-        idle_since = time.monotonic()
+        self._set_phase("idle")
         while True:
             pending = self._peek()
             if pending is None:
                 return False
             if pending:
-                return True
-            if receiver._stopping.is_set() or time.monotonic() - idle_since > receiver.idle_timeout_s:
+                self._set_phase("headers")
+                return not self.evicted
+            idle_for = time.monotonic() - self.phase_since
+            if receiver._stopping.is_set() or self.evicted or idle_for > receiver.idle_timeout_s:
                 return False
             try:
                 if self._selector is None:
@@ -678,21 +853,25 @@ class _Handler(BaseHTTPRequestHandler):
             except (OSError, ValueError):
                 return False
             if ready:
-                return bool(self._peek())  # readable but nothing there: the client closed
+                if self._peek():  # readable but nothing there: the client closed
+                    self._set_phase("headers")
+                    return not self.evicted
+                return False
 
     def _peek(self) -> bytes | None:
         """Bytes waiting (buffered or on the socket) without blocking; b"" if none, None if broken."""
         sock = self.connection
+        self._peeking = True
         try:
             sock.setblocking(False)
             try:
                 return cast("bytes", self.rfile.peek(1))  # type: ignore[attr-defined]
             except BlockingIOError:
                 return b""
-            finally:
-                sock.settimeout(self._read_timeout)
         except (OSError, ValueError):
             return None
+        finally:
+            self._peeking = False
 
     # -- dispatch --------------------------------------------------------------------------------
 
@@ -715,30 +894,41 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(code, status_body(rpc, text, "json"), "application/json", head=self.command == "HEAD")
 
     def handle_expect_100(self) -> bool:
-        """``Expect: 100-continue``: refuse an oversized body before the client sends it."""
+        """``Expect: 100-continue``: refuse an oversized (or unauthorised) body before the client sends it."""
+        self._set_phase("busy")
         ingest = self.server.receiver.ingest
+        refusal = self._access_refusal()
         length = self._content_length()
-        if length is not None and length > ingest.max_request_bytes and self.command == "POST":
+        if refusal is None and length is not None and length > ingest.max_request_bytes and self.command == "POST":
+            refusal = PayloadTooLarge(f"Content-Length {length} is over the {ingest.max_request_bytes}-byte limit")
+        if refusal is not None:
             ingest.count_request("http")
-            error = PayloadTooLarge(f"Content-Length {length} is over the {ingest.max_request_bytes}-byte limit")
-            ingest.refused(error, HTTP_PATHS.get(self._route()))
+            ingest.refused(refusal, HTTP_PATHS.get(self._route()))
             self.close_connection = True
             self._body_consumed = True  # never sent: the client waits for 100 Continue
-            self._send_status(error, self._encoding() or "protobuf")
+            self._send_status(refusal, self._encoding() or "json", self._refusal_headers(refusal))
             return False
+        self.connection.settimeout(self.server.receiver.write_timeout_s)
         return super().handle_expect_100()
 
     def do_POST(self) -> None:
+        self._set_phase("busy")
         receiver = self.server.receiver
         ingest = receiver.ingest
         ingest.count_request("http")
         signal = HTTP_PATHS.get(self._route())
+        encoding = self._encoding()
+        refusal = self._access_refusal()
+        if refusal is not None:
+            ingest.refused(refusal, signal)
+            self._refuse_unread(refusal, encoding or "json")
+            return
         if signal is None:
             ingest.count_not_found()
             self._discard_body()
             self._send_status_code(HTTPStatus.NOT_FOUND, code_pb2.NOT_FOUND, f"no OTLP endpoint at {self._route()!r}")
             return
-        encoding = self._encoding()
+        reserved = 0
         try:
             if encoding is None:
                 raise UnsupportedMedia(
@@ -748,10 +938,16 @@ class _Handler(BaseHTTPRequestHandler):
             content_encoding = self.headers.get("Content-Encoding", "")
             if content_encoding.strip().lower() not in _CONTENT_ENCODINGS:
                 raise UnsupportedMedia(f"unsupported Content-Encoding {content_encoding!r} (use gzip, deflate or none)")
+            reserved = self._reserve(ingest.max_request_bytes)
             body = self._read_body(ingest.max_request_bytes)
             response = ingest.process(
                 signal, body, encoding=encoding, content_encoding=content_encoding, transport="http"
             )
+            del body
+        except Overloaded as error:
+            ingest.refused(error, signal)
+            self._refuse_unread(error, encoding or "json")
+            return
         except ReceiverError as error:
             ingest.refused(error, signal)
             if not self.close_connection and not self._body_consumed:
@@ -760,7 +956,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_status(error, encoding or "json", extra)
             return
         except (OSError, ValueError):
-            raise  # the connection broke while reading: nothing to answer
+            raise  # the connection broke while reading, or the client was too slow: nothing to answer
         except Exception as exc:  # a bug: answer 500, keep serving
             logger.warning("OTLP/HTTP %s request failed unexpectedly", signal, exc_info=True)
             failure = ReceiverError(f"internal error: {type(exc).__name__}")
@@ -768,6 +964,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send_status(failure, encoding or "json")
             return
+        finally:
+            if reserved:
+                receiver._budget.release(reserved)
         self._send(HTTPStatus.OK, encode_message(response, encoding), _RESPONSE_CONTENT_TYPE[encoding])
 
     def do_GET(self) -> None:
@@ -779,7 +978,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._not_allowed(head=True)
 
     def _not_allowed(self, head: bool = False) -> None:
-        self.server.receiver.ingest.count_not_found()
+        self._set_phase("busy")
+        ingest = self.server.receiver.ingest
+        refusal = self._access_refusal()
+        if refusal is not None:
+            ingest.refused(refusal)
+            self._refuse_unread(refusal, "json", head=head)
+            return
+        ingest.count_not_found()
         self._discard_body()
         route = self._route()
         if route in HTTP_PATHS:
@@ -791,6 +997,51 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_status_code(
                 HTTPStatus.NOT_FOUND, code_pb2.NOT_FOUND, f"no OTLP endpoint at {route!r}", head=head
             )
+
+    # -- who may send ------------------------------------------------------------------------------
+
+    def _access_refusal(self) -> ReceiverError | None:
+        """421 for a Host this server is not reached by (DNS rebinding), 401 without the token; else None."""
+        access = self.server.receiver.access
+        host = self.headers.get("Host")
+        if not access.host_allowed(host):
+            shown = (host or "")[:100]
+            return MisdirectedHost(
+                f"Host {shown!r} is not a name this server answers to; "
+                "start otel-ai serve with --allowed-host NAME to allow it"
+            )
+        if not access.token_ok(authorization=self.headers.get("Authorization")):
+            return Unauthorized(
+                "missing or wrong token: send 'Authorization: Bearer <token>' "
+                "(OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>)"
+            )
+        return None
+
+    def _refusal_headers(self, error: ReceiverError) -> list[tuple[str, str]]:
+        if isinstance(error, (Overloaded, StoreUnavailable)):
+            return [("Retry-After", str(self.server.receiver.ingest.retry_after_s))]
+        if isinstance(error, Unauthorized):
+            return [("WWW-Authenticate", 'Bearer realm="otel-ai"')]
+        return []
+
+    def _refuse_unread(self, error: ReceiverError, encoding: Encoding, head: bool = False) -> None:
+        """Answer a refusal without keeping the body: reply and close, reading and dropping what the
+        client still sends (a bounded time, a 64 KiB buffer) so it sees the reply rather than a reset."""
+        self.close_connection = True
+        self._body_consumed = True
+        body = status_body(error.rpc_code, str(error), encoding)
+        self._send(error.http_status, body, _RESPONSE_CONTENT_TYPE[encoding], self._refusal_headers(error), head=head)
+        if self._content_length() or self.headers.get("Transfer-Encoding"):
+            self._drain(_DRAIN_S)
+
+    def _drain(self, seconds: float) -> None:
+        with suppress(OSError, ValueError):
+            self.connection.shutdown(socket.SHUT_WR)
+            self._set_phase("body")
+            deadline = time.monotonic() + seconds
+            scratch = bytearray(64 * 1024)
+            while time.monotonic() < deadline and self.rfile.readinto1(scratch):
+                pass
 
     # -- request body ------------------------------------------------------------------------------
 
@@ -814,8 +1065,29 @@ class _Handler(BaseHTTPRequestHandler):
             return -1
         return value if value >= 0 else -1
 
+    def _reserve(self, limit: int) -> int:
+        """Room in the receiver's body budget for this request's body, before any of it is read.
+
+        Reserves the Content-Length (the limit for a chunked body); waits up to ``admission_wait_s``
+        for room, then raises `Overloaded` (503 + Retry-After). 0 when there is nothing to reserve.
+        """
+        receiver = self.server.receiver
+        if self.headers.get("Transfer-Encoding"):
+            size = limit
+        else:
+            length = self._content_length()
+            if length is None or length <= 0 or length > limit:
+                return 0  # empty, invalid or too large: refused or read as nothing by _read_body
+            size = length
+        if not receiver._budget.acquire(size, receiver.admission_wait_s):
+            raise Overloaded(
+                f"the receiver holds {receiver._budget.capacity} bytes of request bodies already; retry later"
+            )
+        return size
+
     def _read_body(self, limit: int) -> bytes:
-        """The request body, at most ``limit`` bytes (Content-Length or chunked)."""
+        """The request body, at most ``limit`` bytes (Content-Length or chunked), at the minimum rate."""
+        self._set_phase("body")
         transfer = (self.headers.get("Transfer-Encoding") or "").strip().lower()
         if transfer:
             self.close_connection = True  # with Content-Length too this is ambiguous: never reuse it
@@ -833,12 +1105,27 @@ class _Handler(BaseHTTPRequestHandler):
             raise MalformedPayload("invalid Content-Length")
         if length > limit:
             raise PayloadTooLarge(f"Content-Length {length} is over the {limit}-byte limit")
-        body = self.rfile.read(length)
+        body = self._read_exactly(length)
         if len(body) != length:
             self.close_connection = True
             raise MalformedPayload("the body ended before Content-Length bytes")
         self._body_consumed = True
         return body
+
+    def _read_exactly(self, length: int) -> bytes:
+        """``length`` bytes (fewer if the client stops), read into one buffer: one copy of the body."""
+        buffer = bytearray(length)
+        view = memoryview(buffer)
+        got = 0
+        while got < length:
+            count = self.rfile.readinto1(view[got:])
+            if not count:
+                break
+            got += count
+        view.release()
+        if got != length:
+            del buffer[got:]
+        return cast("bytes", buffer)  # bytes-like: protobuf, json and zlib take it as it is
 
     def _read_chunked(self, limit: int) -> bytes:
         parts: list[bytes] = []
@@ -885,14 +1172,16 @@ class _Handler(BaseHTTPRequestHandler):
         if length < 0 or length > self.server.receiver.max_discard_bytes:
             self.close_connection = True
             return
+        self._set_phase("body")
         deadline = time.monotonic() + 5.0
         remaining = length
+        scratch = bytearray(64 * 1024)
         try:
             while remaining > 0 and time.monotonic() < deadline:
-                chunk = self.rfile.read(min(remaining, 1 << 16))
-                if not chunk:
+                count = self.rfile.readinto1(memoryview(scratch)[: min(remaining, len(scratch))])
+                if not count:
                     break
-                remaining -= len(chunk)
+                remaining -= count
         except (OSError, ValueError):
             pass
         if remaining:
@@ -919,6 +1208,8 @@ class _Handler(BaseHTTPRequestHandler):
         extra: list[tuple[str, str]] | None = None,
         head: bool = False,
     ) -> None:
+        self._set_phase("busy")
+        self.connection.settimeout(self.server.receiver.write_timeout_s)
         if self.server.receiver._stopping.is_set():
             self.close_connection = True
         self.send_response(status)
@@ -940,6 +1231,21 @@ class OTLPHttpReceiver:
     ``port=0`` picks a free port (see `port` / `url` after `start()`). `stop()` stops accepting,
     closes idle keep-alive connections, lets requests in flight finish (up to ``grace_s``) and only
     then returns, so the store can be closed after it.
+
+    Slow and many clients (docs/local.md, "Security"):
+
+    * a request's line and headers must arrive within ``header_timeout_s`` of its first byte; its
+      body may take ``body_grace_s``, then must keep up ``min_body_rate`` bytes/s on average; a
+      client that falls behind is disconnected;
+    * at most ``max_connections`` connections: when full, a new one takes the place of the
+      longest-idle keep-alive connection, else of the one slowest to send its header; with none of
+      those it gets a 503 (``Retry-After``) and is closed;
+    * request bodies held in memory at once are bounded by ``body_budget_bytes`` (default
+      ``max_concurrent * max_request_bytes``): a request reserves its Content-Length before its body
+      is read; with no room within ``admission_wait_s`` it gets 503 + ``Retry-After`` unread.
+
+    ``access`` (Host names and optional token, `otel_ai.serve.access.Access`) is checked on every
+    request before its body is read: 421 for another Host, 401 without the token.
     """
 
     def __init__(
@@ -948,21 +1254,38 @@ class OTLPHttpReceiver:
         host: str = "127.0.0.1",
         port: int = 4318,
         *,
-        max_connections: int = 256,
-        read_timeout_s: float = 30.0,
-        idle_timeout_s: float = 60.0,
+        access: Access | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S,
+        body_grace_s: float = DEFAULT_BODY_GRACE_S,
+        min_body_rate: float = DEFAULT_MIN_BODY_RATE,
+        idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
+        write_timeout_s: float = DEFAULT_WRITE_TIMEOUT_S,
+        body_budget_bytes: int | None = None,
+        admission_wait_s: float = DEFAULT_ADMISSION_WAIT_S,
     ) -> None:
+        if min_body_rate <= 0 or header_timeout_s <= 0 or max_connections <= 0:
+            raise ValueError("min_body_rate, header_timeout_s and max_connections must be positive")
         self.ingest = ingest
         self.host = host
         self.port = port
+        self.access = access if access is not None else Access.for_bind(host)
         self.max_connections = max_connections
-        self.read_timeout_s = read_timeout_s
+        self.header_timeout_s = header_timeout_s
+        self.body_grace_s = body_grace_s
+        self.min_body_rate = min_body_rate
         self.idle_timeout_s = idle_timeout_s
+        self.write_timeout_s = write_timeout_s
+        self.admission_wait_s = admission_wait_s
+        budget = ingest.max_concurrent * ingest.max_request_bytes if body_budget_bytes is None else body_budget_bytes
+        self._budget = _ByteBudget(max(budget, ingest.max_request_bytes))
         self.max_discard_bytes = max(4 * ingest.max_request_bytes, 64 * 1024 * 1024)
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._drained = threading.Condition(self._lock)
         self._handlers: set[_Handler] = set()
+        self._starting = 0  # connections admitted whose handler has not registered yet
+        self.evictions = 0  # connections closed to make room for new ones
         self._server: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -971,6 +1294,15 @@ class OTLPHttpReceiver:
         """``http://HOST:PORT``: the value for ``OTEL_EXPORTER_OTLP_ENDPOINT`` (HTTP)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def body_budget_bytes(self) -> int:
+        return self._budget.capacity
+
+    @property
+    def peak_body_bytes(self) -> int:
+        """The most body bytes reserved at once since start (for tests and benchmarks)."""
+        return self._budget.peak
 
     def stats(self) -> ReceiverStats:
         return self.ingest.stats()
@@ -1006,8 +1338,7 @@ class OTLPHttpReceiver:
             finished = self._drained.wait_for(lambda: not self._handlers, timeout=grace_s)
             leftover = list(self._handlers)
         for handler in leftover:  # past the grace period: cut them
-            with suppress(OSError):
-                handler.connection.shutdown(socket.SHUT_RDWR)
+            handler.cut()
         if not finished:
             self.ingest.wait_idle(max(0.5, deadline - time.monotonic()))
         if self._thread is not None:
@@ -1024,16 +1355,45 @@ class OTLPHttpReceiver:
     ) -> None:
         self.stop()
 
-    def _admit(self) -> bool:
+    def _admit(self, request: socket.socket) -> bool:
+        """A new connection (accept thread): take it, making room by evicting an idle or slow one if full."""
+        victim: _Handler | None = None
         with self._lock:
-            admitted = not self._stopping.is_set() and len(self._handlers) < self.max_connections
+            if self._stopping.is_set():
+                return False
+            live = self._starting + sum(1 for handler in self._handlers if not handler.evicted)
+            if live >= self.max_connections:
+                victim = self._victim()
+                if victim is None:
+                    admitted = False
+                else:
+                    victim.evicted = True
+                    self.evictions += 1
+                    admitted = True
+            else:
+                admitted = True
+            if admitted:
+                self._starting += 1
+        if victim is not None:
+            victim.cut()
         if not admitted:
-            logger.debug("OTLP/HTTP connection refused: stopping or %d connections open", self.max_connections)
+            logger.debug("OTLP/HTTP connection refused: %d connections busy", self.max_connections)
+            with suppress(OSError):
+                request.settimeout(0.5)
+                request.sendall(_OVERLOADED_REPLY)
         return admitted
+
+    def _victim(self) -> _Handler | None:  # with self._lock held
+        """The connection to drop for a new one: the longest idle, else the longest in its header."""
+        candidates = [h for h in self._handlers if not h.evicted and h.phase in ("idle", "headers")]
+        if not candidates:
+            return None
+        return min(candidates, key=lambda h: (h.phase != "idle", h.phase_since))
 
     def _track(self, handler: _Handler, *, add: bool) -> None:
         with self._drained:
             if add:
+                self._starting = max(0, self._starting - 1)
                 self._handlers.add(handler)
             else:
                 self._handlers.discard(handler)

@@ -26,7 +26,14 @@ from otel_ai.privacy.urls import display_url
 from otel_ai.serve.access import TOKEN_QUERY, Access
 from otel_ai.serve.alerts import AlertLoop, AlertRules, start_alerts
 from otel_ai.serve.grpc_receiver import OTLPGrpcReceiver
-from otel_ai.serve.receiver import DEFAULT_MAX_REQUEST_BYTES, IngestStore, OTLPHttpReceiver, OTLPIngest, ReceiverStats
+from otel_ai.serve.receiver import (
+    DEFAULT_MAX_REQUEST_BYTES,
+    IngestStore,
+    OTLPHttpReceiver,
+    OTLPIngest,
+    ReceiverStats,
+    return_large_blocks,
+)
 
 __all__ = ["LocalServer", "ServeConfig", "ServeError", "ServeStore", "StoreOpener", "display_db", "open_default_store"]
 
@@ -124,11 +131,14 @@ class LocalServer:
         if config.alerts is not None:
             self._alerts = start_alerts(self.store, config.alerts)  # its own thread, like the limits
         ingest = self.ingest = OTLPIngest(self.store, max_request_bytes=config.max_request_bytes)
+        return_large_blocks()  # request bodies of MiBs go back to the system once answered
         try:
-            self.otlp_grpc = OTLPGrpcReceiver(ingest, config.host, config.otlp_grpc_port).start()
+            self.otlp_grpc = OTLPGrpcReceiver(
+                ingest, config.host, config.otlp_grpc_port, access=config.access
+            ).start()
             self.otlp_http = _bind(
                 "OTLP/HTTP", config.host, config.otlp_http_port,
-                lambda: OTLPHttpReceiver(ingest, config.host, config.otlp_http_port).start(),
+                lambda: OTLPHttpReceiver(ingest, config.host, config.otlp_http_port, access=config.access).start(),
             )
             self.api = _bind(
                 "the API", config.host, config.port, lambda: _Api(self, config.host, config.port).start()

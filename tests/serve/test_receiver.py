@@ -455,7 +455,7 @@ def test_oversized_payloads_are_413(rx):
 def test_expect_100_continue_is_refused_before_the_body(rx):
     with socket.create_connection(("127.0.0.1", rx.http.port), timeout=5) as conn:
         conn.sendall(
-            b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+            b"POST /v1/traces HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-protobuf\r\n"
             + f"Content-Length: {50 * LIMIT}\r\nExpect: 100-continue\r\n\r\n".encode()
         )
         reply = conn.recv(4096)
