@@ -52,7 +52,7 @@ from otel_ai.genai.advice import action_for, code_action
 from otel_ai.serve.store import schema
 from otel_ai.serve.store.aggregates import DAY_NS, HOUR_NS, Segment, floor_to, percentiles, plan
 from otel_ai.serve.store.convert import SpanBatch, log_rows, span_rows
-from otel_ai.serve.store.database import create_store_engine, migrate
+from otel_ai.serve.store.database import create_store_engine, migrate, sqlite_file
 from otel_ai.serve.store.forecast import TREND_DAYS
 from otel_ai.serve.store.forecast import forecast as _forecast
 
@@ -68,6 +68,7 @@ _EXPORT_FILTERS = (*schema.DIMENSIONS, "outcome", "error_category")
 _MEASURES = ("calls", "input_tokens", "output_tokens", "characters", "cost_usd", "duration_ns")
 TRACE_COUNT_CAP = 1_000
 _SIZE_TARGET = 0.9  # the size cap deletes down to this fraction of max_bytes
+_VACUUM_CHUNK = 2048  # pages given back to the file system per write transaction (8 MiB of 4 KiB pages)
 _NS = 1_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ROLLUPS = {DAY_NS: schema.genai_rollup_day, HOUR_NS: schema.genai_rollup_hour}
@@ -277,6 +278,10 @@ class Store:
         self.backend = engine.dialect.name  # "sqlite" | "postgresql"
         self.retention_days = retention_days
         self.max_bytes = max_bytes
+        # What enforce_limits dropped since this Store opened (storage() reports it), by table.
+        self._dropped: dict[str, int] = {}
+        self._limits_lock = threading.Lock()
+        self._last_limits: float | None = None  # unix seconds of the last enforce_limits
         # SQLite has one writer at a time: queue our own writers here rather than in its busy loop.
         self._write_lock: threading.Lock | None = threading.Lock() if self.backend == "sqlite" else None
         self._span_writes = GroupCommit(self._write_span_batches)
@@ -810,8 +815,17 @@ class Store:
     # --- limits -------------------------------------------------------------------------------------
 
     def enforce_limits(self, now: datetime | None = None) -> dict[str, Any]:
-        """Apply retention (delete what is older than retention_days) and the size cap (delete the oldest
-        until the data is under 90% of max_bytes). Call it at start and then periodically."""
+        """Apply retention (delete what is older than retention_days, roll-ups included) and the size cap
+        (delete the oldest raw rows until the data is under 90% of max_bytes; the hourly and daily
+        roll-ups stay, so costs and totals over the dropped period still answer). Call it at start and
+        then periodically."""
+        with self._limits_lock:  # the server's limits thread and a manual call do not interleave
+            report = self._enforce_limits(now)
+            _merge(self._dropped, report["deleted"])
+            self._last_limits = time.time()
+        return report
+
+    def _enforce_limits(self, now: datetime | None) -> dict[str, Any]:
         report: dict[str, Any] = {"retention_cutoff": None, "size_cutoff": None, "deleted": {}, "bytes": None}
         if self.retention_days is not None:
             cutoff = (_to_ns(_as_utc(now)) or 0) - int(self.retention_days * DAY_NS)
@@ -831,7 +845,7 @@ class Store:
                     break
                 cutoff, table = found
                 report["size_cutoff"] = _iso(cutoff)
-                deleted = self.delete_before(cutoff)
+                deleted = self.delete_before(cutoff, keep_rollups=True)
                 _merge(report["deleted"], deleted)
                 freed = used - self.used_bytes()
                 if deleted.get(table) and freed > 0:
@@ -840,12 +854,13 @@ class Store:
             report["bytes"] = self.used_bytes()
         return report
 
-    def delete_before(self, cutoff_ns: int) -> dict[str, int]:
-        """Delete spans, logs, calls and traces that started before `cutoff_ns`, keeping the roll-ups exact."""
+    def delete_before(self, cutoff_ns: int, *, keep_rollups: bool = False) -> dict[str, int]:
+        """Delete spans, logs, calls and traces that started before `cutoff_ns`. The roll-ups lose the
+        same calls (they stay exact), unless `keep_rollups` (the size cap): then they keep counting them."""
         calls = schema.genai_calls
         deleted: dict[str, int] = {}
         with self._write() as connection:
-            for step in (DAY_NS, HOUR_NS):
+            for step in () if keep_rollups else (DAY_NS, HOUR_NS):
                 rollup, latency = _ROLLUPS[step], _LATENCY[step]
                 period = floor_to(cutoff_ns, step)
                 for table in (rollup, latency):
@@ -889,6 +904,36 @@ class Store:
             ):
                 deleted[name] = connection.execute(delete(table).where(column < cutoff_ns)).rowcount or 0
         return deleted
+
+    def storage(self) -> dict[str, Any]:
+        """What the store holds against its limits (the health answer and the dashboard show it): bytes
+        used (as the size cap counts them) and the file's size, the cap, the retention, the oldest raw
+        data kept (roll-ups may reach further back), and the rows the limits dropped since it opened."""
+        oldest: int | None = None
+        with self._read() as connection:
+            for column in (schema.spans.c.start_ns, schema.logs.c.time_ns, schema.genai_calls.c.start_ns):
+                first = connection.execute(select(func.min(column))).scalar()
+                if first is not None:
+                    oldest = int(first) if oldest is None else min(oldest, int(first))
+        path = sqlite_file(self.engine)
+        file_bytes = None
+        if path is not None:
+            file_bytes = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+        with self._limits_lock:
+            dropped = dict(self._dropped)
+            last = self._last_limits
+        return {
+            "backend": self.backend,
+            "used_bytes": self.used_bytes(),
+            "file_bytes": file_bytes,
+            "max_bytes": self.max_bytes,
+            "retention_days": self.retention_days,
+            "oldest": None if oldest is None else _iso(oldest),
+            "oldest_ns": oldest,
+            "dropped_rows": sum(dropped.values()),
+            "dropped": dropped,
+            "limits_checked_at": None if last is None else _iso(int(last * _NS)),
+        }
 
     def used_bytes(self) -> int:
         """The bytes the size cap counts. SQLite: the database file's pages in use (freed pages excluded).
@@ -936,9 +981,26 @@ class Store:
         return None
 
     def _reclaim(self) -> None:
-        if self.backend == "sqlite":
+        """SQLite: give the freed pages back to the file system (the database is created with
+        auto_vacuum=INCREMENTAL), then checkpoint, so that the file itself shrinks now rather than
+        at the next automatic checkpoint. PASSIVE: it never waits for, nor blocks, ingest."""
+        if self.backend != "sqlite":
+            return
+        while True:
             with self._write() as connection:
-                connection.exec_driver_sql("PRAGMA incremental_vacuum")
+                free = int(connection.exec_driver_sql("PRAGMA freelist_count").scalar() or 0)
+                cursor = connection.connection.cursor()
+                try:
+                    # The pragma frees one page per step and Python's sqlite3 steps a statement without
+                    # columns once: one page per call. In chunks, so that ingest waits little.
+                    for _ in range(min(free, _VACUUM_CHUNK)):
+                        cursor.execute("PRAGMA incremental_vacuum")
+                finally:
+                    cursor.close()
+            if free <= _VACUUM_CHUNK:
+                break
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 # --- query helpers ---------------------------------------------------------------------------------------
