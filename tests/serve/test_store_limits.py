@@ -129,3 +129,57 @@ def test_sqlite_file_shrinks_under_the_cap_and_stays_bounded(tmp_path: Any) -> N
             store.enforce_limits()
             assert store.used_bytes() <= cap
             assert _file_bytes(path) <= cap * 1.05, round_
+
+
+def test_the_cutoff_follows_the_oldest_data_whichever_table_holds_it(open_stores: Any) -> None:
+    """Logs from the last ten days, GenAI calls only from the last day: the cap drops old logs, not
+    the calls, and no more than it has to (the cutoff is not read off the spans alone)."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+
+    base = ns(datetime(2026, 7, 1, tzinfo=timezone.utc))
+    store = open_stores()
+    for day in range(10):
+        records = [LogRecord(time_unix_nano=base + day * DAY_NS + i * 10**9,
+                             body=AnyValue(string_value=f"day {day} record {i} " + "x" * 1500)) for i in range(300)]
+        store.ingest_logs(ExportLogsServiceRequest(resource_logs=[ResourceLogs(scope_logs=[ScopeLogs(
+            log_records=records)])]))
+    calls = _in_arrival_order(1000, base + 10 * DAY_NS, base + 11 * DAY_NS, seed=12)
+    _load(store, calls)
+    cap = int(store.used_bytes() * 0.7)
+    capped = open_stores(max_bytes=cap)
+    report = capped.enforce_limits()
+    assert capped.used_bytes() <= cap, report
+    assert len(list(capped.export_calls())) == len(calls), report  # the calls are the newest: all kept
+    assert report["deleted"].get("genai_calls", 0) == 0
+    # only old logs went, and not all of them: the store is not emptied below the target
+    assert 0 < report["deleted"]["logs"] < 3000
+    assert capped.used_bytes() >= cap * 0.6, report
+
+
+def test_the_cap_deletes_in_slices_so_that_ingest_waits_little(open_stores: Any, monkeypatch: Any) -> None:
+    from otel_ai.serve.store import store as store_module
+
+    base = ns(datetime(2026, 8, 1, tzinfo=timezone.utc))
+    items = _in_arrival_order(2000, base, base + 20 * DAY_NS, seed=13)
+    store = open_stores()
+    _load(store, items)
+    cap = store.used_bytes() // 2
+    capped = open_stores(max_bytes=cap)
+    monkeypatch.setattr(store_module, "_DELETE_SLICE_ROWS", 200)
+    transactions: list[int] = []
+    delete_before = capped.delete_before
+
+    def counted(cutoff_ns: int, *, keep_rollups: bool = False) -> dict[str, int]:
+        transactions.append(cutoff_ns)
+        return delete_before(cutoff_ns, keep_rollups=keep_rollups)
+
+    monkeypatch.setattr(capped, "delete_before", counted)
+    report = capped.enforce_limits()
+    assert capped.used_bytes() <= cap
+    assert len(transactions) >= 5 and transactions == sorted(transactions)
+    assert report["deleted"]["genai_calls"] <= 200 * len(transactions)
+    remaining = list(capped.export_calls())
+    assert {r["span_id"] for r in remaining} == {i["span"].span_id.hex() for i in items[-len(remaining):]}
+    assert capped.summary()["calls"] == len(items)

@@ -68,6 +68,9 @@ _EXPORT_FILTERS = (*schema.DIMENSIONS, "outcome", "error_category")
 _MEASURES = ("calls", "input_tokens", "output_tokens", "characters", "cost_usd", "duration_ns")
 TRACE_COUNT_CAP = 1_000
 _SIZE_TARGET = 0.9  # the size cap deletes down to this fraction of max_bytes
+_SIZE_PASSES = 12  # at most this many delete passes per enforce_limits (the next run goes on)
+_CUTOFF_MIN_SHARE = 0.05  # tables with fewer of the raw rows do not propose the size cap's cutoff
+_DELETE_SLICE_ROWS = 50_000  # the size cap deletes about this many raw rows per transaction
 _VACUUM_CHUNK = 2048  # pages given back to the file system per write transaction (8 MiB of 4 KiB pages)
 _NS = 1_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -826,30 +829,38 @@ class Store:
         return report
 
     def _enforce_limits(self, now: datetime | None) -> dict[str, Any]:
-        report: dict[str, Any] = {"retention_cutoff": None, "size_cutoff": None, "deleted": {}, "bytes": None}
+        report: dict[str, Any] = {"retention_cutoff": None, "size_cutoff": None, "deleted": {}, "bytes": None,
+                                  "longest_delete_s": 0.0}
         if self.retention_days is not None:
             cutoff = (_to_ns(_as_utc(now)) or 0) - int(self.retention_days * DAY_NS)
             report["retention_cutoff"] = _iso(cutoff)
             _merge(report["deleted"], self.delete_before(cutoff))
         if self.max_bytes is not None and self._physical_bytes() > self.max_bytes:
-            # Rows do not all weigh the same and freed space is not all given back (pages shared with
-            # newer rows), so after the first pass the next ones use the bytes each deleted row freed.
-            bytes_per_row: float | None = None
-            for _ in range(5):
+            # Each pass deletes at most about the excess (rows do not all weigh the same, and freed space
+            # is not all given back: pages shared with newer rows), so passes repeat until it fits.
+            for _ in range(_SIZE_PASSES):
                 used = self.used_bytes()
                 report["bytes"] = used
                 if used <= self.max_bytes:
                     break
-                found = self._size_cutoff(used, bytes_per_row)
+                found = self._size_cutoff(used)
                 if found is None:
                     break
-                cutoff, table = found
-                report["size_cutoff"] = _iso(cutoff)
-                deleted = self.delete_before(cutoff, keep_rollups=True)
+                size_cutoff, oldest, rows = found
+                report["size_cutoff"] = _iso(size_cutoff)
+                # In time slices of about _DELETE_SLICE_ROWS rows, one transaction each: ingest waits for
+                # one slice at most, not for the whole pass (the roll-ups stay whole, so every state between
+                # slices is consistent).
+                slices = max(1, math.ceil(rows / _DELETE_SLICE_ROWS))
+                deleted: dict[str, int] = {}
+                for i in range(1, slices + 1):
+                    started = time.perf_counter()
+                    _merge(deleted, self.delete_before(oldest + (size_cutoff - oldest) * i // slices,
+                                                       keep_rollups=True))
+                    report["longest_delete_s"] = max(report["longest_delete_s"], time.perf_counter() - started)
                 _merge(report["deleted"], deleted)
-                freed = used - self.used_bytes()
-                if deleted.get(table) and freed > 0:
-                    bytes_per_row = freed / deleted[table]
+                if not any(deleted.values()):
+                    break
             self._reclaim()
             report["bytes"] = self.used_bytes()
         return report
@@ -962,23 +973,36 @@ class Store:
             return sum(int(connection.execute(text("SELECT pg_total_relation_size(:t)"), {"t": n}).scalar() or 0)
                        for n in self._table_names())
 
-    def _size_cutoff(self, used: int, bytes_per_row: float | None) -> tuple[int, str] | None:
-        """The start time before which deleting spans (or logs, or calls) brings the data under the target
-        size, and the table it was measured on."""
+    def _size_cutoff(self, used: int) -> tuple[int, int, int] | None:
+        """A start time before which deleting the raw rows frees at most the excess over the target size.
+
+        Each table that holds a fair share of the rows proposes the time before which the excess's
+        fraction of its rows lies; the earliest proposal wins. So the oldest data goes first whichever
+        table holds it (logs older than every call, calls bulk-loaded without spans), and a pass never
+        deletes much more than needed: enforce_limits repeats passes until the data fits. Returns the
+        cutoff, the oldest raw row's time and about how many rows lie before the cutoff."""
         assert self.max_bytes is not None
-        excess = used - self.max_bytes * _SIZE_TARGET
+        fraction = (used - self.max_bytes * _SIZE_TARGET) / used
+        columns = (schema.spans.c.start_ns, schema.logs.c.time_ns, schema.genai_calls.c.start_ns,
+                   schema.traces.c.start_ns)
         with self._read() as connection:
-            for table, column in ((schema.spans, schema.spans.c.start_ns), (schema.logs, schema.logs.c.time_ns),
-                                  (schema.genai_calls, schema.genai_calls.c.start_ns)):
-                count = int(connection.execute(select(func.count()).select_from(table)).scalar() or 0)
+            counts = [int(connection.execute(select(func.count()).select_from(c.table)).scalar() or 0)
+                      for c in columns]
+            proposals, oldest = [], []
+            for column, count in zip(columns, counts, strict=True):
                 if not count:
                     continue
-                rows = excess / bytes_per_row if bytes_per_row else count * excess / used
-                offset = min(count, max(1, math.ceil(rows))) - 1
+                first = connection.execute(select(func.min(column))).scalar()
+                oldest.append(int(first if first is not None else 0))
+                if count < _CUTOFF_MIN_SHARE * sum(counts):
+                    continue
+                offset = min(count, max(1, math.ceil(count * fraction))) - 1
                 value = connection.execute(select(column).order_by(column).limit(1).offset(offset)).scalar()
                 if value is not None:
-                    return int(value) + 1, table.name
-        return None
+                    proposals.append(int(value) + 1)
+        if not proposals:
+            return None
+        return min(proposals), min(oldest), math.ceil(sum(counts) * fraction)
 
     def _reclaim(self) -> None:
         """SQLite: give the freed pages back to the file system (the database is created with
