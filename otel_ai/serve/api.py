@@ -364,7 +364,8 @@ class StorageState(_Model):
     """What the store holds against its limits (`--max-db-size`, `--retention`): `Store.storage()`."""
 
     backend: str
-    used_bytes: int = Field(description="bytes the size cap counts (SQLite: pages in use; PostgreSQL: live rows)")
+    used_bytes: int = Field(description="SQLite: the pages in use, as the size cap counts them; PostgreSQL: "
+                            "the tables' size on disk (the cap counts the live rows in them)")
     file_bytes: int | None = Field(description="SQLite: the database file and its WAL on disk")
     max_bytes: int | None = Field(description="the size cap, null: none")
     retention_days: float | None

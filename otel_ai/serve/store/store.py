@@ -930,12 +930,15 @@ class Store:
         file_bytes = None
         if path is not None:
             file_bytes = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+        # SQLite: what the cap counts (three pragmas). PostgreSQL: the tables' size on disk, an upper
+        # bound of what the cap counts, which would take a read of every row (a health check must be cheap).
+        used = self.used_bytes() if self.backend == "sqlite" else self._physical_bytes()
         with self._limits_lock:
             dropped = dict(self._dropped)
             last = self._last_limits
         return {
             "backend": self.backend,
-            "used_bytes": self.used_bytes(),
+            "used_bytes": used,
             "file_bytes": file_bytes,
             "max_bytes": self.max_bytes,
             "retention_days": self.retention_days,
@@ -1010,9 +1013,15 @@ class Store:
         at the next automatic checkpoint. PASSIVE: it never waits for, nor blocks, ingest."""
         if self.backend != "sqlite":
             return
+        last_free: int | None = None
         while True:
             with self._write() as connection:
+                if connection.exec_driver_sql("PRAGMA auto_vacuum").scalar() != 2:
+                    return  # a file made without it (mode 0 can only change by a full VACUUM): pages are reused
                 free = int(connection.exec_driver_sql("PRAGMA freelist_count").scalar() or 0)
+                if not free or free == last_free:  # done, or no progress: never loop on the write lock
+                    break
+                last_free = free
                 cursor = connection.connection.cursor()
                 try:
                     # The pragma frees one page per step and Python's sqlite3 steps a statement without
@@ -1021,8 +1030,6 @@ class Store:
                         cursor.execute("PRAGMA incremental_vacuum")
                 finally:
                     cursor.close()
-            if free <= _VACUUM_CHUNK:
-                break
         with self.engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
