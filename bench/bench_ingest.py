@@ -4,6 +4,14 @@
     .venv/bin/python bench/bench_ingest.py --phoenix /tmp/phx/bin/phoenix  # and Phoenix (its own venv)
     .venv/bin/python bench/bench_ingest.py --spans 90000 --senders 4 --json out.json
     .venv/bin/python bench/bench_ingest.py --db /tmp/otel-ai-1m.db      # into a loaded store (it grows)
+    .venv/bin/python bench/bench_ingest.py --loaded /tmp/otel-ai-1m.db --runs 5   # empty vs loaded, side by side
+    .venv/bin/python bench/bench_ingest.py --loaded /tmp/otel-ai-1m.db --runs 5 \
+        --baseline-env OTEL_AI_SQLITE_CHECKPOINT_PAGES=1000                     # and the same with SQLite's default
+
+`--loaded` copies the loaded store (bench_store.py --keep's file) before each run, so every run
+starts from the same million calls; each run sends to an empty store and to the loaded copy, one
+after the other, and prints the load average before each; the summary gives the median of runs.
+`--baseline-env K=V` adds, in the same interleaving, servers started with that variable set.
 
 The batches are what the agent exports for a FastAPI app (bench_store.realistic_batches): per
 trace a SERVER span, a chat CLIENT span with the GenAI, cost and task attributes, and its HTTP
@@ -53,10 +61,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_otel_ai(db: Path, ingest_processes: str) -> tuple[subprocess.Popen[str], str]:
+def start_otel_ai(
+    db: Path, ingest_processes: str, env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen[str], str]:
     command = [str(BIN / "otel-ai"), "serve", "--port", "0", "--otlp-http-port", "0", "--otlp-grpc-port", "0",
                "--db", str(db), "--ingest-processes", ingest_processes]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **(env or {})})
     assert proc.stdout is not None
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -210,7 +221,13 @@ def main() -> int:
     parser.add_argument("--phoenix", help="path of Phoenix's `phoenix` command (in its own venv)")
     parser.add_argument("--db", help="otel-ai serve's SQLite file (default: a new one), e.g. bench_store.py --keep's")
     parser.add_argument("--json", help="write the results here too")
+    parser.add_argument("--loaded", help="a loaded SQLite store to copy before each run (bench_store.py --keep's)")
+    parser.add_argument("--runs", type=int, default=1, help="with --loaded: runs, each empty and loaded")
+    parser.add_argument("--baseline-env", action="append", default=[], metavar="K=V",
+                        help="with --loaded: also run servers with this variable set, interleaved")
     args = parser.parse_args()
+    if args.loaded:
+        return side_by_side(args)
 
     requests = max(1, args.spans // (TRACES_PER_REQUEST * 3))
     # A new seed each run: spans already stored (same ids) would be deduplicated, not counted.
@@ -262,6 +279,57 @@ def main() -> int:
         print("* not every span was stored: the spans stored by the time it gave up (no progress for 60 s, or 10 min)")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def side_by_side(args: argparse.Namespace) -> int:
+    """Empty store and a fresh copy of the loaded one, alternately, `--runs` times; medians at the end."""
+    import statistics
+
+    requests = max(1, args.spans // (TRACES_PER_REQUEST * 3))
+    spans = requests * TRACES_PER_REQUEST * 3
+    baseline = dict(item.split("=", 1) for item in args.baseline_env)
+    variants: list[tuple[str, dict[str, str]]] = [("", {})]
+    if baseline:
+        variants.append((" [" + " ".join(f"{k}={v}" for k, v in baseline.items()) + "]", baseline))
+    calls = count_calls(Path(args.loaded))
+    print(f"{requests} requests x {TRACES_PER_REQUEST * 3} spans = {spans} spans, {args.senders} senders, "
+          f"{os.cpu_count()} CPUs, {args.runs} runs; loaded store: {args.loaded} ({calls:,} calls)")
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for run in range(args.runs):
+        for suffix, env in variants:
+            for kind in ("empty", "loaded"):
+                batches = realistic_batches(requests + 1, TRACES_PER_REQUEST, time.time_ns(), seed=time.time_ns())
+                bodies = [b.SerializeToString() for b in batches]
+                with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+                    db = Path(tmp) / "otel-ai.db"
+                    if kind == "loaded":
+                        shutil.copyfile(args.loaded, db)
+                        os.sync()
+                    load = os.getloadavg()[0]
+                    proc, url = start_otel_ai(db, args.ingest_processes, env)
+                    try:
+                        result = run_one(f"{kind}{suffix}", url, db, bodies, spans, args.senders, proc.pid)
+                        result["calls_before"] = count_calls(db) if kind == "loaded" else 0
+                    finally:
+                        proc.terminate()
+                        proc.wait(30)
+                result["load_average"] = round(load, 2)
+                rows.setdefault(result["server"], []).append(result)
+                ack, stored = result["acknowledged_spans_per_s"] or "-", result["stored_spans_per_s"] or "-"
+                print(f"run {run + 1} {result['server']:<48} load {load:5.2f}  acknowledged/s {ack:>7}  "
+                      f"stored/s {stored:>7}  CPU µs/span {result['server_cpu_us_per_span']:>6}", flush=True)
+    print(f"\n{'store':<48} {'runs':>4} {'median ack/s':>12} {'min':>7} {'max':>7} {'median load':>11}")
+    summary = {}
+    for name, results in rows.items():
+        acks = [r["acknowledged_spans_per_s"] or 0 for r in results]
+        loads = [r["load_average"] for r in results]
+        summary[name] = {"median_acknowledged_spans_per_s": statistics.median(acks), "runs": acks,
+                         "median_load_average": statistics.median(loads)}
+        print(f"{name:<48} {len(acks):>4} {statistics.median(acks):>12,.0f} {min(acks):>7,} {max(acks):>7,} "
+              f"{statistics.median(loads):>11.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"summary": summary, "runs": rows}, indent=2))
     return 0
 
 

@@ -379,12 +379,29 @@ class ReceiverCounters(_Model):
     last_error_at: float | None
 
 
+class StorageState(_Model):
+    """What the store holds against its limits (`--max-db-size`, `--retention`): `Store.storage()`."""
+
+    backend: str
+    used_bytes: int = Field(description="SQLite: the pages in use, as the size cap counts them; PostgreSQL: "
+                            "the tables' size on disk (the cap counts the live rows in them)")
+    file_bytes: int | None = Field(description="SQLite: the database file and its WAL on disk")
+    max_bytes: int | None = Field(description="the size cap, null: none")
+    retention_days: float | None
+    oldest: str | None = Field(description="the oldest raw span, log or call kept (roll-ups may reach further)")
+    oldest_ns: int | None
+    dropped_rows: int = Field(description="rows the limits deleted since the server started")
+    dropped: dict[str, int]
+    limits_checked_at: str | None
+
+
 class Health(_Model):
     status: Literal["ok", "degraded"] = Field(description="degraded: the store does not answer")
     version: str
     store: str = Field(description="ok, or why the store does not answer")
     store_url: str | None = Field(description="where the data is (password hidden)")
     receiver: ReceiverCounters | None = Field(description="the OTLP receiver's counters, when serving one")
+    storage: StorageState | None = Field(default=None, description="size, cap and oldest data kept")
 
 
 class Problem(_Model):
@@ -600,8 +617,16 @@ def create_app(
         if not request.scope.get(AUTHENTICATED, True):
             return JSONResponse({"status": "ok" if state == "ok" else "degraded"})
         receiver = ReceiverCounters.model_validate(dict(stats())) if stats is not None else None
+        storage = None
+        if state == "ok" and callable(getattr(store, "storage", None)):
+            try:
+                storage = StorageState.model_validate(store.storage())
+            except Exception:  # an optional part of the answer: health still answers without it
+                import logging
+
+                logging.getLogger("otel_ai.serve").warning("reading the store's storage state failed", exc_info=True)
         return Health(status="ok" if state == "ok" else "degraded", version=__version__, store=state,
-                      store_url=getattr(store, "url", None), receiver=receiver)
+                      store_url=getattr(store, "url", None), receiver=receiver, storage=storage)
 
     @app.get(f"{API_PREFIX}/summary", response_model=Summary, tags=["reports"], responses=_422)
     def summary(window: Window, dims: Dimensions) -> Summary:

@@ -610,24 +610,7 @@ def test_retention_deletes_old_data_and_keeps_the_sums_exact(open_stores: Any):
             assert_rows(store.costs(key), brute(kept, None, None, key))
 
 
-def test_the_size_cap_deletes_the_oldest(open_stores: Any):
-    base = ns(datetime(2026, 1, 1, tzinfo=timezone.utc))
-    # in arrival order, as an app sends them (the space of deleted rows is then given back in whole pages)
-    items = sorted(random_calls(3000, base, base + 30 * DAY_NS, seed=6), key=lambda i: i["span"].start_time_unix_nano)
-    store = open_stores()
-    for i in range(0, len(items), 500):
-        store.ingest_traces(synthetic_request(items[i:i + 500]))
-    full = store.used_bytes()
-    cap = full // 2
-    capped = open_stores(max_bytes=cap)
-    report = capped.enforce_limits()
-    assert capped.used_bytes() <= cap, report
-    remaining = list(capped.export_calls())
-    assert 0 < len(remaining) < len(items)
-    newest = sorted(items, key=lambda i: i["span"].start_time_unix_nano)[-len(remaining):]
-    assert {r["span_id"] for r in remaining} == {i["span"].span_id.hex() for i in newest}
-    assert capped.summary()["calls"] == len(remaining)
-    assert_rows(capped.costs("day"), brute(newest, None, None, "day"))
+# The size cap: tests/serve/test_store_limits.py.
 
 
 def test_forecast_names_its_method(store: Store):

@@ -52,7 +52,7 @@ from otel_ai.genai.advice import action_for, code_action
 from otel_ai.serve.store import schema
 from otel_ai.serve.store.aggregates import DAY_NS, HOUR_NS, Segment, floor_to, percentiles, plan
 from otel_ai.serve.store.convert import SpanBatch, log_rows, span_rows
-from otel_ai.serve.store.database import create_store_engine, migrate
+from otel_ai.serve.store.database import create_store_engine, migrate, sqlite_file
 from otel_ai.serve.store.forecast import TREND_DAYS
 from otel_ai.serve.store.forecast import forecast as _forecast
 
@@ -69,6 +69,10 @@ _MEASURES = ("calls", "input_tokens", "output_tokens", "characters", "cost_usd",
 TRACE_COUNT_CAP = 1_000
 _MAX_OFFSET = 2**62  # a paging offset past any real table, well inside a 64-bit SQL integer
 _SIZE_TARGET = 0.9  # the size cap deletes down to this fraction of max_bytes
+_SIZE_PASSES = 12  # at most this many delete passes per enforce_limits (the next run goes on)
+_CUTOFF_MIN_SHARE = 0.05  # tables with fewer of the raw rows do not propose the size cap's cutoff
+_DELETE_SLICE_ROWS = 50_000  # the size cap deletes about this many raw rows per transaction
+_VACUUM_CHUNK = 2048  # pages given back to the file system per write transaction (8 MiB of 4 KiB pages)
 _NS = 1_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ROLLUPS = {DAY_NS: schema.genai_rollup_day, HOUR_NS: schema.genai_rollup_hour}
@@ -278,6 +282,10 @@ class Store:
         self.backend = engine.dialect.name  # "sqlite" | "postgresql"
         self.retention_days = retention_days
         self.max_bytes = max_bytes
+        # What enforce_limits dropped since this Store opened (storage() reports it), by table.
+        self._dropped: dict[str, int] = {}
+        self._limits_lock = threading.Lock()
+        self._last_limits: float | None = None  # unix seconds of the last enforce_limits
         # SQLite has one writer at a time: queue our own writers here rather than in its busy loop.
         self._write_lock: threading.Lock | None = threading.Lock() if self.backend == "sqlite" else None
         self._span_writes = GroupCommit(self._write_span_batches)
@@ -835,42 +843,60 @@ class Store:
     # --- limits -------------------------------------------------------------------------------------
 
     def enforce_limits(self, now: datetime | None = None) -> dict[str, Any]:
-        """Apply retention (delete what is older than retention_days) and the size cap (delete the oldest
-        until the data is under 90% of max_bytes). Call it at start and then periodically."""
-        report: dict[str, Any] = {"retention_cutoff": None, "size_cutoff": None, "deleted": {}, "bytes": None}
+        """Apply retention (delete what is older than retention_days, roll-ups included) and the size cap
+        (delete the oldest raw rows until the data is under 90% of max_bytes; the hourly and daily
+        roll-ups stay, so costs and totals over the dropped period still answer). Call it at start and
+        then periodically."""
+        with self._limits_lock:  # the server's limits thread and a manual call do not interleave
+            report = self._enforce_limits(now)
+            _merge(self._dropped, report["deleted"])
+            self._last_limits = time.time()
+        return report
+
+    def _enforce_limits(self, now: datetime | None) -> dict[str, Any]:
+        report: dict[str, Any] = {"retention_cutoff": None, "size_cutoff": None, "deleted": {}, "bytes": None,
+                                  "longest_delete_s": 0.0}
         if self.retention_days is not None:
             cutoff = (_to_ns(_as_utc(now)) or 0) - int(self.retention_days * DAY_NS)
             report["retention_cutoff"] = _iso(cutoff)
             _merge(report["deleted"], self.delete_before(cutoff))
         if self.max_bytes is not None and self._physical_bytes() > self.max_bytes:
-            # Rows do not all weigh the same and freed space is not all given back (pages shared with
-            # newer rows), so after the first pass the next ones use the bytes each deleted row freed.
-            bytes_per_row: float | None = None
-            for _ in range(5):
+            # Each pass deletes at most about the excess (rows do not all weigh the same, and freed space
+            # is not all given back: pages shared with newer rows), so passes repeat until it fits.
+            for _ in range(_SIZE_PASSES):
                 used = self.used_bytes()
                 report["bytes"] = used
                 if used <= self.max_bytes:
                     break
-                found = self._size_cutoff(used, bytes_per_row)
+                found = self._size_cutoff(used)
                 if found is None:
                     break
-                cutoff, table = found
-                report["size_cutoff"] = _iso(cutoff)
-                deleted = self.delete_before(cutoff)
+                size_cutoff, oldest, rows = found
+                report["size_cutoff"] = _iso(size_cutoff)
+                # In time slices of about _DELETE_SLICE_ROWS rows, one transaction each: ingest waits for
+                # one slice at most, not for the whole pass (the roll-ups stay whole, so every state between
+                # slices is consistent).
+                slices = max(1, math.ceil(rows / _DELETE_SLICE_ROWS))
+                deleted: dict[str, int] = {}
+                for i in range(1, slices + 1):
+                    started = time.perf_counter()
+                    _merge(deleted, self.delete_before(oldest + (size_cutoff - oldest) * i // slices,
+                                                       keep_rollups=True))
+                    report["longest_delete_s"] = max(report["longest_delete_s"], time.perf_counter() - started)
                 _merge(report["deleted"], deleted)
-                freed = used - self.used_bytes()
-                if deleted.get(table) and freed > 0:
-                    bytes_per_row = freed / deleted[table]
+                if not any(deleted.values()):
+                    break
             self._reclaim()
             report["bytes"] = self.used_bytes()
         return report
 
-    def delete_before(self, cutoff_ns: int) -> dict[str, int]:
-        """Delete spans, logs, calls and traces that started before `cutoff_ns`, keeping the roll-ups exact."""
+    def delete_before(self, cutoff_ns: int, *, keep_rollups: bool = False) -> dict[str, int]:
+        """Delete spans, logs, calls and traces that started before `cutoff_ns`. The roll-ups lose the
+        same calls (they stay exact), unless `keep_rollups` (the size cap): then they keep counting them."""
         calls = schema.genai_calls
         deleted: dict[str, int] = {}
         with self._write() as connection:
-            for step in (DAY_NS, HOUR_NS):
+            for step in () if keep_rollups else (DAY_NS, HOUR_NS):
                 rollup, latency = _ROLLUPS[step], _LATENCY[step]
                 period = floor_to(cutoff_ns, step)
                 for table in (rollup, latency):
@@ -915,6 +941,39 @@ class Store:
                 deleted[name] = connection.execute(delete(table).where(column < cutoff_ns)).rowcount or 0
         return deleted
 
+    def storage(self) -> dict[str, Any]:
+        """What the store holds against its limits (the health answer and the dashboard show it): bytes
+        used (as the size cap counts them) and the file's size, the cap, the retention, the oldest raw
+        data kept (roll-ups may reach further back), and the rows the limits dropped since it opened."""
+        oldest: int | None = None
+        with self._read() as connection:
+            for column in (schema.spans.c.start_ns, schema.logs.c.time_ns, schema.genai_calls.c.start_ns):
+                first = connection.execute(select(func.min(column))).scalar()
+                if first is not None:
+                    oldest = int(first) if oldest is None else min(oldest, int(first))
+        path = sqlite_file(self.engine)
+        file_bytes = None
+        if path is not None:
+            file_bytes = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+        # SQLite: what the cap counts (three pragmas). PostgreSQL: the tables' size on disk, an upper
+        # bound of what the cap counts, which would take a read of every row (a health check must be cheap).
+        used = self.used_bytes() if self.backend == "sqlite" else self._physical_bytes()
+        with self._limits_lock:
+            dropped = dict(self._dropped)
+            last = self._last_limits
+        return {
+            "backend": self.backend,
+            "used_bytes": used,
+            "file_bytes": file_bytes,
+            "max_bytes": self.max_bytes,
+            "retention_days": self.retention_days,
+            "oldest": None if oldest is None else _iso(oldest),
+            "oldest_ns": oldest,
+            "dropped_rows": sum(dropped.values()),
+            "dropped": dropped,
+            "limits_checked_at": None if last is None else _iso(int(last * _NS)),
+        }
+
     def used_bytes(self) -> int:
         """The bytes the size cap counts. SQLite: the database file's pages in use (freed pages excluded).
         PostgreSQL: the bytes of the live rows of the store's tables (`pg_column_size`; indexes and
@@ -942,28 +1001,62 @@ class Store:
             return sum(int(connection.execute(text("SELECT pg_total_relation_size(:t)"), {"t": n}).scalar() or 0)
                        for n in self._table_names())
 
-    def _size_cutoff(self, used: int, bytes_per_row: float | None) -> tuple[int, str] | None:
-        """The start time before which deleting spans (or logs, or calls) brings the data under the target
-        size, and the table it was measured on."""
+    def _size_cutoff(self, used: int) -> tuple[int, int, int] | None:
+        """A start time before which deleting the raw rows frees at most the excess over the target size.
+
+        Each table that holds a fair share of the rows proposes the time before which the excess's
+        fraction of its rows lies; the earliest proposal wins. So the oldest data goes first whichever
+        table holds it (logs older than every call, calls bulk-loaded without spans), and a pass never
+        deletes much more than needed: enforce_limits repeats passes until the data fits. Returns the
+        cutoff, the oldest raw row's time and about how many rows lie before the cutoff."""
         assert self.max_bytes is not None
-        excess = used - self.max_bytes * _SIZE_TARGET
+        fraction = (used - self.max_bytes * _SIZE_TARGET) / used
+        columns = (schema.spans.c.start_ns, schema.logs.c.time_ns, schema.genai_calls.c.start_ns,
+                   schema.traces.c.start_ns)
         with self._read() as connection:
-            for table, column in ((schema.spans, schema.spans.c.start_ns), (schema.logs, schema.logs.c.time_ns),
-                                  (schema.genai_calls, schema.genai_calls.c.start_ns)):
-                count = int(connection.execute(select(func.count()).select_from(table)).scalar() or 0)
+            counts = [int(connection.execute(select(func.count()).select_from(c.table)).scalar() or 0)
+                      for c in columns]
+            proposals, oldest = [], []
+            for column, count in zip(columns, counts, strict=True):
                 if not count:
                     continue
-                rows = excess / bytes_per_row if bytes_per_row else count * excess / used
-                offset = min(count, max(1, math.ceil(rows))) - 1
+                first = connection.execute(select(func.min(column))).scalar()
+                oldest.append(int(first if first is not None else 0))
+                if count < _CUTOFF_MIN_SHARE * sum(counts):
+                    continue
+                offset = min(count, max(1, math.ceil(count * fraction))) - 1
                 value = connection.execute(select(column).order_by(column).limit(1).offset(offset)).scalar()
                 if value is not None:
-                    return int(value) + 1, table.name
-        return None
+                    proposals.append(int(value) + 1)
+        if not proposals:
+            return None
+        return min(proposals), min(oldest), math.ceil(sum(counts) * fraction)
 
     def _reclaim(self) -> None:
-        if self.backend == "sqlite":
+        """SQLite: give the freed pages back to the file system (the database is created with
+        auto_vacuum=INCREMENTAL), then checkpoint, so that the file itself shrinks now rather than
+        at the next automatic checkpoint. PASSIVE: it never waits for, nor blocks, ingest."""
+        if self.backend != "sqlite":
+            return
+        last_free: int | None = None
+        while True:
             with self._write() as connection:
-                connection.exec_driver_sql("PRAGMA incremental_vacuum")
+                if connection.exec_driver_sql("PRAGMA auto_vacuum").scalar() != 2:
+                    return  # a file made without it (mode 0 can only change by a full VACUUM): pages are reused
+                free = int(connection.exec_driver_sql("PRAGMA freelist_count").scalar() or 0)
+                if not free or free == last_free:  # done, or no progress: never loop on the write lock
+                    break
+                last_free = free
+                cursor = connection.connection.cursor()
+                try:
+                    # The pragma frees one page per step and Python's sqlite3 steps a statement without
+                    # columns once: one page per call. In chunks, so that ingest waits little.
+                    for _ in range(min(free, _VACUUM_CHUNK)):
+                        cursor.execute("PRAGMA incremental_vacuum")
+                finally:
+                    cursor.close()
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 # --- query helpers ---------------------------------------------------------------------------------------

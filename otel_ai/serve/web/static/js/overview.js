@@ -33,7 +33,7 @@ function byGroup(title, id, costs) {
 export async function render() {
   const since = params().get("since") || "";
   const range = { since };
-  const [summary, byDay, byModel, byProvider, byTask, errors, traces] = await Promise.all([
+  const [summary, byDay, byModel, byProvider, byTask, errors, traces, health] = await Promise.all([
     getJSON("/summary", range),
     getJSON("/costs", { ...range, group_by: "day" }),
     getJSON("/costs", { ...range, group_by: "model" }),
@@ -41,6 +41,7 @@ export async function render() {
     getJSON("/costs", { ...range, group_by: "task_type" }),
     getJSON("/errors", range),
     getJSON("/traces", { limit: 1 }),
+    getJSON("/health").catch(() => null),
   ]);
   document.title = "Overview · otel-ai";
   const rangeSelect = select("since", "Range", RANGES, since);
@@ -97,7 +98,18 @@ export async function render() {
       byGroup("Cost by provider", "provider", byProvider),
       byGroup("Cost by task type", "task_type", byTask)),
     errorsPanel,
+    storageLine(health && health.storage),
   ];
+}
+
+// "Storage: 1.2 GB of 2 GB cap · oldest data kept 2026-05-01 · 12,000 rows dropped" (the health answer).
+function storageLine(storage) {
+  if (!storage) return null;
+  const gb = (n) => (n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : `${(n / 1e6).toFixed(1)} MB`);
+  const parts = [`${gb(storage.used_bytes)}${storage.max_bytes ? ` of ${gb(storage.max_bytes)} cap` : " (no size cap)"}`];
+  if (storage.oldest) parts.push(`oldest data kept ${storage.oldest.slice(0, 16).replace("T", " ")} UTC`);
+  if (storage.dropped_rows) parts.push(`${int(storage.dropped_rows)} rows dropped since start (roll-ups kept)`);
+  return el("p", { class: "muted", id: "storage", dataset: { used: String(storage.used_bytes) } }, `Storage: ${parts.join(" · ")}`);
 }
 
 export function after() {
