@@ -102,7 +102,7 @@ def instrument_installed() -> list[str]:
                 if getattr(conflict, "found", None) or getattr(conflict, "found_any", None):
                     agent_warnings.warn(
                         "instrumentation.version_conflict", entry_point.name,
-                        f"{entry_point.name} not instrumented: {conflict}",
+                        f"{entry_point.name} not instrumented: {_conflict_text(conflict)}",
                     )
                 else:
                     _logger.debug("otel-ai: skipping %s: %s", entry_point.name, conflict)
@@ -120,3 +120,12 @@ def instrument_installed() -> list[str]:
                 "without it",
             )
     return loaded
+
+
+def _conflict_text(conflict: object) -> str:
+    """'it instruments httpx >=0.18, httpx 0.17 is installed' (the contrib's text repeats the marker)."""
+    required, found = getattr(conflict, "required", None), getattr(conflict, "found", None)
+    name, specifier = getattr(required, "name", None), getattr(required, "specifier", None)
+    if found and name and specifier is not None:
+        return f"it instruments {name} {specifier}, {found} is installed"
+    return str(conflict)
