@@ -75,15 +75,36 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-def configure(*, service_name: str | None = None, instrument: bool = True) -> None:
+def __dir__() -> list[str]:
+    """The public names, lazy ones included (they are not in the module's globals until first used)."""
+    return sorted(set(globals()) | set(__all__))
+
+
+def configure(
+    *,
+    service_name: str | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    console: bool = False,
+    capture_content: bool | str | None = None,
+    instrument: bool = True,
+) -> None:
     """Set up the OpenTelemetry SDK from `OTEL_*` variables with otel-ai defaults, then instrument.
 
-    A bad setting prints one line and falls back to its safe default (content capture off, built-in
-    pricing); with `OTEL_AI_STRICT=true` it raises `ConfigError`. A second call does nothing.
+    Each argument is the same as its environment variable and, when given, wins over it:
+    `service_name` (OTEL_SERVICE_NAME), `endpoint` (OTEL_EXPORTER_OTLP_ENDPOINT), `protocol`
+    (OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf or grpc), `capture_content`
+    (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT); `console=True` prints one line per GenAI
+    call instead of exporting traces, as `otel-ai run --console`. A bad setting prints one line and
+    falls back to its safe default (content capture off, built-in pricing); with
+    `OTEL_AI_STRICT=true` it raises `ConfigError`. A second call does nothing.
     """
     from otel_ai.sdk.configure import configure as _configure
 
-    _configure(service_name=service_name, instrument=instrument)
+    _configure(
+        service_name=service_name, endpoint=endpoint, protocol=protocol, console=console,
+        capture_content=capture_content, instrument=instrument,
+    )
 
 
 def metrics_app() -> object:

@@ -200,18 +200,20 @@ def test_malformed_json_error_passes_through(client, telemetry):
     assert span.attributes["error.type"].endswith("." + type(raised.value).__qualname__)
 
 
-def test_unknown_model_has_no_cost_and_warns_once(client, telemetry, caplog):
-    with caplog.at_level("WARNING", logger="otel_ai"):
-        for _ in range(3):
-            client.chat.completions.create(model="my-private-model", messages=MESSAGES)
+def test_unknown_model_has_no_cost_and_warns_once(client, telemetry, capsys):
+    from otel_ai.sdk import agent_warnings
+
+    agent_warnings.reset()
+    for _ in range(3):
+        client.chat.completions.create(model="my-private-model", messages=MESSAGES)
 
     spans = telemetry.genai_spans()
     assert len(spans) == 3
     for span in spans:
         assert "otel_ai.cost.usd" not in span.attributes
         assert span.attributes["otel_ai.pricing.source"] == "unknown"
-    warnings = [r for r in caplog.records if "my-private-model" in r.getMessage()]
-    assert len(warnings) == 1
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "my-private-model" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("otel-ai: no price for model")
 
 
 def test_user_pricing_file_overrides_the_catalog(sim, telemetry, tmp_path, monkeypatch):

@@ -287,13 +287,17 @@ def test_provider_reported_pricing_source_is_kept(pipe):
     assert pipe.one_span().attributes[sc.PRICING_SOURCE] == "header"
 
 
-def test_unpriced_model_warns_once_naming_the_requested_model(pipe, caplog):
-    caplog.set_level(logging.WARNING, logger="otel_ai")
+def test_unpriced_model_warns_once_naming_the_requested_model(pipe, capsys):
+    from otel_ai.sdk import agent_warnings
+
+    agent_warnings.reset()
     for _ in range(2):
         call(pipe, chat("my-private-model"), GenAIResponse(model=None, usage=Usage(input_tokens=3)))
-    [record] = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert "'my-private-model'" in record.getMessage()
-    assert "OTEL_AI_PRICING_FILE" in record.getMessage()
+    # On stderr, once per model: a log record would stop at the OTLP handler, which drops ours.
+    [line] = [line for line in capsys.readouterr().err.splitlines() if "no price" in line]
+    assert "'my-private-model'" in line
+    assert "OTEL_AI_PRICING_FILE" in line
+    assert agent_warnings.counts() == {"pricing.unknown_model": 1}
     assert all(span.attributes[sc.PRICING_SOURCE] == "unknown" for span in pipe.spans())
 
 

@@ -368,10 +368,12 @@ class GenAIRecorder:
         model = resp.model or request.model
         if model and model not in self._warned_models and len(self._warned_models) < _CACHE_LIMIT:
             self._warned_models.add(model)
-            _logger.warning(
-                "otel-ai: no price for model %r; its calls carry otel_ai.pricing.source=unknown and no cost. "
+            from otel_ai.sdk import agent_warnings
+
+            agent_warnings.warn(
+                "pricing.unknown_model", model,
+                f"no price for model {model!r}; its calls carry otel_ai.pricing.source=unknown and no cost. "
                 "Add it with OTEL_AI_PRICING_FILE.",
-                model,
             )
         return None
 

@@ -162,8 +162,15 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         conflict = get_dependency_conflicts(self.instruments)
         if conflict is not None:
             # Not installed is the common case (an app without this library): say so quietly.
-            log = _logger.warning if getattr(conflict, "found", None) else _logger.debug
-            log("otel-ai: %s instrumentation skipped: %s", self.provider_library, conflict)
+            if getattr(conflict, "found", None):
+                from otel_ai.sdk import agent_warnings
+
+                agent_warnings.warn(
+                    "instrumentation.version_conflict", self.provider_library,
+                    f"{self.provider_library} instrumentation skipped: {conflict}",
+                )
+            else:
+                _logger.debug("otel-ai: %s instrumentation skipped: %s", self.provider_library, conflict)
             return
         from otel_ai.errors import ConfigError
         from otel_ai.sdk import state
@@ -175,7 +182,12 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 logger_provider=kwargs.get("logger_provider"),
             )
         except ConfigError as exc:
-            _logger.error("otel-ai: configuration error, %s instrumentation disabled: %s", self.provider_library, exc)
+            from otel_ai.sdk import agent_warnings
+
+            agent_warnings.warn(
+                "instrumentation.config_error", self.provider_library,
+                f"configuration error, {self.provider_library} instrumentation disabled: {exc}",
+            )
             return
         if kwargs.get("tracer_provider") is None:
             from otel_ai.sdk import setup

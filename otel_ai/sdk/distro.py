@@ -63,6 +63,17 @@ class OtelAIDistro(BaseDistro):  # type: ignore[misc]
         _check_or_exit()
 
 
+    def load_instrumentor(self, entry_point: Any, **kwargs: Any) -> None:
+        """Each instrumentor with the arguments our variables give it (FastAPI's `exclude_spans`)."""
+        try:
+            extra = _setup.instrumentor_kwargs(entry_point.name)
+        except Exception:
+            extra = {}
+        for key, value in extra.items():
+            kwargs.setdefault(key, value)
+        super().load_instrumentor(entry_point, **kwargs)
+
+
 class OtelAIConfigurator(_OTelSDKConfigurator):
     """The SDK's configurator with redaction in front of every span and log exporter."""
 

@@ -187,7 +187,10 @@ def _warn_once(text: str) -> None:
 
 
 def export_failed(endpoint: str, reason: str) -> None:
-    """An export gave up: say so once per process."""
+    """An export gave up: say so once per process; count every one."""
+    from otel_ai.sdk import agent_warnings
+
+    agent_warnings.count("export.failed")
     if _warned:
         return
     if reason in _VAGUE:

@@ -280,12 +280,35 @@ def _make_otlp_handler(level: int, logger_provider: Any) -> logging.Handler:
                     self._seen = len(root.handlers)
                 if _exported(record):
                     super().emit(record)
+                _last_resort(record)
             except Exception as exc:
                 _report("logs.otlp_emit", exc)
 
     handler = OtlpLogHandler()
     setattr(handler, _OURS, "otlp")
     return handler
+
+
+def _last_resort(record: logging.LogRecord) -> None:
+    """Print what Python would have printed had our handler not been there.
+
+    Python writes a record to stderr (`logging.lastResort`, WARNING and above) only when no handler
+    is found on the way up from its logger; our handler on the root logger is one, so an app that
+    never configured logging lost its warnings and tracebacks from the terminal under the agent.
+    Handlers we added ourselves do not count: the app did not ask for them.
+    """
+    last = logging.lastResort
+    if last is None or record.levelno < last.level:
+        return
+    logger: logging.Logger | None = logging.getLogger(record.name) if record.name != "root" else logging.getLogger()
+    while logger is not None:
+        for handler in logger.handlers:
+            if not getattr(handler, _OURS, None):
+                return
+        if not logger.propagate:
+            break
+        logger = logger.parent
+    last.handle(record)
 
 
 def _remove_foreign(root: logging.Logger, foreign: tuple[type[logging.Handler], ...]) -> None:

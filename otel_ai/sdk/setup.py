@@ -31,6 +31,11 @@ from otel_ai.system.settings import disable_contrib_entry_point
 
 _logger = logging.getLogger("otel_ai")
 
+FASTAPI_EXCLUDE_SPANS_VAR = "OTEL_PYTHON_FASTAPI_EXCLUDE_SPANS"
+_ASGI_SPANS = ("receive", "send")
+# Instrumentor entry point -> the variable that gives its `exclude_spans` argument.
+EXCLUDE_SPANS_VARS: Mapping[str, str] = {"fastapi": FASTAPI_EXCLUDE_SPANS_VAR}
+
 # Defaults applied when the user has not set the variable: everything over OTLP/HTTP.
 ENV_DEFAULTS: Mapping[str, str] = {
     "OTEL_TRACES_EXPORTER": "otlp",
@@ -41,6 +46,15 @@ ENV_DEFAULTS: Mapping[str, str] = {
     "OTEL_PYTHON_DISTRO": "otel_ai",
     # otel-ai adds the one logging -> OTLP handler itself (sdk/logs.py), filtered against feedback loops.
     "OTEL_PYTHON_LOG_AUTO_INSTRUMENTATION": "false",
+    # HTTP spans and metrics with the stable HTTP conventions' names (http.request.method,
+    # http.response.status_code, url.full, http.server.request.duration in s), not the old ones
+    # (http.method, http.status_code, net.peer.*, http.server.duration in ms) the contrib
+    # instrumentations still write by default; the shipped dashboards and rules read the stable ones.
+    "OTEL_SEMCONV_STABILITY_OPT_IN": "http",
+    # No internal `http send` / `http receive` span per ASGI message (dozens per streamed response,
+    # burying the GenAI call). Ours: the contrib FastAPI instrumentation takes `exclude_spans` only
+    # as an argument, which the distro and configure() pass from this variable (empty: keep them).
+    FASTAPI_EXCLUDE_SPANS_VAR: "send,receive",
 }
 
 _OTLP_PROTOCOLS = ("grpc", "http/protobuf")
@@ -72,9 +86,30 @@ def validate() -> None:
         if value is not None and value.strip() not in _OTLP_PROTOCOLS:
             problems.append(f"{variable}={value!r} is not one of: {', '.join(_OTLP_PROTOCOLS)}; using http/protobuf")
             fallbacks.append(variable)
+    for variable in EXCLUDE_SPANS_VARS.values():
+        unknown = [part for part in _exclude_spans_parts(os.environ.get(variable)) if part not in _ASGI_SPANS]
+        if unknown:
+            problems.append(f"{variable}: {', '.join(map(repr, unknown))} is not one of: send, receive; ignored")
     _state.report(problems)
     for variable in fallbacks:  # the SDK reads the environment: give it the fallback
         os.environ[variable] = "http/protobuf"
+
+
+def _exclude_spans_parts(raw: str | None) -> list[str]:
+    return [part.strip().lower() for part in (raw or "").split(",") if part.strip()]
+
+
+def instrumentor_kwargs(name: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Arguments for one contrib instrumentor's `instrument()` from variables it does not read itself.
+
+    Today: `exclude_spans` for FastAPI from OTEL_PYTHON_FASTAPI_EXCLUDE_SPANS (send, receive; unknown
+    entries are reported by `validate` and ignored). Nothing for an unset variable.
+    """
+    env = os.environ if env is None else env
+    variable = EXCLUDE_SPANS_VARS.get(name)
+    if variable is None or variable not in env:
+        return {}
+    return {"exclude_spans": [part for part in _exclude_spans_parts(env[variable]) if part in _ASGI_SPANS]}
 
 
 def span_processor(exporter: SpanExporter, *args: Any, **kwargs: Any) -> SpanProcessor:
@@ -122,6 +157,9 @@ def after_sdk_configured() -> None:
         _exit.install(p for p in providers if isinstance(p, (TracerProvider, MeterProvider, LoggerProvider)))
     except Exception as exc:
         report("setup.after_sdk_configured", exc)
+    from otel_ai.sdk import agent_warnings
+
+    agent_warnings.flush()  # the warnings counted before the meter provider existed
     settings = _state.settings()  # parsed once: the problems were reported from the same parse
     try:  # Python logging -> OTLP logs (trace-correlated, once), JSON lines: OTEL_AI_LOG_* (sdk/logs.py)
         from otel_ai.sdk import logs as _logs

@@ -49,7 +49,10 @@ def report(extra: list[str] | tuple[str, ...] = ()) -> None:
         if _reported or not found:
             return
         _reported = True
+    from otel_ai.sdk import agent_warnings
+
     for line in found:
+        agent_warnings.count("config.invalid")
         sys.stderr.write(f"otel-ai: {line}\n")
     sys.stderr.flush()
 

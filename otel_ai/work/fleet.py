@@ -31,6 +31,7 @@ from urllib.parse import urlencode
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from otel_ai.privacy.urls import display_url, split_credentials
+from otel_ai.sdk import agent_warnings
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -144,7 +145,7 @@ class FleetRefresher:
             else:
                 what = (f"asks for a token (HTTP {exc.code}): set {TOKEN_VAR} to the token the server was "
                         "started with (otel-ai serve --token, or OTEL_AI_SERVE_TOKEN)")
-            _logger.warning("otel-ai: budget server %s %s%s", server, what, after)
+            agent_warnings.warn("budget.server_auth", server, f"budget server {server} {what}{after}")
             return
         if isinstance(exc, urllib.error.HTTPError) and 300 <= exc.code < 400:
             reason = f"HTTP {exc.code} redirect, not followed: set the server's own address"
@@ -153,4 +154,6 @@ class FleetRefresher:
         else:
             reason = str(getattr(exc, "reason", None) or exc)
             reason = reason.splitlines()[0][:200] if reason else type(exc).__name__
-        _logger.warning("otel-ai: budget server %s did not answer (%s)%s", server, reason, after)
+        agent_warnings.warn(
+            "budget.server_unreachable", server, f"budget server {server} did not answer ({reason}){after}"
+        )

@@ -603,6 +603,9 @@ class RetryPolicy:
 
 
 def _warn(text: str) -> None:
+    from otel_ai.sdk import agent_warnings
+
+    agent_warnings.count("notify.failed")  # each line matters (a lost notice): printed every time
     try:
         sys.stderr.write(f"otel-ai: {text}\n")
         sys.stderr.flush()

@@ -38,6 +38,7 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.errors import error_type
+from otel_ai.sdk import agent_warnings
 from otel_ai.sdk.guard import report
 from otel_ai.work import calls, threads
 from otel_ai.work.context import UNIT_KEY, current
@@ -600,17 +601,20 @@ def _async_generator(spec: UnitOfWork, fn: Callable[..., AsyncGenerator[Any, Any
 
 
 # -- the public constructors ---------------------------------------------------------------------
+# Each takes its first argument positionally or by keyword (`task("x")` and `task(type="x")` are the
+# same unit, as people write both), and bare (`@task` names the unit after the function). The bare
+# form's overload stays positional-only: `task(type=fn)` is not a decorator anyone means.
 
 
 @overload
 def workflow(name: F, /) -> F: ...
 @overload
 def workflow(
-    name: str | None = None, /, *, task_type: str | None = None, task_id: str | None = None,
+    name: str | None = None, *, task_type: str | None = None, task_id: str | None = None,
     attributes: Mapping[str, AttributeValue] | None = None,
 ) -> UnitOfWork: ...
 def workflow(
-    name: str | F | None = None, /, *, task_type: str | None = None, task_id: str | None = None,
+    name: str | F | None = None, *, task_type: str | None = None, task_id: str | None = None,
     attributes: Mapping[str, AttributeValue] | None = None,
 ) -> UnitOfWork | F:
     """An `invoke_workflow {name}` span; its calls carry `otel_ai.task.type` = `task_type` or the name."""
@@ -623,11 +627,11 @@ def workflow(
 def agent(name: F, /) -> F: ...
 @overload
 def agent(
-    name: str | None = None, /, *, model: str | None = None, description: str | None = None,
+    name: str | None = None, *, model: str | None = None, description: str | None = None,
     task_type: str | None = None, attributes: Mapping[str, AttributeValue] | None = None,
 ) -> UnitOfWork: ...
 def agent(
-    name: str | F | None = None, /, *, model: str | None = None, description: str | None = None,
+    name: str | F | None = None, *, model: str | None = None, description: str | None = None,
     task_type: str | None = None, attributes: Mapping[str, AttributeValue] | None = None,
 ) -> UnitOfWork | F:
     """An in-process `invoke_agent {name}` span (INTERNAL), with `gen_ai.agent.name`."""
@@ -642,12 +646,12 @@ def agent(
 def tool(name: F, /) -> F: ...
 @overload
 def tool(
-    name: str | None = None, /, *, type: str | None = None, description: str | None = None,
+    name: str | None = None, *, type: str | None = None, description: str | None = None,
     agent_name: str | None = None, task_type: str | None = None,
     attributes: Mapping[str, AttributeValue] | None = None,
 ) -> UnitOfWork: ...
 def tool(
-    name: str | F | None = None, /, *, type: str | None = None, description: str | None = None,
+    name: str | F | None = None, *, type: str | None = None, description: str | None = None,
     agent_name: str | None = None, task_type: str | None = None,
     attributes: Mapping[str, AttributeValue] | None = None,
 ) -> UnitOfWork | F:
@@ -664,11 +668,11 @@ def tool(
 def task(type: F, /) -> F: ...
 @overload
 def task(
-    type: str | None = None, /, *, name: str | None = None, id: str | None = None,
+    type: str | None = None, *, name: str | None = None, id: str | None = None,
     attributes: Mapping[str, AttributeValue] | None = None,
 ) -> UnitOfWork: ...
 def task(
-    type: str | F | None = None, /, *, name: str | None = None, id: str | None = None,
+    type: str | F | None = None, *, name: str | None = None, id: str | None = None,
     attributes: Mapping[str, AttributeValue] | None = None,
 ) -> UnitOfWork | F:
     """A `task {name}` span with `otel_ai.task.type` (the cost-by-task label; low-cardinality)."""
@@ -677,6 +681,15 @@ def task(
     if type is None and name is None:
         return UnitOfWork("task", None, attributes=attributes, task_id=id)
     return UnitOfWork("task", name or type, task_type=type, task_id=id, attributes=attributes)
+
+
+def _describe(obj: object) -> str:
+    """A name for the warning line: the module's or class's name, or the instance's class (no address)."""
+    if inspect.ismodule(obj):
+        return f"module {obj.__name__}"
+    if inspect.isclass(obj):
+        return f"class {obj.__qualname__}"
+    return f"{type(obj).__qualname__} object"
 
 
 def instrument_methods(
@@ -692,7 +705,11 @@ def instrument_methods(
             static = inspect.getattr_static(obj, method, None)
             original = getattr(obj, method, None)
             if original is None or not callable(original):
-                _logger.warning("otel-ai: %r has no method %r to instrument", obj, method)
+                where = _describe(obj)
+                agent_warnings.warn(
+                    "work.missing_method", f"{where}.{method}",
+                    f"{where} has no method {method!r} to instrument; skipped",
+                )
                 continue
             if getattr(original, "__otel_ai_unit__", None) is not None:
                 continue

@@ -151,16 +151,21 @@ def test_installed_from_the_environment_the_refresher_carries_the_token(server: 
 ])
 def test_a_401_is_one_warning_naming_the_variable_and_budgets_count_locally(
     server: SpendServer, caplog: pytest.LogCaptureFixture, token: str | None, says: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from otel_ai.sdk import agent_warnings
+
+    agent_warnings.reset()
     t = tracker()
     t.on_call(calls.CallFacts(calls.CallScope("openai", "chat", "m", None), 0.1, 1, 1, 0, False))
     refresher = FleetRefresher(t, server.url, ttl_s=60, token=token)
-    with caplog.at_level(logging.INFO, logger="otel_ai"):
+    with caplog.at_level(logging.DEBUG, logger="otel_ai"):
         assert not refresher.refresh()
         assert not refresher.refresh()
-    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("otel-ai:")]
     assert len(warnings) == 1 and says in warnings[0], warnings
     assert "this process's spend only" in warnings[0]
+    assert TOKEN not in warnings[0] and (token or TOKEN) not in warnings[0]
     assert all(TOKEN not in r.getMessage() and (token or TOKEN) not in r.getMessage() for r in caplog.records)
     (status,) = t.statuses()
     assert not status.fleet and status.spent_usd == 0.1  # fail-open: this process's own spend
@@ -170,26 +175,34 @@ def test_a_401_is_one_warning_naming_the_variable_and_budgets_count_locally(
     assert t.statuses()[0].fleet
 
 
-def test_a_redirect_is_not_followed_so_the_token_goes_nowhere_else(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_redirect_is_not_followed_so_the_token_goes_nowhere_else(capsys: pytest.CaptureFixture[str]) -> None:
+    from otel_ai.sdk import agent_warnings
+
+    agent_warnings.reset()
     elsewhere = SpendServer(None)
     redirecting = SpendServer(TOKEN, redirect_to=elsewhere.url)
     try:
         refresher = FleetRefresher(tracker(), redirecting.url, ttl_s=60, token=TOKEN)
-        with caplog.at_level(logging.WARNING, logger="otel_ai"):
-            assert not refresher.refresh()
+        assert not refresher.refresh()
         assert len(redirecting.seen) == 1 and elsewhere.seen == []
-        assert "HTTP 302 redirect, not followed" in caplog.records[0].getMessage()
+        assert "HTTP 302 redirect, not followed" in capsys.readouterr().err
     finally:
         elsewhere.close()
         redirecting.close()
 
 
-def test_a_url_with_user_info_is_printed_masked(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_url_with_user_info_is_printed_masked(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from otel_ai.sdk import agent_warnings
+
+    agent_warnings.reset()
     refresher = FleetRefresher(tracker(), "http://admin:hunter2-secret@127.0.0.1:9", ttl_s=60)
-    with caplog.at_level(logging.WARNING, logger="otel_ai"):
+    with caplog.at_level(logging.DEBUG, logger="otel_ai"):
         assert not refresher.refresh()
-    (record,) = caplog.records
-    assert "hunter2-secret" not in record.getMessage() and "***@127.0.0.1:9" in record.getMessage()
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "hunter2-secret" not in line and "***@127.0.0.1:9" in line
+    assert all("hunter2-secret" not in record.getMessage() for record in caplog.records)
 
 
 def test_user_info_in_the_server_url_is_sent_as_basic_not_taken_for_the_host() -> None:

@@ -153,15 +153,21 @@ def _closed_port() -> int:
 
 def test_an_unreachable_server_warns_once_and_budgets_count_locally_until_it_answers(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, notices: list[notify.Notification],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from otel_ai.sdk import agent_warnings
+
+    agent_warnings.reset()
     tracker = B.BudgetTracker([B.Budget("fleet", 1.0, action="block")], service="svc")
     down = FleetRefresher(tracker, f"http://127.0.0.1:{_closed_port()}", ttl_s=0.1)
     facts = calls.CallFacts(calls.CallScope("openai", "chat", "m", None), 0.3, 1, 1, 0, False)
     tracker.on_call(facts)
-    with caplog.at_level(logging.WARNING, logger="otel_ai"):
-        assert down.refresh() is False and down.refresh() is False and down.refresh() is False
-    warnings = [r for r in caplog.records if "did not answer" in r.getMessage()]
-    assert len(warnings) == 1 and "count this process's spend only" in warnings[0].getMessage()
+    assert down.refresh() is False and down.refresh() is False and down.refresh() is False
+    # The agent's own warning: one stderr line (not a log record the OTLP handler would drop), counted.
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "did not answer" in line]
+    assert len(warnings) == 1 and "count this process's spend only" in warnings[0]
+    assert warnings[0].startswith("otel-ai: budget server")
+    assert agent_warnings.counts() == {"budget.server_unreachable": 1}
     (status,) = tracker.statuses()
     assert status.spent_usd == pytest.approx(0.3) and status.fleet is False
     tracker.gate(facts.scope)  # fail-open: local numbers decide
