@@ -168,9 +168,27 @@ def _drive(port: int, units: bool = False) -> None:
             body = response.read()
         if content_type.startswith("audio/"):
             shown = f"{len(body)} bytes of {content_type}"
+        elif content_type == "application/json":
+            shown = json.dumps(_shortened(json.loads(body)), ensure_ascii=False)
         else:
-            shown = json.dumps(body.decode()[:60])
+            shown = json.dumps(_shortened(body.decode(), limit=72), ensure_ascii=False)
         print(f"GET {path.split('?')[0]:<8} -> {shown}", flush=True)
+
+
+def _shortened(value: Any, limit: int = 48) -> Any:
+    """`value` with every long string cut at a word (marked with …), so a printed answer stays one
+    whole, readable line (a real model's answer is long; a cut JSON text would be cut mid-string).
+    Floats keep 6 significant digits (a summed cost is 1.3060000000000002e-05 otherwise)."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    if isinstance(value, str) and len(value) > limit:
+        cut = value[:limit].rsplit(" ", 1)[0] or value[:limit]
+        return cut.rstrip(" ,.;:") + "…"
+    if isinstance(value, list):
+        return [_shortened(item, limit) for item in value]
+    if isinstance(value, dict):
+        return {key: _shortened(item, limit) for key, item in value.items()}
+    return value
 
 
 def main() -> int:

@@ -6,12 +6,27 @@
 # embeddings, speech) while the spans and logs go to `otel-ai serve`; then the summary report from
 # its store, the demo budgets' status and the URL of its API. The app also runs /digest, a workflow
 # with tasks whose calls roll up into it, under two alert budgets (OTEL_AI_BUDGETS, read by the app
-# and by otel-ai serve).
-#   DEMO_KEEP_SERVING=1 scripts/demo.sh   # leave otel-ai serve running afterwards (^C stops it)
+# and by otel-ai serve). A budget crossing is printed as it happens (the console stands in for a
+# notifier when none is set).
+# From a terminal (stdin and stdout a tty, CI not "true") otel-ai serve then keeps serving, so the
+# dashboard URL printed works, until Ctrl-C; otherwise (CI, a pipe, a file) the demo exits.
+#   DEMO_KEEP_SERVING=1 scripts/demo.sh   # keep serving even without a terminal (Ctrl-C or SIGTERM stops it)
+#   DEMO_KEEP_SERVING=0 scripts/demo.sh   # exit at the end even in a terminal
+#   DEMO_SKIP_INSTALL=1 scripts/demo.sh   # use $VENV (default .venv) as it is (the tests do)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-. scripts/_venv.sh examples,serve
+if [ "${DEMO_SKIP_INSTALL:-}" = 1 ] && [ -x "${VENV:-.venv}/bin/otel-ai" ]; then
+  VENV=${VENV:-.venv}
+else
+  . scripts/_venv.sh examples,serve
+fi
+
+case "${DEMO_KEEP_SERVING:-}" in
+  1) KEEP_SERVING=1 ;;
+  0) KEEP_SERVING=0 ;;
+  *) if [ -t 0 ] && [ -t 1 ] && [ "${CI:-}" != true ]; then KEEP_SERVING=1; else KEEP_SERVING=0; fi ;;
+esac
 
 WORK=$(mktemp -d)
 DB="$WORK/otel-ai.db"
@@ -24,6 +39,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'echo; echo "stopping otel-ai serve"; exit 130' INT
+trap 'exit 143' TERM
 
 # Two alert budgets, read by the app (in-process spend, notifications) and by otel-ai serve (status).
 export OTEL_AI_BUDGETS=${OTEL_AI_BUDGETS:-'[{"name": "demo-daily", "period": "day", "limit_usd": 0.001, "warn_at": [0.5, 0.8], "action": "alert"}, {"name": "research-daily", "scope": {"task_type": "research"}, "period": "day", "limit_usd": 0.01, "action": "alert"}]'}
@@ -59,7 +76,9 @@ with urllib.request.urlopen(sys.argv[1] + "/api/v1/budgets", timeout=10) as answ
 PY
 echo
 echo "otel-ai serve: dashboard $API/  API $API/api/v1/summary  (OpenAPI: $API/docs)"
-if [ "${DEMO_KEEP_SERVING:-}" = 1 ]; then
-  echo "serving until ^C; the store is $DB"
+if [ "$KEEP_SERVING" = 1 ]; then
+  echo "otel-ai serve keeps serving that dashboard until you press Ctrl-C (the demo store $DB goes with it)"
   wait "$SERVE_PID"
+else
+  echo "stopping otel-ai serve (no terminal or CI=true; DEMO_KEEP_SERVING=1 keeps it serving)"
 fi

@@ -66,6 +66,10 @@ if [ "$summary_only" = 0 ]; then
   done
 fi
 
+if [ "$summary_only" = 1 ] && { [ ! -d mutants ] || [ ! -x "$VENV/bin/mutmut" ]; }; then
+  echo "no mutation results yet: run scripts/mutation.sh (all modules) or scripts/mutation.sh MODULE first"
+  exit 0
+fi
 "$VENV/bin/mutmut" results --all true >mutants/results.txt
 "$VENV/bin/python" - mutants/results.txt "${modules[@]}" <<'PY'
 import collections

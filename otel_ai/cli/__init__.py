@@ -13,9 +13,23 @@ from otel_ai.errors import ConfigError
 from otel_ai.sdk import setup as _setup
 from otel_ai.sdk.settings import STRICT_VAR
 
+_DESCRIPTION = """\
+OpenTelemetry tracing, metrics and cost for Python AI apps: run an app instrumented with no code
+changes, check the settings, or keep everything on this machine with a local server and reports."""
+_EPILOG = """\
+examples:
+  otel-ai run -- python app.py           # the app, instrumented (OTLP to OTEL_EXPORTER_OTLP_ENDPOINT)
+  otel-ai run --console -- python app.py # one line per GenAI call on the console, nothing sent
+  otel-ai check                          # the settings in effect; exit 2 on any problem
+  otel-ai serve                          # local mode: OTLP in, store, API and dashboard on :8200
+  otel-ai report summary --since 7d      # from the local store, no server needed
+
+`otel-ai COMMAND --help` describes each command."""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="otel-ai", description=__doc__)
+    parser = argparse.ArgumentParser(prog="otel-ai", description=_DESCRIPTION, epilog=_EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"otel-ai {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a program under opentelemetry-instrument with otel-ai defaults")

@@ -301,8 +301,9 @@ _OPTIONS: tuple[_Option[Any], ...] = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `serve` flags (values stay text here; `resolve_config` parses flag, variable or default)."""
     for option in _OPTIONS:
+        # argparse %-formats help text (%(default)s): a literal % ("20%") must be doubled.
         parser.add_argument(option.flag, dest=option.dest, default=None, metavar=option.dest.upper(),
-                            help=f"{option.help} [{option.env}]")
+                            help=f"{option.help} [{option.env}]".replace("%", "%%"))
 
 
 def resolve_config(args: argparse.Namespace, env: Mapping[str, str]) -> ServeConfig:

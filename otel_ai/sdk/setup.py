@@ -171,7 +171,7 @@ def after_sdk_configured() -> None:
         from otel_ai.work import notifiers as _notifiers
 
         if settings.notifiers is not None:
-            _notifiers.install(settings.notifiers)
+            _notifiers.install(settings.notifiers, console=_notifiers.console_exporter_in_use())
     except Exception as exc:
         report("setup.notifiers", exc)
     # Budgets after the notifiers: a fleet refresh may find a threshold crossed at once.

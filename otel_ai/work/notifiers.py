@@ -23,6 +23,9 @@ in its path, so messages name its host only; the SMTP password is read from a fi
 (`OTEL_AI_ALERT_SMTP_PASSWORD_FILE`), never from the environment, and is registered with the
 redactor like the clients' API keys.
 
+With no notifier configured and the console exporter on (`otel-ai run --console`), notices are
+printed on stdout among the call lines (`ConsoleNotifier`), so a crossing is seen when it happens.
+
 Standard library only at import time (the agent's settings import this module); `smtplib`, `ssl`,
 `email` and `urllib.request` load when a notifier first sends.
 """
@@ -41,7 +44,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO
 from urllib.parse import urlsplit
 
 from opentelemetry.instrumentation.utils import suppress_instrumentation
@@ -55,6 +58,7 @@ if TYPE_CHECKING:
     from email.message import EmailMessage
 
 __all__ = [
+    "ConsoleNotifier",
     "Dispatcher",
     "EmailNotifier",
     "NotifierConfig",
@@ -62,6 +66,7 @@ __all__ = [
     "SlackNotifier",
     "SmtpConfig",
     "WebhookNotifier",
+    "console_exporter_in_use",
     "email_message",
     "headline",
     "install",
@@ -422,7 +427,7 @@ class DeliveryError(Exception):
 class Notifier(Protocol):
     """Sends one notification in one attempt, or raises `DeliveryError`."""
 
-    kind: str  # "webhook" | "slack" | "email"
+    kind: str  # "webhook" | "slack" | "email" | "console"
     target: str  # where it sends, safe to print (a host)
 
     def send(self, notification: Notification, timeout_s: float) -> None: ...
@@ -574,6 +579,42 @@ class EmailNotifier:
 
             retry = not isinstance(exc, ssl.SSLCertVerificationError)
             raise DeliveryError(_network_reason(exc), retry=retry) from None
+
+
+class ConsoleNotifier:
+    """No notifier set and the console exporter on: the notice is printed as one more console line.
+
+    `otel-ai run --console` (and `OTEL_TRACES_EXPORTER=otel_ai_console`) prints each GenAI call as it
+    ends; a budget crossing among them would otherwise happen unseen. Writes to stdout, where the
+    console exporter writes, from the notifier's worker thread (a blocked stdout never holds a call).
+    """
+
+    kind = "console"
+    target = "stdout"
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self._out = out
+
+    @staticmethod
+    def line(notification: Notification) -> str:
+        """ "[otel-ai] budget warning: budget 'x' reached 80% of its limit: ..." (one line)."""
+        kind = notification.kind.replace("_", " ")
+        return f"[otel-ai] {kind} {notification.severity}: {_one_line(notification.message, 400)}"
+
+    def send(self, notification: Notification, timeout_s: float) -> None:
+        out = self._out or sys.stdout
+        try:
+            out.write(self.line(notification) + "\n")
+            out.flush()
+        except (OSError, ValueError) as exc:  # a closed or broken stdout: final, not worth retrying
+            raise DeliveryError(type(exc).__name__, retry=False) from None
+
+
+def console_exporter_in_use(env: Mapping[str, str] | None = None) -> bool:
+    """Whether `OTEL_TRACES_EXPORTER` names the console exporter (`otel_ai_console`)."""
+    env = os.environ if env is None else env
+    names = (env.get("OTEL_TRACES_EXPORTER") or "").lower().split(",")
+    return "otel_ai_console" in (name.strip() for name in names)
 
 
 def notifiers_for(config: NotifierConfig) -> list[Notifier]:
@@ -802,7 +843,7 @@ class Dispatcher:
 # --------------------------------------------------------------------------------------------------
 
 _install_lock = threading.Lock()
-_installed: tuple[NotifierConfig, Dispatcher] | None = None
+_installed: tuple[tuple[NotifierConfig, bool], Dispatcher] | None = None  # ((config, console), dispatcher)
 _atexit_registered = False
 
 
@@ -814,26 +855,31 @@ def installed() -> Dispatcher | None:
 
 def install(
     config: NotifierConfig, policy: RetryPolicy | None = None, *, notifiers: Sequence[Notifier] | None = None,
+    console: bool = False,
 ) -> Dispatcher | None:
     """Make `notify()` deliver through the configured notifiers; never raises.
 
     Installing the same configuration again keeps the running dispatcher (both SDK set-up paths call
-    this). With no notifier configured, `notify()` stays a no-op and None is returned. `notifiers`
-    replaces the ones built from `config` (tests).
+    this). With no notifier configured, `notify()` stays a no-op and None is returned, unless
+    `console` (the app prints its calls with the console exporter): then notices are printed too
+    (`ConsoleNotifier`). `notifiers` replaces the ones built from `config` (tests).
     """
     global _installed, _atexit_registered
     try:
         with _install_lock:
-            if _installed is not None and _installed[0] == config and notifiers is None and policy is None:
+            key = (config, console)
+            if _installed is not None and _installed[0] == key and notifiers is None and policy is None:
                 return _installed[1]
             previous, _installed = _installed, None
             _notify.set_dispatcher(None)
             chosen = list(notifiers) if notifiers is not None else notifiers_for(config)
+            if not chosen and console and notifiers is None:
+                chosen = [ConsoleNotifier()]
             dispatcher = None
             if chosen:
                 policy = policy or RetryPolicy(timeout_s=config.timeout_s)
                 dispatcher = Dispatcher(chosen, policy)
-                _installed = (config, dispatcher)
+                _installed = (key, dispatcher)
                 _notify.set_dispatcher(dispatcher)
                 _remember_secrets(config)
                 if not _atexit_registered:

@@ -2,7 +2,8 @@
 
 Budgets (in the app) and the alert rules of `otel-ai serve` build a `Notification` and hand it to
 `notify()`; `otel_ai.work.notifiers` installs the dispatcher that delivers it off the caller's
-thread. With no dispatcher installed (no notifier configured) `notify()` does nothing.
+thread. With no dispatcher installed (no notifier configured, and no console exporter to print
+notices on) `notify()` does nothing.
 """
 
 from __future__ import annotations
