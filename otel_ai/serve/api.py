@@ -374,6 +374,8 @@ class ReceiverCounters(_Model):
     unsupported: int
     not_found: int
     store_failures: int
+    overloaded: int = Field(0, description="503 + Retry-After before the body was read (memory or connections)")
+    unauthorized: int = Field(0, description="401 (no or wrong token) and 421 (a Host not allowed)")
     internal_errors: int
     last_error: str | None
     last_error_at: float | None

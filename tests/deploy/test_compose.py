@@ -127,3 +127,20 @@ def test_otel_ai_serve_runs_from_the_repository_on_postgres():
     postgres = SERVICES["postgres"]["environment"]
     assert postgres["POSTGRES_USER"] == "otelai" and postgres["POSTGRES_DB"] == "otelai"
     assert 'pip install ".[examples,serve]"' in (REPO / "deploy/example.Dockerfile").read_text()
+
+
+def test_otel_ai_serve_answers_the_name_other_containers_reach_it_by():
+    """Its Host check refuses names it does not know; inside compose it is reached as otel-ai-serve."""
+    from otel_ai.cli.serve import parse_allowed_hosts
+    from otel_ai.serve.access import Access
+
+    command = SERVICES["otel-ai-serve"]["command"]
+    allowed = parse_allowed_hosts(command[command.index("--allowed-host") + 1])
+    access = Access.for_bind("0.0.0.0", extra_hosts=allowed)
+    config = (REPO / "collector-config.yaml").read_text() + (REPO / "deploy/docker-compose.yaml").read_text()
+    # the collector's exporter to it, and any app's budget server
+    names = re.findall(r"(?:OTEL_AI_SERVE_OTLP_ENDPOINT:-|OTEL_AI_BUDGET_SERVER:\s*)https?://([A-Za-z0-9.-]+):", config)
+    assert "otel-ai-serve" in names
+    for name in names:
+        assert access.host_allowed(f"{name}:4318"), name
+    assert access.host_allowed("otel-ai-serve:8200") and not access.host_allowed("attacker.example")
