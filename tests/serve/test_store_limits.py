@@ -93,7 +93,7 @@ def test_health_reports_the_storage(open_stores: Any) -> None:
     items = _in_arrival_order(400, base, base + 4 * DAY_NS, seed=9)
     store = open_stores(max_bytes=10**12, retention_days=400)
     _load(store, items)
-    with TestClient(create_app(store)) as client:
+    with TestClient(create_app(store), base_url="http://127.0.0.1") as client:
         health = client.get("/api/v1/health").json()
     storage = health["storage"]
     assert storage["backend"] == store.backend

@@ -24,7 +24,7 @@ def main() -> None:
     notices: list[dict[str, object]] = []
     # The notices go to this list, as to a configured notifier: set-up installs the notifiers, then the
     # budgets (whose first fleet refresh may already find a threshold crossed).
-    notifiers.install = lambda config=None: notify.set_dispatcher(lambda n: notices.append(n.as_json()))
+    notifiers.install = lambda config=None, **_: notify.set_dispatcher(lambda n: notices.append(n.as_json()))
     otel_ai.configure()
     refresher = budgets.refresher()
     assert refresher is not None and refresher.wait_for_refresh(1, 20), "no fleet refresh"
