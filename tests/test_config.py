@@ -310,4 +310,10 @@ def test_otel_ai_check_lists_budgets_and_notifiers_without_their_secrets():
     assert "notifiers            Slack to hooks.slack.com\n" in result.stdout
     assert token not in result.stdout + result.stderr
     quiet = _run([str(BIN / "otel-ai"), "check", "--no-probe"])
-    assert "budgets" not in quiet.stdout and "notifiers            none" in quiet.stdout
+    assert "budgets" not in quiet.stdout and "notifiers            none (budget crossings are not sent" in quiet.stdout
+    fleet = _run([str(BIN / "otel-ai"), "check", "--no-probe"], OTEL_AI_BUDGETS=budgets,
+                 OTEL_AI_BUDGET_SERVER="http://127.0.0.1:9", OTEL_AI_BUDGET_SERVER_TOKEN="fleet-token-0123456789abcdef")
+    assert "fleet spend from http://127.0.0.1:9 (with OTEL_AI_BUDGET_SERVER_TOKEN)" in fleet.stdout
+    assert "fleet-token-0123456789abcdef" not in fleet.stdout + fleet.stderr
+    console = _run([str(BIN / "otel-ai"), "check", "--no-probe"], OTEL_TRACES_EXPORTER="otel_ai_console")
+    assert "notifiers            none set; budget crossings are printed on the console" in console.stdout

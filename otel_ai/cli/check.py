@@ -84,16 +84,23 @@ def _reason(exc: BaseException) -> str:
 def _work_lines(env: Mapping[str, str], line: Callable[[str, str], None]) -> None:
     """Budgets and notifiers in effect (hosts only: webhook URLs hold tokens)."""
     from otel_ai.work.budgets import parse_budget_config
-    from otel_ai.work.notifiers import parse_notifiers
+    from otel_ai.work.notifiers import console_exporter_in_use, parse_notifiers
 
     config, _ = parse_budget_config(env)
     if config.budgets:
         blocking = sum(b.action == "block" for b in config.budgets)
         where = f"fleet spend from {display_url(config.server)}" if config.server else "spend counted in each process"
+        if config.server and config.token:
+            where += " (with OTEL_AI_BUDGET_SERVER_TOKEN)"
         line("budgets", f"{len(config.budgets)} ({blocking} blocking): "
              + ", ".join(f"{b.name} {b.limit_usd:g} USD/{b.period}" for b in config.budgets) + f"; {where}")
     notifiers = parse_notifiers(env)[0].describe()
-    line("notifiers", ", ".join(notifiers) if notifiers else "none (budget crossings are not sent anywhere)")
+    if notifiers:
+        line("notifiers", ", ".join(notifiers))
+    elif console_exporter_in_use(env):
+        line("notifiers", "none set; budget crossings are printed on the console (the console exporter is on)")
+    else:
+        line("notifiers", "none (budget crossings are not sent anywhere)")
 
 
 def run_check(out: TextIO | None = None, env: Mapping[str, str] | None = None, *, probe_endpoints: bool = True) -> int:
