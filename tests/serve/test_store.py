@@ -522,6 +522,7 @@ def test_rebuilt_aggregates_equal_the_incremental_ones(store: Store):
     before = (store.summary(since), store.costs("day"), store.costs("model", since), store.errors())
     store.rebuild_aggregates()
     after = (store.summary(since), store.costs("day"), store.costs("model", since), store.errors())
+    assert after[0].pop("unpriced_calls") == before[0].pop("unpriced_calls")  # read from the raw calls
     assert after[0] == pytest.approx(before[0])
     for got, want in zip(after[1:], before[1:], strict=True):
         assert [{k: pytest.approx(v) if isinstance(v, float) else v for k, v in row.items()} for row in want] == got

@@ -11,7 +11,7 @@ function costTable(costs, label) {
   return el("table", { id: "cost-groups" },
     el("thead", {}, el("tr", {}, el("th", {}, label),
       ...["Calls", "Errors", "Input tokens", "Output tokens", "Characters", "Cost"].map((h) => el("th", { class: "num" }, h)))),
-    el("tbody", {}, costs.groups.map((g) => el("tr", { dataset: { key: g.key } },
+    el("tbody", {}, costs.groups.map((g) => el("tr", { dataset: { key: g.key ?? "" } },
       el("td", {}, key(g.key)), num(int(g.calls), "calls"), num(int(g.errors)), num(int(g.input_tokens)), num(int(g.output_tokens)),
       num(int(g.characters)), el("td", { class: "num cost", dataset: { value: String(g.cost_usd) } }, usd(g.cost_usd))))),
     el("tfoot", {}, el("tr", { id: "cost-total" }, el("td", {}, "Total"), num(int(costs.total.calls), "calls"), num(int(costs.total.errors)),
