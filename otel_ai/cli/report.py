@@ -43,7 +43,7 @@ NONE = "(none)"  # a dimension the calls did not record, as every surface shows 
 
 REPORTS = ("summary", "costs", "errors", "forecast")
 FORMATS = ("table", "json", "csv")
-GROUP_BY = ("model", "provider", "operation", "service", "task_type", "day")
+GROUP_BY = ("model", "provider", "operation", "service", "task_type", "day", "response_model")
 _FILTERS = ("service", "provider", "operation", "model", "task_type")
 _DB_ENV = "OTEL_AI_SERVE_DB"
 _VERSION_TABLE = "otel_ai_schema_version"
@@ -113,7 +113,8 @@ def add_parser(subcommands: Any) -> argparse.ArgumentParser:
         sub = kinds.add_parser(name, help=helps[name], description=helps[name])
         _common(sub, top=False, ranged=name != "forecast")
         if name == "costs":
-            sub.add_argument("--group-by", choices=GROUP_BY, default="model", help="default: model")
+            sub.add_argument("--group-by", choices=GROUP_BY, default="model",
+                             help="default: model (the model the app asked for; response_model: the one that answered)")
     return report  # type: ignore[no-any-return]
 
 

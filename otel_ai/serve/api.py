@@ -60,7 +60,7 @@ API_PREFIX: Final = "/api/v1"
 # The web dashboard: static files (no CDN; Chart.js vendored) and one HTML shell for every page.
 WEB_DIR: Final = Path(__file__).parent / "web"
 PAGES: Final = ("/", "/traces", "/traces/{trace_id}", "/costs", "/errors")
-GROUP_BY: Final = ("model", "provider", "operation", "service", "task_type", "day")
+GROUP_BY: Final = ("model", "provider", "operation", "service", "task_type", "day", "response_model")
 
 # The columns of a CSV export, in order; a JSON export's objects carry the same keys.
 EXPORT_COLUMNS: Final = (
@@ -81,6 +81,7 @@ EXPORT_COLUMNS: Final = (
     "error_category",
     "error_type",
     "error_code",
+    "response_model",  # the model that answered; `model` is the one the app asked for
 )
 
 _DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -180,6 +181,7 @@ class GroupBy(str, Enum):
     service = "service"
     task_type = "task_type"
     day = "day"
+    response_model = "response_model"
 
 
 class CallStatus(str, Enum):

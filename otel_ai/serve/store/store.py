@@ -62,7 +62,9 @@ if TYPE_CHECKING:
 
 __all__ = ["GROUP_BY", "IngestResult", "Store", "open_store"]
 
-GROUP_BY = ("model", "provider", "operation", "service", "task_type", "day")
+GROUP_BY = ("model", "provider", "operation", "service", "task_type", "day", "response_model")
+# Groups the roll-ups do not key: read from the raw calls over the whole range.
+_RAW_GROUPS = frozenset({"response_model"})
 FILTERS = schema.DIMENSIONS  # keyword filters of summary, costs, errors, forecast and export_calls
 _EXPORT_FILTERS = (*schema.DIMENSIONS, "outcome", "error_category")
 _MEASURES = ("calls", "input_tokens", "output_tokens", "characters", "cost_usd", "duration_ns")
@@ -528,7 +530,8 @@ class Store:
     ) -> dict[tuple[Any, ...], _Totals]:
         """Totals per group over [lo, hi) ns; group names: DIMENSIONS, outcome, error_category, day."""
         out: dict[tuple[Any, ...], _Totals] = defaultdict(_Totals)
-        for segment in plan(lo, hi):
+        segments = [Segment(0, lo, hi)] if _RAW_GROUPS.intersection(group_by) else plan(lo, hi)
+        for segment in segments:
             for row in connection.execute(_segment_query(segment, group_by, filters, where)).mappings():
                 key = tuple(
                     (int(row[g]) // _NS if segment.step == 0 else int(row[g])) if g == "day" else row[g]
@@ -605,7 +608,9 @@ class Store:
         **filters: str | None,
     ) -> list[dict[str, Any]]:
         """Cost groups: key, calls, errors, input/output tokens, characters, cost_usd. Days ascending,
-        other groups by cost descending. A missing dimension (no task type, say) has key ''."""
+        other groups by cost descending. A missing dimension (no task type, say) has key ''.
+        `model` is the model the app asked for; `response_model` the one that answered (read from the
+        raw calls, not the roll-ups: slower over long ranges)."""
         if group_by not in GROUP_BY:
             raise ValueError(f"group_by must be one of {', '.join(GROUP_BY)}")
         active = _check_filters(filters, FILTERS)
@@ -869,6 +874,7 @@ class Store:
                     "error_category": row["error_category"] or None,
                     "error_type": row["error_type"] or None,
                     "error_code": row["error_code"] or None,
+                    "response_model": row["response_model"] or None,
                 }
 
     # --- limits -------------------------------------------------------------------------------------

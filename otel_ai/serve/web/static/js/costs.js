@@ -3,7 +3,7 @@ import {
   PALETTE, RANGES, card, chart, chartBox, el, emptyStore, getJSON, int, key, panel, params, select, setParams, usd,
 } from "./lib.js";
 
-const GROUPS = [["model", "Model"], ["provider", "Provider"], ["operation", "Operation"], ["service", "Service"], ["task_type", "Task type"], ["day", "Day (UTC)"]];
+const GROUPS = [["model", "Model"], ["provider", "Provider"], ["operation", "Operation"], ["service", "Service"], ["task_type", "Task type"], ["day", "Day (UTC)"], ["response_model", "Response model"]];
 const charts = [];
 
 function costTable(costs, label) {
