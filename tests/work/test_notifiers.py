@@ -30,7 +30,7 @@ FAST = RetryPolicy(timeout_s=2.0, backoff_s=(0.05, 0.1, 0.2), queue_size=1000, e
 BUDGET = Notification(
     kind="budget", name="team-a", severity="critical", threshold=1.0, value=10.0213, limit=10.0, period="day",
     period_start="2026-03-10T00:00:00+00:00",
-    message="budget 'team-a' reached its limit: 10.0213 of 10.0000 USD this day (since 2026-03-10T00:00:00+00:00)",
+    message="budget 'team-a' reached its limit: $10.02 of $10.00 this day (since 2026-03-10T00:00:00+00:00)",
     service="checkout",
 )
 TOKEN_PATH = "/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX"
