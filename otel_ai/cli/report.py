@@ -29,17 +29,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from otel_ai.money import format_usd, json_usd
 from otel_ai.privacy.urls import display_url
 
 if TYPE_CHECKING:
     from otel_ai.serve.api import Costs, ErrorCategory, Errors, Forecast, Summary
     from otel_ai.serve.store import Store
 
-__all__ = ["REPORTS", "add_parser", "format_usd", "main", "run_report", "usd_decimals"]
+__all__ = ["NONE", "REPORTS", "add_parser", "format_usd", "main", "run_report"]
+
+_TIMES = "\u00d7"
+NONE = "(none)"  # a dimension the calls did not record, as every surface shows it
 
 REPORTS = ("summary", "costs", "errors", "forecast")
 FORMATS = ("table", "json", "csv")
-GROUP_BY = ("model", "provider", "operation", "service", "task_type", "day")
+GROUP_BY = ("model", "provider", "operation", "service", "task_type", "day", "response_model")
 _FILTERS = ("service", "provider", "operation", "model", "task_type")
 _DB_ENV = "OTEL_AI_SERVE_DB"
 _VERSION_TABLE = "otel_ai_schema_version"
@@ -109,7 +113,8 @@ def add_parser(subcommands: Any) -> argparse.ArgumentParser:
         sub = kinds.add_parser(name, help=helps[name], description=helps[name])
         _common(sub, top=False, ranged=name != "forecast")
         if name == "costs":
-            sub.add_argument("--group-by", choices=GROUP_BY, default="model", help="default: model")
+            sub.add_argument("--group-by", choices=GROUP_BY, default="model",
+                             help="default: model (the model the app asked for; response_model: the one that answered)")
     return report  # type: ignore[no-any-return]
 
 
@@ -307,21 +312,6 @@ def _describe(
 # -- number formats ---------------------------------------------------------------------------------------
 
 
-def usd_decimals(values: Sequence[float]) -> int:
-    """Decimals that show the smallest non-zero amount with three significant digits (2 to 10)."""
-    smallest = min((abs(v) for v in values if v and math.isfinite(v)), default=1.0)
-    return max(2, min(10, 2 - math.floor(math.log10(smallest))))
-
-
-def format_usd(value: float | None, decimals: int | None = None) -> str:
-    """`$0.0000028`, `$12.50`, `$1,234.00`: enough digits for sub-cent amounts."""
-    if value is None:
-        return "-"
-    places = usd_decimals([value]) if decimals is None else decimals
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.{places}f}"
-
-
 def _int(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
@@ -365,25 +355,36 @@ def _summary_table(summary: Summary, where: str) -> str:
     lines = [f"GenAI calls, {where}", ""]
     if summary.calls == 0:
         lines.insert(0, "No GenAI calls recorded in this range.")
-    decimals = usd_decimals([summary.cost_usd, summary.cost_today, summary.cost_this_month])
     pairs = [
         ("calls", _int(summary.calls)),
         ("errors", f"{_int(summary.errors)} ({_percent(summary.error_rate)})"),
-        ("cost", format_usd(summary.cost_usd, decimals)),
+        ("cost", format_usd(summary.cost_usd)),
         ("input tokens", _int(summary.input_tokens)),
         ("output tokens", _int(summary.output_tokens)),
         ("characters", _int(summary.characters)),
         ("latency p50", _ms(summary.p50_duration_ms)),
         ("latency p95", _ms(summary.p95_duration_ms)),
-        ("cost today (UTC)", format_usd(summary.cost_today, decimals)),
-        ("cost this month", format_usd(summary.cost_this_month, decimals)),
+        ("cost today (UTC)", format_usd(summary.cost_today)),
+        ("cost this month", format_usd(summary.cost_this_month)),
     ]
-    return "\n".join([*lines, *_pairs(pairs)]) + "\n"
+    if summary.unpriced_calls:
+        pairs.append(("unpriced calls", unpriced_text(summary)))
+    out = [*lines, *_pairs(pairs)]
+    if summary.unpriced_calls:
+        out += ["", "Unpriced calls have usage but no cost, so every cost above leaves them out: add a price "
+                "with OTEL_AI_PRICING_FILE (docs/pricing.md)."]
+    return "\n".join(out) + "\n"
+
+
+def unpriced_text(summary: Summary) -> str:
+    """ "gpt-5-nano \u00d7 3, (none) \u00d7 1": the calls without a price, per model."""
+    return ", ".join(f"{u.model or NONE} {_TIMES} {u.calls:,}" for u in summary.unpriced_calls)
 
 
 def _summary_rows(summary: Summary) -> tuple[list[str], list[list[Any]]]:
     data = summary.model_dump(mode="json")
     header = list(data)
+    data["unpriced_calls"] = unpriced_text(summary)
     return header, [[_cell(data[k]) for k in header]]
 
 
@@ -401,15 +402,14 @@ def _costs_table(costs: Costs, where: str) -> str:
     title = f"Cost by {group_by.replace('_', ' ')}, {where}"
     if not costs.groups:
         return f"No GenAI calls recorded in this range.\n{title}\n"
-    decimals = usd_decimals([g.cost_usd for g in costs.groups] + [costs.total.cost_usd])
     rows = [
-        [g.key or "(not recorded)", _int(g.calls), _int(g.errors), _int(g.input_tokens), _int(g.output_tokens),
-         _int(g.characters), format_usd(g.cost_usd, decimals)]
+        [g.key or NONE, _int(g.calls), _int(g.errors), _int(g.input_tokens), _int(g.output_tokens),
+         _int(g.characters), format_usd(g.cost_usd)]
         for g in costs.groups
     ]
     t = costs.total
     total = ["total", _int(t.calls), _int(t.errors), _int(t.input_tokens), _int(t.output_tokens),
-             _int(t.characters), format_usd(t.cost_usd, decimals)]
+             _int(t.characters), format_usd(t.cost_usd)]
     right = [False] + [True] * len(_COST_HEADERS)
     lines = _grid([group_by.replace("_", " "), *_COST_HEADERS], rows, right, total)
     return "\n".join([title, "", *lines]) + "\n"
@@ -418,7 +418,8 @@ def _costs_table(costs: Costs, where: str) -> str:
 def _costs_rows(costs: Costs) -> tuple[list[str], list[list[Any]]]:
     header = [costs.group_by.value, "calls", "errors", "input_tokens", "output_tokens", "characters", "cost_usd"]
     return header, [
-        [g.key, g.calls, g.errors, g.input_tokens, g.output_tokens, g.characters, g.cost_usd] for g in costs.groups
+        [g.key, g.calls, g.errors, g.input_tokens, g.output_tokens, g.characters, json_usd(g.cost_usd)]
+        for g in costs.groups
     ]
 
 
@@ -469,15 +470,13 @@ def _errors_rows(errors: Errors) -> tuple[list[str], list[list[Any]]]:
 
 
 def _forecast_table(forecast: Forecast, scope: str) -> str:
-    days = [*forecast.daily, *forecast.projected]
     rest = math.fsum(d.cost_usd for d in forecast.projected)
-    decimals = usd_decimals([d.cost_usd for d in days] + [forecast.month_to_date, forecast.forecast_month_end, rest])
     title = f"Cost forecast for {forecast.month} (UTC)"
     if scope != "all time":
         title += f", {scope}"
     pairs = [
-        ("month to date", format_usd(forecast.month_to_date, decimals)),
-        ("forecast month end", format_usd(forecast.forecast_month_end, decimals)),
+        ("month to date", format_usd(forecast.month_to_date)),
+        ("forecast month end", format_usd(forecast.forecast_month_end)),
         ("method", forecast.method),
         ("days elapsed", f"{forecast.days_elapsed:.1f} of {forecast.days_in_month}"),
     ]
@@ -487,20 +486,20 @@ def _forecast_table(forecast: Forecast, scope: str) -> str:
         lines.insert(0, "No GenAI calls recorded this month.")
     lines += [f"{k.ljust(width)}  {v}" for k, v in pairs]
     # Days with calls; the full series (every day, and each projected day) is in --format json/csv.
-    rows = [[d.day.isoformat(), format_usd(d.cost_usd, decimals), _int(d.calls)]
+    rows = [[d.day.isoformat(), format_usd(d.cost_usd), _int(d.calls)]
             for d in forecast.daily if d.calls or d.cost_usd]
     if forecast.projected:
         first, last = forecast.projected[0].day, forecast.projected[-1].day
         span = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
-        rows.append([f"projected {span}", format_usd(rest, decimals), ""])
+        rows.append([f"projected {span}", format_usd(rest), ""])
     if rows:
         lines += ["", *_grid(["day", "cost (USD)", "calls"], rows, [False, True, True])]
     return "\n".join(lines) + "\n"
 
 
 def _forecast_rows(forecast: Forecast) -> tuple[list[str], list[list[Any]]]:
-    rows: list[list[Any]] = [[d.day.isoformat(), d.cost_usd, d.calls, "actual"] for d in forecast.daily]
-    rows += [[d.day.isoformat(), d.cost_usd, "", "projected"] for d in forecast.projected]
+    rows: list[list[Any]] = [[d.day.isoformat(), json_usd(d.cost_usd), d.calls, "actual"] for d in forecast.daily]
+    rows += [[d.day.isoformat(), json_usd(d.cost_usd), "", "projected"] for d in forecast.projected]
     return ["day", "cost_usd", "calls", "kind"], rows
 
 

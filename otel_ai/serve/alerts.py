@@ -25,8 +25,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
+from otel_ai.money import format_usd
 from otel_ai.work import notify as _notify
 from otel_ai.work.notify import Notification
 
@@ -84,8 +85,10 @@ def format_window(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
+_LOG_LEVELS: Final = {"info": logging.INFO, "warning": logging.WARNING, "critical": logging.CRITICAL}
+
 def _usd(value: float) -> str:
-    return f"${value:,.2f}" if abs(value) >= 1 or value == 0 else f"${value:.4f}"
+    return format_usd(value)
 
 
 def store_window_query(store: object) -> WindowQuery | None:
@@ -164,8 +167,8 @@ class AlertEvaluator:
             out += self._change("cost_rate", per_hour > rules.cost_per_hour, per_hour, rules.cost_per_hour,
                                 window, start, message)
         for notification in out:
-            log = logger.warning if notification.severity != "info" else logger.info
-            log("alert: %s", notification.message)
+            # the record's level is the notification's severity: CRITICAL for a breach, INFO for a recovery
+            logger.log(_LOG_LEVELS[notification.severity], "alert: %s", notification.message)
             self.sink(notification)
         return out
 

@@ -22,9 +22,10 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from otel_ai import __version__
+from otel_ai.money import json_usd
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -59,7 +60,7 @@ API_PREFIX: Final = "/api/v1"
 # The web dashboard: static files (no CDN; Chart.js vendored) and one HTML shell for every page.
 WEB_DIR: Final = Path(__file__).parent / "web"
 PAGES: Final = ("/", "/traces", "/traces/{trace_id}", "/costs", "/errors")
-GROUP_BY: Final = ("model", "provider", "operation", "service", "task_type", "day")
+GROUP_BY: Final = ("model", "provider", "operation", "service", "task_type", "day", "response_model")
 
 # The columns of a CSV export, in order; a JSON export's objects carry the same keys.
 EXPORT_COLUMNS: Final = (
@@ -80,6 +81,7 @@ EXPORT_COLUMNS: Final = (
     "error_category",
     "error_type",
     "error_code",
+    "response_model",  # the model that answered; `model` is the one the app asked for
 )
 
 _DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -162,6 +164,11 @@ def resolve_range(
 # -- response models -------------------------------------------------------------------------------------
 
 
+# Money in JSON: USD as a number rounded to 10 significant digits (no float noise such as
+# 0.0006187300000000001; docs/local.md, "API").
+Usd = Annotated[float, PlainSerializer(json_usd, return_type=float)]
+
+
 class _Model(BaseModel):
     # Fields the store adds later pass through (the schema lists the ones documented here).
     model_config = ConfigDict(extra="allow")
@@ -174,6 +181,7 @@ class GroupBy(str, Enum):
     service = "service"
     task_type = "task_type"
     day = "day"
+    response_model = "response_model"
 
 
 class CallStatus(str, Enum):
@@ -186,21 +194,30 @@ class ExportFormat(str, Enum):
     json = "json"
 
 
+class UnpricedModel(_Model):
+    model: str | None = Field(description="the model (null: the calls did not record one)")
+    calls: int
+
+
 class Summary(_Model):
     since: datetime | None = Field(description="start of the range (inclusive, UTC); null: the beginning")
     until: datetime | None = Field(description="end of the range (exclusive, UTC); null: now")
     calls: int = Field(description="GenAI calls in the range")
     errors: int = Field(description="failed calls")
     error_rate: float = Field(description="errors / calls, 0..1 (0 without calls)")
-    cost_usd: float
+    cost_usd: Usd
     input_tokens: int
     output_tokens: int
     characters: int = Field(description="characters sent to speech synthesis")
     avg_duration_ms: float | None = Field(description="null without calls")
     p50_duration_ms: float | None = Field(description="median call duration; null without calls")
     p95_duration_ms: float | None
-    cost_today: float = Field(description="cost of the current UTC day, whatever the range")
-    cost_this_month: float = Field(description="cost of the current UTC calendar month, whatever the range")
+    cost_today: Usd = Field(description="cost of the current UTC day, whatever the range")
+    cost_this_month: Usd = Field(description="cost of the current UTC calendar month, whatever the range")
+    unpriced_calls: list[UnpricedModel] = Field(
+        default_factory=list,
+        description="calls in the range with usage but no cost (no price for the model), per model, most "
+                    "first: their cost is missing from every total; add a price with OTEL_AI_PRICING_FILE")
 
 
 class CostTotals(_Model):
@@ -209,12 +226,12 @@ class CostTotals(_Model):
     input_tokens: int
     output_tokens: int
     characters: int
-    cost_usd: float
+    cost_usd: Usd
 
 
 class CostGroup(CostTotals):
-    key: str = Field(description="the group's value; YYYY-MM-DD (UTC) by day; '' when the calls did not record it "
-                     "('' works as a filter value too)")
+    key: str | None = Field(description="the group's value; YYYY-MM-DD (UTC) by day; null when the calls did not "
+                            "record it (shown as \"(none)\"; the filter value for those calls is '')")
 
 
 class Costs(_Model):
@@ -249,7 +266,7 @@ class Errors(_Model):
 
 class ForecastDay(_Model):
     day: date
-    cost_usd: float
+    cost_usd: Usd
     calls: int | None = Field(None, description="calls that day (days so far only)")
 
 
@@ -259,8 +276,8 @@ class Forecast(_Model):
     month: str = Field(description="YYYY-MM, UTC")
     days_in_month: int
     days_elapsed: float
-    month_to_date: float = Field(description="USD spent this month so far")
-    forecast_month_end: float = Field(description="USD expected for the whole month")
+    month_to_date: Usd = Field(description="USD spent this month so far")
+    forecast_month_end: Usd = Field(description="USD expected for the whole month")
     daily: list[ForecastDay] = Field(description="each day of the month so far")
     projected: list[ForecastDay] = Field(description="the forecast for each remaining day of the month")
     basis: dict[str, Any] = Field(description="the method's parameters (slope, window, rate)")
@@ -275,9 +292,10 @@ class TraceSummary(_Model):
     duration_ms: float
     span_count: int
     error: bool = Field(description="a span of the trace failed")
-    error_count: int
+    error_count: int = Field(description="spans with status ERROR (the HTTP spans beneath a failed call included)")
     genai_calls: int | None
-    cost_usd: float | None
+    failed_calls: int | None = Field(default=None, description="failed GenAI calls: what the trace list shows")
+    cost_usd: Usd | None
 
 
 class TracePage(_Model):
@@ -417,8 +435,8 @@ class BudgetState(_Model):
     timezone: str
     period_start: datetime
     period_end: datetime = Field(description="exclusive: spend starts again from 0 then")
-    limit_usd: float
-    spent_usd: float = Field(description="the whole fleet's spend in the scope this period, from the store")
+    limit_usd: Usd
+    spent_usd: Usd = Field(description="the whole fleet's spend in the scope this period, from the store")
     calls: int
     fraction: float = Field(description="spent_usd / limit_usd")
     warn_at: list[float]
@@ -438,7 +456,7 @@ class BudgetSpend(_Model):
     since: datetime
     until: datetime | None
     scope: dict[str, str]
-    spent_usd: float = Field(description="USD of the calls in the scope over [since, until)")
+    spent_usd: Usd = Field(description="USD of the calls in the scope over [since, until)")
     calls: int
 
 
@@ -453,7 +471,8 @@ def summary_report(store: "Store", since: datetime | None, until: datetime | Non
 def costs_report(
     store: "Store", group_by: str, since: datetime | None, until: datetime | None, **filters: str | None
 ) -> Costs:
-    groups = [CostGroup.model_validate(row) for row in store.costs(group_by, since, until, **filters)]
+    groups = [CostGroup.model_validate({**row, "key": row["key"] or None})  # '' (not recorded): null
+              for row in store.costs(group_by, since, until, **filters)]
     total = CostTotals(
         calls=sum(g.calls for g in groups),
         errors=sum(g.errors for g in groups),

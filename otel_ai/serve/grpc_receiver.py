@@ -26,6 +26,8 @@ received only when a worker runs it, and with the flow-control window kept at it
 
 from __future__ import annotations
 
+import errno
+import socket
 from concurrent import futures
 from types import TracebackType
 from typing import Any, Final
@@ -145,6 +147,7 @@ class OTLPGrpcReceiver:
         """Bind and serve. Raises OSError when the address cannot be bound."""
         if self._server is not None:
             return self
+        self._check_port_free()
         executor = futures.ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="otlp-grpc")
         limit = self.ingest.max_request_bytes
         server = grpc.server(
@@ -193,6 +196,34 @@ class OTLPGrpcReceiver:
         self.stop()
 
     # -- internals ----------------------------------------------------------------------------------
+
+    def _check_port_free(self) -> None:
+        """Raise OSError when `host:port` is taken, before grpc tries: grpc's C core would first write
+        its own ``E… add_port.cc`` line to stderr, ahead of the one clear message `serve` prints.
+
+        A probe socket per resolved address, with SO_REUSEADDR as grpc sets it (a port in TIME_WAIT is
+        free to it too). Only "in use" is decided here; anything else is left to grpc's own bind."""
+        if self.port == 0:
+            return
+        try:
+            addresses = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        except OSError:
+            return
+        for family, kind, proto, _, address in addresses:
+            try:
+                probe = socket.socket(family, kind, proto)
+            except OSError:
+                continue
+            with probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind(address)
+                except OSError as exc:
+                    if exc.errno == errno.EADDRINUSE:
+                        taken = OSError(f"cannot listen for OTLP/gRPC on {self._address(self.port)}: "
+                                        f"{exc.strerror or 'address in use'}")
+                        taken.errno = exc.errno
+                        raise taken from None
 
     def _address(self, port: int) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host

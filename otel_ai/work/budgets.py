@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from otel_ai.errors import BudgetExceeded
+from otel_ai.money import format_usd
 from otel_ai.privacy.urls import display_url
 from otel_ai.sdk.guard import report
 from otel_ai.work import calls
@@ -558,7 +559,7 @@ class BudgetTracker:
         what = "reached its limit" if threshold >= 1.0 else f"passed {threshold:.0%} of its limit"
         blocked = "; calls in its scope are blocked until the period ends" if (
             threshold >= 1.0 and budget.action == "block") else ""
-        message = (f"budget {budget.name!r} {what}: {spent:.4f} of {budget.limit_usd:.4f} USD "
+        message = (f"budget {budget.name!r} {what}: {format_usd(spent)} of {format_usd(budget.limit_usd)} "
                    f"this {budget.period} (since {start}){blocked}")
         return Notification(kind="budget", name=budget.name, severity=level, threshold=threshold, value=spent,
                             limit=budget.limit_usd, period=budget.period, period_start=start, message=message,

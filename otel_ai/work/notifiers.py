@@ -49,6 +49,7 @@ from urllib.parse import urlsplit
 
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
+from otel_ai.money import format_usd
 from otel_ai.sdk.guard import report
 from otel_ai.work import notify as _notify
 from otel_ai.work.notify import Notification
@@ -335,7 +336,7 @@ def _one_line(text: str, limit: int = 200) -> str:
 
 
 def _money(value: float) -> str:
-    return f"${value:,.2f}" if abs(value) >= 1 or value == 0 else f"${value:.4f}"
+    return format_usd(value)
 
 
 def headline(notification: Notification) -> str:
@@ -366,10 +367,16 @@ def fields(notification: Notification) -> list[tuple[str, str]]:
     return [(label, _one_line(value)) for label, value in facts]
 
 
+def text_line(notification: Notification) -> str:
+    """The one-line text (webhook `text`, Slack fallback and heading): "[otel-ai critical] " and the
+    message, which says it all; not the title and then the message, which said the same thing twice."""
+    return f"[otel-ai {notification.severity}] {_one_line(notification.message, 1000)}"
+
+
 def webhook_payload(notification: Notification) -> dict[str, Any]:
     """The generic webhook's JSON: every `Notification` field, plus `text` for chat-style receivers (redacted)."""
     notification = redacted(notification)
-    return {**notification.as_json(), "text": f"{title(notification)}: {_one_line(notification.message, 1000)}"}
+    return {**notification.as_json(), "text": text_line(notification)}
 
 
 def _slack_escape(text: str) -> str:
@@ -379,13 +386,13 @@ def _slack_escape(text: str) -> str:
 def slack_payload(notification: Notification) -> dict[str, Any]:
     """Slack incoming-webhook JSON: `text` (the notification fallback) and one mrkdwn section block (redacted)."""
     notification = redacted(notification)
-    lines = [f"*{_slack_escape(title(notification))}*", _slack_escape(_one_line(notification.message, 1000))]
+    lines = [f"*{_slack_escape(text_line(notification))}*"]
     lines += [f"*{label}:* {_slack_escape(value)}" for label, value in fields(notification)]
     body = "\n".join(lines)
     if len(body) > 3000:  # Slack's limit for a section's text
         body = body[:2999] + "…"
     return {
-        "text": f"{title(notification)}: {_one_line(notification.message, 1000)}",
+        "text": text_line(notification),
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": body}}],
     }
 

@@ -129,7 +129,7 @@ def test_a_cost_rate_episode(sqlite_store: Store):
     [fired] = alerts.evaluate()
     assert fired.kind == "cost_rate" and fired.severity == "critical"
     assert fired.value == pytest.approx(6.0) and fired.limit == 5.0 and fired.period == "5m"
-    assert fired.message == "cost rate $6.00/h over the last 5m ($0.5000 in 42 calls), above the limit of $5.00/h"
+    assert fired.message == "cost rate $6.00/h over the last 5m ($0.50 in 42 calls), above the limit of $5.00/h"
     assert alerts.evaluate() == []
     clock.now = NOW + 301
     [resolved] = alerts.evaluate()

@@ -455,9 +455,9 @@ def test_costs_by_day_and_task_type(api: TestClient, dataset: Dataset) -> None:
     assert len(expected) >= 2  # today and the history three days back
     for group in body["groups"]:
         assert_totals(group, expected[group["key"]])
-    # The agent records no task type for these calls: one group, key '' (which also works as a filter).
+    # The agent records no task type for these calls: one group, key null (the filter value for them is '').
     [group] = get(api, "costs", group_by="task_type")["groups"]
-    assert group["key"] == ""
+    assert group["key"] is None
     assert_totals(group, dataset.calls)
     assert_totals(get(api, "summary", task_type=""), dataset.calls)
 

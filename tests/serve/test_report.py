@@ -25,7 +25,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("sqlalchemy")
 from fastapi.testclient import TestClient
 
-from otel_ai.cli.report import format_usd, usd_decimals
+from otel_ai.cli.report import format_usd
 from otel_ai.genai.advice import CODE_ACTIONS
 from otel_ai.serve.api import create_app
 from otel_ai.serve.store import ERROR_ACTIONS, open_store
@@ -106,19 +106,18 @@ def test_costs_table_per_model_with_totals(dataset: Dataset) -> None:
     assert set(rule) <= {"-", " "} and rows[-2] == rule
     total, rows = rows[-1], rows[:-2]
     expected = by(dataset.calls, "model")
-    decimals = usd_decimals([math.fsum(c.cost_usd for c in calls) for calls in expected.values()])
     seen = {}
     for row in rows:
         model, calls, errors, tokens_in, tokens_out, _characters, cost = row.split()
         seen[model] = (int(calls), int(errors), int(tokens_in), int(tokens_out), cost)
     assert seen == {
         model: (len(calls), sum(c.error for c in calls), sum(c.input_tokens for c in calls),
-                sum(c.output_tokens for c in calls), format_usd(math.fsum(c.cost_usd for c in calls), decimals))
+                sum(c.output_tokens for c in calls), format_usd(math.fsum(c.cost_usd for c in calls)))
         for model, calls in expected.items()
     }
     t = totals(dataset.calls)
     assert total.split() == ["total", str(t["calls"]), str(t["errors"]), str(t["input_tokens"]),
-                             str(t["output_tokens"]), "0", format_usd(t["cost_usd"], decimals)]
+                             str(t["output_tokens"]), "0", format_usd(t["cost_usd"])]
     assert len({len(line) for line in [header, *rows, total]}) == 1  # the last column right-aligned
     assert column_ends([*rows, total]) == column_ends([total])  # every number column aligned
 
@@ -307,12 +306,11 @@ def test_bad_options_are_exit_2(dataset: Dataset) -> None:
 def test_usd_formats() -> None:
     assert format_usd(0.00000285) == "$0.00000285"
     assert format_usd(0.0123) == "$0.0123"
+    assert format_usd(0.000550000) == "$0.00055" and format_usd(0.00006825) == "$0.00006825"  # one rule
     assert format_usd(12.5) == "$12.50"
     assert format_usd(1234.5) == "$1,234.50"
     assert format_usd(0.0) == "$0.00"
     assert format_usd(None) == "-"
-    assert usd_decimals([1.25, 0.000004, 0.0]) == 8
-    assert format_usd(1.25, usd_decimals([1.25, 0.000004])) == "$1.25000000"
 
 
 def test_a_postgresql_store(request: pytest.FixtureRequest, api: TestClient, dataset: Dataset) -> None:

@@ -30,7 +30,7 @@ FAST = RetryPolicy(timeout_s=2.0, backoff_s=(0.05, 0.1, 0.2), queue_size=1000, e
 BUDGET = Notification(
     kind="budget", name="team-a", severity="critical", threshold=1.0, value=10.0213, limit=10.0, period="day",
     period_start="2026-03-10T00:00:00+00:00",
-    message="budget 'team-a' reached its limit: 10.0213 of 10.0000 USD this day (since 2026-03-10T00:00:00+00:00)",
+    message="budget 'team-a' reached its limit: $10.02 of $10.00 this day (since 2026-03-10T00:00:00+00:00)",
     service="checkout",
 )
 TOKEN_PATH = "/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX"
@@ -275,7 +275,7 @@ def test_the_webhook_receives_the_notification_as_json(receiver: WebhookReceiver
         "kind": "budget", "name": "team-a", "severity": "critical", "threshold": 1.0, "value": 10.0213,
         "limit": 10.0, "period": "day", "period_start": "2026-03-10T00:00:00+00:00",
         "message": BUDGET.message, "service": "checkout",
-        "text": "[otel-ai critical] budget 'team-a' reached 100%: " + BUDGET.message,
+        "text": "[otel-ai critical] " + BUDGET.message,
     }
     assert dispatcher.stats() == {"webhook": {"sent": 1, "failed": 0, "dropped": 0, "pending": 0}}
 
@@ -293,11 +293,11 @@ def test_slack_gets_text_and_one_section_block(receiver: WebhookReceiver):
     assert request.path == TOKEN_PATH
     payload = request.json()
     assert set(payload) == {"text", "blocks"}
-    assert payload["text"] == "[otel-ai warning] budget '<a&b>' reached 80%: budget '<a&b>' passed 80% of its limit"
+    assert payload["text"] == "[otel-ai warning] budget '<a&b>' passed 80% of its limit"  # said once
     [block] = payload["blocks"]
     assert block["type"] == "section" and block["text"]["type"] == "mrkdwn"
     lines = block["text"]["text"].split("\n")
-    assert lines[0] == "*[otel-ai warning] budget '&lt;a&amp;b&gt;' reached 80%*"  # Slack's escaping
+    assert lines[0] == "*[otel-ai warning] budget '&lt;a&amp;b&gt;' passed 80% of its limit*"  # Slack's escaping
     assert "*spent:* $8.00" in lines and "*limit:* $10.00" in lines and "*threshold:* 80% of the limit" in lines
     assert "*period:* month (from 2026-03-01T00:00:00+00:00)" in lines
 

@@ -22,7 +22,7 @@ from otel_ai.work.notify import Notification
 BUDGET = Notification(
     kind="budget", name="team-a", severity="warning", threshold=0.8, value=8.5, limit=10.0, period="day",
     period_start="2026-03-10T00:00:00+00:00",
-    message="budget 'team-a' passed 80% of its limit: 8.5000 of 10.0000 USD this day (since 2026-03-10T00:00:00+00:00)",
+    message="budget 'team-a' passed 80% of its limit: $8.50 of $10.00 this day (since 2026-03-10T00:00:00+00:00)",
 )
 
 
@@ -47,7 +47,7 @@ def test_no_notifier_and_the_console_prints_each_notice(capsys: pytest.CaptureFi
     notify.notify(BUDGET)
     assert dispatcher.flush(5)
     assert capsys.readouterr().out == (
-        "[otel-ai] budget warning: budget 'team-a' passed 80% of its limit: 8.5000 of 10.0000 USD this day "
+        "[otel-ai] budget warning: budget 'team-a' passed 80% of its limit: $8.50 of $10.00 this day "
         "(since 2026-03-10T00:00:00+00:00)\n"
     )
 

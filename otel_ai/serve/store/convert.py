@@ -185,7 +185,8 @@ def genai_call(
         "service": _text(service),
         "provider": _text(attributes.get("gen_ai.provider.name") or attributes.get("gen_ai.system")),
         "operation": _text(operation),
-        "model": _text(attributes.get("gen_ai.response.model") or attributes.get("gen_ai.request.model")),
+        # What the app asked for: one model is one row in the reports, whatever snapshot answered.
+        "model": _text(attributes.get("gen_ai.request.model") or attributes.get("gen_ai.response.model")),
         "task_type": _text(attributes.get("otel_ai.task.type")),
         "input_tokens": _int(attributes.get("gen_ai.usage.input_tokens")),
         "output_tokens": _int(attributes.get("gen_ai.usage.output_tokens")),
@@ -196,6 +197,7 @@ def genai_call(
         "error_type": _text(attributes.get("error.type")) if error else "",
         # Only a well-formed token: a sender's free text here would become a roll-up key.
         "error_code": (normalize_code(attributes.get("otel_ai.error.code")) or "") if error else "",
+        "response_model": _text(attributes.get("gen_ai.response.model") or attributes.get("gen_ai.request.model")),
     }
 
 

@@ -123,6 +123,8 @@ genai_calls = Table(
     Column("error_category", String(DIMENSION_LENGTH), nullable=False),
     Column("error_type", Text, nullable=False),
     Column("error_code", String(ERROR_CODE_LENGTH), nullable=False, server_default=""),  # since 0002
+    # since 0003: `model` is the requested model, this the one that answered (costs group_by=response_model)
+    Column("response_model", String(DIMENSION_LENGTH), nullable=False, server_default=""),
     PrimaryKeyConstraint("trace_id", "span_id", name="pk_genai_calls"),
     Index("ix_genai_calls_start_ns", "start_ns"),
     Index("ix_genai_calls_model", "model", "start_ns", "trace_id"),  # trace_id: traces(model=) reads the index only

@@ -62,7 +62,9 @@ if TYPE_CHECKING:
 
 __all__ = ["GROUP_BY", "IngestResult", "Store", "open_store"]
 
-GROUP_BY = ("model", "provider", "operation", "service", "task_type", "day")
+GROUP_BY = ("model", "provider", "operation", "service", "task_type", "day", "response_model")
+# Groups the roll-ups do not key: read from the raw calls over the whole range.
+_RAW_GROUPS = frozenset({"response_model"})
 FILTERS = schema.DIMENSIONS  # keyword filters of summary, costs, errors, forecast and export_calls
 _EXPORT_FILTERS = (*schema.DIMENSIONS, "outcome", "error_category")
 _MEASURES = ("calls", "input_tokens", "output_tokens", "characters", "cost_usd", "duration_ns")
@@ -528,7 +530,8 @@ class Store:
     ) -> dict[tuple[Any, ...], _Totals]:
         """Totals per group over [lo, hi) ns; group names: DIMENSIONS, outcome, error_category, day."""
         out: dict[tuple[Any, ...], _Totals] = defaultdict(_Totals)
-        for segment in plan(lo, hi):
+        segments = [Segment(0, lo, hi)] if _RAW_GROUPS.intersection(group_by) else plan(lo, hi)
+        for segment in segments:
             for row in connection.execute(_segment_query(segment, group_by, filters, where)).mappings():
                 key = tuple(
                     (int(row[g]) // _NS if segment.step == 0 else int(row[g])) if g == "day" else row[g]
@@ -585,6 +588,7 @@ class Store:
             totals = self._aggregate(connection, (), lo, hi, active).get((), _Totals())
             p50, p95 = percentiles(self._latency_histogram(connection, lo, hi, active), (0.5, 0.95))
             by_day = self._aggregate(connection, ("day",), month_ns, today_ns + DAY_NS, active)
+            unpriced = self._unpriced(connection, lo, hi, active)
         today_s = today_ns // _NS
         return {
             "since": since.isoformat() if since else None,
@@ -596,6 +600,7 @@ class Store:
             "p95_duration_ms": p95,
             "cost_today": sum((t.cost_usd for (day,), t in by_day.items() if day == today_s), 0.0),
             "cost_this_month": sum((t.cost_usd for t in by_day.values()), 0.0),
+            "unpriced_calls": unpriced,
         }
 
     def costs(
@@ -603,7 +608,9 @@ class Store:
         **filters: str | None,
     ) -> list[dict[str, Any]]:
         """Cost groups: key, calls, errors, input/output tokens, characters, cost_usd. Days ascending,
-        other groups by cost descending. A missing dimension (no task type, say) has key ''."""
+        other groups by cost descending. A missing dimension (no task type, say) has key ''.
+        `model` is the model the app asked for; `response_model` the one that answered (read from the
+        raw calls, not the roll-ups: slower over long ranges)."""
         if group_by not in GROUP_BY:
             raise ValueError(f"group_by must be one of {', '.join(GROUP_BY)}")
         active = _check_filters(filters, FILTERS)
@@ -701,19 +708,46 @@ class Store:
             query = (select(table).where(*where).order_by(table.c.start_ns.desc(), table.c.trace_id)
                      .limit(limit + 1).offset(offset))
             rows = connection.execute(query).mappings().all()
+            failed = self._failed_calls(connection, [row["trace_id"] for row in rows[:limit]])
             if offset == 0 and len(rows) <= limit:
                 total = len(rows)
             else:
                 capped = select(literal(1)).select_from(table).where(*where).limit(TRACE_COUNT_CAP + 1).subquery()
                 total = int(connection.execute(select(func.count()).select_from(capped)).scalar() or 0)
         return {
-            "items": [_trace_summary(row) for row in rows[:limit]],
+            "items": [_trace_summary(row, failed.get(row["trace_id"], 0)) for row in rows[:limit]],
             "total": min(total, TRACE_COUNT_CAP),
             "total_capped": total > TRACE_COUNT_CAP,
             "limit": limit,
             "offset": offset,
             "has_more": len(rows) > limit,
         }
+
+    def _failed_calls(self, connection: Connection, trace_ids: Sequence[str]) -> dict[str, int]:
+        """Failed GenAI calls per trace (a trace's `error_count` counts every failed span, the HTTP
+        spans beneath a failed call included: one failed call reads as several errors)."""
+        if not trace_ids:
+            return {}
+        calls = schema.genai_calls
+        query = (select(calls.c.trace_id, func.count()).where(calls.c.trace_id.in_(list(trace_ids)),
+                                                               calls.c.outcome == "error")
+                 .group_by(calls.c.trace_id))
+        return {trace_id: int(count) for trace_id, count in connection.execute(query)}
+
+    def _unpriced(
+        self, connection: Connection, lo: int | None, hi: int | None, filters: Mapping[str, str],
+    ) -> list[dict[str, Any]]:
+        """Calls with usage but no cost (the agent had no price for the model: its span carries
+        `otel_ai.pricing.source=unknown` and no `otel_ai.cost.*`), per model, most first. Exact from the
+        raw calls: a priced call always has a cost, and a call without usage has nothing to price."""
+        calls = schema.genai_calls
+        used = or_(calls.c.input_tokens > 0, calls.c.output_tokens > 0, calls.c.characters > 0)
+        query = (select(calls.c.model, func.count().label("calls"))
+                 .where(calls.c.cost_usd.is_(None), used, *_ns_range(calls.c.start_ns, lo, hi),
+                        *(calls.c[k] == v for k, v in filters.items()))
+                 .group_by(calls.c.model))
+        rows = [{"model": model or None, "calls": int(count)} for model, count in connection.execute(query)]
+        return sorted(rows, key=lambda r: (-r["calls"], r["model"] or ""))
 
     def _model_filter(self, connection: Connection, model: str, lo: int | None) -> ColumnElement[bool]:
         """Traces with a call to `model`. A frequent model is found by probing the traces newest first (a
@@ -776,6 +810,7 @@ class Store:
             if log_limit is not None:
                 log_query = log_query.limit(max(0, int(log_limit)))
             log_rows_ = connection.execute(log_query).mappings().all() if log_offset < log_total else []
+            failed = self._failed_calls(connection, [trace_id])
         on_page = set(page_ids)
         spans = []
         for span_id in page_ids:
@@ -790,11 +825,12 @@ class Store:
         start = min(r[2] for r in shape)
         end = max(r[3] for r in shape)
         first = next(r for r in shape if r[0] in roots)  # the first root to start (_waterfall: one at least)
-        head = _trace_summary(summary) if summary is not None else {
+        head = _trace_summary(summary, failed.get(trace_id, 0)) if summary is not None else {
             "trace_id": trace_id, "name": first[5], "service": first[6],
             "start": _iso(start), "start_ns": start, "duration_ms": (end - start) / 1e6, "span_count": len(shape),
             "error": any(r[4] == "ERROR" for r in shape),
-            "error_count": sum(r[4] == "ERROR" for r in shape), "genai_calls": None, "cost_usd": None,
+            "error_count": sum(r[4] == "ERROR" for r in shape), "genai_calls": None,
+            "failed_calls": failed.get(trace_id, 0), "cost_usd": None,
         }
         after = offset + len(page_ids)
         after_logs = log_offset + len(log_rows_)
@@ -838,6 +874,7 @@ class Store:
                     "error_category": row["error_category"] or None,
                     "error_type": row["error_type"] or None,
                     "error_code": row["error_code"] or None,
+                    "response_model": row["response_model"] or None,
                 }
 
     # --- limits -------------------------------------------------------------------------------------
@@ -1187,7 +1224,7 @@ def _waterfall(
     return order, depths, {k: len(v) for k, v in children.items()}, set(roots)
 
 
-def _trace_summary(row: Mapping[Any, Any]) -> dict[str, Any]:
+def _trace_summary(row: Mapping[Any, Any], failed_calls: int | None = None) -> dict[str, Any]:
     return {
         "trace_id": row["trace_id"],
         "name": row["name"],
@@ -1199,6 +1236,7 @@ def _trace_summary(row: Mapping[Any, Any]) -> dict[str, Any]:
         "error": row["error_count"] > 0,
         "error_count": row["error_count"],
         "genai_calls": row["genai_calls"],
+        "failed_calls": failed_calls,
         "cost_usd": row["cost_usd"],
     }
 

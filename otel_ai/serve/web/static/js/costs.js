@@ -3,7 +3,7 @@ import {
   PALETTE, RANGES, card, chart, chartBox, el, emptyStore, getJSON, int, key, panel, params, select, setParams, usd,
 } from "./lib.js";
 
-const GROUPS = [["model", "Model"], ["provider", "Provider"], ["operation", "Operation"], ["service", "Service"], ["task_type", "Task type"], ["day", "Day (UTC)"]];
+const GROUPS = [["model", "Model"], ["provider", "Provider"], ["operation", "Operation"], ["service", "Service"], ["task_type", "Task type"], ["day", "Day (UTC)"], ["response_model", "Response model"]];
 const charts = [];
 
 function costTable(costs, label) {
@@ -11,7 +11,7 @@ function costTable(costs, label) {
   return el("table", { id: "cost-groups" },
     el("thead", {}, el("tr", {}, el("th", {}, label),
       ...["Calls", "Errors", "Input tokens", "Output tokens", "Characters", "Cost"].map((h) => el("th", { class: "num" }, h)))),
-    el("tbody", {}, costs.groups.map((g) => el("tr", { dataset: { key: g.key } },
+    el("tbody", {}, costs.groups.map((g) => el("tr", { dataset: { key: g.key ?? "" } },
       el("td", {}, key(g.key)), num(int(g.calls), "calls"), num(int(g.errors)), num(int(g.input_tokens)), num(int(g.output_tokens)),
       num(int(g.characters)), el("td", { class: "num cost", dataset: { value: String(g.cost_usd) } }, usd(g.cost_usd))))),
     el("tfoot", {}, el("tr", { id: "cost-total" }, el("td", {}, "Total"), num(int(costs.total.calls), "calls"), num(int(costs.total.errors)),

@@ -43,16 +43,23 @@ export function el(tag, attrs = {}, ...children) {
 
 // -- formats ---------------------------------------------------------------------------------------------
 
-/** USD: cents above $1, otherwise four significant digits ($0.0005574), so small costs stay readable. */
+/** USD, the one money rule of every surface (otel_ai/money.py `format_usd` in Python): "$" and two
+ * decimals from $1 up ($1,234.50); below $1 four significant digits, trailing zeros dropped down to two
+ * decimals ($0.50, $0.0006187, $0.00006825), never "0.0000"; zero is $0.00. */
 export function usd(value) {
   if (value === null || value === undefined) return "—";
   const abs = Math.abs(value);
+  const sign = value < 0 ? "-$" : "$";
   if (abs === 0) return "$0.00";
-  if (abs >= 1) return (value < 0 ? "-$" : "$") + abs.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-  const decimals = Math.min(12, Math.max(2, 3 - Math.floor(Math.log10(abs))));
-  let text = abs.toFixed(decimals);
-  if (text.includes(".")) text = text.replace(/0+$/, "").replace(/\.$/, "");
-  return (value < 0 ? "-$" : "$") + text;
+  if (abs < 1) {
+    const decimals = Math.min(20, Math.max(2, 3 - Math.floor(Math.log10(abs))));
+    const text = abs.toFixed(decimals);
+    if (Number(text) < 1) {
+      const [whole, fraction] = text.split(".");
+      return sign + whole + "." + fraction.replace(/0+$/, "").padEnd(2, "0");
+    }
+  }
+  return sign + abs.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 }
 
 export function int(value) {

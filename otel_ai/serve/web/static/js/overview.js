@@ -10,7 +10,7 @@ const charts = [];
 function groupTable(id, groups, label) {
   return el("table", { id },
     el("thead", {}, el("tr", {}, el("th", {}, label), el("th", { class: "num" }, "Calls"), el("th", { class: "num" }, "Cost"))),
-    el("tbody", {}, groups.map((g) => el("tr", { dataset: { key: g.key } },
+    el("tbody", {}, groups.map((g) => el("tr", { dataset: { key: g.key ?? "" } },
       el("td", {}, key(g.key)),
       el("td", { class: "num calls" }, int(g.calls)),
       el("td", { class: "num cost", dataset: { value: String(g.cost_usd) } }, usd(g.cost_usd))))));
@@ -97,9 +97,23 @@ export async function render() {
       byGroup("Cost by model", "model", byModel),
       byGroup("Cost by provider", "provider", byProvider),
       byGroup("Cost by task type", "task_type", byTask)),
+    unpricedPanel(summary.unpriced_calls || []),
     errorsPanel,
     storageLine(health && health.storage),
   ];
+}
+
+// Calls with usage but no price: their cost is missing from every figure above, so say so, per model.
+function unpricedPanel(unpriced) {
+  if (unpriced.length === 0) return null;
+  return el("section", { class: "panel warning", id: "unpriced" },
+    el("h2", {}, "Unpriced calls"),
+    el("table", { id: "unpriced-calls" },
+      el("thead", {}, el("tr", {}, el("th", {}, "Model"), el("th", { class: "num" }, "Calls"))),
+      el("tbody", {}, unpriced.map((u) => el("tr", { dataset: { model: u.model ?? "" } },
+        el("td", { class: "model" }, key(u.model)), el("td", { class: "num calls" }, int(u.calls)))))),
+    el("p", { class: "muted" }, "These calls have usage but no cost, so every cost on this page leaves them out: "
+      + "add a price with OTEL_AI_PRICING_FILE (docs/pricing.md)."));
 }
 
 // "Storage: 1.2 GB of 2 GB cap · oldest data kept 2026-05-01 · 12,000 rows dropped" (the health answer).

@@ -14,6 +14,24 @@ function attrTable(attributes, id) {
     el("tbody", {}, keys.map((k) => el("tr", { dataset: { key: k } }, el("td", { class: "mono" }, k), el("td", { class: "mono" }, value(attributes[k]))))));
 }
 
+// Spans that carry gen_ai.operation.name but are units of work, not calls (otel_ai/serve/store/convert.py
+// UNIT_OF_WORK_OPERATIONS): coloured as units of work, never as GenAI calls.
+const UNIT_OF_WORK = new Set(["invoke_workflow", "invoke_agent", "execute_tool"]);
+
+/** "error", "genai", "unit" or "other": what a span's bar colour says (one rule for bar and legend). */
+export function spanClass(span) {
+  if (span.status_code === "ERROR") return "error";
+  const operation = span.attributes?.["gen_ai.operation.name"];
+  if (!operation) return "other";
+  return UNIT_OF_WORK.has(operation) ? "unit" : "genai";
+}
+
+/** The span selected when the page opens: the first failed one, else the first GenAI call, else the root. */
+function firstToShow(spans) {
+  const isCall = (s) => { const op = s.attributes?.["gen_ai.operation.name"]; return Boolean(op) && !UNIT_OF_WORK.has(op); };
+  return spans.find((s) => s.status_code === "ERROR") ?? spans.find(isCall) ?? spans[0];
+}
+
 function offsetMs(ns, startNs) {
   return (ns - startNs) / 1e6;
 }
@@ -88,12 +106,12 @@ export async function render([traceId]) {
     for (const span of spans) {
       const left = position(span.start_ns);
       const width = Math.max(position(span.end_ns) - left, 0.3);
-      const isError = span.status_code === "ERROR";
-      const isGenAI = Boolean(span.attributes?.["gen_ai.operation.name"]);
+      const kind = spanClass(span);
+      const isError = kind === "error";
       const durLeft = left + width > 80 ? { right: `${100 - left + 0.5}%` } : { left: `calc(${left + width}% + 6px)` };
       const row = el("div", {
         class: "wf-row span", role: "button", tabindex: "0",
-        dataset: { spanId: span.span_id, parentId: span.parent_span_id ?? "", depth: String(span.depth) },
+        dataset: { spanId: span.span_id, parentId: span.parent_span_id ?? "", depth: String(span.depth), colour: kind },
         title: `${span.name} · ${ms(span.duration_ms)}`,
       },
       el("div", { class: "wf-name", style: { paddingLeft: `${8 + Math.min(span.depth, 40) * 18}px` } },
@@ -102,7 +120,7 @@ export async function render([traceId]) {
         el("span", { class: "kind" }, span.kind),
         isError ? el("span", { class: "badge error", style: { marginLeft: "6px" } }, "error") : null),
       el("div", { class: "wf-track" },
-        el("div", { class: `wf-bar${isError ? " error" : isGenAI ? " genai" : ""}`, style: { left: `${left}%`, width: `${width}%` } }),
+        el("div", { class: `wf-bar${kind === "other" ? "" : " " + kind}`, style: { left: `${left}%`, width: `${width}%` } }),
         el("span", { class: "wf-dur", style: durLeft }, ms(span.duration_ms))));
       row.addEventListener("click", () => select(span, row));
       row.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(span, row); } });
@@ -136,9 +154,10 @@ export async function render([traceId]) {
   });
   updateSpans();
 
-  const legend = el("p", { class: "muted", style: { marginTop: "8px", fontSize: "12px" } },
-    "Bars: ", el("span", { style: { color: "#7a4ee0" } }, "■ GenAI call"), "  ", el("span", { style: { color: "#3559e0" } }, "■ other span"),
-    "  ", el("span", { style: { color: "#d92d20" } }, "■ failed"));
+  const swatch = (kind, text) => el("span", { class: "legend-item", dataset: { colour: kind } }, el("span", { class: `swatch ${kind}` }), text, "  ");
+  const legend = el("p", { class: "muted", id: "legend", style: { marginTop: "8px", fontSize: "12px" } },
+    "Bars: ", swatch("genai", "GenAI call"), swatch("unit", "workflow, agent or tool"), swatch("other", "other span"),
+    swatch("error", "failed"));
 
   const logTotal = trace.log_total ?? trace.logs.length;
   let nextLogOffset = trace.next_log_offset ?? null;
@@ -184,7 +203,10 @@ export async function render([traceId]) {
       el("thead", {}, el("tr", {}, el("th", {}, "Time"), el("th", {}, "Severity"), el("th", {}, "Message"), el("th", {}, "Span"))),
       logBody), logsMore);
 
-  if (trace.spans.length > 0) select(trace.spans[0], rows.get(trace.spans[0].span_id)[1]);
+  if (trace.spans.length > 0) {
+    const first = firstToShow(trace.spans);
+    select(first, rows.get(first.span_id)[1]);
+  }
   return [
     heading, header,
     el("div", { class: "grid2 align-start row-gap", style: { gridTemplateColumns: "minmax(0, 3fr) minmax(0, 2fr)" } },

@@ -4,7 +4,7 @@ import { el, emptyNote, emptyStore, errorBanner, getJSON, int, ms, params, selec
 const PAGE_SIZE = 25;
 
 function optionsOf(costs) {
-  return costs.groups.map((g) => g.key).filter((k) => k !== "").sort().map((k) => [k, k]);
+  return costs.groups.map((g) => g.key).filter((k) => k !== "" && k !== null).sort().map((k) => [k, k]);
 }
 
 function row(t) {
@@ -16,7 +16,21 @@ function row(t) {
     el("td", { class: "num" }, ms(t.duration_ms)),
     el("td", { class: "num" }, int(t.genai_calls ?? 0)),
     el("td", { class: "num", dataset: { value: String(t.cost_usd ?? 0) } }, t.cost_usd == null ? "—" : usd(t.cost_usd)),
-    el("td", {}, t.error ? el("span", { class: "badge error" }, `error${t.error_count > 1 ? " ×" + t.error_count : ""}`) : el("span", { class: "badge ok" }, "ok")));
+    el("td", {}, status(t)));
+}
+
+// Failed GenAI calls, not failed spans: one failed call also fails the HTTP spans beneath it, and
+// "error ×4" for one failure misleads. The tooltip gives both counts.
+function status(t) {
+  if (!t.error) return el("span", { class: "badge ok status" }, "ok");
+  const failed = t.failed_calls ?? 0;
+  const spans = `${int(t.error_count)} failed span${t.error_count === 1 ? "" : "s"}`;
+  if (failed === 0) {
+    return el("span", { class: "badge error status", dataset: { failedCalls: "0" }, title: `no GenAI call failed; ${spans}` }, "error");
+  }
+  const calls = `${int(failed)} failed call${failed === 1 ? "" : "s"}`;
+  return el("span", { class: "badge error status", dataset: { failedCalls: String(failed) },
+    title: `${calls} of ${int(t.genai_calls ?? failed)} GenAI call${(t.genai_calls ?? failed) === 1 ? "" : "s"}; ${spans} (HTTP spans beneath a call included)` }, calls);
 }
 
 export async function render() {
