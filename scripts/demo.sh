@@ -75,7 +75,7 @@ with urllib.request.urlopen(sys.argv[1] + "/api/v1/budgets", timeout=10) as answ
               f"({b['fraction']:.0%})  {b['status']}")
 PY
 echo
-echo "otel-ai serve: dashboard $API/  API $API/api/v1/summary  (OpenAPI: $API/docs)"
+echo "otel-ai serve: dashboard $API/  API $API/api/v1/summary  (OpenAPI: $API/openapi.json)"
 if [ "$KEEP_SERVING" = 1 ]; then
   echo "otel-ai serve keeps serving that dashboard until you press Ctrl-C (the demo store $DB goes with it)"
   wait "$SERVE_PID"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -13,16 +12,12 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import StatusCode
 
 from otel_ai.genai import semconv as sc
+from otel_ai.money import format_usd
 
 
 def format_cost(cost: float) -> str:
-    """Dollars, readable: 4 decimals from a cent up, else 2 significant digits so it is never `$0.000000`."""
-    if cost == 0 or not math.isfinite(cost):
-        return f"${cost:g}"
-    if abs(cost) >= 0.01:
-        return f"${cost:.4f}"
-    decimals = 1 - math.floor(math.log10(abs(cost)))
-    return f"${cost:.{decimals}f}"
+    """Dollars by the one money rule of every surface (`otel_ai.money`): never `$0.0000`."""
+    return format_usd(cost)
 
 
 def format_call(span: ReadableSpan) -> str | None:
