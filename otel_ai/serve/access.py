@@ -21,14 +21,16 @@ import ipaddress
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.cookies import CookieError, SimpleCookie
 from typing import Final
+from urllib.parse import quote, unquote
 
 __all__ = [
     "COOKIE_NAME",
     "LOOPBACK_NAMES",
     "TOKEN_QUERY",
     "Access",
+    "cookie_header",
+    "cookie_token",
     "host_name",
     "is_loopback",
     "new_token",
@@ -38,6 +40,7 @@ COOKIE_NAME: Final = "otel_ai_token"
 TOKEN_QUERY: Final = "token"  # the one-time URL's query parameter
 LOOPBACK_NAMES: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 _WILDCARDS: Final = frozenset({"0.0.0.0", "::", ""})
+_COOKIE_SAFE: Final = "-_.~!$&'()*+/:=?@[]^`{|}"  # cookie-octets that need no encoding (not ; , " \\ or space)
 
 
 def is_loopback(host: str) -> bool:
@@ -158,15 +161,26 @@ class Access:
         return hmac.compare_digest(value.encode(), self.token.encode())
 
 
-def cookie_token(header: str) -> str | None:
-    """Our token cookie's value from a ``Cookie`` header, None when absent or unreadable."""
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(header)
-    except CookieError:
-        return None
-    morsel = jar.get(COOKIE_NAME)
-    return morsel.value if morsel is not None else None
+def cookie_header(token: str) -> str:
+    """The Set-Cookie value: HttpOnly (no script reads it), SameSite=Strict (no other site sends it).
+
+    The token is percent-encoded (a generated token, URL-safe, is unchanged): a browser keeps a
+    cookie value only up to the first ``;`` and does not undo quoting.
+    """
+    return f"{COOKIE_NAME}={quote(token, safe=_COOKIE_SAFE)}; Path=/; HttpOnly; SameSite=Strict"
+
+
+def cookie_token(header: str | None) -> str | None:
+    """Our cookie's value (percent-decoded) from a ``Cookie`` header, None when absent.
+
+    Parsed by hand, leniently: every app on ``localhost`` shares the browser's cookies for that
+    name whatever the port, and one of theirs that `http.cookies` cannot read must not hide ours.
+    """
+    for part in (header or "").split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name.strip() == COOKIE_NAME:
+            return unquote(value.strip().strip('"'))
+    return None
 
 
 def _local_names() -> set[str]:

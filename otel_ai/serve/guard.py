@@ -26,9 +26,9 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
-from urllib.parse import parse_qsl, quote, unquote, urlencode
+from urllib.parse import parse_qsl, urlencode
 
-from otel_ai.serve.access import COOKIE_NAME, TOKEN_QUERY, Access
+from otel_ai.serve.access import TOKEN_QUERY, Access, cookie_header
 
 __all__ = ["AUTHENTICATED", "CSP", "HEALTH_PATH", "LOGIN_PATH", "SECURITY_HEADERS", "Guard"]
 
@@ -44,7 +44,6 @@ LOGIN_PATH: Final = "/login"
 _OPEN_PREFIXES: Final = ("/static/",)
 _API_PATHS: Final = ("/api/", "/openapi.json")
 _MAX_LOGIN_BODY: Final = 16 * 1024
-_COOKIE_SAFE: Final = "-_.~!$&'()*+/:=?@[]^`{|}"  # cookie-octets that need no encoding (not ; , " \\ or space)
 logger = logging.getLogger("otel_ai.serve.api")
 
 # data: images only for the favicon (`<link rel="icon" href="data:,">`); Chart.js draws on canvas.
@@ -89,8 +88,7 @@ class Guard:
             await _json(send, 421, {"detail": _host_refused(headers.get("host"))})
             return
         path: str = scope.get("path") or "/"
-        authenticated = access.token_ok(headers.get("authorization")) or access.query_token_ok(
-            _cookie_token(headers.get("cookie")))
+        authenticated = access.token_ok(headers.get("authorization"), headers.get("cookie"))
         scope[AUTHENTICATED] = authenticated
         if access.token is None:
             if path == LOGIN_PATH:
@@ -213,31 +211,9 @@ async def _redirect(send: Send, target: str, *, cookie: str | None = None) -> No
     headers = [(b"location", target.encode("latin-1", "replace")), (b"cache-control", b"no-store"),
                (b"content-length", b"0")]
     if cookie is not None:
-        headers.append((b"set-cookie", _cookie(cookie).encode("latin-1", "replace")))
+        headers.append((b"set-cookie", cookie_header(cookie).encode("latin-1", "replace")))
     await send({"type": "http.response.start", "status": 303, "headers": headers})
     await send({"type": "http.response.body", "body": b""})
-
-
-def _cookie(token: str) -> str:
-    """The Set-Cookie value: HttpOnly (no script reads it), SameSite=Strict (no other site sends it).
-
-    The token is percent-encoded (a generated token, URL-safe, is unchanged): a browser keeps a
-    cookie value only up to the first ``;`` and does not undo quoting.
-    """
-    return f"{COOKIE_NAME}={quote(token, safe=_COOKIE_SAFE)}; Path=/; HttpOnly; SameSite=Strict"
-
-
-def _cookie_token(header: str | None) -> str | None:
-    """Our cookie's value (percent-decoded) from a ``Cookie`` header, None when absent.
-
-    Parsed by hand, leniently: every app on ``localhost`` shares the browser's cookies for that
-    name whatever the port, and one of theirs that `http.cookies` cannot read must not hide ours.
-    """
-    for part in (header or "").split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep and name.strip() == COOKIE_NAME:
-            return unquote(value.strip().strip('"'))
-    return None
 
 
 _LOGIN_PAGE: Final = """<!doctype html>
