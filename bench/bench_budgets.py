@@ -22,7 +22,7 @@ _state = None
 
 
 def budgets5():
-    from otel_ai.work.budgets import Budget
+    from otel_ai.budgets import Budget
 
     big = 1e12
     return (
@@ -37,7 +37,7 @@ def budgets5():
 def setup(workload, mode):
     from opentelemetry.sdk.metrics import MeterProvider
 
-    from otel_ai.work import budgets, calls
+    from otel_ai import budgets, calls
 
     declared = budgets5() if mode == "budgets5" else ()
     tracker = budgets.install(budgets.BudgetConfig(declared), meter_provider=MeterProvider(), service="bench")

@@ -122,7 +122,7 @@ def worker(task: str, mode: str, variant: str, n: int, out: str) -> None:
     if b.exporter:
         meta |= {"spans_exported": b.exporter.spans, "span_attributes": b.exporter.attributes}
     if mode == "otel_ai":
-        from otel_ai.sdk import guard  # failures the agent swallowed: a broken agent must not look fast
+        from otel_ai import guard  # failures the agent swallowed: a broken agent must not look fast
 
         meta["otel_ai_guard_failures"] = json.dumps(guard.failures)
     pyperf.add_runs(out, pyperf.Benchmark([pyperf.Run(values, metadata=meta)]))

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
         workflow,
     )
 
-__version__ = "0.1.0"
+from otel_ai.version import __version__
 
 __all__ = [
     "BatchResult",
@@ -99,7 +99,7 @@ def configure(
     falls back to its safe default (content capture off, built-in pricing); with
     `OTEL_AI_STRICT=true` it raises `ConfigError`. A second call does nothing.
     """
-    from otel_ai.sdk.configure import configure as _configure
+    from otel_ai.runtime.configure import configure as _configure
 
     _configure(
         service_name=service_name, endpoint=endpoint, protocol=protocol, console=console,

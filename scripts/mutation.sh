@@ -33,7 +33,7 @@ done
 modules=()
 for name in "${names[@]}"; do
   case "$name" in
-    genai) modules+=(otel_ai.genai.recorder otel_ai.genai.sums otel_ai.genai.errors) ;;
+    genai) modules+=(otel_ai.genai.recorder otel_ai.genai.sums otel_ai.genai.classify) ;;
     recorder|sums|errors) modules+=("otel_ai.genai.$name") ;;
     streams) modules+=(otel_ai.genai.streams) ;;
     pricing) modules+=(otel_ai.pricing.catalog otel_ai.pricing.cost) ;;

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from otel_ai.sdk import state as _state  # noqa: E402
+from otel_ai.runtime import state as _state  # noqa: E402
 from tests.support.fake_openai import FakeOpenAI  # noqa: E402
 
 API_KEY = "sk-test-abcdefghijklmnopqrstuvwxyz0123456789"

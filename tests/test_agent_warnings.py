@@ -20,8 +20,8 @@ from opentelemetry import metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from otel_ai.sdk import agent_warnings
-from otel_ai.sdk import logs as agent_logs
+from otel_ai import agent_warnings
+from otel_ai.runtime import logs as agent_logs
 from tests.support.otlp_receiver import OTLPReceiver
 
 ROOT = Path(__file__).resolve().parent.parent

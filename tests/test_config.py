@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from otel_ai import ConfigError
-from otel_ai.sdk.settings import ContentMode, Settings
+from otel_ai.genai.model import ContentMode
+from otel_ai.runtime.settings import Settings
 from tests.support.otlp_receiver import OTLPReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,7 +182,7 @@ def test_a_bad_setting_never_stops_the_app(tmp_path, name, env, fragment):
 
 def test_a_bad_pattern_turns_content_capture_off_in_the_running_agent():
     script = APP.replace('print("app ran")', (
-        "from otel_ai.sdk import state\n"
+        "from otel_ai.runtime import state\n"
         "print('content', state.settings().content.value, len(state.redactor()._custom))"
     ))
     result = _instrumented(script, **{CAPTURE: "span_only", "OTEL_AI_REDACT_PATTERNS": "good-\\d+;;(?<=a)b"})
@@ -211,7 +212,7 @@ def test_service_name_is_the_script_name_when_unset(tmp_path):
 
 
 def test_script_name_rules():
-    from otel_ai.sdk.distro import _script_name
+    from otel_ai.runtime.distro import _script_name
 
     assert _script_name(["python", "app.py"], ["/srv/app.py"]) == "app"
     assert _script_name(["python", "-m", "pkg.worker", "--x"], ["-m", "--x"]) == "pkg.worker"
@@ -270,7 +271,7 @@ def test_bad_otlp_protocol_is_reported_by_check():
 
 
 def test_version():
-    from otel_ai import __version__
+    from otel_ai.version import __version__
 
     result = _run([str(BIN / "otel-ai"), "--version"])
     assert result.returncode == 0
@@ -278,9 +279,9 @@ def test_version():
 
 
 def test_configure_falls_back_in_process_and_raises_only_when_strict(monkeypatch, capsys):
-    from otel_ai.sdk import configure as _configure
-    from otel_ai.sdk import setup as _setup
-    from otel_ai.sdk import state as _state
+    from otel_ai.runtime import configure as _configure
+    from otel_ai.runtime import setup as _setup
+    from otel_ai.runtime import state as _state
 
     monkeypatch.setenv("OTEL_AI_CONTENT_MAX_LENGTH", "-5")
     _state.reset()

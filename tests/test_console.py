@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from otel_ai.instrumentation.openai import OpenAIInstrumentor
-from otel_ai.sdk.console import ConsoleGenAISpanExporter, format_call, format_cost
+from otel_ai.runtime.console import ConsoleGenAISpanExporter, format_call, format_cost
 from tests.conftest import API_KEY, scenario
 
 
@@ -120,7 +120,7 @@ def test_speech_calls_show_characters_audio_seconds_and_real_time_factor():
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    from otel_ai.sdk.console import format_call
+    from otel_ai.runtime.console import format_call
 
     memory = InMemorySpanExporter()
     provider = TracerProvider()

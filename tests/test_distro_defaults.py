@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from otel_ai.sdk import setup
+from otel_ai.runtime import setup
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.otlp_receiver import OTLPReceiver, attrs_to_dict
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from opentelemetry.trace import StatusCode
 
-from otel_ai.sdk import state as _state
+from otel_ai.runtime import state as _state
 from otel_ai.testing.elevenlabs_simulator import ElevenLabsSimulator, speech_seconds
 from tests.conftest import Telemetry, exception_type_of
 

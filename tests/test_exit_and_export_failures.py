@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from otel_ai.sdk import exit as exit_
-from otel_ai.sdk import health
+from otel_ai.runtime import exit as exit_
+from otel_ai.runtime import health
 from tests.support.otlp_receiver import OTLPReceiver
 
 ROOT = Path(__file__).resolve().parent.parent

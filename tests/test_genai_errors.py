@@ -1,6 +1,6 @@
 """`error.type` and the error category, case by case (the end-to-end tests only see a few of them).
 
-Closes the gaps mutation testing found in `otel_ai.genai.errors` (docs/mutation.md): every status
+Closes the gaps mutation testing found in `otel_ai.genai.classify` (docs/mutation.md): every status
 boundary, every provider error code path, and every exception class name the classifier knows.
 """
 
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from otel_ai.genai.errors import CATEGORIES, CODE_MAX_LENGTH, categorize, error_code, error_type, normalize_code
+from otel_ai.genai.classify import CATEGORIES, CODE_MAX_LENGTH, categorize, error_code, error_type, normalize_code
 from otel_ai.testing.simulator import LoopbackHandler, LoopbackService
 from tests.conftest import API_KEY, scenario
 

@@ -23,8 +23,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from otel_ai.sdk import logs as agent_logs
-from otel_ai.sdk.logs import (
+from otel_ai.runtime import logs as agent_logs
+from otel_ai.runtime.logs import (
     LOG_FILE_BACKUPS_VAR,
     LOG_FILE_MAX_BYTES_VAR,
     LOG_FILE_VAR,
@@ -267,7 +267,7 @@ def test_any_environment_parses_with_one_line_per_bad_variable(env):
 
 
 def test_settings_from_env_lists_the_log_problems():
-    from otel_ai.sdk.settings import Settings
+    from otel_ai.runtime.settings import Settings
 
     problems = Settings.from_env({LOG_LEVEL_VAR: "chatty"}).problems
     assert [p for p in problems if p.startswith(LOG_LEVEL_VAR)] == [
@@ -351,7 +351,7 @@ def test_install_in_process_exports_once_and_survives_basic_config(clean_root, t
     tracer = TracerProvider().get_tracer("t")
     with tracer.start_as_current_span("s") as span:
         logging.getLogger("app").warning("hello")
-    logging.getLogger("otel_ai.sdk").warning("ours")
+    logging.getLogger("otel_ai.runtime").warning("ours")
     records = [data.log_record for data in exporter.get_finished_logs()]
     assert [r.body for r in records] == ["hello"]
     assert records[0].span_id == span.get_span_context().span_id

@@ -201,7 +201,7 @@ def test_malformed_json_error_passes_through(client, telemetry):
 
 
 def test_unknown_model_has_no_cost_and_warns_once(client, telemetry, capsys):
-    from otel_ai.sdk import agent_warnings
+    from otel_ai import agent_warnings
 
     agent_warnings.reset()
     for _ in range(3):

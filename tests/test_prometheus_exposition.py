@@ -9,7 +9,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 
 import otel_ai
 from otel_ai.instrumentation.openai import OpenAIInstrumentor
-from otel_ai.sdk.prometheus import MountedPrometheusMetricReader
+from otel_ai.runtime.prometheus import MountedPrometheusMetricReader
 from tests.conftest import API_KEY
 
 

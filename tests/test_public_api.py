@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import otel_ai
-from otel_ai.sdk.configure import apply_arguments
+from otel_ai.runtime.configure import apply_arguments
 from tests.work.units_support import use_global_providers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,7 +182,7 @@ def test_configure_with_arguments_in_a_fresh_process(tmp_path: Path) -> None:
         "import otel_ai\n"
         "otel_ai.configure(service_name='from-argument', console=True, capture_content=True, instrument=False)\n"
         "from opentelemetry import trace\n"
-        "from otel_ai.sdk import state\n"
+        "from otel_ai.runtime import state\n"
         "provider = trace.get_tracer_provider()\n"
         "print(provider.resource.attributes['service.name'])\n"
         "print(state.settings().content.value)\n"

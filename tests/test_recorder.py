@@ -28,14 +28,13 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import SpanKind, StatusCode
 
 import otel_ai
+from otel_ai import guard
 from otel_ai.genai import recorder as recorder_module
 from otel_ai.genai import semconv as sc
 from otel_ai.genai import sums as sums_module
-from otel_ai.genai.model import GenAIRequest, GenAIResponse, Usage
+from otel_ai.genai.model import ContentMode, GenAIRequest, GenAIResponse, Usage
 from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.pricing.catalog import PricingCatalog
-from otel_ai.sdk import guard
-from otel_ai.sdk.settings import ContentMode, Settings
 
 CATALOG = PricingCatalog.load()
 
@@ -92,8 +91,8 @@ def make_pipeline(content: ContentMode = ContentMode.NO_CONTENT, **tracer_option
     logger_provider = LoggerProvider()
     logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
     recorder = GenAIRecorder(
-        Settings(content=content),
         CATALOG,
+        content=content,
         tracer_provider=tracer_provider,
         meter_provider=MeterProvider(metric_readers=[reader]),
         logger_provider=logger_provider,
@@ -288,7 +287,7 @@ def test_provider_reported_pricing_source_is_kept(pipe):
 
 
 def test_unpriced_model_warns_once_naming_the_requested_model(pipe, capsys):
-    from otel_ai.sdk import agent_warnings
+    from otel_ai import agent_warnings
 
     agent_warnings.reset()
     for _ in range(2):
@@ -670,19 +669,29 @@ class FakeGC:
 
 @pytest.mark.parametrize(("enabled", "expected"), [(True, 1), (False, 0)])
 def test_gc_freeze_happens_once_after_the_first_call_only_when_enabled(monkeypatch, enabled, expected):
+    # OTEL_AI_GC_FREEZE is a set-up concern: the runtime's recorder factory hooks it on the seam.
+    from otel_ai.genai import hooks
+    from otel_ai.runtime import gc_freeze, state
+
     fake = FakeGC()
-    monkeypatch.setattr(recorder_module, "gc", fake)
-    recorder = GenAIRecorder(Settings(gc_freeze=enabled), CATALOG, tracer_provider=TracerProvider(),
-                             meter_provider=MeterProvider())
-    first = recorder.start(chat())
-    assert first is not None and fake.freezes == 0
-    recorder.end(first, None)
-    assert fake.freezes == expected
-    for _ in range(2):
-        later = recorder.start(chat())
-        assert later is not None
-        recorder.end(later, None)
-    assert fake.freezes == expected
+    monkeypatch.setattr(gc_freeze, "gc", fake)
+    monkeypatch.setenv("OTEL_AI_GC_FREEZE", "true" if enabled else "false")
+    state.reset()
+    try:
+        recorder = state.recorder(TracerProvider(), MeterProvider())
+        first = recorder.start(chat())
+        assert first is not None and fake.freezes == 0
+        recorder.end(first, None)
+        assert fake.freezes == expected
+        for _ in range(2):
+            later = recorder.start(chat())
+            assert later is not None
+            recorder.end(later, None)
+        assert fake.freezes == expected
+        assert gc_freeze._freeze not in hooks.SEAM.listeners  # left the seam: later calls pay nothing
+    finally:
+        hooks.unsubscribe(gc_freeze._freeze)
+        state.reset()
 
 
 def test_repeated_calls_of_one_shape_add_up_in_their_counters(pipe, monkeypatch):

@@ -32,6 +32,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, Status, StatusCode, TraceFlags
 
+from otel_ai import guard as _guard
 from otel_ai.errors import ConfigError
 from otel_ai.privacy import patterns
 from otel_ai.privacy.exporters import (
@@ -43,7 +44,6 @@ from otel_ai.privacy.exporters import (
 )
 from otel_ai.privacy.patterns import iban_valid, luhn_valid, parse_patterns
 from otel_ai.privacy.redactor import Redactor, fail_closed_leaf, walk
-from otel_ai.sdk import guard as _guard
 
 # --------------------------------------------------------------------------------------------
 # Fake credentials (realistic shapes, not real values)

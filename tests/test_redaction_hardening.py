@@ -278,13 +278,12 @@ def test_recorder_metric_labels_are_cleaned_for_pull_readers():
     """Prometheus reads metric attributes without an exporter: the recorder cleans them per shape."""
     from otel_ai.genai.model import GenAIRequest, GenAIResponse
     from otel_ai.genai.recorder import GenAIRecorder
-    from otel_ai.sdk.settings import Settings
 
     reader = InMemoryMetricReader()
     meter_provider = MeterProvider(metric_readers=[reader])
     redactor = Redactor()
     recorder = GenAIRecorder(
-        Settings(), None, tracer_provider=TracerProvider(), meter_provider=meter_provider,
+        None, tracer_provider=TracerProvider(), meter_provider=meter_provider,
         clean=lambda value: redactor.redact_cached(value)[0],
     )
     inv = recorder.start(GenAIRequest(operation="chat", provider="openai", model="ft:x:jane@example.com"))

@@ -27,12 +27,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Link, SpanContext, SpanKind, TraceFlags
 
 import otel_ai.privacy
+from otel_ai import guard
 from otel_ai.errors import ConfigError
 from otel_ai.privacy import patterns, secrets
 from otel_ai.privacy.exporters import RedactingLogExporter, RedactingSpanExporter, redaction_counts
 from otel_ai.privacy.patterns import Branch, KeyFormat, classify_bearer, iban_valid, number_gate, parse_patterns
 from otel_ai.privacy.redactor import Redactor
-from otel_ai.sdk import guard
 
 EMAIL = "ann.lee@example.com"
 

@@ -9,7 +9,7 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_ai.privacy import RedactingSpanExporter
-from otel_ai.sdk import state
+from otel_ai.runtime import state
 
 # A gateway token of no known format: only registration can catch it.
 PLAIN_KEY = "acme-gateway-token-QuietMeadow-4812"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from otel_ai.sdk import exit as exit_
+from otel_ai.runtime import exit as exit_
 from tests.support.otlp_receiver import OTLPReceiver
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGTERM") or sys.platform == "win32", reason="POSIX signals")

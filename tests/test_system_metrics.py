@@ -211,7 +211,7 @@ def test_parse_names_the_variable_and_the_fallback():
 
 def test_bad_value_is_reported_by_the_agent_settings():
     """One line on stderr, `otel-ai check` and strict mode: the agent's settings carry the problem."""
-    from otel_ai.sdk.settings import Settings
+    from otel_ai.runtime.settings import Settings
 
     problems = Settings.from_env({"OTEL_AI_SYSTEM_METRICS": "most"}).problems
     assert [p for p in problems if p.startswith("OTEL_AI_SYSTEM_METRICS=")] == [
@@ -312,7 +312,7 @@ def test_disable_contrib_entry_point(before, after):
 
 def test_agent_defaults_disable_the_contrib_entry_point():
     """The distro, otel_ai.configure() and otel-ai run all start from apply_env_defaults."""
-    from otel_ai.sdk import setup
+    from otel_ai.runtime import setup
 
     env: dict[str, str] = {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "openai"}
     setup.apply_env_defaults(env)

@@ -196,7 +196,7 @@ def test_the_export_failure_line_masks_the_endpoint_credentials() -> None:
 def test_the_exit_line_masks_the_endpoint_credentials(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from otel_ai.sdk import health
+    from otel_ai.runtime import health
 
     monkeypatch.setattr(health, "_warned", False)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"https://{USER}:{PASSWORD}@collector.invalid")

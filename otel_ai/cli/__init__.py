@@ -8,10 +8,10 @@ import shutil
 import sys
 from collections.abc import Sequence
 
-from otel_ai import __version__
 from otel_ai.errors import ConfigError
-from otel_ai.sdk import setup as _setup
-from otel_ai.sdk.settings import STRICT_VAR
+from otel_ai.runtime import setup as _setup
+from otel_ai.runtime.settings import STRICT_VAR
+from otel_ai.version import __version__
 
 _DESCRIPTION = """\
 OpenTelemetry tracing, metrics and cost for Python AI apps: run an app instrumented with no code
@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault("OTEL_METRICS_EXPORTER", "none")
         os.environ.setdefault("OTEL_LOGS_EXPORTER", "none")
     _setup.apply_env_defaults()
-    from otel_ai.sdk import state
+    from otel_ai.runtime import state
 
     if state.settings().strict:  # otherwise the program itself prints each problem once and falls back
         try:

@@ -14,11 +14,11 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from otel_ai import __version__
+from otel_ai.genai.model import ContentMode
 from otel_ai.privacy.urls import display_url, mask_urls, split_credentials
-from otel_ai.sdk import setup as _setup
-from otel_ai.sdk import state as _state
-from otel_ai.sdk.settings import ContentMode
+from otel_ai.runtime import setup as _setup
+from otel_ai.runtime import state as _state
+from otel_ai.version import __version__
 
 _SIGNALS = ("traces", "metrics", "logs")
 _DEFAULT_ENDPOINTS = {"grpc": "http://localhost:4317", "http/protobuf": "http://localhost:4318"}
@@ -83,8 +83,8 @@ def _reason(exc: BaseException) -> str:
 
 def _work_lines(env: Mapping[str, str], line: Callable[[str, str], None]) -> None:
     """Budgets and notifiers in effect (hosts only: webhook URLs hold tokens)."""
-    from otel_ai.work.budgets import parse_budget_config
-    from otel_ai.work.notifiers import console_exporter_in_use, parse_notifiers
+    from otel_ai.budgets import parse_budget_config
+    from otel_ai.notify import console_exporter_in_use, parse_notifiers
 
     config, _ = parse_budget_config(env)
     if config.budgets:

@@ -411,7 +411,7 @@ def run_serve(
         server.stop()
         _restore_signal_handlers(previous)
         if alerts_line:
-            from otel_ai.work import notifiers
+            from otel_ai import notify as notifiers
 
             notifiers.uninstall(1.0)  # a last notice (a resolved alert) gets a bounded chance to go out
     return 0
@@ -429,7 +429,8 @@ def _install_notifiers(config: ServeConfig, env: Mapping[str, str]) -> str | Non
     """
     if config.alerts is None or not config.alerts.enabled:
         return ""
-    from otel_ai.work import notifiers
+    from otel_ai import notify as notifiers
+    from otel_ai.runtime import state  # noqa: F401  registers the agent's redactor (OTEL_AI_REDACT_PATTERNS) for notices
 
     notifier_config, problems = notifiers.parse_notifiers(env)
     for problem in problems:

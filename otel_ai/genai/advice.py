@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-from otel_ai.genai.errors import CATEGORIES
+from otel_ai.genai.classify import CATEGORIES
 
 __all__ = ["CODE_ACTIONS", "ERROR_ACTIONS", "action_for", "code_action", "code_actions"]
 

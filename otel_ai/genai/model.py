@@ -6,6 +6,7 @@ not token-only, so a provider billed by characters or audio seconds needs no rec
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,23 @@ from typing import Any
 from opentelemetry.util.types import AttributeValue
 
 Message = dict[str, Any]
+
+
+class ContentMode(enum.Enum):
+    """Where message content goes, if anywhere (off unless the user opts in)."""
+
+    NO_CONTENT = "no_content"
+    SPAN_ONLY = "span_only"
+    EVENT_ONLY = "event_only"
+    SPAN_AND_EVENT = "span_and_event"
+
+    @property
+    def on_span(self) -> bool:
+        return self in (ContentMode.SPAN_ONLY, ContentMode.SPAN_AND_EVENT)
+
+    @property
+    def on_event(self) -> bool:
+        return self in (ContentMode.EVENT_ONLY, ContentMode.SPAN_AND_EVENT)
 
 
 @dataclass(slots=True)

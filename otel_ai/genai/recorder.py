@@ -10,7 +10,6 @@ call builds no dicts for metrics and the SDK sees the same attribute objects eve
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import time
@@ -24,15 +23,14 @@ from opentelemetry.metrics import MeterProvider, get_meter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
+from otel_ai.genai import hooks as _calls
 from otel_ai.genai import semconv as sc
-from otel_ai.genai.errors import categorize, error_code, error_type
-from otel_ai.genai.model import GenAIRequest, GenAIResponse, Usage
+from otel_ai.genai.classify import categorize, error_code, error_type
+from otel_ai.genai.model import ContentMode, GenAIRequest, GenAIResponse, Usage
 from otel_ai.genai.sums import Sums, sums_for
+from otel_ai.guard import report
 from otel_ai.pricing.catalog import PricingCatalog
 from otel_ai.pricing.cost import Cost
-from otel_ai.sdk.guard import report
-from otel_ai.sdk.settings import ContentMode, Settings
-from otel_ai.work import calls as _calls
 
 __all__ = ["GenAIRecorder", "GenAIRequest", "GenAIResponse", "Invocation", "Usage"]
 
@@ -140,31 +138,32 @@ class GenAIRecorder:
 
     def __init__(
         self,
-        settings: Settings,
         pricing: PricingCatalog | None,
         *,
+        content: ContentMode = ContentMode.NO_CONTENT,
+        content_limit: int = 8192,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
         logger_provider: LoggerProvider | None = None,
         clean: Clean | None = None,
     ) -> None:
-        """`clean` redacts a metric attribute value (applied once per call shape)."""
-        from otel_ai import __version__
+        """`content` and `content_limit`: the two settings it reads (capture mode, `OTEL_AI_CONTENT_MAX_LENGTH`).
 
-        self.settings = settings
-        self.content: ContentMode = settings.content
-        self.capture_content = settings.content is not ContentMode.NO_CONTENT
-        self.content_limit = settings.content_max_length
+        `clean` redacts a metric attribute value (applied once per call shape)."""
+        from otel_ai.version import __version__
+
+        self.content: ContentMode = content
+        self.capture_content = content is not ContentMode.NO_CONTENT
+        self.content_limit = content_limit
         self._pricing = pricing
         self._clean = clean
-        self._freeze_pending = settings.gc_freeze
         self._warned_models: set[str] = set()
         self._starts: dict[tuple[Any, ...], tuple[str, Attributes]] = {}
         self._shapes: dict[tuple[Any, ...], _Shape] = {}
         self._tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider, schema_url=_SCHEMA_URL)
         self._events: Logger | None = (
             get_logger(_SCOPE, __version__, logger_provider, schema_url=_SCHEMA_URL)
-            if settings.content.on_event
+            if content.on_event
             else None
         )
         meter = get_meter(_SCOPE, __version__, meter_provider, schema_url=_SCHEMA_URL)
@@ -270,18 +269,6 @@ class GenAIRecorder:
                 invocation.span.end()
             except Exception as last:
                 report("recorder.end_span", last)
-        if self._freeze_pending:
-            self._freeze()
-
-    def _freeze(self) -> None:
-        """`OTEL_AI_GC_FREEZE`: after the first call, move everything alive to the permanent generation.
-
-        By then the app has imported and built what it runs on; full collections then walk only
-        what was allocated since, instead of the whole start-up heap (see docs/benchmarks.md).
-        """
-        self._freeze_pending = False
-        gc.freeze()
-        _logger.debug("otel-ai: gc.freeze() after the first GenAI call (%d objects frozen)", gc.get_freeze_count())
 
     # -- the work, done once per call --------------------------------------------------------------
 
@@ -368,7 +355,7 @@ class GenAIRecorder:
         model = resp.model or request.model
         if model and model not in self._warned_models and len(self._warned_models) < _CACHE_LIMIT:
             self._warned_models.add(model)
-            from otel_ai.sdk import agent_warnings
+            from otel_ai import agent_warnings
 
             agent_warnings.warn(
                 "pricing.unknown_model", model,

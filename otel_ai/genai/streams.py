@@ -20,7 +20,7 @@ import wrapt
 
 from otel_ai.genai.model import GenAIResponse
 from otel_ai.genai.recorder import GenAIRecorder, Invocation
-from otel_ai.sdk.guard import report
+from otel_ai.guard import report
 
 __all__ = ["AsyncStreamProxy", "StreamAccumulator", "StreamFinisher", "SyncStreamProxy"]
 

@@ -30,8 +30,8 @@ from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link, Status
 from opentelemetry.util.types import AnyValue
 
+from otel_ai.guard import report
 from otel_ai.privacy.redactor import ERROR_KIND, Leaf, Redactor, fail_closed_leaf, walk
-from otel_ai.sdk.guard import report
 
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs import ReadableLogRecord

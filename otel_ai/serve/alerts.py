@@ -6,7 +6,7 @@ many failed and what they cost. The error-rate rule fires when at least `min_cal
 and the failed fraction is above its limit; the cost-rate rule fires when the window's cost,
 scaled to an hour, is above its limit in USD. A rule notifies once when its condition starts and
 not again until it has cleared, when one "resolved" notice (severity info) follows: an incident is
-two messages, not one every 30 s. The notices go through `otel_ai.work.notify`, so the same
+two messages, not one every 30 s. The notices go through `otel_ai.notify.notification`, so the same
 notifiers as the app's budgets deliver them (`OTEL_AI_ALERT_*`), and each is logged on the
 server's log too. State lives in memory: a restart during an incident notifies again.
 
@@ -28,8 +28,8 @@ from datetime import datetime, timezone
 from typing import Any, Final, Literal
 
 from otel_ai.money import format_usd
-from otel_ai.work import notify as _notify
-from otel_ai.work.notify import Notification
+from otel_ai.notify import notification as _notify
+from otel_ai.notify.notification import Notification
 
 __all__ = ["AlertEvaluator", "AlertLoop", "AlertRules", "WindowStats", "format_window", "start_alerts",
            "store_window_query"]

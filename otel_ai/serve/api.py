@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from otel_ai import __version__
 from otel_ai.money import json_usd
+from otel_ai.version import __version__
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from otel_ai.budgets import Budget
     from otel_ai.serve.access import Access
     from otel_ai.serve.store import Store
-    from otel_ai.work.budgets import Budget
 
 __all__ = [
     "API_PREFIX",
@@ -500,7 +500,7 @@ def load_budgets(env: Mapping[str, str] | None = None) -> tuple[list["Budget"], 
     """The server's budgets: OTEL_AI_SERVE_BUDGETS, else the apps' OTEL_AI_BUDGETS; (budgets, problems, variable)."""
     import os
 
-    from otel_ai.work.budgets import parse_budgets
+    from otel_ai.budgets import parse_budgets
 
     env = os.environ if env is None else env
     for variable in BUDGETS_VARS:
@@ -515,8 +515,8 @@ def budgets_report(
     problems: Iterable[str] = (), source: str | None = None,
 ) -> Budgets:
     """Each budget's current period, fleet spend (every service in the store) and status."""
+    from otel_ai.budgets import period_bounds
     from otel_ai.serve.store.budgets import spend
-    from otel_ai.work.budgets import period_bounds
 
     current = now if now is not None else datetime.now(timezone.utc)
     states = []

@@ -28,7 +28,7 @@ from typing import Any
 import psutil
 from opentelemetry.metrics import CallbackOptions, Observation
 
-from otel_ai.sdk.guard import report
+from otel_ai.guard import report
 
 PSEUDO_TYPES: frozenset[str] = frozenset(
     {

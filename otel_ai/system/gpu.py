@@ -19,7 +19,7 @@ from typing import Any
 
 from opentelemetry.metrics import CallbackOptions, Observation
 
-from otel_ai.sdk.guard import report
+from otel_ai.guard import report
 
 _logger = logging.getLogger("otel_ai")
 

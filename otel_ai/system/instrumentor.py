@@ -19,7 +19,7 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.metrics import CallbackOptions, Meter, Observation, get_meter
 
-from otel_ai.sdk.guard import report
+from otel_ai.guard import report
 from otel_ai.system import settings as _settings
 from otel_ai.system.filesystem import FilesystemCollector
 from otel_ai.system.gpu import GpuCollector
@@ -242,6 +242,6 @@ def _contrib_class() -> Any:
 
 
 def _version() -> str:
-    from otel_ai import __version__
+    from otel_ai.version import __version__
 
     return __version__

@@ -17,8 +17,8 @@ from typing import Generic, TypeVar
 from opentelemetry.trace import Status, StatusCode
 
 from otel_ai.genai import semconv as sc
-from otel_ai.genai.errors import error_type
-from otel_ai.sdk.guard import report
+from otel_ai.genai.classify import error_type
+from otel_ai.guard import report
 from otel_ai.work.units import Unit, UnitOfWork
 
 __all__ = ["BatchResult", "amap_batches", "map_batches"]

@@ -23,7 +23,7 @@ from typing import Any
 
 from opentelemetry.context import get_value
 
-from otel_ai.sdk.guard import report
+from otel_ai.guard import report
 from otel_ai.work.context import UNIT_KEY
 
 _lock = threading.Lock()

@@ -36,11 +36,12 @@ from opentelemetry.metrics import Histogram, MeterProvider
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
+from otel_ai import agent_warnings
+from otel_ai.genai import hooks as calls
 from otel_ai.genai import semconv as sc
-from otel_ai.genai.errors import error_type
-from otel_ai.sdk import agent_warnings
-from otel_ai.sdk.guard import report
-from otel_ai.work import calls, threads
+from otel_ai.genai.classify import error_type
+from otel_ai.guard import report
+from otel_ai.work import threads
 from otel_ai.work.context import UNIT_KEY, current
 
 __all__ = [
@@ -100,7 +101,7 @@ class _Instruments:
     __slots__ = ("agent", "tool", "workflow")
 
     def __init__(self, provider: MeterProvider) -> None:
-        from otel_ai import __version__
+        from otel_ai.version import __version__
 
         meter = metrics.get_meter(_SCOPE, __version__, provider, schema_url=_SCHEMA_URL)
         self.workflow: Histogram = meter.create_histogram(
@@ -128,7 +129,7 @@ def _telemetry() -> tuple[Tracer, _Instruments]:
     meter_provider = metrics.get_meter_provider()
     cached = _telemetry_cache
     if cached is None or cached[0] is not tracer_provider or cached[1] is not meter_provider:
-        from otel_ai import __version__
+        from otel_ai.version import __version__
 
         tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider, schema_url=_SCHEMA_URL)
         cached = _telemetry_cache = (tracer_provider, meter_provider, tracer, _Instruments(meter_provider))

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
+from otel_ai import notify as notifiers
 from otel_ai.cli.serve import add_arguments, resolve_config, run_serve
+from otel_ai.notify import NotifierConfig, RetryPolicy
+from otel_ai.notify.notification import Notification
 from otel_ai.serve.alerts import AlertEvaluator, AlertRules, WindowStats, format_window, store_window_query
 from otel_ai.serve.server import LocalServer, ServeConfig
 from otel_ai.serve.store import Store, open_store
-from otel_ai.work import notifiers
-from otel_ai.work.notifiers import NotifierConfig, RetryPolicy
-from otel_ai.work.notify import Notification
 from tests.serve.test_store import call, synthetic_request
 from tests.work.test_notifiers import WebhookReceiver
 

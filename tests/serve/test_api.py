@@ -155,7 +155,7 @@ def _run_service(sim: OpenAISimulator, service: str, traffic: str) -> tuple[list
     from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor, HTTPXClientInstrumentor
 
     from otel_ai.instrumentation.openai import OpenAIInstrumentor
-    from otel_ai.sdk import state
+    from otel_ai.runtime import state
 
     resource = Resource.create({"service.name": service})
     span_exporter = InMemorySpanExporter()

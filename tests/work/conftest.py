@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from otel_ai.work import budgets as B
-from otel_ai.work import notify
+import otel_ai.budgets as B
+from otel_ai.notify import notification as notify
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Budgets in one process (otel_ai/work/budgets.py): settings, calendar periods, threshold notices
+"""Budgets in one process (otel_ai/budgets/): settings, calendar periods, threshold notices
 exactly once per period, blocking, gauges, and installation through the calls seam.
 
 The clock is injected (a list holding unix seconds), so periods roll over without waiting; the
@@ -20,10 +20,11 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
+import otel_ai.budgets as B
 from otel_ai.errors import BudgetExceeded, ConfigError
-from otel_ai.sdk.settings import Settings
-from otel_ai.work import budgets as B
-from otel_ai.work import calls, notify
+from otel_ai.genai import hooks as calls
+from otel_ai.genai import notify
+from otel_ai.runtime.settings import Settings
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc).timestamp()  # a Tuesday
 CHAT = calls.CallScope("openai", "chat", "gpt-4o-mini", None)

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+import otel_ai.budgets as B
 from otel_ai.errors import BudgetExceeded
-from otel_ai.work import budgets as B
-from otel_ai.work import calls, notify
+from otel_ai.genai import hooks as calls
+from otel_ai.genai import notify
 from tests.conftest import Telemetry
 
 MESSAGES = [{"role": "user", "content": "Say hello to the budget."}]

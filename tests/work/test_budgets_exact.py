@@ -20,9 +20,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import otel_ai.budgets as B
 from otel_ai.errors import BudgetExceeded
-from otel_ai.work import budgets as B
-from otel_ai.work import calls, notify
+from otel_ai.genai import hooks as calls
+from otel_ai.genai import notify
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc).timestamp()
 CHAT = calls.CallScope("openai", "chat", "gpt-4o-mini", None)

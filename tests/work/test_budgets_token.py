@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
+import otel_ai.budgets as B
 from otel_ai._net import LocalHTTPServer
-from otel_ai.sdk.settings import Settings
-from otel_ai.work import budgets as B
-from otel_ai.work import calls
-from otel_ai.work.fleet import SPEND_PATH, FleetRefresher
+from otel_ai.budgets.fleet import SPEND_PATH, FleetRefresher
+from otel_ai.genai import hooks as calls
+from otel_ai.runtime.settings import Settings
 
 TOKEN = "fleet-token-0123456789abcdef"
 BUDGETS = '[{"name": "fleet", "limit_usd": 1.0, "action": "block"}]'
@@ -153,7 +153,7 @@ def test_a_401_is_one_warning_naming_the_variable_and_budgets_count_locally(
     server: SpendServer, caplog: pytest.LogCaptureFixture, token: str | None, says: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from otel_ai.sdk import agent_warnings
+    from otel_ai import agent_warnings
 
     agent_warnings.reset()
     t = tracker()
@@ -176,7 +176,7 @@ def test_a_401_is_one_warning_naming_the_variable_and_budgets_count_locally(
 
 
 def test_a_redirect_is_not_followed_so_the_token_goes_nowhere_else(capsys: pytest.CaptureFixture[str]) -> None:
-    from otel_ai.sdk import agent_warnings
+    from otel_ai import agent_warnings
 
     agent_warnings.reset()
     elsewhere = SpendServer(None)
@@ -194,7 +194,7 @@ def test_a_redirect_is_not_followed_so_the_token_goes_nowhere_else(capsys: pytes
 def test_a_url_with_user_info_is_printed_masked(
     caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from otel_ai.sdk import agent_warnings
+    from otel_ai import agent_warnings
 
     agent_warnings.reset()
     refresher = FleetRefresher(tracker(), "http://admin:hunter2-secret@127.0.0.1:9", ttl_s=60)

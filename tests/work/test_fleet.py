@@ -25,10 +25,11 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("sqlalchemy")
 
+import otel_ai.budgets as B
+from otel_ai.budgets.fleet import FleetRefresher
+from otel_ai.genai import hooks as calls
+from otel_ai.genai import notify
 from otel_ai.serve.server import LocalServer, ServeConfig
-from otel_ai.work import budgets as B
-from otel_ai.work import calls, notify
-from otel_ai.work.fleet import FleetRefresher
 from tests.conftest import Telemetry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,7 +156,7 @@ def test_an_unreachable_server_warns_once_and_budgets_count_locally_until_it_ans
     tmp_path: Path, caplog: pytest.LogCaptureFixture, notices: list[notify.Notification],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from otel_ai.sdk import agent_warnings
+    from otel_ai import agent_warnings
 
     agent_warnings.reset()
     tracker = B.BudgetTracker([B.Budget("fleet", 1.0, action="block")], service="svc")

@@ -1,4 +1,4 @@
-"""Notifiers (otel_ai/work/notifiers.py): settings, the webhook and Slack formats, retries, the queue.
+"""Notifiers (otel_ai/notify/): settings, the webhook and Slack formats, retries, the queue.
 
 Every delivery goes to a real HTTP server on 127.0.0.1 (`WebhookReceiver`, below; the SMTP and
 hanging-receiver tests import it) that answers the statuses a test queues, or holds a request
@@ -20,10 +20,11 @@ from typing import Any
 
 import pytest
 
-from otel_ai.sdk.settings import Settings
-from otel_ai.work import notifiers, notify
-from otel_ai.work.notifiers import NotifierConfig, RetryPolicy, SmtpConfig
-from otel_ai.work.notify import Notification
+from otel_ai import notify
+from otel_ai import notify as notifiers
+from otel_ai.notify import NotifierConfig, RetryPolicy, SmtpConfig
+from otel_ai.notify.notification import Notification
+from otel_ai.runtime.settings import Settings
 
 FAST = RetryPolicy(timeout_s=2.0, backoff_s=(0.05, 0.1, 0.2), queue_size=1000, exit_deadline_s=1.0)
 

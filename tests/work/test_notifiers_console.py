@@ -15,9 +15,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from otel_ai.work import notifiers, notify
-from otel_ai.work.notifiers import ConsoleNotifier, NotifierConfig
-from otel_ai.work.notify import Notification
+from otel_ai import notify
+from otel_ai import notify as notifiers
+from otel_ai.notify import ConsoleNotifier, NotifierConfig
+from otel_ai.notify.notification import Notification
 
 BUDGET = Notification(
     kind="budget", name="team-a", severity="warning", threshold=0.8, value=8.5, limit=10.0, period="day",
@@ -93,7 +94,7 @@ def test_the_sdk_set_up_picks_the_console_when_the_console_exporter_is_on() -> N
     """Through the real set-up path (`otel_ai.configure()` in a fresh interpreter), decided by the exporter."""
     script = textwrap.dedent("""
         import otel_ai
-        from otel_ai.work import notifiers
+        from otel_ai import notify as notifiers
         otel_ai.configure()
         dispatcher = notifiers.installed()
         print("kinds", [c.notifier.kind for c in dispatcher.channels] if dispatcher else None, flush=True)

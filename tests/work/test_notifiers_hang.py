@@ -25,8 +25,9 @@ from typing import Any
 
 import pytest
 
-from otel_ai.work import notifiers, notify
-from otel_ai.work.notifiers import NotifierConfig, RetryPolicy
+from otel_ai import notify
+from otel_ai import notify as notifiers
+from otel_ai.notify import NotifierConfig, RetryPolicy
 from tests.work.test_notifiers import BUDGET, WebhookReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,8 +128,8 @@ def test_a_hanging_receiver_does_not_slow_the_calls(fast_client: Any, telemetry:
 
 SCRIPT = """
 import sys, time
-from otel_ai.work import notifiers, notify
-from otel_ai.work.notify import Notification
+from otel_ai import notify as notifiers, notify
+from otel_ai.notify.notification import Notification
 
 notifiers.install_from_env()
 notification = Notification(kind="budget", name="team-a", severity="critical", threshold=1.0, value=10.5,
@@ -176,8 +177,8 @@ def test_exit_is_not_stalled_by_hanging_receivers(tmp_path: Path, hanging: Webho
 
 CONFIGURE_SCRIPT = """
 import otel_ai
-from otel_ai.work import notify
-from otel_ai.work.notify import Notification
+from otel_ai.notify import notification as notify
+from otel_ai.notify.notification import Notification
 
 otel_ai.configure(service_name="notifier-wiring", instrument=False)
 notify.notify(Notification(kind="budget", name="wired", severity="warning", threshold=0.8, value=8.0, limit=10.0,

@@ -15,7 +15,8 @@ import openai
 import pytest
 
 import otel_ai
-from otel_ai.work import calls, threads
+from otel_ai.genai import hooks as calls
+from otel_ai.work import threads
 from otel_ai.work.units import current_unit
 from tests.conftest import scenario
 from tests.work.units_support import by_name, genai_calls_under, use_global_providers

@@ -1,4 +1,4 @@
-"""The recorder's side of the seam to units of work and budgets (otel_ai/work/calls.py).
+"""The recorder's side of the seam to units of work and budgets (otel_ai/genai/hooks.py).
 
 These drive the real openai client against the simulator with hand-made gates, listeners and a
 task-type source, so they test the wiring alone; budgets and units have their own tests.
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from otel_ai.errors import BudgetExceeded
-from otel_ai.work import calls
+from otel_ai.genai import hooks as calls
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 

@@ -12,7 +12,8 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
 import otel_ai
-from otel_ai.work import calls, units
+from otel_ai.genai import hooks as calls
+from otel_ai.genai import units
 from otel_ai.work.units import current_unit
 from tests.work.units_support import by_name, children, use_global_providers
 
@@ -456,7 +457,7 @@ class NewsService:
 
 
 async def test_instrument_methods_on_an_instance(otel: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    from otel_ai.sdk import agent_warnings
+    from otel_ai import agent_warnings
 
     agent_warnings.reset()
     service = NewsService()
@@ -556,7 +557,7 @@ def test_an_app_without_units_loads_and_patches_nothing() -> None:
         "assert 'otel_ai.work.units' not in sys.modules, 'units imported'\n"
         "assert not hasattr(threading.Thread.start, '__wrapped__')\n"
         "assert not hasattr(cf.ThreadPoolExecutor.submit, '__wrapped__')\n"
-        "from otel_ai.work import calls\n"
+        "from otel_ai.genai import hooks as calls\n"
         "assert calls.SEAM.task_type_of is None and not calls.SEAM.listeners\n"
         "otel_ai.task\n"  # first use: now registered and patched
         "assert calls.SEAM.task_type_of is not None and hasattr(threading.Thread.start, '__wrapped__')\n"

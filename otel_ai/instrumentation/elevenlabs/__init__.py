@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from otel_ai.genai.model import GenAIRequest
 from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.genai.streams import AsyncStreamProxy, SyncStreamProxy
-from otel_ai.instrumentation._base import Endpoint, ProviderInstrumentor, Target
+from otel_ai.instrumentation.base import Endpoint, ProviderInstrumentor, Target
 from otel_ai.instrumentation.elevenlabs.audio import AudioAccumulator, headers_of
 from otel_ai.instrumentation.elevenlabs.speech import (
     SoundEffects,

@@ -14,7 +14,7 @@ from typing import Any
 
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.model import GenAIResponse, Usage
-from otel_ai.sdk.guard import report
+from otel_ai.guard import report
 
 __all__ = [
     "DEFAULT_OUTPUT_FORMAT",

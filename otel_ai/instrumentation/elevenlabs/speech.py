@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.model import GenAIRequest, GenAIResponse
-from otel_ai.instrumentation._base import Endpoint
+from otel_ai.instrumentation.base import Endpoint
 from otel_ai.instrumentation.elevenlabs.audio import (
     DEFAULT_OUTPUT_FORMAT,
     AudioAccumulator,

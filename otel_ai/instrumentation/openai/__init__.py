@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from otel_ai.genai.model import GenAIRequest
 from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.genai.streams import AsyncStreamProxy, SyncStreamProxy
-from otel_ai.instrumentation._base import Endpoint, ProviderInstrumentor, Target
+from otel_ai.instrumentation.base import Endpoint, ProviderInstrumentor, Target
 from otel_ai.instrumentation.openai.chat import Chat
 from otel_ai.instrumentation.openai.embeddings import Embeddings
 from otel_ai.instrumentation.openai.providers import provider_for_host
@@ -117,7 +117,7 @@ class OpenAIInstrumentor(ProviderInstrumentor):
         port = getattr(base_url, "port", None)
         if port is None and host:
             port = 443 if getattr(base_url, "scheme", "https") == "https" else 80
-        from otel_ai.sdk import state as agent_state
+        from otel_ai.runtime import state as agent_state
 
         value = (provider_for_host(host or "", agent_state.settings().provider_hosts), host, port)
         with contextlib.suppress(Exception):  # a client class with __slots__ just goes uncached

@@ -8,7 +8,7 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.model import GenAIRequest, GenAIResponse
-from otel_ai.instrumentation._base import Endpoint
+from otel_ai.instrumentation.base import Endpoint
 from otel_ai.instrumentation.openai import content
 from otel_ai.instrumentation.openai._shared import (
     Reader,

@@ -6,7 +6,7 @@ from typing import Any
 
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.model import GenAIRequest, GenAIResponse
-from otel_ai.instrumentation._base import Endpoint
+from otel_ai.instrumentation.base import Endpoint
 from otel_ai.instrumentation.openai._shared import put
 from otel_ai.instrumentation.openai.content import get
 

@@ -14,8 +14,8 @@ import wrapt
 
 from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.genai.streams import AsyncStreamProxy, SyncStreamProxy
-from otel_ai.instrumentation._base import Endpoint
-from otel_ai.sdk.guard import report
+from otel_ai.guard import report
+from otel_ai.instrumentation.base import Endpoint
 
 
 class _RawState:

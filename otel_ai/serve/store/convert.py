@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from otel_ai.genai.errors import normalize_code
+from otel_ai.genai.classify import normalize_code
 from otel_ai.serve.store.aggregates import duration_bucket
 from otel_ai.serve.store.schema import DIMENSION_LENGTH
 

@@ -9,10 +9,10 @@ from importlib.metadata import entry_points
 
 from opentelemetry.instrumentation.dependencies import get_dist_dependency_conflicts
 
-from otel_ai.sdk import agent_warnings
-from otel_ai.sdk import setup as _setup
-from otel_ai.sdk.distro import default_service_name
-from otel_ai.sdk.settings import CAPTURE_CONTENT_VAR
+from otel_ai import agent_warnings
+from otel_ai.runtime import setup as _setup
+from otel_ai.runtime.distro import default_service_name
+from otel_ai.runtime.settings import CAPTURE_CONTENT_VAR
 
 _logger = logging.getLogger("otel_ai")
 _done = False

@@ -25,8 +25,8 @@ from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult,
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from otel_ai.guard import report
 from otel_ai.privacy.urls import display_url, mask_urls
-from otel_ai.sdk.guard import report
 
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs import ReadableLogRecord
@@ -188,7 +188,7 @@ def _warn_once(text: str) -> None:
 
 def export_failed(endpoint: str, reason: str) -> None:
     """An export gave up: say so once per process; count every one."""
-    from otel_ai.sdk import agent_warnings
+    from otel_ai import agent_warnings
 
     agent_warnings.count("export.failed")
     if _warned:

@@ -21,12 +21,12 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
+from otel_ai.guard import report
 from otel_ai.privacy.exporters import RedactingLogExporter, RedactingSpanExporter, protect_metric_readers
-from otel_ai.sdk import exit as _exit
-from otel_ai.sdk import health as _health
-from otel_ai.sdk import state as _state
-from otel_ai.sdk.console import ConsoleGenAISpanExporter
-from otel_ai.sdk.guard import report
+from otel_ai.runtime import exit as _exit
+from otel_ai.runtime import health as _health
+from otel_ai.runtime import state as _state
+from otel_ai.runtime.console import ConsoleGenAISpanExporter
 from otel_ai.system.settings import disable_contrib_entry_point
 
 _logger = logging.getLogger("otel_ai")
@@ -157,18 +157,18 @@ def after_sdk_configured() -> None:
         _exit.install(p for p in providers if isinstance(p, (TracerProvider, MeterProvider, LoggerProvider)))
     except Exception as exc:
         report("setup.after_sdk_configured", exc)
-    from otel_ai.sdk import agent_warnings
+    from otel_ai import agent_warnings
 
     agent_warnings.flush()  # the warnings counted before the meter provider existed
     settings = _state.settings()  # parsed once: the problems were reported from the same parse
     try:  # Python logging -> OTLP logs (trace-correlated, once), JSON lines: OTEL_AI_LOG_* (sdk/logs.py)
-        from otel_ai.sdk import logs as _logs
+        from otel_ai.runtime import logs as _logs
 
         _logs.install(settings.logs)
     except Exception as exc:
         report("setup.logs", exc)
     try:  # notifiers (OTEL_AI_ALERT_*): where budget crossings go; notify() stays a no-op when none is set
-        from otel_ai.work import notifiers as _notifiers
+        import otel_ai.notify as _notifiers
 
         if settings.notifiers is not None:
             _notifiers.install(settings.notifiers, console=_notifiers.console_exporter_in_use())
@@ -176,7 +176,7 @@ def after_sdk_configured() -> None:
         report("setup.notifiers", exc)
     # Budgets after the notifiers: a fleet refresh may find a threshold crossed at once.
     try:  # budgets (OTEL_AI_BUDGETS): spend listener, gate, gauges; nothing at all when none are declared
-        from otel_ai.work import budgets as _budgets
+        import otel_ai.budgets as _budgets
 
         if settings.budgets is not None:
             _budgets.install(settings.budgets)
@@ -210,7 +210,7 @@ def protect_foreign_providers() -> None:
     except Exception as exc:
         report("setup.protect_foreign_providers", exc)
     try:  # our distro turned the contrib logging handler off: put ours on that SDK's logger provider
-        from otel_ai.sdk import logs as _logs
+        from otel_ai.runtime import logs as _logs
 
         _logs.install(_state.settings().logs)
     except Exception as exc:

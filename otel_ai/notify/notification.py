@@ -1,7 +1,7 @@
 """What a notifier is told: one budget crossing or one alert, as plain values.
 
 Budgets (in the app) and the alert rules of `otel-ai serve` build a `Notification` and hand it to
-`notify()`; `otel_ai.work.notifiers` installs the dispatcher that delivers it off the caller's
+`notify()`; `otel_ai.notify` installs the dispatcher that delivers it off the caller's
 thread. With no dispatcher installed (no notifier configured, and no console exporter to print
 notices on) `notify()` does nothing.
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Final, Literal
 
-from otel_ai.sdk.guard import report
+from otel_ai.guard import report
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITIES: Final = ("info", "warning", "critical")

@@ -5,14 +5,14 @@
     [{"name": "daily-gpt", "scope": {"provider": "openai", "model": "gpt-4o-mini"},
       "period": "day", "limit_usd": 20, "warn_at": [0.5, 0.8], "action": "block", "timezone": "UTC"}]
 
-The recorder hands every finished call to `BudgetTracker.on_call` (through `otel_ai.work.calls`),
-which adds its cost to each budget whose scope matches and notifies (`otel_ai.work.notify`) on each
+The recorder hands every finished call to `BudgetTracker.on_call` (through `otel_ai.genai.hooks`),
+which adds its cost to each budget whose scope matches and notifies (`otel_ai.notify.notification`) on each
 threshold crossed, once per budget, threshold and period. A budget with `action: block` also
 registers `BudgetTracker.gate`, which raises `BudgetExceeded` before the request is sent once the
 period's spend has reached the limit.
 
 Spend is counted per process: each process of a fleet sees its own calls only. With
-`OTEL_AI_BUDGET_SERVER` naming an `otel-ai serve`, `otel_ai.work.fleet` refreshes the fleet's
+`OTEL_AI_BUDGET_SERVER` naming an `otel-ai serve`, `otel_ai.budgets.fleet` refreshes the fleet's
 spend in the background and the tracker adds the local spend since (see `apply_fleet`); the
 call path never waits on the network.
 
@@ -46,11 +46,11 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from otel_ai.errors import BudgetExceeded
+from otel_ai.genai import hooks as calls
+from otel_ai.guard import report
 from otel_ai.money import format_usd
+from otel_ai.notify.notification import Notification, Severity, notify
 from otel_ai.privacy.urls import display_url
-from otel_ai.sdk.guard import report
-from otel_ai.work import calls
-from otel_ai.work.notify import Notification, Severity, notify
 
 __all__ = [
     "BUDGETS_VAR",
@@ -591,7 +591,7 @@ def active() -> BudgetTracker | None:
 
 
 def refresher() -> Any:
-    """The running `otel_ai.work.fleet.FleetRefresher` (OTEL_AI_BUDGET_SERVER set), or None."""
+    """The running `otel_ai.budgets.fleet.FleetRefresher` (OTEL_AI_BUDGET_SERVER set), or None."""
     return _refresher
 
 
@@ -620,7 +620,7 @@ def install(
                 calls.add_gate(tracker.checker)
             _register_gauges(tracker, meter_provider)
             if config.server:
-                from otel_ai.work.fleet import FleetRefresher
+                from otel_ai.budgets.fleet import FleetRefresher
 
                 if config.token:
                     _remember_secret(config.token)
@@ -673,8 +673,8 @@ def _service_name(tracer_provider: Any) -> str | None:
 def _register_gauges(tracker: BudgetTracker, meter_provider: Any) -> None:
     from opentelemetry.metrics import CallbackOptions, Observation, get_meter_provider
 
-    from otel_ai import __version__
     from otel_ai.genai import semconv
+    from otel_ai.version import __version__
 
     provider = meter_provider if meter_provider is not None else get_meter_provider()
     meter = provider.get_meter("otel_ai.budgets", __version__)

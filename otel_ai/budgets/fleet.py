@@ -30,13 +30,13 @@ from urllib.parse import urlencode
 
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
+from otel_ai import agent_warnings
 from otel_ai.privacy.urls import display_url, split_credentials
-from otel_ai.sdk import agent_warnings
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from otel_ai.work.budgets import Budget, BudgetTracker
+    from otel_ai.budgets import Budget, BudgetTracker
 
 __all__ = ["SPEND_PATH", "FleetRefresher", "fetch_spend"]
 

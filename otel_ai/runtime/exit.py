@@ -34,8 +34,8 @@ from typing import Any
 
 from opentelemetry.sdk.metrics import MeterProvider
 
-from otel_ai.sdk import health
-from otel_ai.sdk.guard import report
+from otel_ai.guard import report
+from otel_ai.runtime import health
 
 __all__ = ["DEFAULT_DEADLINE_S", "SIGNALS", "install", "install_signal_handlers", "shutdown_all",
            "uninstall_signal_handlers"]

@@ -123,7 +123,7 @@ def _instrument(provider: MeterProvider) -> Counter:
     global _counter
     cached = _counter
     if cached is None or cached[0] is not provider:
-        from otel_ai import __version__
+        from otel_ai.version import __version__
 
         meter = metrics.get_meter("otel_ai", __version__, provider)
         counter = meter.create_counter(

@@ -9,7 +9,6 @@ and `OTEL_AI_STRICT=true` turn the problems into exit status 2.
 
 from __future__ import annotations
 
-import enum
 import os
 import re
 from collections.abc import Mapping
@@ -17,13 +16,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from otel_ai.errors import ConfigError
+from otel_ai.genai.model import ContentMode
 from otel_ai.privacy.patterns import UserPattern, parse_pattern_entries
-from otel_ai.sdk.logs import LogSettings, parse_log_settings
+from otel_ai.runtime.logs import LogSettings, parse_log_settings
 from otel_ai.system.settings import parse_system_metrics
 
 if TYPE_CHECKING:  # otel_ai.work imports this module: its types only for annotations here
-    from otel_ai.work.budgets import BudgetConfig
-    from otel_ai.work.notifiers import NotifierConfig
+    from otel_ai.budgets import BudgetConfig
+    from otel_ai.notify import NotifierConfig
 
 CAPTURE_CONTENT_VAR = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 PRICING_FILE_VAR = "OTEL_AI_PRICING_FILE"
@@ -32,23 +32,6 @@ PROVIDER_HOSTS_VAR = "OTEL_AI_PROVIDER_HOSTS"
 CONTENT_MAX_LENGTH_VAR = "OTEL_AI_CONTENT_MAX_LENGTH"
 GC_FREEZE_VAR = "OTEL_AI_GC_FREEZE"
 STRICT_VAR = "OTEL_AI_STRICT"
-
-
-class ContentMode(enum.Enum):
-    """Where message content goes, if anywhere (off unless the user opts in)."""
-
-    NO_CONTENT = "no_content"
-    SPAN_ONLY = "span_only"
-    EVENT_ONLY = "event_only"
-    SPAN_AND_EVENT = "span_and_event"
-
-    @property
-    def on_span(self) -> bool:
-        return self in (ContentMode.SPAN_ONLY, ContentMode.SPAN_AND_EVENT)
-
-    @property
-    def on_event(self) -> bool:
-        return self in (ContentMode.EVENT_ONLY, ContentMode.SPAN_AND_EVENT)
 
 
 _CONTENT_ALIASES = {
@@ -111,11 +94,11 @@ class Settings:
             problems.append(system_metrics_problem)
         logs, log_problems = parse_log_settings(env)  # OTEL_AI_LOG_*: installed by sdk/logs.py
         problems.extend(log_problems)
-        from otel_ai.work.budgets import parse_budget_config  # here: otel_ai.work imports this package
+        from otel_ai.budgets import parse_budget_config  # here: otel_ai.work imports this package
 
         budgets, budget_problems = parse_budget_config(env)
         problems.extend(budget_problems)  # bad entries are skipped
-        from otel_ai.work.notifiers import parse_notifiers
+        from otel_ai.notify import parse_notifiers
 
         notifiers, notifier_problems = parse_notifiers(env)
         problems.extend(notifier_problems)  # a notifier with a bad value stays off

@@ -21,11 +21,11 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 
 from otel_ai.errors import BudgetExceeded
+from otel_ai.genai.hooks import SEAM, CallScope, gate, task_type
 from otel_ai.genai.model import GenAIRequest, GenAIResponse
 from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.genai.streams import StreamAccumulator, StreamFinisher
-from otel_ai.sdk.guard import report
-from otel_ai.work.calls import SEAM, CallScope, gate, task_type
+from otel_ai.guard import report
 
 __all__ = ["Endpoint", "ProviderInstrumentor", "Target"]
 
@@ -163,7 +163,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if conflict is not None:
             # Not installed is the common case (an app without this library): say so quietly.
             if getattr(conflict, "found", None):
-                from otel_ai.sdk import agent_warnings
+                from otel_ai import agent_warnings
 
                 agent_warnings.warn(
                     "instrumentation.version_conflict", self.provider_library,
@@ -173,7 +173,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 _logger.debug("otel-ai: %s instrumentation skipped: %s", self.provider_library, conflict)
             return
         from otel_ai.errors import ConfigError
-        from otel_ai.sdk import state
+        from otel_ai.runtime import state
 
         try:
             recorder = state.recorder(
@@ -182,7 +182,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 logger_provider=kwargs.get("logger_provider"),
             )
         except ConfigError as exc:
-            from otel_ai.sdk import agent_warnings
+            from otel_ai import agent_warnings
 
             agent_warnings.warn(
                 "instrumentation.config_error", self.provider_library,
@@ -190,7 +190,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             )
             return
         if kwargs.get("tracer_provider") is None:
-            from otel_ai.sdk import setup
+            from otel_ai.runtime import setup
 
             setup.protect_foreign_providers()  # another configurator may have built the SDK
         self.prepare()

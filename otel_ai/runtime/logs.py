@@ -219,13 +219,13 @@ def _service_name() -> str:
 
 
 def _agent_redact(text: str) -> str:
-    from otel_ai.sdk import state
+    from otel_ai.privacy import current
 
-    return state.redactor().redact(text)[0]
+    return current.redactor().redact(text)[0]
 
 
 def _report(where: str, exc: BaseException) -> None:
-    from otel_ai.sdk.guard import report
+    from otel_ai.guard import report
 
     report(where, exc)
 

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 from otel_ai.errors import ConfigError
 from otel_ai.genai.recorder import GenAIRecorder
 from otel_ai.pricing.catalog import PricingCatalog
+from otel_ai.privacy import current as _current_redactor
 from otel_ai.privacy.secrets import subscribe
-from otel_ai.sdk.settings import PRICING_FILE_VAR, Settings
+from otel_ai.runtime import gc_freeze
+from otel_ai.runtime.settings import PRICING_FILE_VAR, Settings
 
 if TYPE_CHECKING:
     from otel_ai.privacy.redactor import Redactor
@@ -49,7 +51,7 @@ def report(extra: list[str] | tuple[str, ...] = ()) -> None:
         if _reported or not found:
             return
         _reported = True
-    from otel_ai.sdk import agent_warnings
+    from otel_ai import agent_warnings
 
     for line in found:
         agent_warnings.count("config.invalid")
@@ -93,9 +95,13 @@ def recorder(
 ) -> GenAIRecorder:
     """A recorder bound to the given providers (the global ones when None)."""
     redact = redactor().redact_cached
+    current = settings()
+    if current.gc_freeze:
+        gc_freeze.after_first_call()
     return GenAIRecorder(
-        settings(),
         pricing(),
+        content=current.content,
+        content_limit=current.content_max_length,
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
         logger_provider=logger_provider,
@@ -111,3 +117,6 @@ def reset() -> None:
         _redactor = None
         _pricing_problems.clear()
         _reported = False
+
+
+_current_redactor.set_source(redactor)  # notifications and log lines go through the same redactor

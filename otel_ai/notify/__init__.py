@@ -1,6 +1,6 @@
 """Notifiers: a generic JSON webhook, a Slack incoming webhook and email over SMTP, off the caller's thread.
 
-Budgets (in the app) and the alert rules of `otel-ai serve` call `otel_ai.work.notify.notify()`;
+Budgets (in the app) and the alert rules of `otel-ai serve` call `otel_ai.notify.notification.notify()`;
 `install()` makes that put the notification on a bounded queue per configured notifier and return
 (a few microseconds). Each notifier has its own daemon worker thread, started on the first
 notification, so a webhook that hangs never delays the email, and nothing ever waits on the app's
@@ -49,10 +49,10 @@ from urllib.parse import urlsplit
 
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
+from otel_ai.guard import report
 from otel_ai.money import format_usd
-from otel_ai.sdk.guard import report
-from otel_ai.work import notify as _notify
-from otel_ai.work.notify import Notification
+from otel_ai.notify import notification as _notify
+from otel_ai.notify.notification import Notification
 
 if TYPE_CHECKING:
     import ssl
@@ -313,9 +313,9 @@ def redacted(notification: Notification) -> Notification:
     """
     changes: dict[str, Any] = {}
     try:
-        from otel_ai.sdk import state
+        from otel_ai.privacy import current
 
-        redactor = state.redactor()
+        redactor = current.redactor()
         for name in _FREE_TEXT:
             value = getattr(notification, name)
             if isinstance(value, str):
@@ -651,7 +651,7 @@ class RetryPolicy:
 
 
 def _warn(text: str) -> None:
-    from otel_ai.sdk import agent_warnings
+    from otel_ai import agent_warnings
 
     agent_warnings.count("notify.failed")  # each line matters (a lost notice): printed every time
     try:

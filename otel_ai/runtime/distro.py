@@ -10,8 +10,8 @@ from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
 
 from otel_ai.errors import ConfigError
-from otel_ai.sdk import setup as _setup
-from otel_ai.sdk.settings import STRICT_VAR
+from otel_ai.runtime import setup as _setup
+from otel_ai.runtime.settings import STRICT_VAR
 
 
 def default_service_name(env: dict[str, str] | os._Environ[str] | None = None) -> None:

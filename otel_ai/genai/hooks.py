@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from otel_ai.errors import BudgetExceeded
-from otel_ai.sdk.guard import report
+from otel_ai.guard import report
 
 
 @dataclass(frozen=True, slots=True)
