@@ -7,7 +7,7 @@
 #   scripts/mutation.sh --fresh recorder    # throw away mutants/ (cached results) first
 #   scripts/mutation.sh --summary           # no run: the figures of the last runs
 #
-# Modules: recorder sums errors (genai = these three), streams, catalog cost (pricing = both),
+# Modules: recorder sums classify (genai = these three), streams, catalog cost (pricing = both),
 #          patterns redactor exporters secrets (privacy = the whole otel_ai/privacy package).
 # Settings: [tool.mutmut] in pyproject.toml (what is mutated, which tests run). Environment:
 #   MUTATION_JOBS=2          worker processes (default 2)
@@ -34,7 +34,7 @@ modules=()
 for name in "${names[@]}"; do
   case "$name" in
     genai) modules+=(otel_ai.genai.recorder otel_ai.genai.sums otel_ai.genai.classify) ;;
-    recorder|sums|errors) modules+=("otel_ai.genai.$name") ;;
+    recorder|sums|classify) modules+=("otel_ai.genai.$name") ;;
     streams) modules+=(otel_ai.genai.streams) ;;
     pricing) modules+=(otel_ai.pricing.catalog otel_ai.pricing.cost) ;;
     catalog|cost) modules+=("otel_ai.pricing.$name") ;;

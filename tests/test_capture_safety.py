@@ -18,9 +18,10 @@ import wrapt
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_ai import guard, state
+from otel_ai import guard
 from otel_ai.instrumentation.openai.content import TRUNCATED, truncate
 from otel_ai.privacy import RedactingSpanExporter, secrets
+from otel_ai.runtime import state
 from tests.conftest import scenario
 
 

@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace import TracerProvider
 import otel_ai.budgets as B
 from otel_ai.errors import BudgetExceeded, ConfigError
 from otel_ai.genai import hooks as calls
-from otel_ai.genai import notify
+from otel_ai.notify import notification as notify
 from otel_ai.runtime.settings import Settings
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc).timestamp()  # a Tuesday

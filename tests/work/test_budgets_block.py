@@ -13,7 +13,7 @@ import pytest
 import otel_ai.budgets as B
 from otel_ai.errors import BudgetExceeded
 from otel_ai.genai import hooks as calls
-from otel_ai.genai import notify
+from otel_ai.notify import notification as notify
 from tests.conftest import Telemetry
 
 MESSAGES = [{"role": "user", "content": "Say hello to the budget."}]

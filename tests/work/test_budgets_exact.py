@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import otel_ai.budgets as B
 from otel_ai.errors import BudgetExceeded
 from otel_ai.genai import hooks as calls
-from otel_ai.genai import notify
+from otel_ai.notify import notification as notify
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc).timestamp()
 CHAT = calls.CallScope("openai", "chat", "gpt-4o-mini", None)

@@ -28,7 +28,7 @@ pytest.importorskip("sqlalchemy")
 import otel_ai.budgets as B
 from otel_ai.budgets.fleet import FleetRefresher
 from otel_ai.genai import hooks as calls
-from otel_ai.genai import notify
+from otel_ai.notify import notification as notify
 from otel_ai.serve.server import LocalServer, ServeConfig
 from tests.conftest import Telemetry
 

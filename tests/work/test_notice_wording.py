@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 import otel_ai.budgets as B
+from otel_ai import notify as notifiers
 from otel_ai.genai import hooks as calls
-from otel_ai.genai import notifiers, notify
 from otel_ai.money import format_usd, json_usd
 from otel_ai.notify import NotifierConfig
+from otel_ai.notify import notification as notify
 from otel_ai.serve.alerts import AlertRules
 from otel_ai.serve.store import Store, open_store
 from tests.serve.test_alerts import NOW, Clock, evaluator, ingest

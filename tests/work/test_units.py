@@ -13,7 +13,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import otel_ai
 from otel_ai.genai import hooks as calls
-from otel_ai.genai import units
+from otel_ai.work import units
 from otel_ai.work.units import current_unit
 from tests.work.units_support import by_name, children, use_global_providers
 
