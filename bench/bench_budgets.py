@@ -37,7 +37,8 @@ def budgets5():
 def setup(workload, mode):
     from opentelemetry.sdk.metrics import MeterProvider
 
-    from otel_ai import budgets, calls
+    from otel_ai import budgets
+    from otel_ai.genai import hooks as calls
 
     declared = budgets5() if mode == "budgets5" else ()
     tracker = budgets.install(budgets.BudgetConfig(declared), meter_provider=MeterProvider(), service="bench")
