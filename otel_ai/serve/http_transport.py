@@ -1,644 +1,48 @@
-"""The OTLP receiver of `otel-ai serve`: the transport-independent core and the OTLP/HTTP server.
+"""The HTTP/1.1 transport of `otel-ai serve`'s OTLP/HTTP receiver: a hand-written, hardened server.
 
-`OTLPIngest` is what both transports share: it decompresses (bounded), decodes (protobuf or
-OTLP/JSON), checks ids, hands traces and logs to the store and counts everything (`stats()`).
-`OTLPHttpReceiver` serves it on ``POST /v1/traces``, ``/v1/logs`` and ``/v1/metrics`` (the gRPC
-transport is `otel_ai.serve.grpc_receiver.OTLPGrpcReceiver`).
-
-What the OTLP specification asks of a server, and what this one does:
-
-* 200 with an ``Export*ServiceResponse`` in the request's encoding, sent only after the store call
-  returned (the store commits before it returns, so an acknowledged batch is durable).
-* Items with invalid ids (trace id not 16 non-zero bytes, span id not 8 non-zero bytes) are left
-  out and reported in the response's ``partial_success`` (``rejected_spans`` / ``rejected_log_records``);
-  the exporter does not retry them.
-* 400 (gRPC ``INVALID_ARGUMENT``) for a payload that does not decode, 413 (``RESOURCE_EXHAUSTED``) for
-  one over ``max_request_bytes`` on the wire or once decompressed (decompression stops at the limit,
-  so a gzip bomb costs at most the limit in memory), 415 for an unknown content type or encoding,
-  404 for other paths, 503 with ``Retry-After`` (``UNAVAILABLE`` with a ``RetryInfo``) when the store
-  fails, so exporters retry and nothing acknowledged is lost. Error bodies are a ``google.rpc.Status``.
-* Metrics are decoded, checked and counted but not stored in this version (``stored`` stays 0).
+`HTTPTransport` serves one connection per thread on `otel_ai._net`'s server base and defends itself
+against slow and many clients: per-phase read deadlines (`_DeadlineReader`), a connection cap with
+eviction of idle or slow connections, and a budget of request-body bytes held at once. Its handler,
+`TransportHandler`, reads request bodies (Content-Length or chunked, bounded) and writes replies;
+what a request means is the subclass's (`otel_ai.serve.http_receiver`, the OTLP endpoints).
+Body-reading refusals are OTLP's (`otel_ai.serve.otlp`): they carry the HTTP status to answer with.
 """
 
 from __future__ import annotations
 
-import binascii
-import ctypes
 import io
 import json
 import logging
 import selectors
 import socket
-import sys
 import threading
 import time
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import suppress
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from types import TracebackType
-from typing import Any, Final, Literal, Protocol, TypedDict, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
-from google.protobuf import json_format  # type: ignore[import-untyped]
-from google.rpc import code_pb2, status_pb2  # type: ignore[import-untyped]
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-    ExportLogsServiceRequest,
-    ExportLogsServiceResponse,
-)
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest,
-    ExportMetricsServiceResponse,
-)
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
+from google.rpc import code_pb2  # type: ignore[import-untyped]
 
-from otel_ai._net import LocalHTTPServer
-from otel_ai.serve.access import Access
+from otel_ai._net import OwnedServer, TrackedHandler
+from otel_ai.serve.otlp import MalformedPayload, Overloaded, PayloadTooLarge
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = [
-    "DEFAULT_MAX_REQUEST_BYTES",
-    "HTTP_PATHS",
-    "SIGNALS",
-    "IngestStore",
-    "MalformedPayload",
-    "MisdirectedHost",
-    "OTLPHttpReceiver",
-    "OTLPIngest",
-    "Overloaded",
-    "PayloadTooLarge",
-    "ReceiverError",
-    "ReceiverStats",
-    "Signal",
-    "SignalStats",
-    "StoreUnavailable",
-    "Unauthorized",
-    "UnsupportedMedia",
-    "return_large_blocks",
+    "DEFAULT_ADMISSION_WAIT_S",
+    "DEFAULT_BODY_GRACE_S",
+    "DEFAULT_HEADER_TIMEOUT_S",
+    "DEFAULT_IDLE_TIMEOUT_S",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MIN_BODY_RATE",
+    "DEFAULT_WRITE_TIMEOUT_S",
+    "HTTPTransport",
+    "TransportHandler",
 ]
 
-logger = logging.getLogger("otel_ai.serve.receiver")
-
-Signal = Literal["traces", "logs", "metrics"]
-Encoding = Literal["protobuf", "json"]
-Transport = Literal["http", "grpc"]
-
-SIGNALS: Final[tuple[Signal, ...]] = ("traces", "logs", "metrics")
-HTTP_PATHS: Final[dict[str, Signal]] = {"/v1/traces": "traces", "/v1/logs": "logs", "/v1/metrics": "metrics"}
-DEFAULT_MAX_REQUEST_BYTES: Final = 16 * 1024 * 1024
-DEFAULT_RETRY_AFTER_S: Final = 1
-
-_REQUEST_TYPES: Final[dict[Signal, Any]] = {
-    "traces": ExportTraceServiceRequest,
-    "logs": ExportLogsServiceRequest,
-    "metrics": ExportMetricsServiceRequest,
-}
-_RESPONSE_TYPES: Final[dict[Signal, Any]] = {
-    "traces": ExportTraceServiceResponse,
-    "logs": ExportLogsServiceResponse,
-    "metrics": ExportMetricsServiceResponse,
-}
-_REJECTED_FIELD: Final[dict[Signal, str]] = {
-    "traces": "rejected_spans",
-    "logs": "rejected_log_records",
-    "metrics": "rejected_data_points",
-}
-_CONTENT_TYPES: Final[dict[str, Encoding]] = {
-    "application/x-protobuf": "protobuf",
-    "application/protobuf": "protobuf",
-    "application/json": "json",
-}
-_RESPONSE_CONTENT_TYPE: Final[dict[Encoding, str]] = {"protobuf": "application/x-protobuf", "json": "application/json"}
-_CONTENT_ENCODINGS: Final = frozenset({"", "identity", "gzip", "x-gzip", "deflate"})
-_ZERO_TRACE_ID: Final = bytes(16)
-_ZERO_SPAN_ID: Final = bytes(8)
-_JSON_MAX_DEPTH: Final = 64  # AnyValue nesting; the SDKs never come near it
-_LOG_EVERY_S: Final = 60.0  # repeated failures of one kind are logged at most once a minute
-
-
-# -- the store, as the receiver sees it ------------------------------------------------------------
-
-
-class IngestStore(Protocol):
-    """What the receiver needs of `otel_ai.serve.store.Store`.
-
-    Both methods are called from several threads at once (HTTP connection threads, the gRPC pool)
-    and must have committed the batch when they return; an exception means "not stored".
-    """
-
-    def ingest_traces(self, request: ExportTraceServiceRequest) -> int: ...
-
-    def ingest_logs(self, request: ExportLogsServiceRequest) -> int: ...
-
-
-# -- refusals --------------------------------------------------------------------------------------
-
-
-class ReceiverError(Exception):
-    """An export request refused; the subclass picks the HTTP status and the gRPC code."""
-
-    http_status: int = HTTPStatus.INTERNAL_SERVER_ERROR
-    rpc_code: int = code_pb2.INTERNAL
-    counter: str = "internal_errors"
-    counted: bool = False  # set once the refusal is in the stats
-
-
-class MalformedPayload(ReceiverError):
-    """The payload does not decode: 400 / INVALID_ARGUMENT; the exporter must not retry it."""
-
-    http_status = HTTPStatus.BAD_REQUEST
-    rpc_code = code_pb2.INVALID_ARGUMENT
-    counter = "malformed"
-
-
-class PayloadTooLarge(ReceiverError):
-    """Over ``max_request_bytes`` on the wire or decompressed: 413 / RESOURCE_EXHAUSTED."""
-
-    http_status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
-    rpc_code = code_pb2.RESOURCE_EXHAUSTED
-    counter = "too_large"
-
-
-class UnsupportedMedia(ReceiverError):
-    """Unknown ``Content-Type`` or ``Content-Encoding``: 415."""
-
-    http_status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
-    rpc_code = code_pb2.INVALID_ARGUMENT
-    counter = "unsupported"
-
-
-class Overloaded(ReceiverError):
-    """Too many request bodies in memory already: 503 with ``Retry-After``, the body left unread."""
-
-    http_status = HTTPStatus.SERVICE_UNAVAILABLE
-    rpc_code = code_pb2.UNAVAILABLE
-    counter = "overloaded"
-
-
-class Unauthorized(ReceiverError):
-    """No or a wrong token: 401 / UNAUTHENTICATED; the exporter must not retry it."""
-
-    http_status = HTTPStatus.UNAUTHORIZED
-    rpc_code = code_pb2.UNAUTHENTICATED
-    counter = "unauthorized"
-
-
-class MisdirectedHost(ReceiverError):
-    """A ``Host`` (gRPC ``:authority``) this server is not reached by: 421 / PERMISSION_DENIED."""
-
-    http_status = HTTPStatus.MISDIRECTED_REQUEST
-    rpc_code = code_pb2.PERMISSION_DENIED
-    counter = "unauthorized"
-
-
-class StoreUnavailable(ReceiverError):
-    """The store failed: 503 with ``Retry-After`` / UNAVAILABLE with ``RetryInfo``; the exporter retries."""
-
-    http_status = HTTPStatus.SERVICE_UNAVAILABLE
-    rpc_code = code_pb2.UNAVAILABLE
-    counter = "store_failures"
-
-
-# -- statistics ------------------------------------------------------------------------------------
-
-
-class SignalStats(TypedDict):
-    """Counters for one signal. Items are spans, log records or metric data points."""
-
-    requests: int  # export requests answered 200 / OK
-    accepted: int  # items acknowledged (and, for traces and logs, handed to the store)
-    rejected_invalid: int  # items left out for invalid ids (reported in partial_success; not retried)
-    rejected_unavailable: int  # items in requests answered 503 / UNAVAILABLE (the exporter retries them)
-    stored: int  # what the store's ingest_* returned, summed (metrics: 0, not stored in this version)
-
-
-class ReceiverStats(TypedDict):
-    """`OTLPIngest.stats()`: a JSON-ready snapshot. Request-level counters cover both transports."""
-
-    started_at: float  # Unix time the counters started
-    traces: SignalStats
-    logs: SignalStats
-    metrics: SignalStats
-    http_requests: int  # every OTLP/HTTP request that reached a handler, answered or refused
-    grpc_requests: int  # every gRPC Export call that reached a servicer
-    malformed: int  # undecodable payloads: 400 / INVALID_ARGUMENT
-    too_large: int  # 413 / RESOURCE_EXHAUSTED counted here (gRPC's own size check happens before: not counted)
-    unsupported: int  # 415: unknown Content-Type or Content-Encoding
-    not_found: int  # OTLP/HTTP requests to other paths (404) or with other methods (405)
-    store_failures: int  # 503 / UNAVAILABLE
-    overloaded: int  # 503 + Retry-After (HTTP) before the body was read: the body budget was spent
-    unauthorized: int  # 401 (no or wrong token) and 421 (a Host not allowed); gRPC UNAUTHENTICATED / PERMISSION_DENIED
-    internal_errors: int  # 500 / INTERNAL: a bug in the receiver, logged
-    last_error: str | None  # the latest refusal, one line, e.g. "traces: store failed: disk I/O error"
-    last_error_at: float | None  # its Unix time
-
-
-_REQUEST_COUNTERS: Final = (
-    "http_requests",
-    "grpc_requests",
-    "malformed",
-    "too_large",
-    "unsupported",
-    "not_found",
-    "store_failures",
-    "overloaded",
-    "unauthorized",
-    "internal_errors",
-)
-
-
-def _signal_stats() -> SignalStats:
-    return {"requests": 0, "accepted": 0, "rejected_invalid": 0, "rejected_unavailable": 0, "stored": 0}
-
-
-# -- the core ----------------------------------------------------------------------------------------
-
-
-class OTLPIngest:
-    """Decode, check, store and count OTLP export requests; shared by the HTTP and gRPC transports.
-
-    ``max_concurrent`` bounds the requests being decompressed, decoded and stored at once (memory:
-    roughly ``max_concurrent * 3 * max_request_bytes`` at worst); the others wait their turn.
-    """
-
-    def __init__(
-        self,
-        store: IngestStore,
-        *,
-        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
-        retry_after_s: int = DEFAULT_RETRY_AFTER_S,
-        max_concurrent: int = 8,
-    ) -> None:
-        if max_request_bytes <= 0:
-            raise ValueError("max_request_bytes must be positive")
-        self.store = store
-        self.max_request_bytes = max_request_bytes
-        self.retry_after_s = max(0, retry_after_s)
-        self.max_concurrent = max(1, max_concurrent)
-        self._slots = threading.BoundedSemaphore(self.max_concurrent)
-        self._lock = threading.Lock()
-        self._in_store = 0
-        self._idle = threading.Condition(self._lock)
-        self._last_logged: dict[str, float] = {}
-        self._started_at = time.time()
-        self._signals: dict[Signal, SignalStats] = {signal: _signal_stats() for signal in SIGNALS}
-        self._counts: dict[str, int] = dict.fromkeys(_REQUEST_COUNTERS, 0)
-        self._last_error: str | None = None
-        self._last_error_at: float | None = None
-
-    # -- public ---------------------------------------------------------------------------------
-
-    def stats(self) -> ReceiverStats:
-        """A consistent copy of the counters (safe to serialise as JSON)."""
-        with self._lock:
-            c = self._counts
-            return {
-                "started_at": self._started_at,
-                "traces": cast("SignalStats", dict(self._signals["traces"])),
-                "logs": cast("SignalStats", dict(self._signals["logs"])),
-                "metrics": cast("SignalStats", dict(self._signals["metrics"])),
-                "http_requests": c["http_requests"],
-                "grpc_requests": c["grpc_requests"],
-                "malformed": c["malformed"],
-                "too_large": c["too_large"],
-                "unsupported": c["unsupported"],
-                "not_found": c["not_found"],
-                "store_failures": c["store_failures"],
-                "overloaded": c["overloaded"],
-                "unauthorized": c["unauthorized"],
-                "internal_errors": c["internal_errors"],
-                "last_error": self._last_error,
-                "last_error_at": self._last_error_at,
-            }
-
-    def process(
-        self,
-        signal: Signal,
-        payload: bytes,
-        *,
-        encoding: Encoding,
-        content_encoding: str = "",
-        transport: Transport,
-    ) -> Any:
-        """Decompress, decode, check and store one export request; returns the response message.
-
-        Raises a `ReceiverError` (already counted) when the request is refused.
-        """
-        try:
-            with self._slots:
-                data = decompress(payload, content_encoding, self.max_request_bytes)
-                request = self.decode(signal, data, encoding)
-                return self.export(signal, request)
-        except ReceiverError as exc:
-            self.refused(exc, signal)
-            raise
-
-    def decode(self, signal: Signal, data: bytes, encoding: Encoding) -> Any:
-        """Parse a (decompressed) payload into the signal's ``Export*ServiceRequest``."""
-        if len(data) > self.max_request_bytes:
-            raise PayloadTooLarge(f"payload is over the {self.max_request_bytes}-byte limit")
-        message = _REQUEST_TYPES[signal]()
-        if encoding == "protobuf":
-            try:
-                message.ParseFromString(data)
-            except Exception as exc:  # DecodeError, and whatever the runtime raises on odd input
-                raise MalformedPayload(f"cannot decode the protobuf {type(message).__name__}: {exc}") from None
-            return message
-        try:
-            document = json.loads(data)
-        except RecursionError:
-            raise MalformedPayload("the JSON nests too deeply") from None
-        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-            raise MalformedPayload(f"invalid JSON: {exc}") from None
-        if not isinstance(document, dict):
-            raise MalformedPayload("the OTLP/JSON payload must be a JSON object")
-        _hex_ids_to_base64(signal, document)
-        try:
-            json_format.ParseDict(
-                document, message, ignore_unknown_fields=True, max_recursion_depth=_JSON_MAX_DEPTH
-            )
-        except Exception as exc:  # json_format.ParseError, and whatever odd input raises
-            raise MalformedPayload(f"not an OTLP/JSON {type(message).__name__}: {exc}") from None
-        return message
-
-    def export(self, signal: Signal, request: Any) -> Any:
-        """Check ids, hand traces/logs to the store, count; returns the ``Export*ServiceResponse``.
-
-        Called after the payload decoded. Raises `StoreUnavailable` when the store fails.
-        """
-        if signal == "traces":
-            total, invalid, reason = _check_traces(request)
-        elif signal == "logs":
-            total, invalid, reason = _check_logs(request)
-        else:
-            total, invalid, reason = _count_metric_points(request), 0, ""
-        valid = total - invalid
-        stored = 0
-        if valid and signal != "metrics":
-            stored = self._store_call(signal, request, valid)
-        response = _RESPONSE_TYPES[signal]()
-        if invalid:
-            setattr(response.partial_success, _REJECTED_FIELD[signal], invalid)
-            response.partial_success.error_message = reason
-        with self._lock:
-            counters = self._signals[signal]
-            counters["requests"] += 1
-            counters["accepted"] += valid
-            counters["rejected_invalid"] += invalid
-            counters["stored"] += stored
-            if invalid:
-                self._note_error(f"{signal}: {invalid} item(s) rejected: {reason}")
-        return response
-
-    def count_request(self, transport: Transport) -> None:
-        with self._lock:
-            self._counts[f"{transport}_requests"] += 1
-
-    def count_not_found(self) -> None:
-        with self._lock:
-            self._counts["not_found"] += 1
-
-    def refused(self, error: ReceiverError, signal: Signal | None = None) -> None:
-        """Count a refusal (once per request) and remember it as the last error."""
-        if error.counted:
-            return
-        error.counted = True
-        with self._lock:
-            self._counts[error.counter] += 1
-            self._note_error(f"{signal or 'request'}: {error}")
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until no store call is running; False if one still is after ``timeout`` seconds."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._in_store == 0, timeout=max(0.0, timeout))
-
-    # -- internals --------------------------------------------------------------------------------
-
-    def _store_call(self, signal: Signal, request: Any, items: int) -> int:
-        with self._lock:
-            self._in_store += 1
-        try:
-            if signal == "traces":
-                result = self.store.ingest_traces(request)
-            else:
-                result = self.store.ingest_logs(request)
-        except Exception as exc:
-            with self._lock:
-                self._signals[signal]["rejected_unavailable"] += items
-            self._log_once("store", f"the store failed on a {signal} batch ({items} items), answering 503: {exc!r}")
-            raise StoreUnavailable(f"the store failed: {type(exc).__name__}: {exc}") from None
-        finally:
-            with self._idle:
-                self._in_store -= 1
-                self._idle.notify_all()
-        return result if isinstance(result, int) and not isinstance(result, bool) else items
-
-    def _note_error(self, line: str) -> None:  # with self._lock held
-        self._last_error = line[:500]
-        self._last_error_at = time.time()
-
-    def _log_once(self, kind: str, message: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            last = self._last_logged.get(kind)
-            if last is not None and now - last < _LOG_EVERY_S:
-                return
-            self._last_logged[kind] = now
-        logger.warning("%s", message)
-
-
-def _check_traces(request: Any) -> tuple[int, int, str]:
-    """(spans, invalid spans, reason); invalid spans are deleted from the request in place."""
-    total = invalid = 0
-    reason = ""
-    for resource_spans in request.resource_spans:
-        for scope_spans in resource_spans.scope_spans:
-            spans = scope_spans.spans
-            total += len(spans)
-            bad: list[int] = []
-            for index, span in enumerate(spans):
-                trace_id = span.trace_id
-                span_id = span.span_id
-                if (
-                    len(trace_id) != 16
-                    or len(span_id) != 8
-                    or trace_id == _ZERO_TRACE_ID
-                    or span_id == _ZERO_SPAN_ID
-                    or len(span.parent_span_id) not in (0, 8)
-                    or (span.links and not all(len(ln.trace_id) == 16 and len(ln.span_id) == 8 for ln in span.links))
-                ):
-                    bad.append(index)
-            if bad:
-                invalid += len(bad)
-                reason = "spans need a 16-byte trace id and an 8-byte span id, both non-zero (links too)"
-                for index in reversed(bad):
-                    del spans[index]
-    return total, invalid, reason
-
-
-def _check_logs(request: Any) -> tuple[int, int, str]:
-    """(log records, invalid records, reason); ids are optional but must have the right length."""
-    total = invalid = 0
-    reason = ""
-    for resource_logs in request.resource_logs:
-        for scope_logs in resource_logs.scope_logs:
-            records = scope_logs.log_records
-            total += len(records)
-            bad = [
-                index
-                for index, record in enumerate(records)
-                if len(record.trace_id) not in (0, 16) or len(record.span_id) not in (0, 8)
-            ]
-            if bad:
-                invalid += len(bad)
-                reason = "a log record's trace id must be empty or 16 bytes, its span id empty or 8 bytes"
-                for index in reversed(bad):
-                    del records[index]
-    return total, invalid, reason
-
-
-def _count_metric_points(request: Any) -> int:
-    points = 0
-    for resource_metrics in request.resource_metrics:
-        for scope_metrics in resource_metrics.scope_metrics:
-            for metric in scope_metrics.metrics:
-                kind = metric.WhichOneof("data")
-                if kind is not None:
-                    points += len(getattr(metric, kind).data_points)
-    return points
-
-
-# -- OTLP/JSON: hex ids ------------------------------------------------------------------------------
-
-_ID_KEYS: Final = (("traceId", "trace_id"), ("spanId", "span_id"), ("parentSpanId", "parent_span_id"))
-_METRIC_KINDS: Final = (
-    ("gauge",),
-    ("sum",),
-    ("histogram",),
-    ("exponentialHistogram", "exponential_histogram"),
-    ("summary",),
-)
-
-
-def _items(container: Any, *keys: str) -> Iterator[Any]:
-    """The dicts in ``container[key]`` (first key present, camelCase or proto name); nothing if odd."""
-    if not isinstance(container, dict):
-        return
-    for key in keys:
-        if key in container:
-            value = container[key]
-            if isinstance(value, list):
-                yield from (item for item in value if isinstance(item, dict))
-            return
-
-
-def _convert_ids(item: dict[str, Any]) -> None:
-    """OTLP/JSON ids are hex; protobuf's JSON mapping reads bytes as base64: re-encode them.
-
-    A value that is not hex is left alone (some senders use base64); a wrong length is caught later.
-    """
-    for keys in _ID_KEYS:
-        for key in keys:
-            value = item.get(key)
-            if isinstance(value, str) and value:
-                try:
-                    raw = bytes.fromhex(value)
-                except ValueError:
-                    continue
-                item[key] = binascii.b2a_base64(raw, newline=False).decode("ascii")
-
-
-def _hex_ids_to_base64(signal: Signal, document: dict[str, Any]) -> None:
-    if signal == "traces":
-        for resource in _items(document, "resourceSpans", "resource_spans"):
-            for scope in _items(resource, "scopeSpans", "scope_spans"):
-                for span in _items(scope, "spans"):
-                    _convert_ids(span)
-                    for link in _items(span, "links"):
-                        _convert_ids(link)
-    elif signal == "logs":
-        for resource in _items(document, "resourceLogs", "resource_logs"):
-            for scope in _items(resource, "scopeLogs", "scope_logs"):
-                for record in _items(scope, "logRecords", "log_records"):
-                    _convert_ids(record)
-    else:
-        for resource in _items(document, "resourceMetrics", "resource_metrics"):
-            for scope in _items(resource, "scopeMetrics", "scope_metrics"):
-                for metric in _items(scope, "metrics"):
-                    for kind in _METRIC_KINDS:
-                        data = next((metric[k] for k in kind if k in metric), None)
-                        for point in _items(data, "dataPoints", "data_points"):
-                            for exemplar in _items(point, "exemplars"):
-                                _convert_ids(exemplar)
-
-
-# -- bounded decompression -----------------------------------------------------------------------
-
-
-def decompress(data: bytes, content_encoding: str, limit: int) -> bytes:
-    """Undo ``Content-Encoding`` (identity, gzip, deflate) producing at most ``limit`` bytes.
-
-    Raises `PayloadTooLarge` as soon as the output would pass ``limit`` (a gzip bomb stops there),
-    `MalformedPayload` for a corrupt or truncated stream, `UnsupportedMedia` for other encodings.
-    """
-    coding = content_encoding.strip().lower()
-    if coding in ("", "identity"):
-        if len(data) > limit:
-            raise PayloadTooLarge(f"payload is over the {limit}-byte limit")
-        return data
-    if coding in ("gzip", "x-gzip"):
-        return _inflate(data, 16 + zlib.MAX_WBITS, limit, multi_member=True)
-    if coding == "deflate":  # zlib-wrapped per the RFC; some clients send raw deflate
-        try:
-            return _inflate(data, zlib.MAX_WBITS, limit, multi_member=False)
-        except MalformedPayload:
-            return _inflate(data, -zlib.MAX_WBITS, limit, multi_member=False)
-    raise UnsupportedMedia(f"unsupported Content-Encoding {content_encoding!r} (use gzip, deflate or none)")
-
-
-def _inflate(data: bytes, wbits: int, limit: int, *, multi_member: bool) -> bytes:
-    out = bytearray()
-    pending = data
-    while True:
-        inflater = zlib.decompressobj(wbits)
-        try:
-            chunk = pending
-            while chunk:
-                room = limit + 1 - len(out)  # always >= 1 here: 0 would mean "no limit" to zlib
-                out += inflater.decompress(chunk, room)
-                if len(out) > limit:
-                    raise PayloadTooLarge(f"payload is over the {limit}-byte limit once decompressed")
-                chunk = inflater.unconsumed_tail
-        except zlib.error as exc:
-            raise MalformedPayload(f"corrupt compressed payload: {exc}") from None
-        if not inflater.eof:
-            raise MalformedPayload("truncated compressed payload")
-        rest = inflater.unused_data
-        if multi_member and rest[:2] == b"\x1f\x8b":
-            pending = rest  # concatenated gzip members, as gzip.decompress reads them
-            continue
-        if rest.strip(b"\x00"):
-            raise MalformedPayload("data after the end of the compressed payload")
-        return bytes(out)
-
-
-# -- encoding of replies -----------------------------------------------------------------------------
-
-
-def encode_message(message: Any, encoding: Encoding) -> bytes:
-    if encoding == "json":
-        return cast("str", json_format.MessageToJson(message, indent=None)).encode("utf-8")
-    return cast("bytes", message.SerializeToString())
-
-
-def status_body(code: int, message: str, encoding: Encoding) -> bytes:
-    """A ``google.rpc.Status``: what OTLP/HTTP puts in the body of every 4xx/5xx."""
-    return encode_message(status_pb2.Status(code=code, message=message), encoding)
-
-
-# -- OTLP/HTTP -----------------------------------------------------------------------------------------
+logger = logging.getLogger("otel_ai.serve.receiver")  # one log name for the receivers
 
 DEFAULT_MAX_CONNECTIONS: Final = 256
 DEFAULT_HEADER_TIMEOUT_S: Final = 10.0  # the request line and every header, from the request's first byte
@@ -647,7 +51,6 @@ DEFAULT_MIN_BODY_RATE: Final = 512 * 1024  # ... then must keep up this average 
 DEFAULT_ADMISSION_WAIT_S: Final = 1.0  # how long a request waits for room in the body budget before its 503
 DEFAULT_IDLE_TIMEOUT_S: Final = 60.0
 DEFAULT_WRITE_TIMEOUT_S: Final = 30.0
-_DRAIN_S: Final = 2.0  # after an early refusal, how long the unread body is read and dropped (so the client sees it)
 
 Phase = Literal["starting", "idle", "headers", "body", "busy"]
 
@@ -657,26 +60,6 @@ _OVERLOADED_REPLY: Final = (
     f"Connection: close\r\nContent-Length: {len(_OVERLOADED_BODY)}\r\n\r\n{_OVERLOADED_BODY}"
 ).encode()
 
-
-def return_large_blocks(threshold: int = 1024 * 1024) -> bool:
-    """Have glibc serve allocations of ``threshold`` bytes or more by ``mmap``, unmapped when freed.
-
-    By default glibc raises that threshold after the first large block is freed (up to 32 MiB), so
-    request bodies of a few MiB then come from per-thread arenas that keep the memory once freed:
-    64 concurrent 15 MiB exports left an `otel-ai serve` 462 MiB larger, 184 MiB with this. Typical
-    OTLP requests (well under 1 MiB) are unaffected. Process-wide; a no-op (False) off glibc.
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-        mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-        return bool(mallopt(_M_MMAP_THRESHOLD, threshold))
-    except (OSError, AttributeError):
-        return False
-
-
-_M_MMAP_THRESHOLD: Final = -3  # glibc's <malloc.h>
 
 
 class _ByteBudget:
@@ -716,7 +99,7 @@ class _DeadlineReader(io.RawIOBase):
     `http.server` reads the request line and headers with ``readline``, which loops over many
     ``recv`` calls: a per-call socket timeout would let a client that sends one byte every few
     seconds hold the connection forever. Here each ``recv`` gets only the time left before the
-    phase's deadline (`_Handler._deadline`), so the whole header, and the body's minimum rate,
+    phase's deadline (`TransportHandler._deadline`), so the whole header, and the body's minimum rate,
     are enforced however the bytes trickle in.
     """
 
@@ -744,50 +127,42 @@ class _DeadlineReader(io.RawIOBase):
         return count
 
 
-class _HTTPServer(LocalHTTPServer):
+
+class _HTTPServer(OwnedServer):
     block_on_close = False
     request_queue_size = 128
-    receiver: OTLPHttpReceiver
+    owner: HTTPTransport
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
-        return self.receiver._admit(request)
+        return self.owner._admit(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         logger.debug("OTLP/HTTP connection error", exc_info=True)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class TransportHandler(TrackedHandler):
+    """One connection: keep-alive with per-phase deadlines, bounded body reads, replies; no routes."""
+
     server: _HTTPServer
-    protocol_version = "HTTP/1.1"
-    server_version = "otel-ai-otlp"
-    sys_version = ""
-    disable_nagle_algorithm = True
 
     phase: Phase = "starting"
     phase_since = 0.0
     evicted = False
     _peeking = False
     _body_start = 0
+    _body_consumed = False
 
     # -- connection life -----------------------------------------------------------------------------
 
-    def setup(self) -> None:
-        super().setup()
+    def opened(self) -> None:
         self._raw = _DeadlineReader(self.connection, self._deadline)
         self.rfile = io.BufferedReader(self._raw, 64 * 1024)
         self._selector: selectors.BaseSelector | None = None
         self._set_phase("idle")
-        self.server.receiver._track(self, add=True)
 
-    def finish(self) -> None:
-        try:
-            super().finish()
-        except OSError:
-            pass
-        finally:
-            if self._selector is not None:
-                self._selector.close()
-            self.server.receiver._track(self, add=False)
+    def closing(self) -> None:
+        if self._selector is not None:
+            self._selector.close()
 
     def handle(self) -> None:
         self.close_connection = True
@@ -818,13 +193,13 @@ class _Handler(BaseHTTPRequestHandler):
         """When the read in progress must have finished: per phase (None: leave the socket as set)."""
         if self._peeking:
             return None
-        receiver = self.server.receiver
+        transport = self.server.owner
         if self.phase == "headers":
-            return self.phase_since + receiver.header_timeout_s
+            return self.phase_since + transport.header_timeout_s
         if self.phase == "body":
             received = self._raw.received - self._body_start
-            return self.phase_since + receiver.body_grace_s + received / receiver.min_body_rate
-        return time.monotonic() + receiver.idle_timeout_s
+            return self.phase_since + transport.body_grace_s + received / transport.min_body_rate
+        return time.monotonic() + transport.idle_timeout_s
 
     def _await_request(self) -> bool:
         """Wait for the next request on a keep-alive connection; False to close it.
@@ -833,7 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
         ``idle_timeout_s``, or when a new connection needs their place; once a request has started
         arriving, its header has ``header_timeout_s`` to arrive whole.
         """
-        receiver = self.server.receiver
+        transport = self.server.owner
         self._set_phase("idle")
         while True:
             pending = self._peek()
@@ -843,7 +218,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._set_phase("headers")
                 return not self.evicted
             idle_for = time.monotonic() - self.phase_since
-            if receiver._stopping.is_set() or self.evicted or idle_for > receiver.idle_timeout_s:
+            if transport._stopping.is_set() or self.evicted or idle_for > transport.idle_timeout_s:
                 return False
             try:
                 if self._selector is None:
@@ -873,166 +248,6 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self._peeking = False
 
-    # -- dispatch --------------------------------------------------------------------------------
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """http.server's own refusals (bad request line, headers too long, ...): a JSON Status, then close."""
-        self.close_connection = True
-        self._body_consumed = True
-        try:
-            phrase = HTTPStatus(code).phrase
-        except ValueError:
-            phrase = "error"
-        text = message or phrase
-        rpc = code_pb2.INVALID_ARGUMENT if code < 500 else code_pb2.UNIMPLEMENTED
-        self._send(code, status_body(rpc, text, "json"), "application/json", head=self.command == "HEAD")
-
-    def handle_expect_100(self) -> bool:
-        """``Expect: 100-continue``: refuse an oversized (or unauthorised) body before the client sends it."""
-        self._set_phase("busy")
-        ingest = self.server.receiver.ingest
-        refusal = self._access_refusal()
-        length = self._content_length()
-        if refusal is None and length is not None and length > ingest.max_request_bytes and self.command == "POST":
-            refusal = PayloadTooLarge(f"Content-Length {length} is over the {ingest.max_request_bytes}-byte limit")
-        if refusal is not None:
-            ingest.count_request("http")
-            ingest.refused(refusal, HTTP_PATHS.get(self._route()))
-            self.close_connection = True
-            self._body_consumed = True  # never sent: the client waits for 100 Continue
-            self._send_status(refusal, self._encoding() or "json", self._refusal_headers(refusal))
-            return False
-        self.connection.settimeout(self.server.receiver.write_timeout_s)
-        return super().handle_expect_100()
-
-    def do_POST(self) -> None:
-        self._set_phase("busy")
-        receiver = self.server.receiver
-        ingest = receiver.ingest
-        ingest.count_request("http")
-        signal = HTTP_PATHS.get(self._route())
-        encoding = self._encoding()
-        refusal = self._access_refusal()
-        if refusal is not None:
-            ingest.refused(refusal, signal)
-            self._refuse_unread(refusal, encoding or "json")
-            return
-        if signal is None:
-            ingest.count_not_found()
-            self._discard_body()
-            self._send_status_code(HTTPStatus.NOT_FOUND, code_pb2.NOT_FOUND, f"no OTLP endpoint at {self._route()!r}")
-            return
-        reserved = 0
-        try:
-            if encoding is None:
-                raise UnsupportedMedia(
-                    f"unsupported Content-Type {self.headers.get('Content-Type')!r} "
-                    "(use application/x-protobuf or application/json)"
-                )
-            content_encoding = self.headers.get("Content-Encoding", "")
-            if content_encoding.strip().lower() not in _CONTENT_ENCODINGS:
-                raise UnsupportedMedia(f"unsupported Content-Encoding {content_encoding!r} (use gzip, deflate or none)")
-            reserved = self._reserve(ingest.max_request_bytes)
-            body = self._read_body(ingest.max_request_bytes)
-            response = ingest.process(
-                signal, body, encoding=encoding, content_encoding=content_encoding, transport="http"
-            )
-            del body
-        except Overloaded as error:
-            ingest.refused(error, signal)
-            self._refuse_unread(error, encoding or "json")
-            return
-        except ReceiverError as error:
-            ingest.refused(error, signal)
-            if not self.close_connection and not self._body_consumed:
-                self._discard_body()
-            extra = [("Retry-After", str(ingest.retry_after_s))] if isinstance(error, StoreUnavailable) else []
-            self._send_status(error, encoding or "json", extra)
-            return
-        except (OSError, ValueError):
-            raise  # the connection broke while reading, or the client was too slow: nothing to answer
-        except Exception as exc:  # a bug: answer 500, keep serving
-            logger.warning("OTLP/HTTP %s request failed unexpectedly", signal, exc_info=True)
-            failure = ReceiverError(f"internal error: {type(exc).__name__}")
-            ingest.refused(failure, signal)
-            self.close_connection = True
-            self._send_status(failure, encoding or "json")
-            return
-        finally:
-            if reserved:
-                receiver._budget.release(reserved)
-        self._send(HTTPStatus.OK, encode_message(response, encoding), _RESPONSE_CONTENT_TYPE[encoding])
-
-    def do_GET(self) -> None:
-        self._not_allowed()
-
-    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
-
-    def do_HEAD(self) -> None:
-        self._not_allowed(head=True)
-
-    def _not_allowed(self, head: bool = False) -> None:
-        self._set_phase("busy")
-        ingest = self.server.receiver.ingest
-        refusal = self._access_refusal()
-        if refusal is not None:
-            ingest.refused(refusal)
-            self._refuse_unread(refusal, "json", head=head)
-            return
-        ingest.count_not_found()
-        self._discard_body()
-        route = self._route()
-        if route in HTTP_PATHS:
-            self._send_status_code(
-                HTTPStatus.METHOD_NOT_ALLOWED, code_pb2.UNIMPLEMENTED, "OTLP export is POST only",
-                [("Allow", "POST")], head=head,
-            )
-        else:
-            self._send_status_code(
-                HTTPStatus.NOT_FOUND, code_pb2.NOT_FOUND, f"no OTLP endpoint at {route!r}", head=head
-            )
-
-    # -- who may send ------------------------------------------------------------------------------
-
-    def _access_refusal(self) -> ReceiverError | None:
-        """421 for a Host this server is not reached by (DNS rebinding), 401 without the token; else None."""
-        access = self.server.receiver.access
-        host = self.headers.get("Host")
-        if not access.host_allowed(host):
-            shown = (host or "")[:100]
-            return MisdirectedHost(
-                f"Host {shown!r} is not a name this server answers to; "
-                "start otel-ai serve with --allowed-host NAME to allow it"
-            )
-        if not access.token_ok(authorization=self.headers.get("Authorization")):
-            return Unauthorized(
-                "missing or wrong token: send 'Authorization: Bearer <token>' "
-                "(OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>)"
-            )
-        return None
-
-    def _refusal_headers(self, error: ReceiverError) -> list[tuple[str, str]]:
-        if isinstance(error, (Overloaded, StoreUnavailable)):
-            return [("Retry-After", str(self.server.receiver.ingest.retry_after_s))]
-        if isinstance(error, Unauthorized):
-            return [("WWW-Authenticate", 'Bearer realm="otel-ai"')]
-        return []
-
-    def _refuse_unread(self, error: ReceiverError, encoding: Encoding, head: bool = False) -> None:
-        """Answer a refusal without keeping the body: reply and close, reading and dropping what the
-        client still sends (a bounded time, a 64 KiB buffer) so it sees the reply rather than a reset."""
-        self.close_connection = True
-        self._body_consumed = True
-        body = status_body(error.rpc_code, str(error), encoding)
-        self._send(error.http_status, body, _RESPONSE_CONTENT_TYPE[encoding], self._refusal_headers(error), head=head)
-        if self._content_length() or self.headers.get("Transfer-Encoding"):
-            self._drain(_DRAIN_S)
 
     def _drain(self, seconds: float) -> None:
         with suppress(OSError, ValueError):
@@ -1046,15 +261,6 @@ class _Handler(BaseHTTPRequestHandler):
     # -- request body ------------------------------------------------------------------------------
 
     _body_consumed = False
-
-    def _route(self) -> str:
-        path = self.path.split("?", 1)[0]
-        return path.rstrip("/") or "/"
-
-    def _encoding(self) -> Encoding | None:
-        content_type = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
-        return _CONTENT_TYPES.get(content_type)
-
     def _content_length(self) -> int | None:
         raw = self.headers.get("Content-Length")
         if raw is None:
@@ -1071,7 +277,7 @@ class _Handler(BaseHTTPRequestHandler):
         Reserves the Content-Length (the limit for a chunked body); waits up to ``admission_wait_s``
         for room, then raises `Overloaded` (503 + Retry-After). 0 when there is nothing to reserve.
         """
-        receiver = self.server.receiver
+        transport = self.server.owner
         if self.headers.get("Transfer-Encoding"):
             size = limit
         else:
@@ -1079,9 +285,9 @@ class _Handler(BaseHTTPRequestHandler):
             if length is None or length <= 0 or length > limit:
                 return 0  # empty, invalid or too large: refused or read as nothing by _read_body
             size = length
-        if not receiver._budget.acquire(size, receiver.admission_wait_s):
+        if not transport._budget.acquire(size, transport.admission_wait_s):
             raise Overloaded(
-                f"the receiver holds {receiver._budget.capacity} bytes of request bodies already; retry later"
+                f"the receiver holds {transport._budget.capacity} bytes of request bodies already; retry later"
             )
         return size
 
@@ -1169,7 +375,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = self._content_length()
         if not length:
             return
-        if length < 0 or length > self.server.receiver.max_discard_bytes:
+        if length < 0 or length > self.server.owner.max_discard_bytes:
             self.close_connection = True
             return
         self._set_phase("body")
@@ -1189,17 +395,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- replies -------------------------------------------------------------------------------------
 
-    def _send_status(
-        self, error: ReceiverError, encoding: Encoding, extra: list[tuple[str, str]] | None = None
-    ) -> None:
-        body = status_body(error.rpc_code, str(error), encoding)
-        self._send(error.http_status, body, _RESPONSE_CONTENT_TYPE[encoding], extra)
-
-    def _send_status_code(
-        self, status: int, code: int, message: str, extra: list[tuple[str, str]] | None = None, head: bool = False
-    ) -> None:
-        self._send(status, status_body(code, message, "json"), "application/json", extra, head=head)
-
     def _send(
         self,
         status: int,
@@ -1209,8 +404,8 @@ class _Handler(BaseHTTPRequestHandler):
         head: bool = False,
     ) -> None:
         self._set_phase("busy")
-        self.connection.settimeout(self.server.receiver.write_timeout_s)
-        if self.server.receiver._stopping.is_set():
+        self.connection.settimeout(self.server.owner.write_timeout_s)
+        if self.server.owner._stopping.is_set():
             self.close_connection = True
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -1225,12 +420,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-class OTLPHttpReceiver:
-    """OTLP/HTTP (protobuf and JSON, gzip/deflate) on ``host:port``, one thread per connection.
+
+class HTTPTransport:
+    """HTTP/1.1 on ``host:port``, one thread per connection, hardened against slow and many clients.
 
     ``port=0`` picks a free port (see `port` / `url` after `start()`). `stop()` stops accepting,
     closes idle keep-alive connections, lets requests in flight finish (up to ``grace_s``) and only
-    then returns, so the store can be closed after it.
+    then returns. Subclasses set `handler` (a `TransportHandler` that answers requests).
 
     Slow and many clients (docs/local.md, "Security"):
 
@@ -1240,36 +436,33 @@ class OTLPHttpReceiver:
     * at most ``max_connections`` connections: when full, a new one takes the place of the
       longest-idle keep-alive connection, else of the one slowest to send its header; with none of
       those it gets a 503 (``Retry-After``) and is closed;
-    * request bodies held in memory at once are bounded by ``body_budget_bytes`` (default
-      ``max_concurrent * max_request_bytes``): a request reserves its Content-Length before its body
-      is read; with no room within ``admission_wait_s`` it gets 503 + ``Retry-After`` unread.
-
-    ``access`` (Host names and optional token, `otel_ai.serve.access.Access`) is checked on every
-    request before its body is read: 421 for another Host, 401 without the token.
+    * request bodies held in memory at once are bounded by ``body_budget_bytes``: a request reserves
+      its Content-Length before its body is read; with no room within ``admission_wait_s`` it gets
+      503 + ``Retry-After`` unread.
     """
+
+    handler: type[TransportHandler] = TransportHandler
+    thread_name = "otlp-http"
 
     def __init__(
         self,
-        ingest: OTLPIngest,
-        host: str = "127.0.0.1",
-        port: int = 4318,
+        host: str,
+        port: int,
         *,
-        access: Access | None = None,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
-        header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S,
-        body_grace_s: float = DEFAULT_BODY_GRACE_S,
-        min_body_rate: float = DEFAULT_MIN_BODY_RATE,
-        idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
-        write_timeout_s: float = DEFAULT_WRITE_TIMEOUT_S,
-        body_budget_bytes: int | None = None,
-        admission_wait_s: float = DEFAULT_ADMISSION_WAIT_S,
+        max_connections: int,
+        header_timeout_s: float,
+        body_grace_s: float,
+        min_body_rate: float,
+        idle_timeout_s: float,
+        write_timeout_s: float,
+        body_budget_bytes: int,
+        max_discard_bytes: int,
+        admission_wait_s: float,
     ) -> None:
         if min_body_rate <= 0 or header_timeout_s <= 0 or max_connections <= 0:
             raise ValueError("min_body_rate, header_timeout_s and max_connections must be positive")
-        self.ingest = ingest
         self.host = host
         self.port = port
-        self.access = access if access is not None else Access.for_bind(host)
         self.max_connections = max_connections
         self.header_timeout_s = header_timeout_s
         self.body_grace_s = body_grace_s
@@ -1277,17 +470,17 @@ class OTLPHttpReceiver:
         self.idle_timeout_s = idle_timeout_s
         self.write_timeout_s = write_timeout_s
         self.admission_wait_s = admission_wait_s
-        budget = ingest.max_concurrent * ingest.max_request_bytes if body_budget_bytes is None else body_budget_bytes
-        self._budget = _ByteBudget(max(budget, ingest.max_request_bytes))
-        self.max_discard_bytes = max(4 * ingest.max_request_bytes, 64 * 1024 * 1024)
+        self._budget = _ByteBudget(body_budget_bytes)
+        self.max_discard_bytes = max_discard_bytes
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._drained = threading.Condition(self._lock)
-        self._handlers: set[_Handler] = set()
+        self._handlers: set[TransportHandler] = set()
         self._starting = 0  # connections admitted whose handler has not registered yet
         self.evictions = 0  # connections closed to make room for new ones
         self._server: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+
 
     @property
     def url(self) -> str:
@@ -1304,10 +497,7 @@ class OTLPHttpReceiver:
         """The most body bytes reserved at once since start (for tests and benchmarks)."""
         return self._budget.peak
 
-    def stats(self) -> ReceiverStats:
-        return self.ingest.stats()
-
-    def start(self) -> OTLPHttpReceiver:
+    def start(self) -> Self:
         """Bind and serve in a background thread. Raises OSError when the address is taken."""
         if self._server is not None:
             return self
@@ -1315,12 +505,12 @@ class OTLPHttpReceiver:
         server_class: Callable[..., _HTTPServer] = _HTTPServer
         if ":" in self.host:
             server_class = type("_HTTPServer6", (_HTTPServer,), {"address_family": socket.AF_INET6})
-        server = server_class((self.host, self.port), _Handler)
-        server.receiver = self
+        server = server_class((self.host, self.port), self.handler)
+        server.owner = self
         self._server = server
         self.port = server.server_port
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="otlp-http", daemon=True
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=self.thread_name, daemon=True
         )
         self._thread.start()
         return self
@@ -1340,14 +530,17 @@ class OTLPHttpReceiver:
         for handler in leftover:  # past the grace period: cut them
             handler.cut()
         if not finished:
-            self.ingest.wait_idle(max(0.5, deadline - time.monotonic()))
+            self._wait_idle(max(0.5, deadline - time.monotonic()))
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None
         self._thread = None
         return finished
 
-    def __enter__(self) -> OTLPHttpReceiver:
+    def _wait_idle(self, timeout: float) -> None:
+        """Hook: past the grace period, wait (up to ``timeout``) for work the cut requests started."""
+
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -1357,7 +550,7 @@ class OTLPHttpReceiver:
 
     def _admit(self, request: socket.socket) -> bool:
         """A new connection (accept thread): take it, making room by evicting an idle or slow one if full."""
-        victim: _Handler | None = None
+        victim: TransportHandler | None = None
         with self._lock:
             if self._stopping.is_set():
                 return False
@@ -1383,14 +576,14 @@ class OTLPHttpReceiver:
                 request.sendall(_OVERLOADED_REPLY)
         return admitted
 
-    def _victim(self) -> _Handler | None:  # with self._lock held
+    def _victim(self) -> TransportHandler | None:  # with self._lock held
         """The connection to drop for a new one: the longest idle, else the longest in its header."""
         candidates = [h for h in self._handlers if not h.evicted and h.phase in ("idle", "headers")]
         if not candidates:
             return None
         return min(candidates, key=lambda h: (h.phase != "idle", h.phase_since))
 
-    def _track(self, handler: _Handler, *, add: bool) -> None:
+    def _track(self, handler: TransportHandler, *, add: bool) -> None:
         with self._drained:
             if add:
                 self._starting = max(0, self._starting - 1)
