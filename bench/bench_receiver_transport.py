@@ -59,7 +59,7 @@ def open_store(kind: str, db: str) -> Any:
 
 
 def serve_own(ingest: Any) -> None:
-    from otel_ai.serve.receiver import OTLPHttpReceiver
+    from otel_ai.serve.http_receiver import OTLPHttpReceiver
 
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})  # for sigwait, in every thread
     receiver = OTLPHttpReceiver(ingest, "127.0.0.1", 0).start()
@@ -74,7 +74,7 @@ def serve_uvicorn(ingest: Any) -> None:
     import anyio.to_thread
     import uvicorn
 
-    from otel_ai.serve.receiver import ReceiverError
+    from otel_ai.serve.otlp import ReceiverError
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -107,7 +107,7 @@ def serve_uvicorn(ingest: Any) -> None:
 
 
 def child(server: str, store_kind: str, db: str) -> int:
-    from otel_ai.serve.receiver import OTLPIngest
+    from otel_ai.serve.otlp_ingest import OTLPIngest
 
     store = open_store(store_kind, db)
     ingest = OTLPIngest(store)

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from otel_ai._net import LoopbackHandler, LoopbackService
 from otel_ai.genai.classify import CATEGORIES, CODE_MAX_LENGTH, categorize, error_code, error_type, normalize_code
-from otel_ai.testing.simulator import LoopbackHandler, LoopbackService
 from tests.conftest import API_KEY, scenario
 
 

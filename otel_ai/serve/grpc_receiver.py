@@ -40,15 +40,8 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from otel_ai.serve.access import Access
-from otel_ai.serve.receiver import (
-    MisdirectedHost,
-    OTLPIngest,
-    ReceiverError,
-    ReceiverStats,
-    Signal,
-    StoreUnavailable,
-    Unauthorized,
-)
+from otel_ai.serve.otlp import MisdirectedHost, ReceiverError, Signal, StoreUnavailable, Unauthorized
+from otel_ai.serve.otlp_ingest import OTLPIngest, ReceiverStats
 
 __all__ = ["OTLPGrpcReceiver"]
 

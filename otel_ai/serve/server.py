@@ -26,10 +26,10 @@ from otel_ai.privacy.urls import display_url
 from otel_ai.serve.access import TOKEN_QUERY, Access
 from otel_ai.serve.alerts import AlertLoop, AlertRules, start_alerts
 from otel_ai.serve.grpc_receiver import OTLPGrpcReceiver
-from otel_ai.serve.receiver import (
+from otel_ai.serve.http_receiver import OTLPHttpReceiver
+from otel_ai.serve.otlp_ingest import (
     DEFAULT_MAX_REQUEST_BYTES,
     IngestStore,
-    OTLPHttpReceiver,
     OTLPIngest,
     ReceiverStats,
     return_large_blocks,

@@ -97,7 +97,6 @@ import json
 import math
 import re
 import secrets
-import socket
 import string
 import struct
 import sys
@@ -113,7 +112,8 @@ from fractions import Fraction
 from io import BytesIO
 from typing import Any, Literal, cast
 
-from otel_ai.testing.simulator import LoopbackHandler, ScenarioService, _Aborted, serve_until_stopped
+from otel_ai._net import LoopbackHandler, parse_float
+from otel_ai.testing.simulator import ScenarioService, _Aborted, serve_until_stopped
 
 __all__ = [
     "CHARACTER_COST_HEADER",
@@ -585,16 +585,6 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], di
     return form, files
 
 
-def _parse_float(value: str | None, default: float) -> float:
-    if value is None:
-        return default
-    try:
-        parsed = float(value)
-    except ValueError:
-        return default
-    return parsed if math.isfinite(parsed) and parsed >= 0 else default
-
-
 def _random_id(length: int = 20) -> str:
     alphabet = string.ascii_letters + string.digits
     return "".join(secrets.choice(alphabet) for _ in range(length))
@@ -679,38 +669,11 @@ class _Handler(LoopbackHandler):
 
     # -- HTTP --------------------------------------------------------------
 
-    def read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            parts: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline(65537).split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(parts)
-                parts.append(self.rfile.read(size))
-                self.rfile.readline(65537)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
     def send_head(self, status: int, headers: Mapping[str, str]) -> None:
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-
-    def write_chunk(self, data: bytes) -> None:
-        self.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))
-        self.wfile.flush()
-
-    def abort(self) -> None:
-        """Drop the TCP connection now (the client sees an incomplete body)."""
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     # -- websocket (RFC 6455, server side: text, close, ping; no extensions) -------------
 
@@ -837,7 +800,7 @@ class ElevenLabsSimulator(ScenarioService[RecordedRequest]):
         with self._lock:
             self.requests.append(record)
         default_delay = _SLOW_STREAM_DEFAULT_DELAY if scenario == "slow_stream" else _SLOW_DEFAULT_DELAY
-        exchange = _Exchange(record, scenario, _parse_float(headers.get(DELAY_HEADER), default_delay))
+        exchange = _Exchange(record, scenario, parse_float(headers.get(DELAY_HEADER), default_delay))
 
         content_type = headers.get("content-type", "")
         if body and content_type.startswith("multipart/"):
@@ -1164,8 +1127,7 @@ class ElevenLabsSimulator(ScenarioService[RecordedRequest]):
             handler.wfile.write((b"%X\r\n" % len(rest) if chunked else b"") + partial)
             handler.abort()
         elif chunked:
-            handler.wfile.write(b"0\r\n\r\n")
-            handler.wfile.flush()
+            handler.end_chunks()
 
     # -- the realtime websocket --------------------------------------------
 

@@ -38,14 +38,12 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import hashlib
 import json
 import math
 import re
 import secrets
 import signal
-import socket
 import string
 import struct
 import sys
@@ -53,14 +51,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
-from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
+from types import FrameType
+from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
-from otel_ai._net import LocalHTTPServer
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
+from otel_ai._net import LoopbackHandler, LoopbackService, parse_float
 
 __all__ = [
     "DEFAULT_REPLY",
@@ -323,16 +317,6 @@ def _sse(payload: Any, event: str | None = None) -> bytes:
     return f"{prefix}data: {data}\n\n".encode()
 
 
-def _parse_float(value: str | None, default: float) -> float:
-    if value is None:
-        return default
-    try:
-        parsed = float(value)
-    except ValueError:
-        return default
-    return parsed if math.isfinite(parsed) and parsed >= 0 else default
-
-
 def _max_tokens(body: dict[str, Any], *keys: str) -> int | None:
     for key in keys:
         value = body.get(key)
@@ -389,129 +373,7 @@ class _Exchange:
 _Route = Callable[[_Exchange], "dict[str, Any] | Iterator[bytes]"]
 
 
-# --------------------------------------------------------------------------- HTTP plumbing
-
-
-class LoopbackServer(LocalHTTPServer):
-    """A threading HTTP server for one `LoopbackService` (no FQDN lookup on bind)."""
-
-    owner: LoopbackService
-
-
-class LoopbackHandler(BaseHTTPRequestHandler):
-    """Keep-alive handler whose connections the service tracks, so `stop()` can cut them."""
-
-    server: LoopbackServer
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: with Nagle on, a keep-alive client waits ~40 ms
-    # (its delayed ACK) for the body of every answer.
-    disable_nagle_algorithm = True
-    timeout = 30.0  # idle keep-alive connections end by themselves
-    dropped: tuple[type[BaseException], ...] = (OSError,)  # errors that just end the connection
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.owner._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        except OSError:
-            pass
-        finally:
-            self.server.owner._track(self.connection, add=False)
-
-    def handle_one_request(self) -> None:
-        try:
-            super().handle_one_request()
-        except self.dropped:  # stopping, client gone, idle timeout
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def version_string(self) -> str:
-        return self.server_version
-
-
-class LoopbackService:
-    """A real HTTP service on 127.0.0.1 in a daemon thread: start/stop, `with`, free port by default.
-
-    Shared by the simulator and the test suite's OTLP receiver; subclasses set `handler`.
-    """
-
-    handler: type[LoopbackHandler] = LoopbackHandler
-    thread_name = "loopback-http"
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host = host
-        self.port = port
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._server: LoopbackServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """``http://HOST:PORT``."""
-        if self._server is None:
-            raise RuntimeError(f"{type(self).__name__} not started")
-        return f"http://{self.host}:{self._server.server_port}"
-
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
-        self._starting()
-        server = LoopbackServer((self.host, self.port), self.handler)
-        server.owner = self
-        self._server = server
-        self.port = server.server_port
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=self.thread_name, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._stopping_now()
-        server.shutdown()
-        server.server_close()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        if thread is not None:
-            thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _starting(self) -> None:
-        """Hook: runs before the server starts."""
-
-    def _stopping_now(self) -> None:
-        """Hook: runs before the server shuts down (wake sleeping handlers here)."""
-
-    def _track(self, conn: socket.socket, *, add: bool) -> None:
-        with self._lock:
-            if add:
-                self._connections.add(conn)
-            else:
-                self._connections.discard(conn)
+# --------------------------------------------------------------------------- the handler (HTTP plumbing: otel_ai._net)
 
 
 class _Handler(LoopbackHandler):
@@ -538,21 +400,6 @@ class _Handler(LoopbackHandler):
 
     # -- writing -----------------------------------------------------------
 
-    def read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            parts: list[bytes] = []
-            while True:
-                size_line = self.rfile.readline(65537)
-                size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(parts)
-                parts.append(self.rfile.read(size))
-                self.rfile.readline(65537)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
     def send_head(self, status: int, content_type: str | None, headers: Mapping[str, str]) -> None:
         self.send_response(status)
         if content_type:
@@ -569,23 +416,6 @@ class _Handler(LoopbackHandler):
     def send_json(self, status: int, payload: Any, headers: Mapping[str, str]) -> None:
         body = json.dumps(payload).encode()
         self.send_bytes(status, body, "application/json", headers)
-
-    def write_chunk(self, data: bytes) -> None:
-        self.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))
-        self.wfile.flush()
-
-    def end_chunks(self) -> None:
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
-
-    def abort(self) -> None:
-        """Drop the TCP connection now (the client sees an incomplete body)."""
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 # --------------------------------------------------------------------------- the simulator
@@ -753,7 +583,7 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
                 record=record,
                 body=parsed,
                 scenario=scenario,
-                delay=_parse_float(headers.get(DELAY_HEADER), default_delay),
+                delay=parse_float(headers.get(DELAY_HEADER), default_delay),
                 reply=reply,
                 tool_arguments=headers.get(TOOL_ARGUMENTS_HEADER) or TOOL_ARGUMENTS,
                 response_headers=echoed_headers,

@@ -773,7 +773,7 @@ def test_health(api: TestClient, dataset: Dataset) -> None:
 
 
 def test_health_with_receiver_counters(api_store_url: str) -> None:
-    from otel_ai.serve.receiver import OTLPIngest
+    from otel_ai.serve.otlp_ingest import OTLPIngest
 
     with open_store(api_store_url) as store:
         ingest = OTLPIngest(store)

@@ -58,7 +58,8 @@ from otel_ai.cli import main as cli_main
 from otel_ai.cli.serve import default_db_path, parse_duration_days, parse_size
 from otel_ai.cli.serve import main as serve_main
 from otel_ai.serve.grpc_receiver import OTLPGrpcReceiver
-from otel_ai.serve.receiver import OTLPHttpReceiver, OTLPIngest
+from otel_ai.serve.http_receiver import OTLPHttpReceiver
+from otel_ai.serve.otlp_ingest import OTLPIngest
 from otel_ai.serve.server import LocalServer, ServeConfig
 from tests.serve.fake_store import FakeStore
 

@@ -32,7 +32,8 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 
 from otel_ai.serve.access import Access
 from otel_ai.serve.grpc_receiver import OTLPGrpcReceiver
-from otel_ai.serve.receiver import OTLPHttpReceiver, OTLPIngest, return_large_blocks
+from otel_ai.serve.http_receiver import OTLPHttpReceiver
+from otel_ai.serve.otlp_ingest import OTLPIngest, return_large_blocks
 from tests.serve.fake_store import FakeStore
 from tests.serve.test_receiver import (
     _BANNER,

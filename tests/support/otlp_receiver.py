@@ -34,7 +34,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from otel_ai.testing.simulator import LoopbackHandler, LoopbackService  # the same loopback server scaffolding
+from otel_ai._net import LoopbackHandler, LoopbackService  # the same loopback server scaffolding
 
 if TYPE_CHECKING:
     pass
