@@ -36,7 +36,8 @@ from otel_ai.privacy.urls import display_url, split_credentials
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from otel_ai.budgets import Budget, BudgetTracker
+    from otel_ai.budgets.config import Budget
+    from otel_ai.budgets.tracker import BudgetTracker
 
 __all__ = ["SPEND_PATH", "FleetRefresher", "fetch_spend"]
 

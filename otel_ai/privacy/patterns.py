@@ -8,18 +8,28 @@ Performance: the provider pattern is one alternation whose branches all start wi
 character, so the engine's first-character scan (C code) skips everything else; the characters
 before that anchor are checked with look-behinds. The digit-led kinds run only where
 :func:`number_gate` sees 9 digits in a row, and then only inside runs of digits and separators.
+
+The checks applied to each candidate are in :mod:`otel_ai.privacy.validators`; the user's patterns
+(``OTEL_AI_REDACT_PATTERNS``) in :mod:`otel_ai.privacy.custom`. Both are re-exported here.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
-from otel_ai.errors import ConfigError
+from otel_ai.privacy.custom import UserPattern, parse_pattern_entries, parse_patterns
+from otel_ai.privacy.validators import NUMBER_SEPARATORS, digit_count, iban_valid, luhn_valid
+from otel_ai.privacy.validators import basic_credentials as _basic_credentials
+from otel_ai.privacy.validators import card_ok as _card_ok
+from otel_ai.privacy.validators import mixed_case as _mixed_case
+from otel_ai.privacy.validators import national_phone_ok as _national_phone_ok
+from otel_ai.privacy.validators import openai_plausible as _openai_plausible
+from otel_ai.privacy.validators import password_value as _password_value
+from otel_ai.privacy.validators import phone_ok as _phone_ok
+from otel_ai.privacy.validators import ssn_ok as _ssn_ok
 
 __all__ = [
     "EMAIL_DOMAIN_RE",
@@ -50,152 +60,6 @@ __all__ = [
     "parse_pattern_entries",
     "parse_patterns",
 ]
-
-# --------------------------------------------------------------------------------------------
-# Validators
-# --------------------------------------------------------------------------------------------
-
-_IBAN_LENGTHS: dict[str, int] = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
-    "BI": 27, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27,
-    "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FK": 18, "FO": 18, "FR": 27,
-    "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22,
-    "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32,
-    "LI": 21, "LT": 20, "LU": 20, "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19,
-    "MN": 20, "MR": 27, "MT": 31, "MU": 30, "NI": 28, "NL": 18, "NO": 15, "OM": 23, "PK": 24,
-    "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33, "SA": 24, "SC": 31,
-    "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28, "TL": 23,
-    "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
-}  # fmt: skip
-
-_NUMBER_SEPARATORS = b" ().+/-"
-
-
-def _digits(value: str) -> str:
-    """The digits of a digit-and-separator run (what the number patterns match)."""
-    return value.encode("ascii", "ignore").translate(None, _NUMBER_SEPARATORS).decode("ascii")
-
-
-def digit_count(run: str) -> int:
-    """Digits in an ASCII run of digits and separators (a cluster worth scanning holds 9 or more)."""
-    return len(run.encode("ascii").translate(None, _NUMBER_SEPARATORS))
-
-
-def luhn_valid(number: str) -> bool:
-    """Luhn (mod 10) check of a string of ASCII digits."""
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        d = ord(ch) - 48
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
-
-
-def iban_valid(candidate: str) -> bool:
-    """ISO 13616 check: country length (where known) and mod-97 == 1."""
-    iban = candidate.replace(" ", "")
-    if not 15 <= len(iban) <= 34:
-        return False
-    expected = _IBAN_LENGTHS.get(iban[:2])
-    if expected is not None and expected != len(iban):
-        return False
-    rearranged = iban[4:] + iban[:4]
-    numeric = "".join(str(int(ch, 36)) for ch in rearranged)
-    return int(numeric) % 97 == 1
-
-
-def _issuer_length_ok(digits: str) -> bool:
-    """Issuer prefix and length of the major card networks (so timestamps and ids rarely qualify)."""
-    n = len(digits)
-    first = digits[0]
-    if first == "4":  # Visa
-        return n in (13, 16, 19)
-    if first == "5":  # Mastercard 51-55; Maestro 50, 56-59
-        return n == 16 if digits[1] in "12345" else 12 <= n <= 19
-    if first == "2":  # Mastercard 2221-2720
-        return n == 16 and 2221 <= int(digits[:4]) <= 2720
-    if first == "3":
-        if digits[:2] in ("34", "37"):  # American Express
-            return n == 15
-        if digits[:2] in ("36", "38", "39") or 300 <= int(digits[:3]) <= 305:  # Diners Club
-            return 14 <= n <= 19
-        return 3528 <= int(digits[:4]) <= 3589 and 16 <= n <= 19  # JCB
-    if first == "6":  # Discover, UnionPay, Maestro, RuPay
-        return 16 <= n <= 19
-    return False
-
-
-def _card_ok(value: str) -> bool:
-    if value[0] not in "23456":  # no card network: cheap exit for timestamps and ids
-        return False
-    digits = _digits(value)
-    return 13 <= len(digits) <= 19 and _issuer_length_ok(digits) and luhn_valid(digits)
-
-
-def _phone_ok(value: str) -> bool:
-    return 9 <= len(_digits(value)) <= 15
-
-
-def _national_phone_ok(value: str) -> bool:
-    return 9 <= len(_digits(value)) <= 13
-
-
-_OPENAI_PREFIXES = ("sk-proj-", "sk-svcacct-", "sk-admin-")
-_OPENAI_BODY_SIGNAL = re.compile(r"[0-9A-Z]")  # real keys are random: digits or capitals
-
-
-def _openai_plausible(value: str) -> bool:
-    """Tells an ``sk-`` key from prose such as ``sk-learn-...``: a known prefix, or a random body."""
-    return value.startswith(_OPENAI_PREFIXES) or _OPENAI_BODY_SIGNAL.search(value, 3) is not None
-
-
-def _mixed_case(value: str) -> bool:
-    """Random letters hold capitals and small letters; ``hf_`` + 34 of one case is a name or a placeholder."""
-    body = value[3:]  # after "hf_"
-    return not body.isupper() and not body.islower()
-
-
-_BASE64_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
-
-
-def _basic_credentials(value: str) -> bool:
-    """Whether ``value`` (after ``Basic``) is base64 of ``user:password``: printable text with a colon.
-
-    Tells ``Authorization: Basic dXNlcjpwYXNz`` from prose ("Basic authentication", "basic
-    settings"): a word rarely decodes to valid UTF-8 at all, let alone printable text with a colon.
-    """
-    if not _BASE64_RE.fullmatch(value):
-        return False
-    padded = value + "=" * (-len(value) % 4)
-    try:
-        decoded = base64.b64decode(padded, validate=True).decode("utf-8")
-    except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
-        return False
-    return ":" in decoded and decoded.isprintable()
-
-
-_NOT_A_PASSWORD = frozenset({"null", "none", "true", "false", "nil", "undefined"})
-
-
-def _password_value(value: str) -> bool:
-    """A value after ``password=`` / ``"password": "…"``: anything but JSON literals and our own markers."""
-    literal = value.rstrip("}]),").lower()  # `"pwd": false}`: the closer is not part of the value
-    return literal not in _NOT_A_PASSWORD and not value.startswith("[REDACTED")
-
-
-def _ssn_ok(value: str) -> bool:
-    """US social security number: area 001-899 but not 666, group 01-99, serial 0001-9999.
-
-    Only the written form (``123-45-6789``, ``123 45 6789``, one separator used twice) is matched,
-    so the many 9-digit numbers of ordinary text (ids, amounts, timestamps) are never taken for one.
-    """
-    digits = _digits(value)
-    area, group, serial = digits[:3], digits[3:5], digits[5:]
-    return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
-
 
 # --------------------------------------------------------------------------------------------
 # Branches of the combined patterns
@@ -473,7 +337,7 @@ _IBAN_SHAPE_RE = re.compile(rb"AA00[A0]{11}")
 
 def number_gate(text: str) -> tuple[bool, bool]:
     """(may hold a phone or card number, may hold an IBAN)."""
-    shape = text.encode("utf-8", "surrogatepass").translate(_GATE_TABLE, _NUMBER_SEPARATORS)
+    shape = text.encode("utf-8", "surrogatepass").translate(_GATE_TABLE, NUMBER_SEPARATORS)
     if b"000000000" not in shape:
         return False, False
     return True, _IBAN_SHAPE_RE.search(shape) is not None
@@ -514,90 +378,3 @@ def credential_name(key: str) -> bool:
         return False
     compact = name.lower().replace("-", "").replace("_", "")
     return compact.endswith(_CREDENTIAL_ENDINGS) or compact in _CREDENTIAL_NAMES
-
-
-# --------------------------------------------------------------------------------------------
-# OTEL_AI_REDACT_PATTERNS
-# --------------------------------------------------------------------------------------------
-
-
-class UserPattern(Protocol):
-    """A compiled user pattern: RE2 from :func:`parse_patterns`; a ``re.Pattern`` works as well."""
-
-    @property
-    def groupindex(self) -> Mapping[str, int]: ...
-
-    def finditer(self, text: str, /) -> Iterator[Any]: ...
-
-    def search(self, text: str, /) -> Any: ...
-
-
-def _re2_options() -> Any:
-    import re2
-
-    options = re2.Options()
-    options.log_errors = False  # the error is raised, and reported by us in one line
-    return options
-
-
-def parse_patterns(value: str | None, variable: str = "OTEL_AI_REDACT_PATTERNS") -> list[UserPattern]:
-    """Parse user redaction patterns from an environment variable; they run on RE2.
-
-    RE2 matches in time linear in the text, so no pattern can freeze the app the way a
-    backtracking one (``(a+)+$``) does with Python's engine; the price is no look-around and no
-    backreferences. Syntax is otherwise Python's: ``(?P<name>...)``, ``(?i)``, ``\\d``, ``\\b``.
-
-    Format: one regular expression per entry; entries are separated by newlines or by ``;;``.
-    A comma or a single ``;`` cannot be the separator because both are common inside regular
-    expressions (``\\d{3,4}``, ``[,;]``), while ``;;`` practically never is and still lets the
-    value sit on one line in a ``.env`` file or a ``docker run -e``. Whitespace around each entry
-    is stripped (write ``\\s`` or ``[ ]`` for a leading or trailing space) and empty entries are
-    skipped; empty or unset means no patterns. Inline flags work, e.g. ``(?i)customer-\\d{6}``.
-
-    Each match is replaced by ``[REDACTED:custom]``; if the pattern has a group named ``value``
-    only that group is replaced (``token=(?P<value>\\w+)`` keeps ``token=``).
-
-    Raises ConfigError, naming the variable and the 1-based entry number, for an invalid or
-    unsupported regular expression or one that matches the empty string (it would redact everywhere).
-    """
-    patterns, problems = parse_pattern_entries(value, variable)
-    if problems:
-        raise ConfigError(problems[0])
-    return patterns
-
-
-def parse_pattern_entries(
-    value: str | None, variable: str = "OTEL_AI_REDACT_PATTERNS"
-) -> tuple[list[UserPattern], list[str]]:
-    """Like :func:`parse_patterns`, but returns the good patterns and one problem line per bad entry."""
-    if not value or not value.strip():
-        return [], []
-    import re2
-
-    options = _re2_options()
-    entries = [part.strip() for line in value.splitlines() for part in line.split(";;")]
-    patterns: list[UserPattern] = []
-    problems: list[str] = []
-    for number, entry in enumerate((e for e in entries if e), start=1):
-        try:
-            re.compile(entry)
-        except re.error as exc:
-            problems.append(f"{variable}: entry {number} ({entry!r}) is not a valid regular expression: {exc}")
-            continue
-        try:
-            pattern = re2.compile(entry, options)
-        except re2.error as exc:
-            reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-            problems.append(
-                f"{variable}: entry {number} ({entry!r}) is not supported: patterns run on RE2 "
-                f"(linear-time matching; no look-around or backreferences): {reason}"
-            )
-            continue
-        if pattern.search("") is not None:
-            problems.append(
-                f"{variable}: entry {number} ({entry!r}) matches the empty string, "
-                "so it would redact everywhere; make it match at least one character"
-            )
-            continue
-        patterns.append(pattern)
-    return patterns, problems

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final
 from opentelemetry.context import create_key, get_value
 
 if TYPE_CHECKING:
-    from otel_ai.work.units import Unit
+    from otel_ai.work.handle import Unit
 
 UNIT_KEY: Final = create_key("otel_ai.unit")
 

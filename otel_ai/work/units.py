@@ -10,39 +10,40 @@ writes them, with its duration histograms; tasks, which the conventions lack, ar
 counts GenAI calls mistakes them for one).
 
 Roll-up: the unit lives in the OpenTelemetry context next to its span; the recorder publishes
-every finished call on the caller's context (`work.calls`) and `_on_call` adds it to the innermost
-unit and to every unit above it. Each unit's totals go on its span when it ends. Importing this
-module registers the listener, the task-type source and the thread propagation, so an app that
-never uses a unit pays nothing.
+every finished call on the caller's context (`otel_ai.genai.hooks`) and `rollup.on_call` adds it to
+the innermost unit and to every unit above it. Each unit's totals go on its span when it ends.
+Importing this module registers the listener, the task-type source and the thread propagation, so
+an app that never uses a unit pays nothing.
+
+Modules: this one (`UnitOfWork`, the four constructors, `instrument_methods`), `handle` (the running
+`Unit`), `wrappers` (what a decorated function becomes), `rollup` (`Totals`, the listener),
+`telemetry` (tracer and histograms), `context` (where the current unit lives), `threads`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
-import logging
-import math
-import threading
-import timeit
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Final, Literal, TypeVar, cast, overload
+from typing import Any, TypeVar, cast, overload
 
-from opentelemetry import metrics, trace
-from opentelemetry.context import Context, attach, detach, set_value
-from opentelemetry.metrics import Histogram, MeterProvider
-from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
+from opentelemetry import trace
+from opentelemetry.context import set_value
+from opentelemetry.trace import INVALID_SPAN, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from otel_ai import agent_warnings
-from otel_ai.genai import hooks as calls
 from otel_ai.genai import semconv as sc
-from otel_ai.genai.classify import error_type
 from otel_ai.guard import report
-from otel_ai.work import threads
 from otel_ai.work.context import UNIT_KEY, current
+from otel_ai.work.handle import EXTERNAL_OPERATION, Kind, Unit
+from otel_ai.work.rollup import Attributes, Totals
+from otel_ai.work.rollup import ensure_registered as _ensure_registered
+from otel_ai.work.rollup import on_call as _on_call  # noqa: F401 - tests and callers read it here
+from otel_ai.work.rollup import task_type as _task_type  # noqa: F401 - tests and callers read it here
+from otel_ai.work.telemetry import telemetry as _telemetry
+from otel_ai.work.wrappers import wrap_async_generator, wrap_coroutine, wrap_function, wrap_generator
 
 __all__ = [
     "EXTERNAL_OPERATION",
@@ -58,270 +59,8 @@ __all__ = [
     "workflow",
 ]
 
-_logger = logging.getLogger("otel_ai")
-_SCOPE: Final = "otel_ai"
-_SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.37.0"
-# The `CallScope.operation` of spend recorded with `Unit.set_cost` (what budgets can match on).
-EXTERNAL_OPERATION: Final = "external"
-
-Kind = Literal["workflow", "agent", "tool", "task"]
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
-Attributes = dict[str, AttributeValue]
-
-
-@dataclass(frozen=True, slots=True)
-class Totals:
-    """What the GenAI calls under a unit (at any depth) used and cost, so far."""
-
-    cost_usd: float = 0.0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    characters: int = 0
-    calls: int = 0
-    failed_calls: int = 0
-
-    def attributes(self) -> Attributes:
-        return {
-            sc.TASK_COST_USD: self.cost_usd,
-            sc.TASK_INPUT_TOKENS: self.input_tokens,
-            sc.TASK_OUTPUT_TOKENS: self.output_tokens,
-            sc.TASK_CHARACTERS: self.characters,
-            sc.TASK_CALLS: self.calls,
-            sc.TASK_CALLS_FAILED: self.failed_calls,
-        }
-
-
-# -- tracer and instruments from the global providers ------------------------------------------
-
-
-class _Instruments:
-    """The conventions' duration histograms, with util-genai's names, units, descriptions and buckets."""
-
-    __slots__ = ("agent", "tool", "workflow")
-
-    def __init__(self, provider: MeterProvider) -> None:
-        from otel_ai.version import __version__
-
-        meter = metrics.get_meter(_SCOPE, __version__, provider, schema_url=_SCHEMA_URL)
-        self.workflow: Histogram = meter.create_histogram(
-            sc.METRIC_INVOKE_WORKFLOW_DURATION, unit="s", description="Measures the duration of a workflow execution.",
-            explicit_bucket_boundaries_advisory=list(sc.WORKFLOW_SECONDS_BUCKETS),
-        )
-        self.agent: Histogram = meter.create_histogram(
-            sc.METRIC_INVOKE_AGENT_DURATION, unit="s",
-            description="Measures the duration of an in-process agent invocation.",
-            explicit_bucket_boundaries_advisory=list(sc.AGENT_SECONDS_BUCKETS),
-        )
-        self.tool: Histogram = meter.create_histogram(
-            sc.METRIC_EXECUTE_TOOL_DURATION, unit="s", description="Measures the duration of a tool execution.",
-            explicit_bucket_boundaries_advisory=list(sc.SECONDS_BUCKETS),
-        )
-
-
-_telemetry_cache: tuple[TracerProvider, MeterProvider, Tracer, _Instruments] | None = None
-
-
-def _telemetry() -> tuple[Tracer, _Instruments]:
-    """The tracer and instruments of the current global providers (rebuilt only when those change)."""
-    global _telemetry_cache
-    tracer_provider = trace.get_tracer_provider()
-    meter_provider = metrics.get_meter_provider()
-    cached = _telemetry_cache
-    if cached is None or cached[0] is not tracer_provider or cached[1] is not meter_provider:
-        from otel_ai.version import __version__
-
-        tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider, schema_url=_SCHEMA_URL)
-        cached = _telemetry_cache = (tracer_provider, meter_provider, tracer, _Instruments(meter_provider))
-    return cached[2], cached[3]
-
-
-# -- the handle of one running unit -------------------------------------------------------------
-
-
-class Unit:
-    """One running workflow, agent, tool or task: its span, its roll-up, and what the app may add."""
-
-    __slots__ = (
-        "_calls", "_characters", "_claim", "_context", "_cost", "_failed", "_input", "_lock", "_output", "_start",
-        "_token", "agent_name", "kind", "name", "parent", "span", "spec", "task_type",
-    )
-
-    def __init__(self, spec: UnitOfWork, parent: Unit | None, span: Span, agent_name: str | None) -> None:
-        self.spec = spec
-        self.kind: Kind = spec.kind
-        self.name = spec.name
-        self.parent = parent
-        self.span = span
-        # The innermost task type: this unit's own, else the enclosing unit's.
-        inherited = parent.task_type if parent is not None else None
-        self.task_type: str | None = spec.task_type if spec.task_type is not None else inherited
-        self.agent_name = agent_name
-        self._lock = threading.Lock()
-        self._cost = 0.0
-        self._input = self._output = self._characters = self._calls = self._failed = 0
-        self._claim = [True]  # list.pop is atomic: the one caller that pops it ends the unit
-        self._context: Context | None = None
-        self._token: object = None
-        self._start = timeit.default_timer()
-
-    # -- public ---------------------------------------------------------------------------------
-
-    @property
-    def ended(self) -> bool:
-        return not self._claim
-
-    @property
-    def totals(self) -> Totals:
-        """The roll-up so far: every call under this unit, threads and asyncio tasks included."""
-        with self._lock:
-            return Totals(self._cost, self._input, self._output, self._characters, self._calls, self._failed)
-
-    def set_attribute(self, key: str, value: AttributeValue) -> None:
-        try:
-            self.span.set_attribute(key, value)
-        except Exception as exc:
-            report("work.set_attribute", exc)
-
-    def set_attributes(self, attributes: Mapping[str, AttributeValue]) -> None:
-        try:
-            self.span.set_attributes(attributes)
-        except Exception as exc:
-            report("work.set_attribute", exc)
-
-    def set_cost(
-        self,
-        usd: float,
-        *,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        characters: int = 0,
-        model: str | None = None,
-        provider: str = "unknown",
-        failed: bool = False,
-    ) -> None:
-        """Record spend the agent cannot see (a library it does not instrument, a local model).
-
-        Each call counts as one call in this unit's roll-up and in every unit above it, and is
-        published like a finished GenAI call (operation `external`), so budgets count it too.
-        """
-        try:
-            cost = float(usd)
-            facts = calls.CallFacts(
-                calls.CallScope(provider, EXTERNAL_OPERATION, model, self.task_type),
-                cost if math.isfinite(cost) and cost > 0 else 0.0,
-                max(0, int(input_tokens)), max(0, int(output_tokens)), max(0, int(characters)), bool(failed),
-            )
-            _ensure_registered()
-            context = self._context
-            if context is None:  # the unit could not start its span: count it here only
-                self._add(facts)
-                return
-            # Published in this unit's context: the roll-up listener adds it here and above.
-            token = attach(context)
-            try:
-                calls.publish(facts)
-            finally:
-                detach(token)
-        except Exception as exc:
-            report("work.set_cost", exc)
-
-    # -- internal -------------------------------------------------------------------------------
-
-    def _add(self, facts: calls.CallFacts) -> None:
-        with self._lock:
-            self._cost += facts.cost_usd
-            self._input += facts.input_tokens
-            self._output += facts.output_tokens
-            self._characters += facts.characters
-            self._calls += 1
-            if facts.failed:
-                self._failed += 1
-
-    def _activate(self) -> object:
-        """Make this unit (and its span) current; returns the token for `_deactivate`."""
-        if self._context is None:
-            return None
-        try:
-            return attach(self._context)
-        except Exception as exc:
-            report("work.attach", exc)
-            return None
-
-    @staticmethod
-    def _deactivate(token: object) -> None:
-        if token is None:
-            return
-        try:
-            detach(token)  # type: ignore[arg-type]
-        except Exception as exc:
-            report("work.detach", exc)
-
-    def _end(self, exc: BaseException | None) -> None:
-        """End the span with the roll-up, exactly once; a generator closed early is not an error."""
-        try:
-            self._claim.pop()
-        except IndexError:
-            return
-        try:
-            duration = max(timeit.default_timer() - self._start, 0.0)
-            spec, span = self.spec, self.span
-            attributes: Attributes = dict(spec.end_attributes)
-            if self.kind == "tool" and self.agent_name is not None:
-                attributes[sc.AGENT_NAME] = self.agent_name
-            metric_attributes: Attributes | None = None
-            failure = None if isinstance(exc, GeneratorExit) else exc
-            if self.kind != "task":
-                metric_attributes = dict(spec.metric_attributes)
-                if self.kind == "tool" and self.agent_name is not None:
-                    metric_attributes[sc.AGENT_NAME] = self.agent_name
-            if failure is not None:
-                etype = error_type(failure)
-                attributes[sc.ERROR_TYPE] = etype
-                if metric_attributes is not None:
-                    metric_attributes[sc.ERROR_TYPE] = etype
-                span.set_status(Status(StatusCode.ERROR, str(failure)[:512]))
-                span.record_exception(failure, escaped=True)
-            attributes.update(self.totals.attributes())
-            if span.is_recording():
-                span.set_attributes(attributes)
-            span.end()
-            if metric_attributes is not None:
-                _, instruments = _telemetry()
-                histogram = getattr(instruments, self.kind)
-                histogram.record(duration, metric_attributes, context=self._context)
-        except Exception as inner:
-            report("work.end", inner)
-            try:
-                self.span.end()
-            except Exception as last:
-                report("work.end_span", last)
-
-
-# -- the roll-up listener and the task-type source ------------------------------------------------
-
-
-def _on_call(facts: calls.CallFacts) -> None:
-    """Add one finished call to the innermost unit and every unit above it."""
-    unit = current()
-    while unit is not None:
-        unit._add(facts)
-        unit = unit.parent
-
-
-def _task_type() -> str | None:
-    unit = current()
-    return unit.task_type if unit is not None else None
-
-
-def _ensure_registered() -> None:
-    """Register with the seam (again, if something unregistered us); two identity checks when done."""
-    if calls.SEAM.task_type_of is not _task_type:
-        calls.set_task_type_source(_task_type)
-    if _on_call not in calls.SEAM.listeners:
-        calls.subscribe(_on_call)
-    if not threads.installed():
-        threads.install()
 
 
 def current_unit() -> Unit | None:
@@ -468,13 +207,13 @@ class UnitOfWork:
     def __call__(self, fn: F) -> F:
         spec = self if self.name is not None else self._renamed(getattr(fn, "__name__", self.kind))
         if inspect.isasyncgenfunction(fn):
-            wrapper: Callable[..., Any] = _async_generator(spec, fn)
+            wrapper: Callable[..., Any] = wrap_async_generator(spec, fn)
         elif inspect.isgeneratorfunction(fn):
-            wrapper = _generator(spec, fn)
+            wrapper = wrap_generator(spec, fn)
         elif inspect.iscoroutinefunction(fn):
-            wrapper = _coroutine(spec, fn)
+            wrapper = wrap_coroutine(spec, fn)
         else:
-            wrapper = _function(spec, fn)
+            wrapper = wrap_function(spec, fn)
         wrapper.__otel_ai_unit__ = spec  # type: ignore[attr-defined]
         return cast(F, wrapper)
 
@@ -482,123 +221,6 @@ class UnitOfWork:
         """A copy named after the decorated function (when no name was given)."""
         return UnitOfWork(self.kind, name, **self._options)
 
-
-def _function(spec: UnitOfWork, fn: Callable[..., T]) -> Callable[..., T]:
-    @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> T:
-        unit = spec._begin()
-        token = unit._activate()
-        try:
-            result = fn(*args, **kwargs)
-        except BaseException as exc:
-            Unit._deactivate(token)
-            unit._end(exc)
-            raise
-        Unit._deactivate(token)
-        unit._end(None)
-        return result
-
-    return run
-
-
-def _coroutine(spec: UnitOfWork, fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
-    @functools.wraps(fn)
-    async def run(*args: Any, **kwargs: Any) -> T:
-        unit = spec._begin()
-        token = unit._activate()
-        try:
-            result = await fn(*args, **kwargs)
-        except BaseException as exc:  # cancellation included: the span ends, marked, exactly once
-            Unit._deactivate(token)
-            unit._end(exc)
-            raise
-        Unit._deactivate(token)
-        unit._end(None)
-        return result
-
-    return run
-
-
-def _generator(spec: UnitOfWork, fn: Callable[..., Generator[Any, Any, T]]) -> Callable[..., Generator[Any, Any, T]]:
-    """The unit spans first `next` to exhaustion; its context is current only while the body runs."""
-
-    @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> Generator[Any, Any, T]:
-        unit = spec._begin()
-        inner = fn(*args, **kwargs)
-        sent: Any = None
-        thrown: BaseException | None = None
-        while True:
-            token = unit._activate()
-            try:
-                item = inner.send(sent) if thrown is None else inner.throw(thrown)
-            except StopIteration as stop:
-                Unit._deactivate(token)
-                unit._end(None)
-                return cast(T, stop.value)
-            except BaseException as exc:
-                Unit._deactivate(token)
-                unit._end(exc)
-                raise
-            Unit._deactivate(token)
-            try:
-                sent = yield item
-                thrown = None
-            except GeneratorExit as closing:  # closed early (close(), break, garbage collected)
-                token = unit._activate()
-                try:
-                    inner.close()
-                except BaseException as exc:
-                    Unit._deactivate(token)
-                    unit._end(exc)
-                    raise
-                Unit._deactivate(token)
-                unit._end(closing)
-                raise
-            except BaseException as exc:  # thrown in by the consumer: hand it to the body
-                sent, thrown = None, exc
-
-    return run
-
-
-def _async_generator(spec: UnitOfWork, fn: Callable[..., AsyncGenerator[Any, Any]]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    async def run(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-        unit = spec._begin()
-        inner = fn(*args, **kwargs)
-        sent: Any = None
-        thrown: BaseException | None = None
-        while True:
-            token = unit._activate()
-            try:
-                item = await (inner.asend(sent) if thrown is None else inner.athrow(thrown))
-            except StopAsyncIteration:
-                Unit._deactivate(token)
-                unit._end(None)
-                return
-            except BaseException as exc:
-                Unit._deactivate(token)
-                unit._end(exc)
-                raise
-            Unit._deactivate(token)
-            try:
-                sent = yield item
-                thrown = None
-            except GeneratorExit as closing:
-                token = unit._activate()
-                try:
-                    await inner.aclose()
-                except BaseException as exc:
-                    Unit._deactivate(token)
-                    unit._end(exc)
-                    raise
-                Unit._deactivate(token)
-                unit._end(closing)
-                raise
-            except BaseException as exc:
-                sent, thrown = None, exc
-
-    return run
 
 
 # -- the public constructors ---------------------------------------------------------------------
