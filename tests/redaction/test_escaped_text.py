@@ -1,38 +1,24 @@
-"""Redaction against adversarial content: escaped text, structure, names, metrics, bad characters.
+"""Secrets inside escaped text: JSON, repr() and URL encoding, and characters UTF-8 cannot carry.
 
 Each test reproduces one bypass found by the adversarial review (issue 7) and would fail if the
-defence were removed. Fake credentials come from tests/test_redaction.py.
+defence were removed.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
 
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import (
-    InMemoryMetricReader,
-    MetricExporter,
-    MetricExportResult,
-    MetricsData,
-    PeriodicExportingMetricReader,
-)
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_ai.privacy.exporters import (
-    REDACTED_COUNT_ATTRIBUTE,
-    RedactingMetricExporter,
-    RedactingSpanExporter,
-    protect_metric_readers,
+from otel_ai.privacy.exporters import REDACTED_COUNT_ATTRIBUTE
+from otel_ai.privacy.patterns import parse_patterns
+from otel_ai.privacy.redactor import Redactor, encodable
+from tests.redaction.common import (
+    KIND_CASES,
+    _logging,
+    _readable,
 )
-from otel_ai.privacy.patterns import credential_name, parse_patterns
-from otel_ai.privacy.redactor import Redactor, encodable, walk
-from tests.test_redaction import KIND_CASES, _logging, _readable
 
 # --------------------------------------------------------------------------------------------
 # Escaped text: a secret after "\n" in JSON or repr() output
@@ -111,188 +97,6 @@ def test_a_query_parameter_named_like_a_credential_is_redacted_whatever_its_valu
     assert Redactor().redact("what is 2+2? x=4 & y=5")[1] is None
     # url.query holds the query without its "?"
     assert Redactor().redact("api_key=plainvalue123&model=x")[0] == "api_key=[REDACTED:url_credential]&model=x"
-
-
-# --------------------------------------------------------------------------------------------
-# Structure: keys, numbers, credential names, content documents
-# --------------------------------------------------------------------------------------------
-
-
-def _walked(value: Any, *, numbers: bool = False, redactor: Redactor | None = None) -> tuple[Any, Counter[str]]:
-    counts: Counter[str] = Counter()
-    return walk(value, (redactor or Redactor()).leaf(counts), numbers=numbers), counts
-
-
-def test_dict_keys_and_long_integers_in_bodies_are_redacted():
-    body = {"jane@example.com": {"card": 4770310296826624, "count": 12, "flag": True}, "ok": 1.5}
-    new, counts = _walked(body, numbers=True)
-    assert new == {"[REDACTED:email]": {"card": "[REDACTED:card_number]", "count": 12, "flag": True}, "ok": 1.5}
-    assert counts == Counter({"email": 1, "card_number": 1})
-    assert body["jane@example.com"]["card"] == 4770310296826624  # the app's object is untouched
-
-
-def test_integers_in_span_attributes_are_not_touched():
-    new, counts = _walked({"gen_ai.request.seed": 4770310296826624})
-    assert new == {"gen_ai.request.seed": 4770310296826624} and not counts
-
-
-def test_two_keys_redacted_alike_stay_two_entries():
-    new, _ = _walked({"a@example.com": 1, "b@example.com": 2})
-    assert sorted(new.values()) == [1, 2]
-
-
-@pytest.mark.parametrize(
-    ("key", "expected"),
-    [
-        ("http.request.header.x-internal-token", True),
-        ("http.request.header.authorization", True),
-        ("http.response.header.set-cookie", True),
-        ("x-api-key", True),
-        ("client_secret", True),
-        ("apiKey", True),
-        ("db_password", True),
-        ("gen_ai.usage.input_tokens", False),
-        ("gen_ai.token.type", False),
-        ("max_tokens", False),
-        ("gen_ai.request.model", False),
-        ("key", False),
-    ],
-)
-def test_credential_names(key, expected):
-    assert credential_name(key) is expected
-
-
-def test_values_named_like_credentials_are_replaced_whole():
-    attrs = {
-        "http.request.header.x-internal-token": ("opaque-but-secret",),
-        "http.request.header.x-request-id": ("req-123",),
-        "gen_ai.usage.input_tokens": 12,
-    }
-    new, counts = _walked(attrs)
-    assert new == {
-        "http.request.header.x-internal-token": ("[REDACTED:credential]",),
-        "http.request.header.x-request-id": ("req-123",),
-        "gen_ai.usage.input_tokens": 12,
-    }
-    assert counts == Counter({"credential": 1})
-
-
-def test_content_attributes_are_redacted_as_json_and_always_parse():
-    """A user pattern crossing JSON quotes would break a string scan; the document walk cannot."""
-    redactor = Redactor(parse_patterns('secret.*'))
-    messages = [{"role": "user", "parts": [{"type": "text", "content": "my secret is x\"y"}]}]
-    attrs = {"gen_ai.input.messages": json.dumps(messages), "note": "plain"}
-    new, counts = _walked(attrs, redactor=redactor)
-    decoded = json.loads(new["gen_ai.input.messages"])
-    assert decoded[0]["parts"][0]["content"] == "my [REDACTED:custom]"
-    assert decoded[0]["role"] == "user"
-    assert counts == Counter({"custom": 1})
-
-
-def test_content_document_with_a_card_number_as_a_json_integer():
-    arguments = [{"role": "assistant", "parts": [{"type": "tool_call", "arguments": {"card": 4770310296826624}}]}]
-    new, _ = _walked({"gen_ai.output.messages": json.dumps(arguments)})
-    assert "4770310296826624" not in new["gen_ai.output.messages"]
-    assert json.loads(new["gen_ai.output.messages"])[0]["parts"][0]["arguments"] == {"card": "[REDACTED:card_number]"}
-
-
-def test_a_clean_content_document_is_the_same_string():
-    text = json.dumps([{"role": "user", "parts": [{"type": "text", "content": "hello"}]}])
-    attrs = {"gen_ai.input.messages": text}
-    new, _ = _walked(attrs)
-    assert new is attrs
-
-
-# --------------------------------------------------------------------------------------------
-# Names: span names, metric attribute values
-# --------------------------------------------------------------------------------------------
-
-
-def test_span_names_are_redacted():
-    memory = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(RedactingSpanExporter(memory, Redactor())))
-    with provider.get_tracer("t").start_as_current_span("chat ft:gpt-4o-mini:acme:jane@example.com"):
-        pass
-    (span,) = memory.get_finished_spans()
-    assert span.name == "chat ft:gpt-4o-mini:acme:[REDACTED:email]"
-    assert span.attributes[REDACTED_COUNT_ATTRIBUTE] == 1
-
-
-class _Capture(MetricExporter):
-    def __init__(self) -> None:
-        super().__init__()
-        self.batches: list[MetricsData] = []
-
-    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
-        self.batches.append(metrics_data)
-        return MetricExportResult.SUCCESS
-
-    def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        return True
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        pass
-
-
-def _labels(data: MetricsData) -> list[dict[str, Any]]:
-    return [
-        dict(point.attributes or {})
-        for rm in data.resource_metrics
-        for sm in rm.scope_metrics
-        for metric in sm.metrics
-        for point in metric.data.data_points
-    ]
-
-
-def test_metric_attribute_values_are_redacted_by_the_wrapped_exporter():
-    inner = _Capture()
-    reader = PeriodicExportingMetricReader(inner, export_interval_millis=3_600_000)
-    provider = MeterProvider(metric_readers=[reader], resource=Resource.create({}))
-    assert protect_metric_readers(provider, Redactor()) == 1
-    assert protect_metric_readers(provider, Redactor()) == 0  # never wrapped twice
-    counter = provider.get_meter("m").create_counter("calls")
-    counter.add(1, {"gen_ai.request.model": "ft:gpt-4o-mini:acme:jane@example.com", "n": 1})
-    counter.add(1, {"gen_ai.request.model": "gpt-4o-mini"})
-    reader.force_flush()
-    labels = _labels(inner.batches[-1])
-    models = sorted(str(label["gen_ai.request.model"]) for label in labels)
-    assert models == ["ft:gpt-4o-mini:acme:[REDACTED:email]", "gpt-4o-mini"]
-    assert "jane@example.com" not in inner.batches[-1].to_json()
-    provider.shutdown()
-
-
-def test_clean_metrics_pass_through_as_the_same_object():
-    inner = _Capture()
-    exporter = RedactingMetricExporter(inner, Redactor())
-    reader = InMemoryMetricReader()
-    provider = MeterProvider(metric_readers=[reader])
-    provider.get_meter("m").create_counter("calls").add(1, {"gen_ai.request.model": "gpt-4o-mini"})
-    data = reader.get_metrics_data()
-    assert data is not None
-    exporter.export(data)
-    assert inner.batches[-1] is data
-
-
-def test_recorder_metric_labels_are_cleaned_for_pull_readers():
-    """Prometheus reads metric attributes without an exporter: the recorder cleans them per shape."""
-    from otel_ai.genai.model import GenAIRequest, GenAIResponse
-    from otel_ai.genai.recorder import GenAIRecorder
-
-    reader = InMemoryMetricReader()
-    meter_provider = MeterProvider(metric_readers=[reader])
-    redactor = Redactor()
-    recorder = GenAIRecorder(
-        None, tracer_provider=TracerProvider(), meter_provider=meter_provider,
-        clean=lambda value: redactor.redact_cached(value)[0],
-    )
-    inv = recorder.start(GenAIRequest(operation="chat", provider="openai", model="ft:x:jane@example.com"))
-    assert inv is not None
-    recorder.end(inv, GenAIResponse(model="ft:x:jane@example.com"))
-    data = reader.get_metrics_data()
-    assert data is not None
-    assert "jane@example.com" not in data.to_json()
-    assert "ft:x:[REDACTED:email]" in data.to_json()
 
 
 # --------------------------------------------------------------------------------------------
