@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import openai
 import pytest
+from inline_snapshot import snapshot
 from opentelemetry.trace import SpanKind, StatusCode
 
 from otel_ai.pricing.catalog import PricingCatalog
 from tests.conftest import API_KEY, exception_type_of, scenario
+from tests.support.snapshots import span_snapshot
 
 SECONDS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 TOKENS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
@@ -30,35 +32,54 @@ def test_chat_span_has_semconv_name_kind_and_attributes(client, telemetry, sim):
         stop=["END"], frequency_penalty=0.1, presence_penalty=0.3,
     )
 
-    span = telemetry.one_genai_span()
-    attrs = dict(span.attributes)
-    assert span.name == "chat gpt-4o-mini"
-    assert span.kind is SpanKind.CLIENT
-    assert span.status.status_code is StatusCode.UNSET
-    assert attrs["gen_ai.operation.name"] == "chat"
-    assert attrs["gen_ai.provider.name"] == "openai"
-    assert "gen_ai.system" not in attrs
-    assert attrs["gen_ai.request.model"] == "gpt-4o-mini"
-    assert attrs["gen_ai.request.temperature"] == 0.2
-    assert attrs["gen_ai.request.top_p"] == 0.9
-    assert attrs["gen_ai.request.max_tokens"] == 50
-    assert attrs["gen_ai.request.seed"] == 7
-    assert attrs["gen_ai.request.stop_sequences"] == ("END",)
-    assert attrs["gen_ai.request.frequency_penalty"] == 0.1
-    assert attrs["gen_ai.request.presence_penalty"] == 0.3
-    assert attrs["openai.api.type"] == "chat_completions"
-    assert attrs["server.address"] == "127.0.0.1"
-    assert attrs["server.port"] == sim.port
-    assert attrs["gen_ai.response.id"] == completion.id
-    assert attrs["gen_ai.response.model"] == completion.model
-    assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
-    assert attrs["gen_ai.usage.input_tokens"] == completion.usage.prompt_tokens
-    assert attrs["gen_ai.usage.output_tokens"] == completion.usage.completion_tokens
-    assert attrs["openai.response.system_fingerprint"] == completion.system_fingerprint
-    assert attrs["openai.response.service_tier"] == completion.service_tier
-    assert "gen_ai.request.stream" not in attrs
-    # content is off by default
-    assert not [k for k in attrs if k.startswith("gen_ai.input") or k.startswith("gen_ai.output.messages")]
+    usage = completion.usage
+    # content is off by default: no gen_ai.input.* / gen_ai.output.messages; no gen_ai.system, no request.stream
+    assert span_snapshot(telemetry.one_genai_span(), known={
+        "server.port": sim.port,
+        "gen_ai.response.id": completion.id,
+        "gen_ai.response.model": completion.model,
+        "gen_ai.usage.input_tokens": usage.prompt_tokens,
+        "gen_ai.usage.output_tokens": usage.completion_tokens,
+        "openai.response.system_fingerprint": completion.system_fingerprint,
+        "openai.response.service_tier": completion.service_tier,
+        "otel_ai.cost.usd": pytest.approx(expected_cost("gpt-4o-mini", usage.prompt_tokens, usage.completion_tokens)),
+        "otel_ai.cost.input_usd": pytest.approx(expected_cost("gpt-4o-mini", usage.prompt_tokens, 0)),
+        "otel_ai.cost.output_usd": pytest.approx(expected_cost("gpt-4o-mini", 0, usage.completion_tokens)),
+        "otel_ai.pricing.source": f"catalog:{PricingCatalog.load().catalog_date}",
+    }) == snapshot({
+        "name": "chat gpt-4o-mini",
+        "kind": "CLIENT",
+        "status": "UNSET",
+        "attributes": {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.frequency_penalty": 0.1,
+            "gen_ai.request.max_tokens": 50,
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.request.presence_penalty": 0.3,
+            "gen_ai.request.seed": 7,
+            "gen_ai.request.stop_sequences": ["END"],
+            "gen_ai.request.temperature": 0.2,
+            "gen_ai.request.top_p": 0.9,
+            "gen_ai.response.finish_reasons": ["stop"],
+            "gen_ai.response.id": "<gen_ai.response.id>",
+            "gen_ai.response.model": "<gen_ai.response.model>",
+            "gen_ai.usage.cache_read.input_tokens": 0,
+            "gen_ai.usage.input_tokens": "<gen_ai.usage.input_tokens>",
+            "gen_ai.usage.output_tokens": "<gen_ai.usage.output_tokens>",
+            "gen_ai.usage.reasoning.output_tokens": 0,
+            "openai.api.type": "chat_completions",
+            "openai.response.service_tier": "<openai.response.service_tier>",
+            "openai.response.system_fingerprint": "<openai.response.system_fingerprint>",
+            "otel_ai.cost.input_usd": "<otel_ai.cost.input_usd>",
+            "otel_ai.cost.output_usd": "<otel_ai.cost.output_usd>",
+            "otel_ai.cost.usd": "<otel_ai.cost.usd>",
+            "otel_ai.pricing.source": "<otel_ai.pricing.source>",
+            "server.address": "127.0.0.1",
+            "server.port": "<server.port>",
+        },
+        "scope": "otel_ai",
+    })
 
 
 def test_chat_cost_comes_from_the_catalog(client, telemetry):
@@ -231,12 +252,47 @@ def test_user_pricing_file_overrides_the_catalog(sim, telemetry, tmp_path, monke
     )
 
 
-async def test_async_chat_is_recorded_like_sync(aclient, telemetry):
+async def test_async_chat_is_recorded_like_sync(aclient, telemetry, sim):
     completion = await aclient.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
 
     span = telemetry.one_genai_span()
-    assert span.name == "chat gpt-4o-mini"
-    assert span.attributes["gen_ai.usage.output_tokens"] == completion.usage.completion_tokens
+    usage = completion.usage
+    assert span_snapshot(span, known={
+        "server.port": sim.port,
+        "gen_ai.response.id": completion.id,
+        "gen_ai.usage.input_tokens": usage.prompt_tokens,
+        "gen_ai.usage.output_tokens": usage.completion_tokens,
+        "otel_ai.cost.usd": pytest.approx(expected_cost("gpt-4o-mini", usage.prompt_tokens, usage.completion_tokens)),
+        "otel_ai.cost.input_usd": pytest.approx(expected_cost("gpt-4o-mini", usage.prompt_tokens, 0)),
+        "otel_ai.cost.output_usd": pytest.approx(expected_cost("gpt-4o-mini", 0, usage.completion_tokens)),
+        "otel_ai.pricing.source": f"catalog:{PricingCatalog.load().catalog_date}",
+    }) == snapshot({
+        "name": "chat gpt-4o-mini",
+        "kind": "CLIENT",
+        "status": "UNSET",
+        "attributes": {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.response.finish_reasons": ["stop"],
+            "gen_ai.response.id": "<gen_ai.response.id>",
+            "gen_ai.response.model": "gpt-4o-mini",
+            "gen_ai.usage.cache_read.input_tokens": 0,
+            "gen_ai.usage.input_tokens": "<gen_ai.usage.input_tokens>",
+            "gen_ai.usage.output_tokens": "<gen_ai.usage.output_tokens>",
+            "gen_ai.usage.reasoning.output_tokens": 0,
+            "openai.api.type": "chat_completions",
+            "openai.response.service_tier": "default",
+            "openai.response.system_fingerprint": "fp_sim0a1b2c3d",
+            "otel_ai.cost.input_usd": "<otel_ai.cost.input_usd>",
+            "otel_ai.cost.output_usd": "<otel_ai.cost.output_usd>",
+            "otel_ai.cost.usd": "<otel_ai.cost.usd>",
+            "otel_ai.pricing.source": "<otel_ai.pricing.source>",
+            "server.address": "127.0.0.1",
+            "server.port": "<server.port>",
+        },
+        "scope": "otel_ai",
+    })
     [http] = telemetry.http_spans()
     assert http.parent.span_id == span.context.span_id
 

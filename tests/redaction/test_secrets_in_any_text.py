@@ -1,16 +1,13 @@
-"""Property tests for :class:`otel_ai.privacy.redactor.Redactor` (hypothesis).
+"""A valid secret of any built-in kind, anywhere in any text, in any encoding, is redacted (hypothesis).
 
-(a) A secret or personal datum of each kind the redactor knows, generated as a valid instance
-    (random key bodies, Luhn-valid card numbers, mod-97-valid IBANs, e-mail addresses, phone
-    numbers in international and national forms, labelled values), embedded in random text at
-    any position with a boundary character on each side (space, newline, tab, quotes, brackets,
-    punctuation, typographic quotes, a no-break space), then given to the redactor as is,
-    JSON-escaped (``json.dumps(text)``, with and without ``ensure_ascii``, and inside an object)
-    or as ``repr(text)``: the value is never in the output, and output of JSON input still parses
-    as JSON, to the same structure.
-(b) Text with nothing to redact (prose, JSON documents, URLs, numbers that cannot be cards or
-    phones; the strategies below say why each cannot hold a secret) comes back unchanged, as the
-    very same object.
+A secret or personal datum of each kind the redactor knows, generated as a valid instance (random
+key bodies, Luhn-valid card numbers, mod-97-valid IBANs, e-mail addresses, phone numbers in
+international and national forms, labelled values), embedded in random text at any position with a
+boundary character on each side (space, newline, tab, quotes, brackets, punctuation, typographic
+quotes, a no-break space), then given to the redactor as is, JSON-escaped (``json.dumps(text)``,
+with and without ``ensure_ascii``, and inside an object) or as ``repr(text)``: the value is never in
+the output, and output of JSON input still parses as JSON, to the same structure. The converse, text
+with nothing to redact coming back as the same object, is in test_clean_text.py.
 
 The random text around a secret is built from letters and punctuation without digits, ``@``,
 ``-``, ``_`` or ``.``: it cannot form a secret of its own, nor extend the planted one (a key
@@ -23,46 +20,28 @@ import base64
 import json
 import string
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from otel_ai.privacy.patterns import parse_patterns
 from otel_ai.privacy.redactor import Redactor
-from tests.support.leak_app import with_luhn
-
-CUSTOM_PATTERN = "internal-ref-[A-Z0-9]{12}"
-SETTINGS = settings(
-    max_examples=100,
-    deadline=None,
-    database=None,  # no .hypothesis directory in the work tree
-    suppress_health_check=[HealthCheck.too_slow],
+from tests.redaction.common import (
+    ALNUM,
+    HEX,
+    KEY_CHARS,
+    REDACTOR,
+    SETTINGS,
+    UPPER_DIGITS,
+    Secret,
+    chars,
+    huggingface_tokens,
 )
-
-ALNUM = string.ascii_letters + string.digits
-UPPER_DIGITS = string.ascii_uppercase + string.digits
-HEX = "0123456789abcdef"
-KEY_CHARS = ALNUM + "-_"
-
-REDACTOR = Redactor(parse_patterns(CUSTOM_PATTERN))
-
-
-@dataclass(frozen=True)
-class Secret:
-    kind: str
-    value: str  # must never be in the output
-    text: str  # as written (with the label or scheme that makes it recognizable)
-
+from tests.support.leak_app import with_luhn
 
 # --------------------------------------------------------------------------------------------
 # Valid instances of each kind
 # --------------------------------------------------------------------------------------------
-
-
-def chars(alphabet: str, min_size: int, max_size: int | None = None) -> st.SearchStrategy[str]:
-    return st.text(alphabet=alphabet, min_size=min_size, max_size=min_size if max_size is None else max_size)
 
 
 @st.composite
@@ -283,14 +262,6 @@ gitlab_tokens = st.one_of(
 )
 
 
-@st.composite
-def huggingface_tokens(draw: st.DrawFn) -> str:
-    body = list(draw(chars(string.ascii_letters, 34)))
-    body[draw(st.integers(0, 33))] = draw(st.sampled_from(string.ascii_uppercase))
-    body[draw(st.integers(0, 33))] = draw(st.sampled_from(string.ascii_lowercase))
-    return "hf_" + "".join(body)
-
-
 sendgrid_keys = st.builds(lambda a, b: f"SG.{a}.{b}", key_body(KEY_CHARS, 22, 22), key_body(KEY_CHARS, 43, 43))
 npm_tokens = key_body(ALNUM, 36, 36).map(lambda body: "npm_" + body)
 basic_credentials = st.builds(
@@ -417,7 +388,7 @@ def check_redacted(secret: Secret, text: str, encodings: list[str] | None = None
 
 
 # --------------------------------------------------------------------------------------------
-# (a) secrets are always redacted
+# Secrets are always redacted
 # --------------------------------------------------------------------------------------------
 
 
@@ -512,156 +483,3 @@ def test_numbers_and_keys_in_json_are_redacted(card: str, email: str, indent: in
     redacted = attributes["gen_ai.input.messages"]
     assert str(number) not in redacted and email not in redacted
     json.loads(redacted)
-
-
-# --------------------------------------------------------------------------------------------
-# (b) clean text is returned as the very same object
-# --------------------------------------------------------------------------------------------
-
-# Words of at most 12 letters between separators that are not token characters: no digits (no
-# numbers, IBANs, keys with digits), no "@" (e-mail, URL password), no "-", "_", ".", "/", "+",
-# "=" (every provider key, webhook and JWT needs one; a bearer token needs 20 characters or one
-# of them; labelled AWS and ElevenLabs values need 16 or 40 in a row).
-LETTERS = st.sampled_from(string.ascii_letters + "éüßøçñжΩλ日本語")
-WORDS = st.text(alphabet=LETTERS, min_size=1, max_size=12)
-SEPARATORS = st.sampled_from([" ", ", ", "\n", "; ", "! ", "? ", ": ", " (", ") ", "\t", '"', "'", " “", "” "])
-prose = st.lists(st.tuples(WORDS, SEPARATORS), max_size=40).map(lambda pairs: "".join(w + s for w, s in pairs))
-
-# Integers below 10**6: JSON puts ", " or ": " between numbers, so no run of digits and number
-# separators reaches the 9 digits every phone and card number has.
-json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-(10**6), 10**6), prose),
-    lambda children: st.one_of(st.lists(children, max_size=5), st.dictionaries(WORDS, children, max_size=5)),
-    max_leaves=20,
-)
-
-# Fixed hosts; lowercase path segments of at most 8 letters; query parameters from names that
-# name no credential.
-urls = st.builds(
-    lambda scheme, host, path, query: f"{scheme}://{host}/{'/'.join(path)}" + (f"?{'&'.join(query)}" if query else ""),
-    st.sampled_from(["https", "http"]),
-    st.sampled_from(["example.com", "api.openai.com", "docs.python.org", "opentelemetry.io", "localhost:8080"]),
-    st.lists(chars(string.ascii_lowercase, 1, 8), max_size=4),
-    st.lists(
-        st.builds(lambda k, v: f"{k}={v}", st.sampled_from(["q", "page", "lang", "sort", "view", "limit", "format"]),
-                  chars(string.ascii_lowercase, 0, 8)),
-        max_size=3,
-    ),
-)
-
-# At most 8 digits in any run of digits and number separators (" ().+/-"): never a card (13+),
-# an IBAN account or a phone number (9+). Numbers are joined by ", " (the comma is no separator).
-numbers = st.lists(
-    st.one_of(
-        st.integers(0, 99_999_999).map(str),
-        st.builds(lambda a, b: f"{a}.{b}", st.integers(0, 9999), st.integers(0, 9999)),
-        st.dates().map(lambda d: d.isoformat() + "T12:30:00Z"),
-        st.builds(lambda a, b, c: f"v{a}.{b}.{c}", st.integers(0, 99), st.integers(0, 99), st.integers(0, 999)),
-        st.integers(0, 100).map(lambda n: f"{n}%"),
-        st.integers(1, 10**6).map(lambda n: f"{n} tokens"),
-    ),
-    max_size=12,
-).map(", ".join)
-
-clean_texts = st.one_of(
-    prose,
-    json_values.map(json.dumps),
-    json_values.map(lambda v: json.dumps(v, ensure_ascii=False)),
-    urls,
-    numbers,
-    st.lists(st.one_of(prose, urls, numbers), max_size=6).map("\n".join),
-    prose.map(repr),
-)
-
-
-@settings(max_examples=300, deadline=None, database=None)
-@given(text=clean_texts)
-def test_text_with_nothing_to_redact_comes_back_as_the_same_object(text: str) -> None:
-    out, counts = REDACTOR.redact(text)
-    assert counts is None, f"redacted {dict(counts)}: {text!r} -> {out!r}"
-    assert out is text
-
-
-@settings(max_examples=100, deadline=None, database=None)
-@given(texts=st.lists(clean_texts, max_size=5), as_tuple=st.booleans())
-@example(texts=["A ", "".join(["A", " "])], as_tuple=False)  # found by hypothesis: equal, not identical
-def test_clean_sequences_come_back_as_the_same_object(texts: list[str], as_tuple: bool) -> None:
-    value = tuple(texts) if as_tuple else texts
-    out, counts = REDACTOR.redact_value(value)
-    assert counts is None
-    assert out is value
-
-
-# --------------------------------------------------------------------------------------------
-# (c) look-alikes of the formats added with issue 15 are left alone
-# --------------------------------------------------------------------------------------------
-
-
-def _untouched(text: str) -> None:
-    out, counts = REDACTOR.redact(text)
-    assert counts is None, f"redacted {dict(counts)}: {text!r} -> {out!r}"
-
-
-@SETTINGS
-@given(number=st.integers(0, 999_999_999), words=prose)
-def test_a_bare_nine_digit_number_is_not_a_social_security_number(number: int, words: str) -> None:
-    """Only the written form (AAA-GG-SSSS) is an SSN: ids, amounts and counts of 9 digits are not."""
-    _untouched(f"{words} order {number:09d} for {number} units")
-
-
-@SETTINGS
-@given(
-    area=st.one_of(st.just(0), st.just(666), st.integers(900, 999), st.integers(1, 899)),
-    group=st.integers(0, 99),
-    serial=st.integers(0, 9999),
-    sep=st.sampled_from(["-", " "]),
-)
-def test_numbers_in_the_ssn_shape_are_ssns_only_when_valid(area: int, group: int, serial: int, sep: str) -> None:
-    text = f"ref {area:03d}{sep}{group:02d}{sep}{serial:04d} ok"
-    valid = area not in (0, 666) and area < 900 and group != 0 and serial != 0
-    _, counts = REDACTOR.redact(text)
-    assert (counts is not None and counts["us_ssn"] == 1) == valid, (text, counts)
-
-
-@SETTINGS
-@given(date=st.dates(), zip_code=st.integers(10000, 99999), plus4=st.integers(0, 9999))
-def test_dates_and_zip_codes_are_not_social_security_numbers(date: object, zip_code: int, plus4: int) -> None:
-    _untouched(f"shipped {date} to 94105, ZIP+4 {zip_code}-{plus4:04d}")
-
-
-@SETTINGS
-@given(
-    name=st.lists(chars(string.ascii_lowercase, 1, 10), min_size=1, max_size=5).map("_".join),
-    letters=st.sampled_from([string.ascii_lowercase, string.ascii_uppercase]),
-    data=st.data(),
-)
-def test_hf_identifiers_and_placeholders_are_not_tokens(name: str, letters: str, data: st.DataObject) -> None:
-    """Snake-case names (hf_hub_download), one-case runs of 34 letters (hf_xxxx... placeholders)
-    and longer runs are not Hugging Face tokens."""
-    one_case = data.draw(chars(letters, 34))
-    longer = data.draw(huggingface_tokens()) + data.draw(chars(string.ascii_letters, 1, 5))
-    _untouched(f"call hf_{name}() with hf_{one_case} or {longer}")
-
-
-@SETTINGS
-@given(words=st.lists(WORDS, min_size=1, max_size=4), a=chars(KEY_CHARS, 1, 21), b=chars(KEY_CHARS, 1, 42))
-def test_sg_abbreviations_are_not_sendgrid_keys(words: list[str], a: str, b: str) -> None:
-    """"SG." in prose (Singapore, a sergeant) and two parts shorter than a key's (22 and 43) are left."""
-    _untouched(f"SG. {' '.join(words)}; SG.{a}.{b} and SG.{''.join(words)}")
-
-
-@SETTINGS
-@given(word=st.sampled_from([
-    "authentication", "auth", "settings", "plan", "usage", "English", "tier", "example", "idea", "rules",
-    "income", "needs", "research", "training", "Python", "HTML", "setup",
-]), words=prose)
-def test_basic_in_prose_is_not_a_credential(word: str, words: str) -> None:
-    _untouched(f"{words} Basic {word} and basic {word}: BASIC {word}.")
-
-
-@SETTINGS
-@given(words=st.lists(WORDS, min_size=1, max_size=6).map(" ".join))
-def test_the_word_password_in_prose_is_not_a_pair(words: str) -> None:
-    """Only a label followed by ``=`` or ``:`` and a value is a pair; JSON literals are no passwords."""
-    _untouched(f"the password is {words}; passwords {words}. Password:\nreset your pwd {words}")
-    _untouched('{"password": null, "passwd": true, "pwd": false}')
