@@ -33,7 +33,7 @@ from otel_ai.money import format_usd, json_usd
 from otel_ai.privacy.urls import display_url
 
 if TYPE_CHECKING:
-    from otel_ai.serve.api import Costs, ErrorCategory, Errors, Forecast, Summary
+    from otel_ai.serve.reports import Costs, ErrorCategory, Errors, Forecast, Summary
     from otel_ai.serve.store import Store
 
 __all__ = ["NONE", "REPORTS", "add_parser", "format_usd", "main", "run_report"]
@@ -207,7 +207,7 @@ def _report(args: argparse.Namespace, env: Mapping[str, str], fmt: str, now: dat
     try:
         from sqlalchemy.exc import SQLAlchemyError
 
-        from otel_ai.serve.api import TimeRangeError, resolve_range
+        from otel_ai.serve.reports import TimeRangeError, resolve_range
         from otel_ai.serve.store import open_store
     except ImportError as exc:
         raise ReportError(f"reports need the serve extra (pip install 'otel-ai[serve]'): {exc}") from None
@@ -250,7 +250,7 @@ def _filters(args: argparse.Namespace) -> dict[str, str | None]:
 def _render(
     args: argparse.Namespace, store: Store, since: datetime | None, until: datetime | None, now: datetime, fmt: str,
 ) -> str:
-    from otel_ai.serve import api
+    from otel_ai.serve import reports
 
     filters = _filters(args)
     where = _describe(args, since, until, filters)
@@ -258,17 +258,17 @@ def _render(
     table: Callable[[], str]
     rows: Callable[[], tuple[list[str], list[list[Any]]]]
     if args.report == "summary":
-        summary = api.summary_report(store, since, until, **filters)
+        summary = reports.summary_report(store, since, until, **filters)
         model, table, rows = summary, lambda: _summary_table(summary, where), lambda: _summary_rows(summary)
     elif args.report == "costs":
-        costs = api.costs_report(store, args.group_by, since, until, **filters)
+        costs = reports.costs_report(store, args.group_by, since, until, **filters)
         model, table, rows = costs, lambda: _costs_table(costs, where), lambda: _costs_rows(costs)
     elif args.report == "errors":
-        errors = api.errors_report(store, since, until, **filters)
-        calls = api.summary_report(store, since, until, **filters).calls
+        errors = reports.errors_report(store, since, until, **filters)
+        calls = reports.summary_report(store, since, until, **filters).calls
         model, table, rows = errors, lambda: _errors_table(errors, calls, where), lambda: _errors_rows(errors)
     else:
-        forecast = api.forecast_report(store, now, **filters)
+        forecast = reports.forecast_report(store, now, **filters)
         scope = _describe(args, None, None, filters)
         model, table, rows = forecast, lambda: _forecast_table(forecast, scope), lambda: _forecast_rows(forecast)
     if fmt == "json":
