@@ -113,7 +113,8 @@ from io import BytesIO
 from typing import Any, Literal, cast
 
 from otel_ai._net import LoopbackHandler, parse_float
-from otel_ai.testing.simulator import ScenarioService, _Aborted, serve_until_stopped
+from otel_ai.testing.base import Aborted as _Aborted
+from otel_ai.testing.base import ScenarioService, serve_until_stopped
 
 __all__ = [
     "CHARACTER_COST_HEADER",

@@ -36,25 +36,23 @@ words of its JSON arguments) summed over all choices.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import json
 import math
 import re
 import secrets
-import signal
 import string
 import struct
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from types import FrameType
-from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
+from typing import Any, Literal, cast
 
-from otel_ai._net import LoopbackHandler, LoopbackService, parse_float
+from otel_ai._net import LoopbackHandler, parse_float
+from otel_ai.testing.base import Aborted as _Aborted
+from otel_ai.testing.base import ScenarioService, serve_until_stopped
 
 __all__ = [
     "DEFAULT_REPLY",
@@ -186,10 +184,6 @@ class _ClientError(Exception):
         super().__init__(error.get("message"))
         self.status = status
         self.error = error
-
-
-class _Aborted(Exception):
-    """The simulator is stopping or the client went away: drop the connection."""
 
 
 @dataclass
@@ -419,44 +413,6 @@ class _Handler(LoopbackHandler):
 
 
 # --------------------------------------------------------------------------- the simulator
-
-
-_Recorded = TypeVar("_Recorded")
-
-
-class ScenarioService(LoopbackService, Generic[_Recorded]):
-    """What both API simulators share: a default scenario checked against theirs, the requests they
-    recorded, and sleeps that the simulator's stop interrupts (raising `_Aborted`)."""
-
-    scenarios: ClassVar[Mapping[str, str]] = {}
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, default_scenario: str = "ok") -> None:
-        if default_scenario not in self.scenarios:
-            raise ValueError(f"unknown scenario {default_scenario!r}; known: {', '.join(self.scenarios)}")
-        super().__init__(host, port)
-        self.default_scenario = default_scenario
-        self.requests: list[_Recorded] = []
-        self._stopping = threading.Event()
-
-    def _starting(self) -> None:
-        self._stopping.clear()
-
-    def _stopping_now(self) -> None:
-        self._stopping.set()  # interrupts sleeping scenarios
-
-    def requests_for(self, path: str) -> list[_Recorded]:
-        """Recorded requests whose path ends with ``path`` (e.g. ``"/chat/completions"``, ``"/stream"``)."""
-        with self._lock:
-            return [r for r in self.requests if getattr(r, "path", "").endswith(path)]
-
-    def clear(self) -> None:
-        """Forget the recorded requests."""
-        with self._lock:
-            self.requests.clear()
-
-    def _sleep(self, seconds: float) -> None:
-        if seconds > 0 and self._stopping.wait(seconds):
-            raise _Aborted
 
 
 class OpenAISimulator(ScenarioService[RecordedRequest]):
@@ -1028,34 +984,6 @@ def _chat_usage(prompt_tokens: int, completion_tokens: int, ex: _Exchange) -> di
 
 
 # --------------------------------------------------------------------------- script
-
-
-def serve_until_stopped(
-    make: Callable[[str, int, str], LoopbackService], description: str, scenarios: Mapping[str, str],
-    argv: list[str] | None = None,
-) -> int:
-    """The script form of a simulator: `--host`, `--port` (0: a free one), `--scenario`; runs until SIGTERM or ^C."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
-    parser.add_argument("--scenario", default="ok", choices=sorted(scenarios), help="default scenario")
-    args = parser.parse_args(argv)
-
-    done = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        done.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    simulator = make(args.host, args.port, args.scenario)
-    with simulator:
-        print(f"listening on {getattr(simulator, 'base_url', simulator.url)}", flush=True)
-        try:
-            while not done.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
