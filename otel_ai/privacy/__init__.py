@@ -1,8 +1,11 @@
 """Privacy: nothing secret or personal leaves the process in exported telemetry.
 
-``patterns`` says what counts as a secret (each key format written once), ``redactor`` replaces
-it in strings and nested values, ``exporters`` puts that in front of the real span and log
-exporters, and ``secrets`` collects the clients' API keys seen at run time.
+``patterns`` says what counts as a secret (each key format written once; ``validators`` holds the
+checksums and plausibility checks, ``custom`` the user's ``OTEL_AI_REDACT_PATTERNS``), ``redactor``
+replaces it in strings (``scan``: the escaped and URL-decoded views) and nested values
+(``structure``), ``exporters`` puts that in front of the real span and log exporters, ``secrets``
+collects the clients' API keys seen at run time, ``current`` hands the runtime's redactor to the
+layers below it (notifications, log lines), and ``urls`` masks credentials in URLs.
 
 The names below are imported on first use, so that importing ``otel_ai.privacy.secrets`` (done by
 the instrumentation at start-up) does not also load the SDK exporters and compile the patterns.
