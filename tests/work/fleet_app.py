@@ -18,8 +18,10 @@ def main() -> None:
     from opentelemetry import trace
 
     import otel_ai
-    from otel_ai import budgets, notifiers, notify
+    from otel_ai import budgets
+    from otel_ai import notify as notifiers
     from otel_ai.errors import BudgetExceeded
+    from otel_ai.notify import notification as notify
 
     notices: list[dict[str, object]] = []
     # The notices go to this list, as to a configured notifier: set-up installs the notifiers, then the

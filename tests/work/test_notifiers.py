@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from otel_ai import notify
 from otel_ai import notify as notifiers
 from otel_ai.notify import NotifierConfig, RetryPolicy, SmtpConfig
+from otel_ai.notify import notification as notify
 from otel_ai.notify.notification import Notification
 from otel_ai.runtime.settings import Settings
 

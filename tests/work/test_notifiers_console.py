@@ -15,9 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from otel_ai import notify
 from otel_ai import notify as notifiers
 from otel_ai.notify import ConsoleNotifier, NotifierConfig
+from otel_ai.notify import notification as notify
 from otel_ai.notify.notification import Notification
 
 BUDGET = Notification(

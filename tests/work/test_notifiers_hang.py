@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from otel_ai import notify
 from otel_ai import notify as notifiers
 from otel_ai.notify import NotifierConfig, RetryPolicy
+from otel_ai.notify import notification as notify
 from tests.work.test_notifiers import BUDGET, WebhookReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,7 +128,8 @@ def test_a_hanging_receiver_does_not_slow_the_calls(fast_client: Any, telemetry:
 
 SCRIPT = """
 import sys, time
-from otel_ai import notify as notifiers, notify
+from otel_ai import notify as notifiers
+from otel_ai.notify import notification as notify
 from otel_ai.notify.notification import Notification
 
 notifiers.install_from_env()

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from otel_ai import notify
 from otel_ai import notify as notifiers
 from otel_ai.notify import NotifierConfig
+from otel_ai.notify import notification as notify
 from tests.work.test_notifiers import BUDGET, FAST, TOKEN_PATH, WebhookReceiver, free_port, warnings
 from tests.work.test_notifiers_smtp import SmtpServer, _env, _install
 
@@ -115,12 +115,12 @@ def test_the_give_up_warning_is_redacted(capsys: pytest.CaptureFixture[str]) -> 
 def test_a_failing_redactor_sends_nothing_of_the_text(
     receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from otel_ai.runtime import state
+    from otel_ai.privacy import current
 
     def broken() -> object:
         raise RuntimeError("redactor unavailable")
 
-    monkeypatch.setattr(state, "redactor", broken)
+    monkeypatch.setattr(current, "redactor", broken)
     dispatcher = notifiers.install(NotifierConfig(webhook_url=receiver.url + "/hook"), FAST)
     assert dispatcher is not None
     notify.notify(LEAKY)

@@ -22,8 +22,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from otel_ai import notify
 from otel_ai import notify as notifiers
+from otel_ai.notify import notification as notify
 from tests.work.test_notifiers import BUDGET, FAST, free_port, warnings
 
 USER = "otel-ai"
