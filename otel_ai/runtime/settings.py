@@ -98,7 +98,7 @@ class Settings:
 
         budgets, budget_problems = parse_budget_config(env)
         problems.extend(budget_problems)  # bad entries are skipped
-        from otel_ai.notify import parse_notifiers
+        from otel_ai.notify.settings import parse_notifiers
 
         notifiers, notifier_problems = parse_notifiers(env)
         problems.extend(notifier_problems)  # a notifier with a bad value stays off
