@@ -14,26 +14,26 @@ from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urlsplit
 
-WEBHOOK_URL_VAR: Final = "OTEL_AI_ALERT_WEBHOOK_URL"
-SLACK_WEBHOOK_URL_VAR: Final = "OTEL_AI_ALERT_SLACK_WEBHOOK_URL"
-SMTP_HOST_VAR: Final = "OTEL_AI_ALERT_SMTP_HOST"
-SMTP_PORT_VAR: Final = "OTEL_AI_ALERT_SMTP_PORT"
-SMTP_FROM_VAR: Final = "OTEL_AI_ALERT_SMTP_FROM"
-SMTP_TO_VAR: Final = "OTEL_AI_ALERT_SMTP_TO"
-SMTP_USERNAME_VAR: Final = "OTEL_AI_ALERT_SMTP_USERNAME"
-SMTP_PASSWORD_FILE_VAR: Final = "OTEL_AI_ALERT_SMTP_PASSWORD_FILE"
-SMTP_PASSWORD_VAR: Final = "OTEL_AI_ALERT_SMTP_PASSWORD"  # refused: see parse_notifiers
-SMTP_STARTTLS_VAR: Final = "OTEL_AI_ALERT_SMTP_STARTTLS"
-SMTP_CA_FILE_VAR: Final = "OTEL_AI_ALERT_SMTP_CA_FILE"
-TIMEOUT_VAR: Final = "OTEL_AI_ALERT_TIMEOUT"
+from otel_ai import variables
 
-DEFAULT_SMTP_PORT: Final = 587
-DEFAULT_TIMEOUT_S: Final = 5.0
-MAX_TIMEOUT_S: Final = 60.0
+WEBHOOK_URL_VAR: Final = variables.ALERT_WEBHOOK_URL.name
+SLACK_WEBHOOK_URL_VAR: Final = variables.ALERT_SLACK_WEBHOOK_URL.name
+SMTP_HOST_VAR: Final = variables.ALERT_SMTP_HOST.name
+SMTP_PORT_VAR: Final = variables.ALERT_SMTP_PORT.name
+SMTP_FROM_VAR: Final = variables.ALERT_SMTP_FROM.name
+SMTP_TO_VAR: Final = variables.ALERT_SMTP_TO.name
+SMTP_USERNAME_VAR: Final = variables.ALERT_SMTP_USERNAME.name
+SMTP_PASSWORD_FILE_VAR: Final = variables.ALERT_SMTP_PASSWORD_FILE.name
+SMTP_PASSWORD_VAR: Final = variables.ALERT_SMTP_PASSWORD.name  # refused: see parse_notifiers
+SMTP_STARTTLS_VAR: Final = variables.ALERT_SMTP_STARTTLS.name
+SMTP_CA_FILE_VAR: Final = variables.ALERT_SMTP_CA_FILE.name
+TIMEOUT_VAR: Final = variables.ALERT_TIMEOUT.name
+
+DEFAULT_SMTP_PORT: Final = int(variables.ALERT_SMTP_PORT.default or 0)
+DEFAULT_TIMEOUT_S: Final = float(variables.ALERT_TIMEOUT.default or 0)
+MAX_TIMEOUT_S: Final = float(variables.ALERT_TIMEOUT.maximum or 0)
 
 _ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+$")
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
 
 
 
@@ -102,7 +102,7 @@ def _timeout(env: Mapping[str, str], problems: list[str]) -> float:
     if not raw:
         return DEFAULT_TIMEOUT_S
     try:
-        value = float(raw.removesuffix("s"))
+        value = variables.parse_seconds(raw)
     except ValueError:
         value = float("nan")
     if not 0 < value <= MAX_TIMEOUT_S:  # also false for NaN
@@ -157,9 +157,12 @@ def _smtp(env: Mapping[str, str], problems: list[str]) -> SmtpConfig | None:
     port = DEFAULT_SMTP_PORT
     raw_port = _text(env, SMTP_PORT_VAR)
     if raw_port:
-        if raw_port.isdigit() and 0 < int(raw_port) <= 65535:
-            port = int(raw_port)
-        else:
+        try:
+            port = variables.parse_int(raw_port)
+        except ValueError:
+            port = 0
+        if not 0 < port <= 65535:
+            port = DEFAULT_SMTP_PORT
             problems.append(f"{SMTP_PORT_VAR}={raw_port!r} is not a port (1-65535){off}")
     sender = _text(env, SMTP_FROM_VAR)
     if not sender:
@@ -176,9 +179,9 @@ def _smtp(env: Mapping[str, str], problems: list[str]) -> SmtpConfig | None:
                         f"ops@example.com{off}")
     starttls = True
     raw_tls = _text(env, SMTP_STARTTLS_VAR).lower()
-    if raw_tls in _FALSE:
-        starttls = False
-    elif raw_tls and raw_tls not in _TRUE:
+    try:
+        starttls = variables.parse_bool(raw_tls) if raw_tls else True
+    except ValueError:
         problems.append(f"{SMTP_STARTTLS_VAR}={raw_tls!r} is not a boolean (true/false){off}")
     username = _text(env, SMTP_USERNAME_VAR) or None
     password = _password(env, problems, off)
