@@ -318,3 +318,68 @@ def test_otel_ai_check_lists_budgets_and_notifiers_without_their_secrets():
     assert "fleet-token-0123456789abcdef" not in fleet.stdout + fleet.stderr
     console = _run([str(BIN / "otel-ai"), "check", "--no-probe"], OTEL_TRACES_EXPORTER="otel_ai_console")
     assert "notifiers            none set; budget crossings are printed on the console" in console.stdout
+
+
+# --- the settings table (otel_ai/variables.py) ------------------------------------------------------------
+
+
+def test_readme_configuration_table_is_the_generated_one():
+    """README's table is `python -m otel_ai.variables --markdown`: edit the rows there, then regenerate."""
+    from otel_ai import variables
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- generated from otel_ai/variables.py")
+    start = readme.index("\n", start) + 1
+    end = readme.index("<!-- end of the generated table -->", start)
+    assert readme[start:end] == variables.markdown(), (
+        "README.md's configuration table differs from otel_ai/variables.py: run "
+        "`python -m otel_ai.variables --markdown` and paste its output between the two comments")
+
+
+def test_every_variable_the_code_names_is_in_the_table():
+    import re
+
+    from otel_ai import variables
+
+    prefixes = ("OTEL_AI_SERVE_", "OTEL_AI_ALERT_", "OTEL_AI_ALERT_SMTP_", "OTEL_AI_LOG_")  # families, in prose
+    known = set(variables.BY_NAME)
+    named = {name for path in (ROOT / "otel_ai").rglob("*.py")
+             for name in re.findall(r"OTEL_AI_[A-Z0-9_]*[A-Z0-9]_?", path.read_text(encoding="utf-8"))}
+    missing = sorted(n for n in named if n not in known and n not in prefixes and not n.startswith("OTEL_AI_SERVE_"))
+    assert not missing, f"not in otel_ai/variables.py: {missing}"
+    assert len([v for v in variables.VARIABLES if v.name.startswith("OTEL_AI_")]) >= 29
+
+
+@pytest.mark.parametrize("value, ok", [
+    ("1_024", True), ("+1024", True), (" 1024 ", True),
+    ("_1024", False), ("1024_", False), ("1__024", False), ("1,024", False), ("0x400", False), ("١٠٢٤", False),
+])
+def test_one_integer_rule_for_every_integer_variable(value, ok):
+    """Integers read by the settings, the log settings and the notifiers follow one rule (Python's literal)."""
+    from otel_ai.notify import parse_notifiers
+    from otel_ai.runtime.logs import parse_log_settings
+
+    settings = Settings.from_env({"OTEL_AI_CONTENT_MAX_LENGTH": value})
+    assert (settings.content_max_length == 1024) is ok
+    logs, problems = parse_log_settings({"OTEL_AI_LOG_FILE_MAX_BYTES": value})
+    assert (logs.max_bytes == 1024) is ok and (not problems) is ok
+    smtp_env = {"OTEL_AI_ALERT_SMTP_HOST": "smtp.example.com", "OTEL_AI_ALERT_SMTP_PORT": value,
+                "OTEL_AI_ALERT_SMTP_FROM": "a@example.com", "OTEL_AI_ALERT_SMTP_TO": "b@example.com"}
+    config, problems = parse_notifiers(smtp_env)
+    assert (config.smtp is not None and config.smtp.port == 1024) is ok and (not problems) is ok
+
+
+@pytest.mark.parametrize("value, expected", [("YES", True), ("on", True), ("1", True), ("Off", False),
+                                             ("no", False), ("0", False), ("maybe", None)])
+def test_one_boolean_rule_for_every_boolean_variable(value, expected):
+    from otel_ai.notify import parse_notifiers
+
+    settings = Settings.from_env({"OTEL_AI_GC_FREEZE": value, "OTEL_AI_STRICT": value})
+    assert settings.gc_freeze is (expected or False) and settings.strict is (expected or False)
+    config, problems = parse_notifiers({"OTEL_AI_ALERT_SMTP_HOST": "smtp.example.com",
+                                        "OTEL_AI_ALERT_SMTP_FROM": "a@example.com",
+                                        "OTEL_AI_ALERT_SMTP_TO": "b@example.com", "OTEL_AI_ALERT_SMTP_STARTTLS": value})
+    if expected is None:
+        assert config.smtp is None and any("is not a boolean" in p for p in problems)
+    else:
+        assert config.smtp is not None and config.smtp.starttls is expected

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 from urllib.parse import urlsplit
 
+from otel_ai import variables
 from otel_ai.genai.model import ContentMode
 from otel_ai.privacy.urls import display_url, mask_urls, split_credentials
 from otel_ai.runtime import setup as _setup
@@ -23,6 +24,7 @@ from otel_ai.version import __version__
 _SIGNALS = ("traces", "metrics", "logs")
 _DEFAULT_ENDPOINTS = {"grpc": "http://localhost:4317", "http/protobuf": "http://localhost:4318"}
 _PROBE_TIMEOUT_S = 2.0
+_PROTOCOLS = variables.BY_NAME["OTEL_EXPORTER_OTLP_PROTOCOL"].choices  # as the SDK spells them (case matters)
 
 
 def signal_export(signal: str, env: Mapping[str, str]) -> tuple[str, str | None, str | None]:
@@ -91,7 +93,7 @@ def _work_lines(env: Mapping[str, str], line: Callable[[str, str], None]) -> Non
         blocking = sum(b.action == "block" for b in config.budgets)
         where = f"fleet spend from {display_url(config.server)}" if config.server else "spend counted in each process"
         if config.server and config.token:
-            where += " (with OTEL_AI_BUDGET_SERVER_TOKEN)"
+            where += f" (with {variables.BUDGET_SERVER_TOKEN.name})"
         line("budgets", f"{len(config.budgets)} ({blocking} blocking): "
              + ", ".join(f"{b.name} {b.limit_usd:g} USD/{b.period}" for b in config.budgets) + f"; {where}")
     notifiers = parse_notifiers(env)[0].describe()
@@ -114,8 +116,8 @@ def run_check(out: TextIO | None = None, env: Mapping[str, str] | None = None, *
         *(f"OTEL_EXPORTER_OTLP_{s.upper()}_PROTOCOL" for s in _SIGNALS),
     ):
         value = env.get(variable)
-        if value is not None and value.strip() not in ("grpc", "http/protobuf"):
-            problems.append(f"{variable}={value!r} is not one of: grpc, http/protobuf")
+        if value is not None and value.strip() not in _PROTOCOLS:
+            problems.append(f"{variable}={value!r} is not one of: {', '.join(_PROTOCOLS)}")
     problems.extend(_state.load())
     settings = _state.settings()
     pricing = _state.pricing()
@@ -140,7 +142,7 @@ def run_check(out: TextIO | None = None, env: Mapping[str, str] | None = None, *
     line("content capture", "off" if content is ContentMode.NO_CONTENT else f"{content.value} (max {limit} characters)")
     overrides = ""
     if settings.pricing_file:
-        broken = any(p.startswith("OTEL_AI_PRICING_FILE") for p in problems)
+        broken = any(p.startswith(variables.PRICING_FILE.name) for p in problems)
         use = "NOT used (see below)" if broken else f"prices {pricing.overrides} model(s)"
         overrides = f"; {settings.pricing_file} {use}"
     line("pricing", f"built-in catalog dated {pricing.catalog_date}{overrides}")

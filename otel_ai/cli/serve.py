@@ -23,6 +23,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from otel_ai import variables
+
 if TYPE_CHECKING:
     from otel_ai.serve.server import ServeConfig, StoreOpener
 
@@ -418,7 +420,7 @@ def run_serve(
 
 
 def _strict(env: Mapping[str, str]) -> bool:
-    return env.get("OTEL_AI_STRICT", "").strip().lower() in {"1", "true", "yes", "on"}
+    return variables.STRICT.boolean(env, [])  # a bad value is the agent's problem line, not serve's
 
 
 def _install_notifiers(config: ServeConfig, env: Mapping[str, str]) -> str | None:

@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Final
 
+from otel_ai import variables
+
 __all__ = [
     "LOG_FILE_BACKUPS_VAR",
     "LOG_FILE_MAX_BYTES_VAR",
@@ -56,21 +58,20 @@ __all__ = [
     "uninstall",
 ]
 
-LOG_LEVEL_VAR: Final = "OTEL_AI_LOG_LEVEL"
-LOG_FORMAT_VAR: Final = "OTEL_AI_LOG_FORMAT"
-LOG_FILE_VAR: Final = "OTEL_AI_LOG_FILE"
-LOG_FILE_MAX_BYTES_VAR: Final = "OTEL_AI_LOG_FILE_MAX_BYTES"
-LOG_FILE_BACKUPS_VAR: Final = "OTEL_AI_LOG_FILE_BACKUPS"
+LOG_LEVEL_VAR: Final = variables.LOG_LEVEL.name
+LOG_FORMAT_VAR: Final = variables.LOG_FORMAT.name
+LOG_FILE_VAR: Final = variables.LOG_FILE.name
+LOG_FILE_MAX_BYTES_VAR: Final = variables.LOG_FILE_MAX_BYTES.name
+LOG_FILE_BACKUPS_VAR: Final = variables.LOG_FILE_BACKUPS.name
 
 _LEVELS: Final = {
     "debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "warn": logging.WARNING,
     "error": logging.ERROR, "critical": logging.CRITICAL,
 }
 _OFF: Final = frozenset({"off", "none"})
-_FORMATS: Final = ("json", "none")
 DEFAULT_LEVEL: Final = logging.INFO
-DEFAULT_MAX_BYTES: Final = 10 * 1024 * 1024
-DEFAULT_BACKUPS: Final = 5
+DEFAULT_MAX_BYTES: Final = int(variables.LOG_FILE_MAX_BYTES.default or 0)
+DEFAULT_BACKUPS: Final = int(variables.LOG_FILE_BACKUPS.default or 0)
 
 # Loggers whose records are never exported over OTLP: ours and the SDK's, exporters included.
 _NOT_EXPORTED: Final = ("otel_ai", "opentelemetry")
@@ -95,43 +96,16 @@ def parse_log_settings(env: Mapping[str, str] | None = None) -> tuple[LogSetting
     env = os.environ if env is None else env
     problems: list[str] = []
     level, level_set, export = DEFAULT_LEVEL, False, True
-    raw = env.get(LOG_LEVEL_VAR)
-    if raw is not None and raw.strip():
-        name = raw.strip().lower()
-        if name in _OFF:
-            export, level_set = False, True
-        elif name in _LEVELS:
-            level, level_set = _LEVELS[name], True
-        else:
-            problems.append(f"{LOG_LEVEL_VAR}={raw!r} is not one of: debug, info, warning, error, critical, off; "
-                            "using info")
-    json_stdout = False
-    raw = env.get(LOG_FORMAT_VAR)
-    if raw is not None and raw.strip():
-        name = raw.strip().lower()
-        if name in _FORMATS:
-            json_stdout = name == "json"
-        else:
-            problems.append(f"{LOG_FORMAT_VAR}={raw!r} is not one of: {', '.join(_FORMATS)}; no log lines on stdout")
+    name = variables.LOG_LEVEL.choice(env, problems)
+    if name in _OFF:
+        export, level_set = False, True
+    elif name is not None:
+        level, level_set = _LEVELS[name], True
+    json_stdout = variables.LOG_FORMAT.choice(env, problems) == "json"
     file = (env.get(LOG_FILE_VAR) or "").strip() or None
-    max_bytes = _integer(env, LOG_FILE_MAX_BYTES_VAR, DEFAULT_MAX_BYTES, 1, problems)
-    backups = _integer(env, LOG_FILE_BACKUPS_VAR, DEFAULT_BACKUPS, 0, problems)
+    max_bytes = variables.LOG_FILE_MAX_BYTES.integer(env, problems)
+    backups = variables.LOG_FILE_BACKUPS.integer(env, problems)
     return LogSettings(level, level_set, export, json_stdout, file, max_bytes, backups), problems
-
-
-def _integer(env: Mapping[str, str], name: str, default: int, minimum: int, problems: list[str]) -> int:
-    raw = env.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = int(raw.strip().replace("_", ""))
-    except ValueError:
-        problems.append(f"{name}={raw!r} is not an integer; using {default}")
-        return default
-    if value < minimum:
-        problems.append(f"{name}={raw!r} must be at least {minimum}; using {default}")
-        return default
-    return value
 
 
 # --- the JSON-lines formatter ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from otel_ai import variables
 from otel_ai.errors import ConfigError
 from otel_ai.genai.model import ContentMode
 from otel_ai.privacy.patterns import UserPattern, parse_pattern_entries
@@ -25,13 +26,13 @@ if TYPE_CHECKING:  # otel_ai.work imports this module: its types only for annota
     from otel_ai.budgets import BudgetConfig
     from otel_ai.notify import NotifierConfig
 
-CAPTURE_CONTENT_VAR = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
-PRICING_FILE_VAR = "OTEL_AI_PRICING_FILE"
-REDACT_PATTERNS_VAR = "OTEL_AI_REDACT_PATTERNS"
-PROVIDER_HOSTS_VAR = "OTEL_AI_PROVIDER_HOSTS"
-CONTENT_MAX_LENGTH_VAR = "OTEL_AI_CONTENT_MAX_LENGTH"
-GC_FREEZE_VAR = "OTEL_AI_GC_FREEZE"
-STRICT_VAR = "OTEL_AI_STRICT"
+CAPTURE_CONTENT_VAR = variables.CAPTURE_CONTENT.name
+PRICING_FILE_VAR = variables.PRICING_FILE.name
+REDACT_PATTERNS_VAR = variables.REDACT_PATTERNS.name
+PROVIDER_HOSTS_VAR = variables.PROVIDER_HOSTS.name
+CONTENT_MAX_LENGTH_VAR = variables.CONTENT_MAX_LENGTH.name
+GC_FREEZE_VAR = variables.GC_FREEZE.name
+STRICT_VAR = variables.STRICT.name
 
 
 _CONTENT_ALIASES = {
@@ -50,8 +51,6 @@ _CONTENT_ALIASES = {
     "span_and_event": ContentMode.SPAN_AND_EVENT,
 }
 
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
 _PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_.]*$")
 # An exact host, "*" (every other host), or "*." and a domain (its subdomains).
 _HOST = re.compile(r"^(\*|(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*)$")
@@ -79,7 +78,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         problems: list[str] = []  # one line each: the variable, what is wrong, the fallback in use
-        content = _content_mode(env.get(CAPTURE_CONTENT_VAR), problems)
+        content = content_mode(env.get(CAPTURE_CONTENT_VAR), problems)
         raw_patterns = env.get(REDACT_PATTERNS_VAR) or None
         patterns, pattern_problems = parse_pattern_entries(raw_patterns, REDACT_PATTERNS_VAR)
         for problem in pattern_problems:
@@ -98,19 +97,19 @@ class Settings:
 
         budgets, budget_problems = parse_budget_config(env)
         problems.extend(budget_problems)  # bad entries are skipped
-        from otel_ai.notify import parse_notifiers
+        from otel_ai.notify.settings import parse_notifiers
 
         notifiers, notifier_problems = parse_notifiers(env)
         problems.extend(notifier_problems)  # a notifier with a bad value stays off
         return cls(
             content=content,
-            content_max_length=_positive_int(env, CONTENT_MAX_LENGTH_VAR, 8192, problems),
+            content_max_length=variables.CONTENT_MAX_LENGTH.integer(env, problems),
             pricing_file=env.get(PRICING_FILE_VAR) or None,
             redact_patterns=raw_patterns,
             patterns=tuple(patterns),
-            provider_hosts=_provider_hosts(env.get(PROVIDER_HOSTS_VAR), problems),
-            gc_freeze=_bool(env, GC_FREEZE_VAR, False, problems),
-            strict=_bool(env, STRICT_VAR, False, problems),
+            provider_hosts=provider_hosts(env.get(PROVIDER_HOSTS_VAR), problems),
+            gc_freeze=variables.GC_FREEZE.boolean(env, problems),
+            strict=variables.STRICT.boolean(env, problems),
             problems=tuple(problems),
             logs=logs,
             budgets=budgets,
@@ -124,7 +123,8 @@ class Settings:
             raise ConfigError("; ".join(problems))
 
 
-def _content_mode(raw: str | None, problems: list[str]) -> ContentMode:
+def content_mode(raw: str | None, problems: list[str]) -> ContentMode:
+    """`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`: the mode, or off with a problem line."""
     value = (raw or "").strip().lower()
     mode = _CONTENT_ALIASES.get(value)
     if mode is None:
@@ -136,35 +136,7 @@ def _content_mode(raw: str | None, problems: list[str]) -> ContentMode:
     return mode
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool, problems: list[str]) -> bool:
-    raw = env.get(name)
-    if raw is None or not raw.strip():
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    problems.append(f"{name}={raw!r} is not a boolean (true/false, 1/0, yes/no, on/off); using {str(default).lower()}")
-    return default
-
-
-def _positive_int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:
-    raw = env.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        problems.append(f"{name}={raw!r} is not an integer; using {default}")
-        return default
-    if value <= 0:
-        problems.append(f"{name}={raw!r} must be greater than 0; using {default}")
-        return default
-    return value
-
-
-def _provider_hosts(raw: str | None, problems: list[str]) -> dict[str, str]:
+def provider_hosts(raw: str | None, problems: list[str]) -> dict[str, str]:
     """Parse `host=provider` pairs (comma separated); `*` is the fallback for unknown hosts.
 
     A bad entry is skipped (with a problem line); the others still apply.

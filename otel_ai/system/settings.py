@@ -1,4 +1,4 @@
-"""`OTEL_AI_SYSTEM_METRICS` and the names it selects; standard library only (the SDK settings import it).
+"""`OTEL_AI_SYSTEM_METRICS` and the names it selects; standard library only (the agent's settings import it).
 
 A bad value never stops the app: `parse_system_metrics` returns the fallback (`basic`) and one problem
 line naming the variable, which the agent's settings print with the others (and `otel-ai check` /
@@ -12,7 +12,9 @@ import fnmatch
 import os
 from collections.abc import Mapping, MutableMapping
 
-SYSTEM_METRICS_VAR = "OTEL_AI_SYSTEM_METRICS"
+from otel_ai import variables
+
+SYSTEM_METRICS_VAR = variables.SYSTEM_METRICS.name
 # The contrib instrumentation's own exclusion list (fnmatch patterns over its config keys); we honour it
 # for our metrics too, so one variable drops a metric whichever package makes it.
 EXCLUDED_METRICS_VAR = "OTEL_PYTHON_SYSTEM_METRICS_EXCLUDED_METRICS"
@@ -63,14 +65,9 @@ GPU_METRICS: tuple[str, ...] = (
 def parse_system_metrics(env: Mapping[str, str] | None = None) -> tuple[MetricSet, str | None]:
     """The set in effect and, for a bad value, the one line saying so (the fallback is `basic`)."""
     env = os.environ if env is None else env
-    raw = env.get(SYSTEM_METRICS_VAR)
-    if raw is None or not raw.strip():
-        return DEFAULT, None
-    try:
-        return MetricSet(raw.strip().lower()), None
-    except ValueError:
-        allowed = ", ".join(m.value for m in MetricSet)
-        return DEFAULT, f"{SYSTEM_METRICS_VAR}={raw!r} is not one of: {allowed} (case-insensitive); using basic"
+    problems: list[str] = []
+    name = variables.SYSTEM_METRICS.choice(env, problems, suffix=" (case-insensitive)")
+    return (DEFAULT if name is None else MetricSet(name)), (problems[0] if problems else None)
 
 
 def excluded_patterns(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
