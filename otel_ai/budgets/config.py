@@ -1,4 +1,5 @@
-"""Budget declarations: the `Budget` spec, spend units, and the parser of the `OTEL_AI_BUDGET*` variables.
+"""Budget declarations: the `Budget` spec, spend units, and the parser of `OTEL_AI_BUDGETS` and the
+`OTEL_AI_BUDGET_SERVER*` variables.
 
 Kept apart from the tracker so that settings (and `otel-ai check`, and the server's budget pages)
 read budgets without loading the spend-tracking machinery.
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from otel_ai.privacy.urls import display_url
+from otel_ai.variables import parse_seconds
 
 __all__ = [
     "ACTIONS",
@@ -129,7 +131,7 @@ def parse_budget_config(env: Mapping[str, str] | None = None) -> tuple[BudgetCon
     raw_ttl = (env.get(BUDGET_SERVER_TTL_VAR) or "").strip()
     if raw_ttl:
         try:
-            ttl = float(raw_ttl.removesuffix("s"))
+            ttl = parse_seconds(raw_ttl)
             if not math.isfinite(ttl) or ttl <= 0:
                 raise ValueError
         except ValueError:
