@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from otel_ai.serve.store.store import GroupCommit
+from otel_ai.serve.store.group_commit import GroupCommit
 
 
 class Recorder:

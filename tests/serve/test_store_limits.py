@@ -163,7 +163,7 @@ def test_the_cutoff_follows_the_oldest_data_whichever_table_holds_it(open_stores
 
 
 def test_the_cap_deletes_in_slices_so_that_ingest_waits_little(open_stores: Any, monkeypatch: Any) -> None:
-    from otel_ai.serve.store import store as store_module
+    from otel_ai.serve.store import retention as store_module
 
     base = ns(datetime(2026, 8, 1, tzinfo=timezone.utc))
     items = _in_arrival_order(2000, base, base + 20 * DAY_NS, seed=13)

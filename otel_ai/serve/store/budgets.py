@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Table, or_
 
-from otel_ai.serve.store.store import _to_ns
+from otel_ai.serve.store.aggregates import to_ns
 
 if TYPE_CHECKING:
     from otel_ai.serve.store import Store
@@ -49,5 +49,5 @@ def spend(
 ) -> dict[str, Any]:
     """Calls and USD in `scope` over [since, until) (until: no end): `{"spent_usd", "calls"}`."""
     scope = scope or {}
-    totals = store.totals(_to_ns(since), _to_ns(until), lambda table: _scope_filter(table, scope))
+    totals = store.totals(to_ns(since), to_ns(until), lambda table: _scope_filter(table, scope))
     return {"spent_usd": totals.cost_usd, "calls": totals.calls}
