@@ -102,10 +102,12 @@ def test_deepseek_cache_hit_price_is_the_cached_input_price(catalog):
 
 
 def test_builtin_json_has_documented_shape_and_every_entry_loads():
-    data_file = Path(__file__).resolve().parents[1] / "otel_ai" / "pricing" / "data" / "pricing.json"
-    document = json.loads(data_file.read_text(encoding="utf-8"))
-    assert set(document) == {"catalog_date", "models"}
-    assert len(PricingCatalog.load().entries) == len(document["models"])
+    # pricing.json plus one file per provider (data/*.json): every model of every file is loaded.
+    folder = Path(__file__).resolve().parents[1] / "otel_ai" / "pricing" / "data"
+    documents = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.json"))]
+    for document in documents:
+        assert set(document) <= {"catalog_date", "models", "local_providers"} and "models" in document
+    assert len(PricingCatalog.load().entries) == sum(len(document["models"]) for document in documents)
 
 
 def test_builtin_catalog_goes_through_the_same_validation(tmp_path, monkeypatch):

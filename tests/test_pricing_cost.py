@@ -173,7 +173,7 @@ def test_top_level_of_the_wrong_type_names_the_type(tmp_path):
 def test_unknown_top_level_fields_are_listed_with_the_allowed_ones(tmp_path):
     path = write_user_file(tmp_path, {"models": {}, "prices": {}, "extra": 1})
     assert load_error(path) == (
-        f"pricing file {path}: unknown top-level field(s) 'extra', 'prices'; allowed: catalog_date, models"
+        f"pricing file {path}: unknown top-level field(s) 'extra', 'prices'; allowed: catalog_date, local_providers, models"
     )
 
 
@@ -191,7 +191,8 @@ def test_unknown_entry_fields_are_listed_with_the_allowed_ones(tmp_path):
     path = write_user_file(tmp_path, {"models": {"m": {"price": 1, "cost": 2}}})
     assert load_error(path) == (
         f"pricing file {path}: model 'm': unknown field(s) 'cost', 'price'; allowed fields: "
-        "cached_input_per_mtok, checked, input_per_mtok, note, output_per_mtok, per_hour, per_kchar, provider, source"
+        "cache_write_1h_per_mtok, cache_write_per_mtok, cached_input_per_mtok, checked, input_per_mtok, note, "
+        "output_per_mtok, per_hour, per_kchar, provider, source"
     )
 
 

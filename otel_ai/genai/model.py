@@ -40,7 +40,8 @@ class Usage:
     input_tokens: int | None = None  # includes cached input tokens, as the conventions define
     output_tokens: int | None = None  # includes reasoning tokens
     cache_read_input_tokens: int | None = None
-    cache_creation_input_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None  # cache writes, all of them (part of input_tokens)
+    cache_creation_1h_input_tokens: int | None = None  # the writes kept for an hour (Anthropic), for pricing
     reasoning_output_tokens: int | None = None
     characters: int | None = None  # text sent to speech synthesis
     audio_seconds: float | None = None  # audio transcribed or produced

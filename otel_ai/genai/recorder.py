@@ -338,6 +338,8 @@ class GenAIRecorder:
     def _cost_of(self, request: GenAIRequest, resp: GenAIResponse) -> Cost | None:
         if self._pricing is None:
             return None
+        if request.provider in self._pricing.local_providers:
+            return Cost(0.0, 0.0, 0.0, "local")  # a model on the user's own hardware: a known zero, whatever its name
         usage = resp.usage
         for model in (resp.model, request.model):
             if model:
@@ -346,6 +348,8 @@ class GenAIRecorder:
                     input_tokens=usage.input_tokens,
                     output_tokens=usage.output_tokens,
                     cached_input_tokens=usage.cache_read_input_tokens,
+                    cache_write_tokens=usage.cache_creation_input_tokens,
+                    cache_write_1h_tokens=usage.cache_creation_1h_input_tokens,
                     characters=usage.characters,
                     audio_seconds=usage.audio_seconds,
                     source=resp.pricing_source,

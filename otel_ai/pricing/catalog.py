@@ -41,10 +41,15 @@ from otel_ai.pricing.cost import Cost
 __all__ = ["Cost", "ModelPrice", "PricingCatalog"]
 
 
-_PRICE_FIELDS: Final = ("input_per_mtok", "cached_input_per_mtok", "output_per_mtok", "per_kchar", "per_hour")
+_PRICE_FIELDS: Final = (
+    "input_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok", "cache_write_1h_per_mtok",
+    "output_per_mtok", "per_kchar", "per_hour",
+)
 _TEXT_FIELDS: Final = ("provider", "checked", "source", "note")
 _ALLOWED_FIELDS: Final = frozenset(_PRICE_FIELDS + _TEXT_FIELDS)
-_ALLOWED_TOP_LEVEL: Final = frozenset(("catalog_date", "models"))
+_ALLOWED_TOP_LEVEL: Final = frozenset(("catalog_date", "models", "local_providers"))
+# Inference-profile ids on Bedrock carry a geography before the model id: "us.anthropic.claude-…".
+_REGION_PREFIX: Final = re.compile(r"^(?:us|eu|apac|jp|au|ca|us-gov|global)\.(?=[a-z0-9-]+\.)")
 _ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Dated snapshots: "gpt-4o-mini-2024-07-18" and "gpt-4-0613" resolve to their family's price.
 _SNAPSHOT_SUFFIX: Final = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{4})$")
@@ -66,6 +71,8 @@ class ModelPrice:
     checked: str | None
     source: str | None
     per_hour: float | None = None
+    cache_write_per_mtok: float | None = None  # cache writes (Anthropic's 5-minute write); falls back to input
+    cache_write_1h_per_mtok: float | None = None  # 1-hour cache writes; falls back to the 5-minute write price
 
 
 class _DuplicateKeyError(Exception):
@@ -185,25 +192,58 @@ def _price_from_fields(model: str, fields: Mapping[str, Any]) -> ModelPrice:
         checked=fields.get("checked"),
         source=fields.get("source"),
         per_hour=fields.get("per_hour"),
+        cache_write_per_mtok=fields.get("cache_write_per_mtok"),
+        cache_write_1h_per_mtok=fields.get("cache_write_1h_per_mtok"),
     )
 
 
-def _load_builtin() -> tuple[str, dict[str, dict[str, Any]]]:
-    """Read and validate the catalog shipped in the package."""
-    resource = resources.files("otel_ai.pricing") / "data" / "pricing.json"
-    path = str(resource)
-    try:
-        text = resource.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"pricing file {path}: cannot read built-in catalog: {exc}") from None
-    document = _read_document(path, text)
-    catalog_date = document.get("catalog_date")
-    if not isinstance(catalog_date, str) or not _valid_date(catalog_date):
-        raise ConfigError(f"pricing file {path}: 'catalog_date' must be a date in YYYY-MM-DD format")
-    return catalog_date, _parse_models(path, document)
+def _local_providers(path: str, document: Mapping[str, Any]) -> frozenset[str]:
+    """`local_providers`: providers whose models run on the user's own hardware (a known zero cost)."""
+    value = document.get("local_providers", [])
+    if not isinstance(value, list) or not all(isinstance(name, str) and name for name in value):
+        raise ConfigError(f"pricing file {path}: 'local_providers' must be a list of provider names")
+    return frozenset(value)
 
 
-def _load_user(user_file: str | os.PathLike[str]) -> tuple[str, dict[str, dict[str, Any]]]:
+class _Builtin:
+    """The catalog shipped in the package: `data/pricing.json` plus one file per provider (`data/*.json`)."""
+
+    __slots__ = ("catalog_date", "local_providers", "models")
+
+    def __init__(self) -> None:
+        self.catalog_date = ""
+        self.models: dict[str, tuple[dict[str, Any], str]] = {}  # model -> (fields, catalog date)
+        self.local_providers: frozenset[str] = frozenset()
+
+
+def _load_builtin() -> _Builtin:
+    """Read and validate every file of the built-in catalog; a model priced in two files is an error."""
+    folder = resources.files("otel_ai.pricing") / "data"
+    found = _Builtin()
+    owner: dict[str, str] = {}
+    names = sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".json"))
+    for name in ["pricing.json", *(n for n in names if n != "pricing.json")]:
+        resource = folder / name
+        path = str(resource)
+        try:
+            text = resource.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"pricing file {path}: cannot read built-in catalog: {exc}") from None
+        document = _read_document(path, text)
+        catalog_date = document.get("catalog_date")
+        if not isinstance(catalog_date, str) or not _valid_date(catalog_date):
+            raise ConfigError(f"pricing file {path}: 'catalog_date' must be a date in YYYY-MM-DD format")
+        for model, fields in _parse_models(path, document).items():
+            if model in owner:
+                raise ConfigError(f"pricing file {path}: model {model!r} is already priced in {owner[model]}")
+            owner[model] = name
+            found.models[model] = (fields, catalog_date)
+        found.local_providers |= _local_providers(path, document)
+        found.catalog_date = max(found.catalog_date, catalog_date)
+    return found
+
+
+def _load_user(user_file: str | os.PathLike[str]) -> tuple[frozenset[str], dict[str, dict[str, Any]]]:
     """Read and validate a user pricing file; its ``catalog_date`` is ignored."""
     path = os.fspath(user_file)
     try:
@@ -213,34 +253,45 @@ def _load_user(user_file: str | os.PathLike[str]) -> tuple[str, dict[str, dict[s
         raise ConfigError(f"pricing file {path}: file not found (set by OTEL_AI_PRICING_FILE)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"pricing file {path}: cannot read file: {exc}") from None
-    return path, _parse_models(path, _read_document(path, text))
+    document = _read_document(path, text)
+    return _local_providers(path, document), _parse_models(path, document)
 
 
 class PricingCatalog:
     """Model prices merged from the built-in catalog and an optional user file, with cached lookups."""
 
-    __slots__ = ("_cache", "_prices", "catalog_date", "overrides")
+    __slots__ = ("_cache", "_prices", "catalog_date", "local_providers", "overrides")
 
-    catalog_date: str
+    catalog_date: str  # the newest date of the built-in files
     overrides: int  # models priced (added or changed) by the user's file
+    local_providers: frozenset[str]  # their unpriced models cost a known zero (`otel_ai.pricing.source=local`)
 
     def __init__(
-        self, catalog_date: str, prices: Mapping[str, tuple[ModelPrice, str]], overrides: int = 0
+        self,
+        catalog_date: str,
+        prices: Mapping[str, tuple[ModelPrice, str]],
+        overrides: int = 0,
+        local_providers: frozenset[str] = frozenset(),
     ) -> None:
         self.catalog_date = catalog_date
         self.overrides = overrides
+        self.local_providers = local_providers
         self._prices: dict[str, tuple[ModelPrice, str]] = dict(prices)
         self._cache: dict[str, tuple[ModelPrice, str] | None] = {}
 
     @classmethod
     def load(cls, user_file: str | os.PathLike[str] | None = None) -> PricingCatalog:
         """Load the built-in catalog and merge the user's file over it (empty path means none)."""
-        catalog_date, builtin = _load_builtin()
-        label = f"catalog:{catalog_date}"
-        prices = {model: (_price_from_fields(model, fields), label) for model, fields in builtin.items()}
+        builtin = _load_builtin()
+        prices = {
+            model: (_price_from_fields(model, fields), f"catalog:{date}")
+            for model, (fields, date) in builtin.models.items()
+        }
+        local = builtin.local_providers
         user: dict[str, dict[str, Any]] = {}
         if user_file is not None and os.fspath(user_file) != "":
-            _, user = _load_user(user_file)
+            user_local, user = _load_user(user_file)
+            local |= user_local
             for model, fields in user.items():
                 known = prices.get(model)
                 if known is None:
@@ -249,7 +300,7 @@ class PricingCatalog:
                     # Partial override: only the fields the user gave replace catalog values.
                     price = dataclasses.replace(known[0], **fields)
                 prices[model] = (price, _OVERRIDE)
-        return cls(catalog_date, prices, len(user))
+        return cls(builtin.catalog_date, prices, len(user), local)
 
     @property
     def entries(self) -> Mapping[str, ModelPrice]:
@@ -281,6 +332,9 @@ class PricingCatalog:
         family = _SNAPSHOT_SUFFIX.sub("", name)
         if family != name and family:
             return self._prices.get(family)
+        regional = _REGION_PREFIX.sub("", name)
+        if regional != name:
+            return self._resolve(regional)
         return None
 
     def cost(
@@ -290,6 +344,8 @@ class PricingCatalog:
         input_tokens: int | None = None,
         output_tokens: int | None = None,
         cached_input_tokens: int | None = None,
+        cache_write_tokens: int | None = None,
+        cache_write_1h_tokens: int | None = None,
         characters: int | None = None,
         audio_seconds: float | None = None,
         source: str | None = None,
@@ -305,7 +361,10 @@ class PricingCatalog:
         price, label = found
         label = source or label
         if input_tokens is not None or output_tokens is not None:
-            return _cost.tokens(price, label, input_tokens, output_tokens, cached_input_tokens)
+            return _cost.tokens(
+                price, label, input_tokens, output_tokens, cached_input_tokens,
+                cache_write_tokens, cache_write_1h_tokens,
+            )
         if characters is not None:
             return _cost.characters(price, label, characters)
         if audio_seconds is not None:

@@ -25,8 +25,16 @@ def tokens(
     input_tokens: int | None,
     output_tokens: int | None,
     cached_input_tokens: int | None,
+    cache_write_tokens: int | None = None,
+    cache_write_1h_tokens: int | None = None,
 ) -> Cost | None:
-    """Cache-aware token cost: cached input tokens are part of the input count, at their own price."""
+    """Cache-aware token cost: cache reads and writes are part of the input count, each at its own price.
+
+    `input_tokens` counts every input token as the conventions do (uncached + cache read + cache
+    write); `cache_write_1h_tokens` is the part of the writes kept for an hour (Anthropic), priced at
+    the 1-hour write price. Missing prices fall back: a read or a write to the input price, a 1-hour
+    write to the 5-minute one.
+    """
     input_price = price.input_per_mtok
     output_price = price.output_per_mtok
     if input_price is None and output_price is None:
@@ -34,12 +42,25 @@ def tokens(
     total_in = max(input_tokens or 0, 0)
     # Clamp so that bad usage data (more cached than input, negatives) never yields a negative cost.
     cached = min(max(cached_input_tokens or 0, 0), total_in)
+    written = min(max(cache_write_tokens or 0, 0), total_in - cached)
+    written_1h = min(max(cache_write_1h_tokens or 0, 0), written)
     input_usd = 0.0
     if input_price is not None:
         cached_price = price.cached_input_per_mtok
         if cached_price is None:
             cached_price = input_price
-        input_usd = ((total_in - cached) * input_price + cached * cached_price) / 1e6
+        write_price = price.cache_write_per_mtok
+        if write_price is None:
+            write_price = input_price
+        write_1h_price = price.cache_write_1h_per_mtok
+        if write_1h_price is None:
+            write_1h_price = write_price
+        input_usd = (
+            (total_in - cached - written) * input_price
+            + cached * cached_price
+            + (written - written_1h) * write_price
+            + written_1h * write_1h_price
+        ) / 1e6
     output_usd = 0.0
     if output_price is not None:
         output_usd = max(output_tokens or 0, 0) * output_price / 1e6

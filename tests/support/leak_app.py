@@ -21,11 +21,21 @@ names its kind, place and context. Each place also writes ``canary-<place>`` nex
 the test requires every canary to arrive, so a place whose content is not captured at all
 cannot pass silently.
 
-Adding a provider: write its places here, a :class:`Place` per place its telemetry reads, whose
-``run`` makes that provider's calls with :meth:`Ctx.blob` / :meth:`Ctx.value` and returns how many
-GenAI calls it made (its ``provider``: the test counts that provider's spans), and append them to
-``PLACES``; ElevenLabs (text to speech, dialogue, sound effects, speech to text, voice and model
-ids, error bodies, headers, the client's key) is the example.
+Adding a provider: a module ``tests/support/leak_<name>.py`` next to this one, named in
+``PROVIDERS``, with two functions:
+
+* ``places(leak) -> tuple[Place, ...]``: ``leak`` is this module (use ``leak.Place``,
+  ``leak.Ctx``, ``leak.planted_for``, ...; never import it: run as a script it would load twice).
+  One :class:`Place` per place the provider's telemetry reads (prompts, tool calls, outputs, error
+  bodies, model names, headers, the client's key, ...), each with ``needs=<name>`` and
+  ``provider=<gen_ai.provider.name>``; ``run`` makes that provider's calls with :meth:`Ctx.blob` /
+  :meth:`Ctx.value` and returns how many GenAI calls it made (the test counts that provider's spans).
+* ``start(stack) -> Any | None``: starts the provider's simulator in ``stack`` and returns it
+  (``None`` when its client library is not installed: its places are then skipped and listed).
+  In ``run``, ``ctx.app.providers[<name>]`` is that simulator.
+
+ElevenLabs (text to speech, dialogue, sound effects, speech to text, voice and model ids, error
+bodies, headers, the client's key) is the worked example of the places a provider has.
 
 Run alone (prints the planted table and the summary)::
 
@@ -1097,6 +1107,17 @@ PLACES: tuple[Place, ...] = (
     *ELEVENLABS_PLACES,
 )
 
+# The providers whose places live in their own module (tests/support/leak_<name>.py; see the docstring).
+PROVIDERS: tuple[str, ...] = ()
+
+
+def _provider_module(name: str) -> Any:
+    package = __package__ or ""  # "tests.support" when imported; "" when run as a script
+    return importlib.import_module(f"{package}.leak_{name}" if package else f"leak_{name}")
+
+
+PLACES += tuple(place for name in PROVIDERS for place in _provider_module(name).places(sys.modules[__name__]))
+
 
 # --------------------------------------------------------------------------------------------
 # The app
@@ -1112,6 +1133,7 @@ class App:
         self.api_key = planted_for(client_place)[0].value
         self.client = openai.OpenAI(base_url=base_url, api_key=self.api_key, max_retries=0)
         self.elevenlabs_url = elevenlabs_url
+        self.providers: dict[str, Any] = {}  # name -> the provider's running simulator (PROVIDERS)
         if elevenlabs_url is not None:
             import elevenlabs
 
@@ -1154,6 +1176,8 @@ class App:
             return "Callable" in annotation
         if feature == "elevenlabs":
             return self.elevenlabs_url is not None
+        if feature in PROVIDERS:
+            return self.providers.get(feature) is not None
         raise ValueError(feature)
 
 
@@ -1170,6 +1194,8 @@ def main() -> int:
 
             speech = stack.enter_context(ElevenLabsSimulator())
         app = App(simulator.base_url, speech.base_url if speech is not None else None)
+        for name in PROVIDERS:
+            app.providers[name] = _provider_module(name).start(stack)
         for place in PLACES:
             if not app.supports(place.needs):
                 skipped.append(place.name)
@@ -1177,6 +1203,7 @@ def main() -> int:
             calls[place.name] = place.run(Ctx(app, place))
             providers[place.provider] = providers.get(place.provider, 0) + calls[place.name]
         requests = len(simulator.requests) + (len(speech.requests) if speech is not None else 0)
+        requests += sum(len(getattr(sim, "requests", ())) for sim in app.providers.values() if sim is not None)
     summary = {
         "genai_calls": sum(calls.values()),
         "providers": providers,
