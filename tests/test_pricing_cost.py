@@ -173,7 +173,8 @@ def test_top_level_of_the_wrong_type_names_the_type(tmp_path):
 def test_unknown_top_level_fields_are_listed_with_the_allowed_ones(tmp_path):
     path = write_user_file(tmp_path, {"models": {}, "prices": {}, "extra": 1})
     assert load_error(path) == (
-        f"pricing file {path}: unknown top-level field(s) 'extra', 'prices'; allowed: catalog_date, local_providers, models"
+        f"pricing file {path}: unknown top-level field(s) 'extra', 'prices'; "
+        "allowed: catalog_date, local_providers, models"
     )
 
 
