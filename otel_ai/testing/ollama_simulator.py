@@ -93,8 +93,8 @@ SCENARIOS: Mapping[str, str] = {
     "bad_request": "400 {\"error\": ...}",
     "unauthorized": "401 {\"error\": \"unauthorized\"} (a proxy in front of Ollama, or ollama.com)",
     "server_error": "500 {\"error\": ...}",
-    "echo_error": "400 whose error repeats the model, the Authorization header and the last user message "
-    "(a careless proxy)",
+    "echo_error": "400 whose error repeats the model, the Authorization header (and its token alone) and the last "
+    "user message (a careless proxy)",
 }
 
 _SLOW_DEFAULT = 2.0
@@ -308,7 +308,8 @@ class OllamaSimulator(ScenarioService[RecordedRequest]):
             if not isinstance(model, str) or not model:
                 raise _Error(400, "model is required")
             if scenario == "echo_error":
-                raise _Error(400, f"model {model} refused for Authorization: {headers.get('authorization', '')}; "
+                auth = headers.get("authorization", "")
+                raise _Error(400, f"model {model} refused for token {auth.partition(' ')[2]} (Authorization: {auth}); "
                              f"your last message was: {_last_user_text(parsed)}")
             if model not in self.models:
                 raise _Error(404, f'model "{model}" not found, try pulling it first')
