@@ -12,8 +12,11 @@ Speech likewise: without ELEVENLABS_API_KEY it starts the local ElevenLabs simul
 (otel_ai/testing/elevenlabs_simulator.py); with it (and optionally ELEVENLABS_BASE_URL) it calls
 ElevenLabs.
 
-By default it serves a few requests to itself and exits (`--units` adds /digest to them); `--serve`
-keeps it running (compose stack).
+Local models likewise: without OLLAMA_HOST it starts the local Ollama simulator
+(otel_ai/testing/ollama_simulator.py); with it, it calls that Ollama server.
+
+By default it serves a few requests to itself and exits (`--units` adds /digest to them, `--providers`
+/ask/<provider> for each provider in ASKERS); `--serve` keeps it running (compose stack).
 """
 
 from __future__ import annotations
@@ -26,16 +29,19 @@ import socket
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
+import ollama
 import openai
 import uvicorn
 from elevenlabs import ElevenLabs
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 import otel_ai
 from otel_ai.testing.elevenlabs_simulator import ElevenLabsSimulator
+from otel_ai.testing.ollama_simulator import OllamaSimulator
 from otel_ai.testing.simulator import OpenAISimulator
 
 logger = logging.getLogger("example")
@@ -44,6 +50,7 @@ EMBEDDING_MODEL = os.environ.get("EXAMPLE_EMBEDDING_MODEL", "text-embedding-3-sm
 SPEECH_MODEL = os.environ.get("EXAMPLE_SPEECH_MODEL", "eleven_multilingual_v2")
 VOICE_ID = os.environ.get("EXAMPLE_VOICE_ID", "JBFqnCBsd6RMkjVDRZzb")  # "George", a premade voice
 SPEECH_FORMAT = "mp3_44100_128"
+LOCAL_MODEL = os.environ.get("EXAMPLE_OLLAMA_MODEL", "llama3.2")
 
 
 def make_client() -> tuple[openai.OpenAI, OpenAISimulator | None]:
@@ -62,8 +69,16 @@ def make_speech_client() -> tuple[ElevenLabs, ElevenLabsSimulator | None]:
     return ElevenLabs(api_key=api_key, **simulator.client_options()), simulator
 
 
+def make_local_client() -> tuple[ollama.Client, OllamaSimulator | None]:
+    if os.environ.get("OLLAMA_HOST"):
+        return ollama.Client(), None
+    simulator = OllamaSimulator(port=int(os.environ.get("EXAMPLE_OLLAMA_SIMULATOR_PORT", "0"))).start()
+    return ollama.Client(host=simulator.base_url), simulator
+
+
 client, simulator = make_client()
 speech_client, speech_simulator = make_speech_client()
+local_client, local_simulator = make_local_client()
 app = FastAPI(title="otel-ai example")
 if os.environ.get("OTEL_METRICS_EXPORTER", "") in ("prometheus", "otel_ai_prometheus"):
     app.mount("/metrics", otel_ai.metrics_app())  # for teams scraping the app without a collector
@@ -104,6 +119,27 @@ def speak(text: str = "Every call to the model is a span.") -> StreamingResponse
         VOICE_ID, text=text, model_id=SPEECH_MODEL, output_format=SPEECH_FORMAT
     )
     return StreamingResponse(audio, media_type="audio/mpeg")
+
+
+def ask_ollama(q: str) -> str:
+    answer = local_client.chat(
+        model=LOCAL_MODEL,
+        messages=[{"role": "system", "content": "Answer in one sentence."}, {"role": "user", "content": q}],
+    )
+    return answer.message.content or ""
+
+
+# The providers /ask/<provider> calls: one function per provider (question in, answer text out), each
+# with its own client (its simulator unless the provider's own variables point at the real service).
+ASKERS: dict[str, Callable[[str], str]] = {"ollama": ask_ollama}
+
+
+@app.get("/ask/{provider}", response_class=PlainTextResponse)
+def ask_provider(provider: str, q: str = "What is OpenTelemetry?") -> str:
+    asker = ASKERS.get(provider)
+    if asker is None:
+        raise HTTPException(404, f"unknown provider {provider!r}; known: {', '.join(ASKERS)}")
+    return asker(q)
 
 
 @otel_ai.task("research")
@@ -150,7 +186,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _drive(port: int, units: bool = False) -> None:
+def _drive(port: int, units: bool = False, providers: bool = False) -> None:
     """The demo workload: the app's own endpoints, the way a user's traffic would hit them."""
     base = f"http://127.0.0.1:{port}"
     questions = [
@@ -160,6 +196,8 @@ def _drive(port: int, units: bool = False) -> None:
         "/embed?text=vector+search",
         "/speak?text=Traces+show+where+the+time+goes",
     ]
+    if providers:
+        questions.extend(f"/ask/{name}?q=What+does+a+local+model+cost" for name in ASKERS)
     if units:
         questions.append("/digest?topic=tracing")
     for path in questions:
@@ -197,6 +235,7 @@ def main() -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--units", action="store_true", help="also call /digest (a workflow with tasks) in the demo")
+    parser.add_argument("--providers", action="store_true", help="also call /ask/<provider> for each of ASKERS")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logger.setLevel(logging.INFO)
@@ -216,11 +255,11 @@ def main() -> int:
     speech_target = "the local ElevenLabs simulator" if speech_simulator is not None else "ElevenLabs"
     print(f"example app on http://127.0.0.1:{port}, calling {target} and {speech_target}", flush=True)
     try:
-        _drive(port, units=args.units)
+        _drive(port, units=args.units, providers=args.providers)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        for sim in (simulator, speech_simulator):
+        for sim in (simulator, speech_simulator, local_simulator):
             if sim is not None:
                 sim.stop()
     return 0

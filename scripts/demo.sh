@@ -62,7 +62,7 @@ export OTEL_EXPORTER_OTLP_ENDPOINT=${OTEL_EXPORTER_OTLP_ENDPOINT:-$OTLP}
 export OTEL_TRACES_EXPORTER=${OTEL_TRACES_EXPORTER:-otel_ai_console,otlp}
 export OTEL_METRICS_EXPORTER=${OTEL_METRICS_EXPORTER:-none}  # local mode stores spans and logs
 export OTEL_LOGS_EXPORTER=${OTEL_LOGS_EXPORTER:-otlp}
-"$VENV/bin/otel-ai" run -- "$VENV/bin/python" examples/app.py --units "$@"
+"$VENV/bin/otel-ai" run -- "$VENV/bin/python" examples/app.py --units --providers "$@"
 
 echo
 "$VENV/bin/otel-ai" report summary --db "$DB"

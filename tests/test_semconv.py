@@ -66,6 +66,7 @@ CONTRACT = {
     "TOOL_NAME": "gen_ai.tool.name",
     "TOOL_TYPE": "gen_ai.tool.type",
     "TOOL_DESCRIPTION": "gen_ai.tool.description",
+    "REQUEST_TOP_K": "gen_ai.request.top_k",
     "METRIC_DURATION": "gen_ai.client.operation.duration",
     "METRIC_TOKEN_USAGE": "gen_ai.client.token.usage",
     "METRIC_TIME_TO_FIRST_CHUNK": "gen_ai.client.operation.time_to_first_chunk",

@@ -63,6 +63,7 @@ AGENT_DESCRIPTION: Final = _gen_ai.GEN_AI_AGENT_DESCRIPTION
 TOOL_NAME: Final = _gen_ai.GEN_AI_TOOL_NAME
 TOOL_TYPE: Final = _gen_ai.GEN_AI_TOOL_TYPE
 TOOL_DESCRIPTION: Final = _gen_ai.GEN_AI_TOOL_DESCRIPTION
+REQUEST_TOP_K: Final = _gen_ai.GEN_AI_REQUEST_TOP_K
 
 # --- GenAI names newer than opentelemetry-semantic-conventions -------------------------------
 # From the open speech proposal of the GenAI conventions (provisional; docs/speech.md).
@@ -107,6 +108,11 @@ SPEECH_DIALOGUE: Final = "otel_ai.speech.dialogue"
 TRANSCRIPT_CHARACTERS: Final = "otel_ai.transcript.characters"
 BUDGET_NAME: Final = "otel_ai.budget.name"  # attributes of the budget gauges
 BUDGET_PERIOD: Final = "otel_ai.budget.period"
+# Ollama's own timings of a call (it reports nanoseconds; these are seconds): docs/ollama.md.
+OLLAMA_LOAD_DURATION: Final = "otel_ai.ollama.load_duration"
+OLLAMA_PROMPT_EVAL_DURATION: Final = "otel_ai.ollama.prompt_eval_duration"
+OLLAMA_EVAL_DURATION: Final = "otel_ai.ollama.eval_duration"
+OLLAMA_TOTAL_DURATION: Final = "otel_ai.ollama.total_duration"
 
 # --- metrics: the conventions' (from the package), then newer ones and ours -------------------
 METRIC_DURATION: Final = _gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION
