@@ -46,7 +46,8 @@ def _content(span) -> dict:
 def _expected_output(tool_id: str) -> list:
     return [{"role": "assistant", "finish_reason": "tool_call", "parts": [
         {"type": "text", "content": "Hello from the Anthropic simulator."},
-        {"type": "tool_call", "id": tool_id, "name": "get_weather", "arguments": {"location": "Paris", "unit": "celsius"}},
+        {"type": "tool_call", "id": tool_id, "name": "get_weather",
+         "arguments": {"location": "Paris", "unit": "celsius"}},
     ]}]
 
 
