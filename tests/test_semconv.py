@@ -66,6 +66,7 @@ CONTRACT = {
     "TOOL_NAME": "gen_ai.tool.name",
     "TOOL_TYPE": "gen_ai.tool.type",
     "TOOL_DESCRIPTION": "gen_ai.tool.description",
+    "REQUEST_TOP_K": "gen_ai.request.top_k",
     "METRIC_DURATION": "gen_ai.client.operation.duration",
     "METRIC_TOKEN_USAGE": "gen_ai.client.token.usage",
     "METRIC_TIME_TO_FIRST_CHUNK": "gen_ai.client.operation.time_to_first_chunk",
@@ -127,4 +128,4 @@ def test_names_spelled_out_by_hand_are_not_in_the_conventions_package() -> None:
 
 def test_own_names_live_under_otel_ai_or_a_provider_namespace() -> None:
     for name, value in _by_hand().items():
-        assert value.startswith(("otel_ai.", "gen_ai.", "elevenlabs.")), (name, value)
+        assert value.startswith(("otel_ai.", "gen_ai.", "elevenlabs.", "anthropic.")), (name, value)

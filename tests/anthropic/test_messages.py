@@ -63,7 +63,7 @@ def test_create_span_is_named_and_attributed_by_the_conventions(client, anth, as
         "gen_ai.usage.input_tokens": message.usage.input_tokens,
         "gen_ai.usage.output_tokens": message.usage.output_tokens,
         "otel_ai.cost.usd": pytest.approx(message.usage.input_tokens * 3e-6 + message.usage.output_tokens * 15e-6),
-        "otel_ai.pricing.source": f"catalog:{PricingCatalog.load().catalog_date}",
+        "otel_ai.pricing.source": PricingCatalog.load().lookup(MODEL)[1],
     }) == snapshot({
         "name": "chat claude-sonnet-4-6",
         "kind": "CLIENT",
