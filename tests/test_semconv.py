@@ -128,4 +128,4 @@ def test_names_spelled_out_by_hand_are_not_in_the_conventions_package() -> None:
 
 def test_own_names_live_under_otel_ai_or_a_provider_namespace() -> None:
     for name, value in _by_hand().items():
-        assert value.startswith(("otel_ai.", "gen_ai.", "elevenlabs.")), (name, value)
+        assert value.startswith(("otel_ai.", "gen_ai.", "elevenlabs.", "anthropic.")), (name, value)

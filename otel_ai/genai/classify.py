@@ -77,6 +77,8 @@ _CONTEXT_CODES = frozenset({
 _NOT_FOUND_CODES = frozenset({
     "model_not_found", "voice_not_found", "voice_does_not_exist", "deploymentnotfound", "not_found",
 })
+# Anthropic sends an overload mid-stream as an `error` event on a 200 answer: only the code tells.
+_SERVER_CODES = frozenset({"overloaded_error"})
 _AUTH_CODES = frozenset({"invalid_api_key", "invalid_authentication", "needs_authorization", "missing_permissions"})
 
 # Codes that say no more than the status: a status-derived name or a recognised message says more.
@@ -159,6 +161,8 @@ def _categorize(exc: BaseException) -> str:
         return NOT_FOUND
     if code in _AUTH_CODES:
         return AUTH
+    if code in _SERVER_CODES:
+        return SERVER_ERROR
     if status is not None:
         if status == 429:
             return RATE_LIMIT

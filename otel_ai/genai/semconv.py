@@ -75,6 +75,11 @@ DETAILS_EVENT: Final = "gen_ai.client.inference.operation.details"
 # --- a provider's own namespace, as `openai.*` is for OpenAI ---------------------------------
 ELEVENLABS_HISTORY_ITEM_ID: Final = "elevenlabs.history_item_id"
 ELEVENLABS_TTS_LATENCY_MS: Final = "elevenlabs.tts_latency_ms"
+# Anthropic: the names the anthropic SDK's own spans use (anthropic/_tracing.py), so both read alike.
+ANTHROPIC_REQUEST_SERVICE_TIER: Final = "anthropic.request.service_tier"
+ANTHROPIC_RESPONSE_SERVICE_TIER: Final = "anthropic.response.service_tier"
+ANTHROPIC_CACHE_CREATION_1H: Final = "anthropic.usage.cache_creation.ephemeral_1h_input_tokens"
+ANTHROPIC_COUNT_TOKENS: Final = "anthropic.message.count_tokens.input_tokens"
 
 # --- otel-ai's own names (no semantic convention exists) -------------------------------------
 COST_USD: Final = "otel_ai.cost.usd"

@@ -12,6 +12,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Callable, Collection
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -27,12 +28,20 @@ from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.genai.streams import StreamAccumulator, StreamFinisher
 from otel_ai.guard import report
 
-__all__ = ["Endpoint", "ProviderInstrumentor", "Target"]
+__all__ = ["Endpoint", "ProviderInstrumentor", "Target", "sending"]
 
 _logger = logging.getLogger("otel_ai")
 # Bumped by every instrument()/uninstrument() of a provider class; a post-import hook registered
 # under an older generation does nothing (wrapt cannot unregister hooks).
 _generations: dict[type, int] = {}
+# True while a call of ours is being sent, for providers whose client library makes call spans of its own
+# (`ProviderInstrumentor.native_scope`): the library's patched hook asks `sending()` and leaves its span out.
+_sending: ContextVar[bool] = ContextVar("otel_ai_sending", default=False)
+
+
+def sending() -> bool:
+    """Whether a call of ours is being sent here: a span the client library made for it would be a second one."""
+    return _sending.get()
 
 
 class Endpoint:
@@ -99,6 +108,10 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     provider_library: ClassVar[str] = ""
     instruments: ClassVar[tuple[str, ...]] = ()
     targets: ClassVar[tuple[Target, ...]] = ()
+    # The instrumentation scope of the call spans the client library makes itself ("": it makes none).
+    # A provider that sets it implements `silence_native` / `unsilence_native`; the wrappers then mark
+    # each call of ours as `sending()` while the library sends it, so the call has one GenAI span, ours.
+    native_scope: ClassVar[str] = ""
 
     # -- what a provider implements ------------------------------------------------------------
 
@@ -152,6 +165,16 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         here, it is redacted from the span's status and exception event, which export when the span ends.
         """
 
+    def silence_native(self) -> None:
+        """Patch the library so that it makes no call span of its own while `sending()` (see `native_scope`).
+
+        Runs at `instrument()`; must leave a span the user asked the library for by name (an explicit
+        option or variable of the library's) alone, and must not import the library eagerly.
+        """
+
+    def unsilence_native(self) -> None:
+        """Undo `silence_native` (at `uninstrument()`)."""
+
     # -- the shared machinery ------------------------------------------------------------------
 
     def instrumentation_dependencies(self) -> Collection[str]:
@@ -194,6 +217,11 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
             setup.protect_foreign_providers()  # another configurator may have built the SDK
         self.prepare()
+        if self.native_scope:
+            try:
+                self.silence_native()
+            except Exception as exc:
+                report(f"{self.provider_library}.native", exc)
         # Wrap each target when its module is imported, not before: the client loads its API modules
         # lazily, and importing them all here would only grow the heap every full collection walks.
         generation = _generations[type(self)] = _generations.get(type(self), 0) + 1
@@ -215,6 +243,11 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _uninstrument(self, **kwargs: Any) -> None:
         _generations[type(self)] = _generations.get(type(self), 0) + 1
+        if self.native_scope:
+            try:
+                self.unsilence_native()
+            except Exception as exc:
+                report(f"{self.provider_library}.native", exc)
         for target in self.targets:
             if target.module not in sys.modules:
                 continue
@@ -276,6 +309,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         # Providers that do nothing once the request is sent pay nothing for the hook.
         sent = self._sent if type(self).sent is not ProviderInstrumentor.sent else None
         named = self._arguments if type(self).arguments is not ProviderInstrumentor.arguments else None
+        native = bool(self.native_scope)
         if target.is_async:
 
             async def async_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
@@ -283,6 +317,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 if inv is None:
                     return await wrapped(*args, **kwargs)
                 token = recorder.activate(inv)
+                mark = _sending.set(True) if native else None
                 try:
                     result = await wrapped(*args, **kwargs)
                 except BaseException as exc:
@@ -291,6 +326,8 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                     recorder.fail(inv, exc)
                     raise
                 finally:
+                    if mark is not None:
+                        _sending.reset(mark)
                     recorder.deactivate(token)
                 if sent is not None:
                     sent(instance)
@@ -303,6 +340,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             if inv is None:
                 return wrapped(*args, **kwargs)
             token = recorder.activate(inv)
+            mark = _sending.set(True) if native else None
             try:
                 result = wrapped(*args, **kwargs)
             except BaseException as exc:
@@ -311,6 +349,8 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 recorder.fail(inv, exc)
                 raise
             finally:
+                if mark is not None:
+                    _sending.reset(mark)
                 recorder.deactivate(token)
             if sent is not None:
                 sent(instance)
@@ -415,12 +455,15 @@ class _CallContext(_DeferredCall):
         if inv is None:
             return self._cm.__enter__()
         token = recorder.activate(inv)
+        mark = _sending.set(True) if owner.native_scope else None
         try:
             value = self._cm.__enter__()
         except BaseException as exc:
             recorder.fail(inv, exc)
             raise
         finally:
+            if mark is not None:
+                _sending.reset(mark)
             recorder.deactivate(token)
         self._inv = inv
         return owner._entered(recorder, self._endpoint, inv, value)
@@ -447,12 +490,15 @@ class _AsyncCallContext(_CallContext):
         if inv is None:
             return await self._cm.__aenter__()
         token = recorder.activate(inv)
+        mark = _sending.set(True) if owner.native_scope else None
         try:
             value = await self._cm.__aenter__()
         except BaseException as exc:
             recorder.fail(inv, exc)
             raise
         finally:
+            if mark is not None:
+                _sending.reset(mark)
             recorder.deactivate(token)
         self._inv = inv
         return owner._entered(recorder, self._endpoint, inv, value)

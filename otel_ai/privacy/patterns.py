@@ -128,6 +128,8 @@ def _checked(kind: str, ok: Callable[[str], bool]) -> Callable[[str], str | None
 # Provider keys: named by their provider wherever they appear, "Bearer <key>" included. The
 # first format that matches wins, so DeepSeek's shape comes before the general "sk-" one.
 PROVIDER_KEYS: tuple[KeyFormat, ...] = (
+    # Anthropic: sk-ant-api03-..., sk-ant-admin01-..., sk-ant-oat01-... (before the general "sk-" one).
+    KeyFormat("anthropic_key", r"sk-ant-[a-z]{2,8}[0-9]{2}-[A-Za-z0-9_-]{20,}", 1, _KEY_CHARS),
     KeyFormat("deepseek_key", r"sk-[0-9a-f]{32}", 1, _KEY_CHARS, after=_KEY_CHARS),
     KeyFormat("openai_key", r"sk-[A-Za-z0-9_-]{20,}", 1, _KEY_CHARS, plausible=_openai_plausible),
     KeyFormat("elevenlabs_key", r"sk_[0-9a-f]{48}", 1, _KEY_CHARS, after=_KEY_CHARS),

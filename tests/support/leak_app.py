@@ -189,6 +189,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("openai_service_account_key", _same(lambda r: "sk-svcacct-" + _random_body(r, _KEY, 56) + "Q")),
     Kind("openai_admin_key", _same(lambda r: "sk-admin-" + _random_body(r, _KEY, 56) + "Z")),
     Kind("deepseek_key", _same(lambda r: "sk-" + _chars(r, _HEX, 32))),
+    Kind("anthropic_key", _same(lambda r: "sk-ant-api03-" + _random_body(r, _KEY, 93) + "AA")),
     Kind("elevenlabs_key", _same(lambda r: "sk_" + _chars(r, _HEX, 48))),
     Kind(
         "elevenlabs_labelled_key",
@@ -1108,7 +1109,7 @@ PLACES: tuple[Place, ...] = (
 )
 
 # The providers whose places live in their own module (tests/support/leak_<name>.py; see the docstring).
-PROVIDERS: tuple[str, ...] = ("ollama",)
+PROVIDERS: tuple[str, ...] = ("ollama", "anthropic")
 
 
 def _provider_module(name: str) -> Any:
