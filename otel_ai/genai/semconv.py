@@ -63,6 +63,7 @@ AGENT_DESCRIPTION: Final = _gen_ai.GEN_AI_AGENT_DESCRIPTION
 TOOL_NAME: Final = _gen_ai.GEN_AI_TOOL_NAME
 TOOL_TYPE: Final = _gen_ai.GEN_AI_TOOL_TYPE
 TOOL_DESCRIPTION: Final = _gen_ai.GEN_AI_TOOL_DESCRIPTION
+REQUEST_TOP_K: Final = _gen_ai.GEN_AI_REQUEST_TOP_K
 
 # --- GenAI names newer than opentelemetry-semantic-conventions -------------------------------
 # From the open speech proposal of the GenAI conventions (provisional; docs/speech.md).
