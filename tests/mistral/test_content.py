@@ -24,6 +24,12 @@ CONVERSATION = [
 ]
 
 
+THOUGHT = [{"role": "assistant", "finish_reason": "stop", "parts": [
+    {"type": "reasoning", "content": THINKING},
+    {"type": "text", "content": DEFAULT_REPLY},
+]}]
+
+
 def _json(span: object, name: str) -> object:
     return json.loads(span.attributes[name])  # type: ignore[attr-defined]
 
@@ -55,10 +61,7 @@ def test_input_tools_and_a_tool_call_in_the_output(client, mi, content_mode):
 @pytest.mark.parametrize("content_mode", ["span_only"])
 def test_thinking_chunks_become_reasoning_parts(client, mi, content_mode):
     client.chat.complete(model="magistral-small-latest", messages=CONVERSATION[:2], http_headers=scenario("thinking"))
-    assert _json(mistral_span(mi), "gen_ai.output.messages") == [{"role": "assistant", "finish_reason": "stop", "parts": [
-        {"type": "reasoning", "content": THINKING},
-        {"type": "text", "content": DEFAULT_REPLY},
-    ]}]
+    assert _json(mistral_span(mi), "gen_ai.output.messages") == THOUGHT
 
 
 @pytest.mark.parametrize("content_mode", ["span_only"])
@@ -66,10 +69,7 @@ def test_a_stream_is_captured_whole(client, mi, content_mode):
     for _ in client.chat.stream(model="magistral-small-latest", messages=CONVERSATION[:2],
                                 http_headers=scenario("thinking")):
         pass
-    assert _json(mistral_span(mi), "gen_ai.output.messages") == [{"role": "assistant", "finish_reason": "stop", "parts": [
-        {"type": "reasoning", "content": THINKING},
-        {"type": "text", "content": DEFAULT_REPLY},
-    ]}]
+    assert _json(mistral_span(mi), "gen_ai.output.messages") == THOUGHT
 
 
 @pytest.mark.parametrize("content_mode", ["span_only"])
