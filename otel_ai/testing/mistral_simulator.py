@@ -27,7 +27,9 @@ headers with ``http_headers={...}`` on each call); see ``SCENARIOS``. Other requ
 
 * ``x-simulator-delay``: seconds for ``slow`` (default 2) and ``slow_stream`` (default 0.05,
   between frames);
-* ``x-simulator-reply``: replaces the default reply text.
+* ``x-simulator-reply``: replaces the default reply text;
+* ``x-simulator-tool-arguments``: the JSON arguments of the ``tool_call`` scenario's call
+  (default ``TOOL_ARGUMENTS``).
 
 Error bodies are the service's two shapes: its gateway's ``{"message": ..., "request_id": ...}``
 (401, 429 rate limit) and the API's ``{"object": "error", "message": ..., "type": ..., "param":
@@ -61,6 +63,7 @@ __all__ = [
     "SCENARIOS",
     "SCENARIO_HEADER",
     "TOOL_ARGUMENTS",
+    "TOOL_ARGUMENTS_HEADER",
     "TOOL_NAME",
     "MistralSimulator",
     "main",
@@ -76,6 +79,7 @@ _THINK_CHUNK = {"type": "thinking", "thinking": [{"type": "text", "text": THINKI
 SCENARIO_HEADER = "x-simulator-scenario"
 DELAY_HEADER = "x-simulator-delay"
 REPLY_HEADER = "x-simulator-reply"
+TOOL_ARGUMENTS_HEADER = "x-simulator-tool-arguments"
 
 SCENARIOS: Mapping[str, str] = {
     "ok": "normal answer",
@@ -177,6 +181,7 @@ class _Exchange:
     scenario: str
     delay: float
     reply: str
+    tool_arguments: str = TOOL_ARGUMENTS
     created: int = field(default_factory=lambda: int(time.time()))
 
     @property
@@ -295,7 +300,7 @@ class MistralSimulator(ScenarioService[RecordedRequest]):
             reply = last_user_text(body) or reply
         default_delay = _SLOW_STREAM_DEFAULT_DELAY if record.scenario == "slow_stream" else _SLOW_DEFAULT_DELAY
         exchange = _Exchange(record, body, record.scenario, parse_float(headers.get(DELAY_HEADER), default_delay),
-                             reply)
+                             reply, headers.get(TOOL_ARGUMENTS_HEADER) or TOOL_ARGUMENTS)
         if exchange.scenario == "slow" or (exchange.scenario == "slow_stream" and not exchange.stream):
             self._sleep(exchange.delay)
         return route(exchange), exchange
@@ -351,7 +356,7 @@ class MistralSimulator(ScenarioService[RecordedRequest]):
             pieces, finish = pieces[:limit], "length"
         n = ex.body.get("n")
         count = n if isinstance(n, int) and not isinstance(n, bool) and n > 1 else 1
-        completion = max(1, len(TOOL_ARGUMENTS.split())) if tool else len(pieces)
+        completion = max(1, len(ex.tool_arguments.split())) if tool else len(pieces)
         if ex.scenario == "thinking":
             completion += len(THINKING.split())
         usage: dict[str, Any] = {
@@ -362,7 +367,7 @@ class MistralSimulator(ScenarioService[RecordedRequest]):
         if ex.scenario == "cached":
             usage["prompt_tokens_details"] = {"cached_tokens": prompt_tokens // 2}
         call = {"id": _tool_call_id(), "type": "function", "index": 0,
-                "function": {"name": TOOL_NAME, "arguments": TOOL_ARGUMENTS}}
+                "function": {"name": TOOL_NAME, "arguments": ex.tool_arguments}}
         completion_id = _hex_id()
         if ex.stream:
             return self._chat_stream(ex, completion_id, count, pieces, finish, usage, call)
