@@ -78,10 +78,13 @@ class Target:
     # The method is a generator function (sends nothing until iterated): the call, and its span,
     # start at the first `next` and end when the generator is exhausted, fails, is closed or collected.
     generator: bool = False
+    # The method is a coroutine function on a class whose name does not say so (Mistral keeps
+    # `complete` and `complete_async` on one `Chat` class): it gets the async wrapper.
+    coroutine: bool = False
 
     @property
     def is_async(self) -> bool:
-        return self.owner.startswith("Async")
+        return self.coroutine or self.owner.startswith("Async")
 
     def resolve(self) -> Any | None:
         """The class that owns the method, or None where this library version lacks it."""
