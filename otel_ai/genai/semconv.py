@@ -107,6 +107,12 @@ SPEECH_DIALOGUE: Final = "otel_ai.speech.dialogue"
 TRANSCRIPT_CHARACTERS: Final = "otel_ai.transcript.characters"
 BUDGET_NAME: Final = "otel_ai.budget.name"  # attributes of the budget gauges
 BUDGET_PERIOD: Final = "otel_ai.budget.period"
+SPEECH_TRANSLATION: Final = "otel_ai.speech.translation"  # speech_to_text that translates into English
+USAGE_IMAGES: Final = "otel_ai.usage.images"
+IMAGE_SIZE: Final = "otel_ai.image.size"
+IMAGE_QUALITY: Final = "otel_ai.image.quality"
+MODERATION_FLAGGED: Final = "otel_ai.moderation.flagged"
+MODERATION_CATEGORIES: Final = "otel_ai.moderation.categories"
 
 # --- metrics: the conventions' (from the package), then newer ones and ours -------------------
 METRIC_DURATION: Final = _gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION
