@@ -102,3 +102,10 @@ async def test_async_speech_is_blocked_too(aclient, sim, telemetry, budget):
         async with aclient.audio.speech.with_streaming_response.create(model="tts-1", voice="alloy", input="again"):
             pass
     assert len(sim.requests) == 1
+
+
+@pytest.mark.parametrize("content_mode", ["span_only"])
+def test_transcription_prompt_is_captured_as_system_instructions(client, telemetry, content_mode):
+    client.audio.transcriptions.create(model="whisper-1", file=("a.wav", wav_bytes(1.0)), prompt="Names: Zoë, Åsa")
+    span = telemetry.one_genai_span()
+    assert _messages(span, "gen_ai.system_instructions") == [{"type": "text", "content": "Names: Zoë, Åsa"}]

@@ -1108,7 +1108,7 @@ PLACES: tuple[Place, ...] = (
 )
 
 # The providers whose places live in their own module (tests/support/leak_<name>.py; see the docstring).
-PROVIDERS: tuple[str, ...] = ()
+PROVIDERS: tuple[str, ...] = ("openai_audio",)
 
 
 def _provider_module(name: str) -> Any:

@@ -311,6 +311,9 @@ class SpeechToText(RequestBound):
         language = kwargs.get("language")
         if isinstance(language, str) and language:
             attrs[sc.SPEECH_INPUT_LANGUAGE] = language
+        prompt = kwargs.get("prompt")  # text that steers the transcript: captured as system instructions
+        if capture and isinstance(prompt, str) and prompt:
+            req.system_instructions = [{"type": "text", "content": truncate(prompt, limit)}]
         kind = kwargs.get("response_format")
         kind = kind if isinstance(kind, str) else "json"
         if kind == "verbose_json" or (kind == "json" and not self.translation):
