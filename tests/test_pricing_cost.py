@@ -19,7 +19,6 @@ from otel_ai.errors import ConfigError
 from otel_ai.pricing import catalog as catalog_module
 from otel_ai.pricing import cost as cost_module
 from otel_ai.pricing.catalog import Cost, ModelPrice, PricingCatalog
-from tests.test_pricing import BASE_LABEL
 
 SOURCE = "catalog:2026-01-01"
 
@@ -100,7 +99,7 @@ def test_catalog_audio_cost_carries_the_catalog_label(catalog):
     assert per_hour is not None
     expected = 1800 * per_hour / 3600
     assert catalog.audio_duration_cost("scribe_v1", 1800) == Cost(
-        expected, expected, 0.0, BASE_LABEL
+        expected, expected, 0.0, f"catalog:{catalog.catalog_date}"
     )
 
 
