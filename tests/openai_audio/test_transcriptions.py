@@ -70,7 +70,9 @@ def test_gpt_4o_transcribe_is_billed_per_token(client, telemetry):
     assert attrs["gen_ai.usage.output_tokens"] == usage.output_tokens
     p = price("gpt-4o-transcribe")
     expected = (usage.input_tokens * p.input_per_mtok + usage.output_tokens * p.output_per_mtok) / 1e6
-    assert attrs["otel_ai.cost.usd"] == pytest.approx(expected)
+    assert attrs["otel_ai.cost.usd"] == pytest.approx(expected)  # billed on tokens ...
+    assert attrs["otel_ai.audio.seconds"] == pytest.approx(SECONDS)  # ... timed from the upload (real-time factor)
+    assert attrs["otel_ai.audio.real_time_factor"] > 0
 
 
 def test_streamed_transcript(client, telemetry):

@@ -316,8 +316,8 @@ class SpeechToText(RequestBound):
             req.system_instructions = [{"type": "text", "content": truncate(prompt, limit)}]
         kind = kwargs.get("response_format")
         kind = kind if isinstance(kind, str) else "json"
-        if kind == "verbose_json" or (kind == "json" and not self.translation):
-            return  # the response says how long the audio was (or what it was billed on)
+        if kind == "verbose_json" or (kind == "json" and not self.translation and req.model == "whisper-1"):
+            return  # the response says how long the audio was (the token models' usage does not)
         seconds = upload_seconds(kwargs.get("file"))
         if seconds is not None:
             attrs[sc.AUDIO_SECONDS] = seconds
