@@ -193,7 +193,7 @@ def test_unknown_entry_fields_are_listed_with_the_allowed_ones(tmp_path):
     assert load_error(path) == (
         f"pricing file {path}: model 'm': unknown field(s) 'cost', 'price'; allowed fields: "
         "cache_write_1h_per_mtok, cache_write_per_mtok, cached_input_per_mtok, checked, input_per_mtok, note, "
-        "output_per_mtok, per_hour, per_kchar, provider, source"
+        "output_per_mtok, per_hour, per_image, per_kchar, provider, source"
     )
 
 
@@ -277,3 +277,58 @@ def test_pricing_files_are_read_as_utf8_under_an_ascii_locale(tmp_path, builtin_
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )
     assert (result.returncode, result.stdout.strip()) == (0, "ok"), result.stderr
+
+
+# -- per image (image models billed per image by quality and size) ------------------------------------
+
+
+def test_images_are_priced_per_image_of_their_kind_as_output():
+    p = price(per_image={"standard 1024x1024": 0.04, "hd 1792x1024": 0.12})
+    three = cost_module.images(p, SOURCE, 3, "HD 1792x1024")
+    assert three == Cost(pytest.approx(0.36), 0.0, pytest.approx(0.36), SOURCE)
+    assert cost_module.images(p, SOURCE, 1, "standard 512x512") is None  # a size the table does not list
+    assert cost_module.images(p, SOURCE, 1, None) is None
+    assert cost_module.images(price(), SOURCE, 1, "standard 1024x1024") is None
+
+
+def test_catalog_prices_images_only_when_nothing_else_is_billed(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"models": {
+        "img": {"per_image": {"standard 1024x1024": 0.5}, "input_per_mtok": 1.0, "output_per_mtok": 2.0},
+    }}), encoding="utf-8")
+    merged = PricingCatalog.load(path)
+    assert merged.cost("img", images=2, image_kind="standard 1024x1024") == Cost(1.0, 0.0, 1.0, "override")
+    tokens = merged.cost("img", input_tokens=1_000_000, images=2, image_kind="standard 1024x1024")
+    assert tokens is not None and tokens.total_usd == pytest.approx(1.0)  # tokens reported: billed on tokens
+
+
+def test_characters_fall_through_to_audio_seconds_without_a_per_character_price(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"models": {"tts": {"per_hour": 0.9}}}), encoding="utf-8")
+    merged = PricingCatalog.load(path)
+    assert merged.cost("tts", characters=100, audio_seconds=60.0) == Cost(
+        pytest.approx(0.015), pytest.approx(0.015), 0.0, "override"
+    )
+    assert merged.cost("tts", characters=100) is None
+
+
+@pytest.mark.parametrize(("table", "words"), [
+    ([0.1], ["per_image", "non-empty object"]),
+    ({}, ["per_image", "non-empty object"]),
+    ({"standard 1024x1024": -1}, ["standard 1024x1024", "non-negative"]),
+    ({"hd 1024x1024": "cheap"}, ["hd 1024x1024", '"cheap"']),
+])
+def test_a_bad_per_image_table_is_refused_naming_the_variant(tmp_path, table, words):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"models": {"img": {"per_image": table}}}), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        PricingCatalog.load(path)
+    assert all(word in str(caught.value) for word in words), str(caught.value)
+
+
+def test_builtin_image_prices_by_quality_and_size():
+    catalog = PricingCatalog.load()
+    assert catalog.cost("dall-e-3", images=1, image_kind="hd 1024x1792") == Cost(
+        0.12, 0.0, 0.12, catalog.lookup("dall-e-3")[1]
+    )
+    assert catalog.cost("dall-e-2", images=4, image_kind="standard 256x256").total_usd == pytest.approx(0.064)

@@ -45,6 +45,8 @@ class Usage:
     reasoning_output_tokens: int | None = None
     characters: int | None = None  # text sent to speech synthesis
     audio_seconds: float | None = None  # audio transcribed or produced
+    images: int | None = None  # images generated (image models billed per image)
+    image_kind: str | None = None  # "<quality> <size>" of those images: what the per-image price depends on
 
     @property
     def has_tokens(self) -> bool:
@@ -52,7 +54,9 @@ class Usage:
 
     @property
     def is_empty(self) -> bool:
-        return not self.has_tokens and self.characters is None and self.audio_seconds is None
+        return (
+            not self.has_tokens and self.characters is None and self.audio_seconds is None and self.images is None
+        )
 
 
 @dataclass(slots=True)

@@ -352,6 +352,8 @@ class GenAIRecorder:
                     cache_write_1h_tokens=usage.cache_creation_1h_input_tokens,
                     characters=usage.characters,
                     audio_seconds=usage.audio_seconds,
+                    images=usage.images,
+                    image_kind=usage.image_kind,
                     source=resp.pricing_source,
                 )
                 if cost is not None:
@@ -453,6 +455,7 @@ _USAGE_ATTRIBUTES = (
     ("reasoning_output_tokens", sc.USAGE_REASONING_OUTPUT_TOKENS),
     ("characters", sc.USAGE_CHARACTERS),
     ("audio_seconds", sc.AUDIO_SECONDS),
+    ("images", sc.USAGE_IMAGES),
 )
 
 

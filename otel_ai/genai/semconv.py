@@ -118,6 +118,12 @@ OLLAMA_LOAD_DURATION: Final = "otel_ai.ollama.load_duration"
 OLLAMA_PROMPT_EVAL_DURATION: Final = "otel_ai.ollama.prompt_eval_duration"
 OLLAMA_EVAL_DURATION: Final = "otel_ai.ollama.eval_duration"
 OLLAMA_TOTAL_DURATION: Final = "otel_ai.ollama.total_duration"
+SPEECH_TRANSLATION: Final = "otel_ai.speech.translation"  # speech_to_text that translates into English
+USAGE_IMAGES: Final = "otel_ai.usage.images"
+IMAGE_SIZE: Final = "otel_ai.image.size"
+IMAGE_QUALITY: Final = "otel_ai.image.quality"
+MODERATION_FLAGGED: Final = "otel_ai.moderation.flagged"
+MODERATION_CATEGORIES: Final = "otel_ai.moderation.categories"
 
 # --- metrics: the conventions' (from the package), then newer ones and ours -------------------
 METRIC_DURATION: Final = _gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION

@@ -12,7 +12,10 @@ Catalog entry fields (all optional in a user file, so partial overrides work):
   include cached tokens (OpenAI convention); the cached price falls back to the input price. Embedding
   models carry ``output_per_mtok: 0`` because they produce no output tokens.
 - ``per_kchar``: USD per 1,000 characters of text sent to speech synthesis.
-- ``per_hour``: USD per hour of input audio, for speech-to-text models billed by duration.
+- ``per_hour``: USD per hour of audio, for speech-to-text models billed by duration (and speech models
+  whose only list price is per minute of audio produced).
+- ``per_image``: USD per image generated, by ``"<quality> <size>"`` (``"standard 1024x1024"``,
+  ``"hd 1792x1024"``), for image models billed per image; a user file replaces the whole table.
 - ``checked``: ISO date (YYYY-MM-DD) the price was last checked; ``source``: URL of the pricing page.
 - ``note``: free text for humans; not used in arithmetic.
 
@@ -46,7 +49,8 @@ _PRICE_FIELDS: Final = (
     "output_per_mtok", "per_kchar", "per_hour",
 )
 _TEXT_FIELDS: Final = ("provider", "checked", "source", "note")
-_ALLOWED_FIELDS: Final = frozenset(_PRICE_FIELDS + _TEXT_FIELDS)
+_TABLE_FIELDS: Final = ("per_image",)  # {"<quality> <size>": USD}
+_ALLOWED_FIELDS: Final = frozenset(_PRICE_FIELDS + _TEXT_FIELDS + _TABLE_FIELDS)
 _ALLOWED_TOP_LEVEL: Final = frozenset(("catalog_date", "models", "local_providers"))
 # Inference-profile ids on Bedrock carry a geography before the model id: "us.anthropic.claude-…".
 _REGION_PREFIX: Final = re.compile(r"^(?:us|eu|apac|jp|au|ca|us-gov|global)\.(?=[a-z0-9-]+\.)")
@@ -73,6 +77,7 @@ class ModelPrice:
     per_hour: float | None = None
     cache_write_per_mtok: float | None = None  # cache writes (Anthropic's 5-minute write); falls back to input
     cache_write_1h_per_mtok: float | None = None  # 1-hour cache writes; falls back to the 5-minute write price
+    per_image: Mapping[str, float] | None = None  # USD per image by "<quality> <size>"
 
 
 class _DuplicateKeyError(Exception):
@@ -162,6 +167,8 @@ def _validate_entry(path: str, model: str, entry: object) -> dict[str, Any]:
                     f"{where}: field {name!r} must be a finite non-negative number, got {value}"
                 )
             fields[name] = float(value)
+        elif name in _TABLE_FIELDS:
+            fields[name] = _price_table(where, name, value)
         else:
             if not isinstance(value, str):
                 raise ConfigError(f"{where}: field {name!r} must be a string, got {json.dumps(value)}")
@@ -172,6 +179,23 @@ def _validate_entry(path: str, model: str, entry: object) -> dict[str, Any]:
             if name != "note":
                 fields[name] = value
     return fields
+
+
+def _price_table(where: str, name: str, value: object) -> Mapping[str, float]:
+    """A table of prices by variant (`per_image`: {"standard 1024x1024": 0.04}), read-only once loaded."""
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(
+            f"{where}: field {name!r} must be a non-empty object of prices by variant, got {json.dumps(value)}"
+        )
+    table: dict[str, float] = {}
+    for variant, price in value.items():
+        if isinstance(price, bool) or not isinstance(price, (int, float)) or not math.isfinite(price) or price < 0:
+            raise ConfigError(
+                f"{where}: field {name!r}: price of {variant!r} must be a finite non-negative number (USD), "
+                f"got {json.dumps(price)}"
+            )
+        table[variant.strip().lower()] = float(price)
+    return MappingProxyType(table)
 
 
 def _parse_models(path: str, document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -194,6 +218,7 @@ def _price_from_fields(model: str, fields: Mapping[str, Any]) -> ModelPrice:
         per_hour=fields.get("per_hour"),
         cache_write_per_mtok=fields.get("cache_write_per_mtok"),
         cache_write_1h_per_mtok=fields.get("cache_write_1h_per_mtok"),
+        per_image=fields.get("per_image"),
     )
 
 
@@ -348,12 +373,15 @@ class PricingCatalog:
         cache_write_1h_tokens: int | None = None,
         characters: int | None = None,
         audio_seconds: float | None = None,
+        images: int | None = None,
+        image_kind: str | None = None,
         source: str | None = None,
     ) -> Cost | None:
         """The cost of one call from whatever it is billed on; None if unpriced or nothing was reported.
 
-        Tokens are priced when reported; otherwise characters (speech synthesis), otherwise audio
-        seconds (transcription). `source` replaces the catalog's label (e.g. ``header``).
+        Tokens are priced when reported; otherwise characters (speech synthesis) where the model has a
+        per-character price, otherwise audio seconds (transcription; speech priced per minute), otherwise
+        images by their "<quality> <size>". `source` replaces the catalog's label (e.g. ``header``).
         """
         found = self.lookup(model)
         if found is None:
@@ -365,10 +393,12 @@ class PricingCatalog:
                 price, label, input_tokens, output_tokens, cached_input_tokens,
                 cache_write_tokens, cache_write_1h_tokens,
             )
-        if characters is not None:
+        if characters is not None and price.per_kchar is not None:
             return _cost.characters(price, label, characters)
-        if audio_seconds is not None:
+        if audio_seconds is not None and price.per_hour is not None:
             return _cost.audio(price, label, audio_seconds)
+        if images is not None:
+            return _cost.images(price, label, images, image_kind)
         return None
 
     def token_cost(

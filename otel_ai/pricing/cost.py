@@ -81,3 +81,15 @@ def audio(price: ModelPrice, source: str, seconds: float) -> Cost | None:
         return None
     usd = max(seconds, 0.0) * price.per_hour / 3600
     return Cost(usd, usd, 0.0, source)
+
+
+def images(price: ModelPrice, source: str, count: int, kind: str | None) -> Cost | None:
+    """Image generation billed per image, at the price of its "<quality> <size>" (None if not listed)."""
+    table = price.per_image
+    if table is None or kind is None:
+        return None
+    each = table.get(kind.strip().lower())
+    if each is None:
+        return None
+    usd = max(count, 0) * each
+    return Cost(usd, 0.0, usd, source)

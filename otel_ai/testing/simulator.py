@@ -13,6 +13,15 @@ or use it in-process::
 
 Endpoints (all under ``/v1``): ``POST chat/completions``, ``POST responses``,
 ``POST embeddings``, ``POST completions`` (legacy), ``GET models``; plus ``GET /health``.
+Audio, images and moderations: ``POST audio/speech`` (audio bytes, chunked; ``stream_format=sse``:
+``speech.audio.delta`` / ``speech.audio.done`` events with usage), ``POST audio/transcriptions`` and
+``POST audio/translations`` (multipart upload; ``json``, ``verbose_json`` with ``duration``, ``text``,
+``srt``, ``vtt``; usage by duration for ``whisper-1``, by tokens for the ``gpt-4o*-transcribe``
+models, which also stream ``transcript.text.delta`` / ``.done``), ``POST images/generations`` (URLs or
+base64 for ``dall-e-*``, base64 and token usage for ``gpt-image-*``, which also stream partial
+images) and ``POST moderations``. Speech lasts 0.06 s per character of ``input``; a transcript is the
+reply text (``x-simulator-reply``) of an upload whose duration is read from it (WAV, MP3 frames,
+otherwise 16-bit 16 kHz PCM).
 
 Behaviour is chosen per request with the ``x-simulator-scenario`` header (default: the
 simulator's ``default_scenario``, normally ``ok``); see ``SCENARIOS``. Other request headers:
@@ -53,6 +62,14 @@ from typing import Any, Literal, cast
 from otel_ai._net import LoopbackHandler, parse_float
 from otel_ai.testing.base import Aborted as _Aborted
 from otel_ai.testing.base import ScenarioService, serve_until_stopped
+from otel_ai.testing.elevenlabs_simulator import (
+    SECONDS_PER_CHARACTER,
+    UploadedFile,
+    _parse_multipart,
+    audio_duration,
+    render_speech,
+    speech_seconds,
+)
 
 __all__ = [
     "DEFAULT_REPLY",
@@ -66,6 +83,8 @@ __all__ = [
     "count_words",
     "last_user_text",
     "main",
+    "speech_audio",
+    "speech_audio_seconds",
 ]
 
 DEFAULT_REPLY = "Hello from the simulator."
@@ -364,7 +383,16 @@ class _Exchange:
         return pieces, False
 
 
-_Route = Callable[[_Exchange], "dict[str, Any] | Iterator[bytes]"]
+@dataclass(frozen=True)
+class _Body:
+    """An answer that is not JSON: audio (sent chunked, so streams can be slow or cut) or plain text."""
+
+    content_type: str
+    data: bytes
+    chunked: bool = False
+
+
+_Route = Callable[[_Exchange], "dict[str, Any] | Iterator[bytes] | _Body"]
 
 
 # --------------------------------------------------------------------------- the handler (HTTP plumbing: otel_ai._net)
@@ -451,7 +479,9 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
         scenario = headers.get(SCENARIO_HEADER, self.default_scenario).strip()
         parsed: Any = None
         parse_failed = False
-        if raw:
+        if raw and headers.get("content-type", "").startswith("multipart/"):
+            parsed = _form_body(headers["content-type"], raw)
+        elif raw:
             try:
                 parsed = json.loads(raw)
             except ValueError:
@@ -519,6 +549,8 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
                 return
             if not isinstance(parsed, dict):
                 raise _ClientError(400, _invalid_request("The request body must be a JSON object."))
+            if path.rstrip("/") in _DEFAULT_MODELS and not parsed.get("model"):
+                parsed["model"] = _DEFAULT_MODELS[path.rstrip("/")]  # the API's default when none is named
             if not isinstance(parsed.get("model"), str) or not parsed["model"]:
                 raise _ClientError(400, _invalid_request("you must provide a model parameter", param="model"))
             if scenario == "echo_error":
@@ -553,6 +585,8 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
 
         if isinstance(answer, dict):
             self._send_document(handler, exchange, answer)
+        elif isinstance(answer, _Body):
+            self._send_body(handler, exchange, answer)
         else:
             self._send_stream(handler, exchange, answer)
 
@@ -575,6 +609,11 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
             "/v1/responses": self._responses,
             "/v1/embeddings": self._embeddings,
             "/v1/completions": self._completions,
+            "/v1/audio/speech": self._speech,
+            "/v1/audio/transcriptions": self._transcriptions,
+            "/v1/audio/translations": self._translations,
+            "/v1/images/generations": self._images,
+            "/v1/moderations": self._moderations,
         }
         return routes.get(path) if method == "POST" else None
 
@@ -607,7 +646,22 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
             exchange.record.status = 200
             handler.send_bytes(200, body, "application/json", headers)
 
-    def _send_stream(self, handler: _Handler, exchange: _Exchange, frames: Iterator[bytes]) -> None:
+    def _send_body(self, handler: _Handler, exchange: _Exchange, body: _Body) -> None:
+        if body.chunked:
+            size = _AUDIO_CHUNK
+            frames = (body.data[i : i + size] for i in range(0, len(body.data), size))
+            self._send_stream(handler, exchange, frames, body.content_type)
+            return
+        if exchange.scenario in ("malformed", "cut_stream"):
+            self._send_document(handler, exchange, {"text": body.data.decode()})
+            return
+        exchange.record.status = 200
+        handler.send_bytes(200, body.data, body.content_type, {**self._headers(), **exchange.response_headers})
+
+    def _send_stream(
+        self, handler: _Handler, exchange: _Exchange, frames: Iterator[bytes],
+        content_type: str = "text/event-stream; charset=utf-8",
+    ) -> None:
         headers = {
             **self._headers(),
             **exchange.response_headers,
@@ -615,7 +669,7 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
             "Transfer-Encoding": "chunked",
         }
         exchange.record.status = 200
-        handler.send_head(200, "text/event-stream; charset=utf-8", headers)
+        handler.send_head(200, content_type, headers)
         scenario = exchange.scenario
         for index, frame in enumerate(frames):
             if scenario == "cut_stream" and index == 2:
@@ -955,6 +1009,179 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
 
+    # -- audio: speech, transcriptions, translations ------------------------
+
+    def _speech(self, ex: _Exchange) -> _Body | Iterator[bytes]:
+        text = ex.body.get("input")
+        if not isinstance(text, str) or not text:
+            raise _ClientError(400, _missing("input"))
+        if len(text) > _SPEECH_MAX_CHARACTERS:
+            raise _ClientError(400, _invalid_request(
+                f"[{{'type': 'string_too_long', 'loc': ('body', 'input'), 'msg': 'String should have at most "
+                f"{_SPEECH_MAX_CHARACTERS} characters'}}]", param="input",
+            ))
+        voice = ex.body.get("voice")
+        if not isinstance(voice, (str, dict)) or not voice:
+            raise _ClientError(400, _missing("voice"))
+        kind = ex.body.get("response_format") or "mp3"
+        if kind not in _SPEECH_FORMATS:
+            raise _ClientError(400, _invalid_request(
+                f"Invalid value: '{kind}'. Supported values are: 'mp3', 'opus', 'aac', 'flac', 'wav', and 'pcm'.",
+                param="response_format", code="invalid_value",
+            ))
+        audio = speech_audio(len(text), kind)
+        if ex.body.get("stream_format") != "sse":
+            return _Body(_SPEECH_FORMATS[kind][0], audio, chunked=True)
+        if ex.model in ("tts-1", "tts-1-hd"):
+            raise _ClientError(400, _invalid_request(
+                f"stream_format 'sse' is not supported for model '{ex.model}'.", param="stream_format",
+                code="unsupported_value",
+            ))
+        instructions = ex.body.get("instructions")
+        input_tokens = count_words(text) + (count_words(instructions) if isinstance(instructions, str) else 0)
+        output_tokens = max(1, round(len(text) * _SPEECH_TOKENS_PER_CHARACTER))
+
+        def frames() -> Iterator[bytes]:
+            for i in range(0, len(audio), _AUDIO_CHUNK):
+                chunk = base64.b64encode(audio[i : i + _AUDIO_CHUNK]).decode()
+                yield _sse({"type": "speech.audio.delta", "audio": chunk})
+            usage = {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                     "total_tokens": input_tokens + output_tokens}
+            yield _sse({"type": "speech.audio.done", "usage": usage})
+
+        return frames()
+
+    def _transcriptions(self, ex: _Exchange) -> dict[str, Any] | Iterator[bytes] | _Body:
+        return self._speech_to_text(ex, translate=False)
+
+    def _translations(self, ex: _Exchange) -> dict[str, Any] | Iterator[bytes] | _Body:
+        if ex.model != "whisper-1":
+            raise _ClientError(400, _invalid_request(
+                f"Model '{ex.model}' is not supported for translations; use whisper-1.", param="model",
+                code="unsupported_model",
+            ))
+        return self._speech_to_text(ex, translate=True)
+
+    def _speech_to_text(self, ex: _Exchange, *, translate: bool) -> dict[str, Any] | Iterator[bytes] | _Body:
+        upload = ex.body.get("file")
+        if not isinstance(upload, UploadedFile) or not upload.data:
+            raise _ClientError(400, _missing("file"))
+        seconds = audio_duration(upload.data)
+        kind = ex.body.get("response_format") or "json"
+        whisper = ex.model == "whisper-1"
+        if kind not in ("json", "text", "srt", "vtt", "verbose_json"):
+            raise _ClientError(400, _invalid_request(
+                f"Invalid value: '{kind}'. Supported values are: 'json', 'text', 'srt', 'verbose_json', and 'vtt'.",
+                param="response_format", code="invalid_value",
+            ))
+        if not whisper and kind not in ("json", "text"):
+            raise _ClientError(400, _invalid_request(
+                f"response_format '{kind}' is not compatible with model '{ex.model}'. Use 'json' or 'text'.",
+                param="response_format", code="unsupported_value",
+            ))
+        text = ex.reply
+        prompt = ex.body.get("prompt")
+        prompt_tokens = count_words(prompt) if isinstance(prompt, str) else 0
+        audio_tokens = max(1, round(seconds * _AUDIO_TOKENS_PER_SECOND))
+        usage: dict[str, Any] = {"type": "duration", "seconds": math.ceil(seconds)}
+        if not whisper:
+            output_tokens = max(1, count_words(text))
+            usage = {
+                "type": "tokens", "input_tokens": audio_tokens + prompt_tokens,
+                "input_token_details": {"text_tokens": prompt_tokens, "audio_tokens": audio_tokens},
+                "output_tokens": output_tokens, "total_tokens": audio_tokens + prompt_tokens + output_tokens,
+            }
+        if ex.body.get("stream") is True and not whisper and not translate:
+            return self._transcript_stream(text, usage)
+        if kind == "text":
+            return _Body("text/plain; charset=utf-8", f"{text}\n".encode())
+        if kind in ("srt", "vtt"):
+            return _Body("text/plain; charset=utf-8", _subtitles(text, seconds, kind).encode())
+        if kind == "json":
+            return {"text": text} if translate else {"text": text, "usage": usage}
+        verbose: dict[str, Any] = {
+            "task": "translate" if translate else "transcribe",
+            "language": "english",
+            "duration": round(seconds, 2),
+            "text": text,
+            "segments": [_segment(text, seconds)],
+        }
+        if not translate:
+            verbose["usage"] = usage
+        return verbose
+
+    def _transcript_stream(self, text: str, usage: dict[str, Any]) -> Iterator[bytes]:
+        for piece in _split_words(text):
+            yield _sse({"type": "transcript.text.delta", "delta": piece, "logprobs": []})
+        yield _sse({"type": "transcript.text.done", "text": text, "logprobs": [], "usage": usage})
+
+    # -- images --------------------------------------------------------------
+
+    def _images(self, ex: _Exchange) -> dict[str, Any] | Iterator[bytes]:
+        prompt = ex.body.get("prompt")
+        if not isinstance(prompt, str) or not prompt:
+            raise _ClientError(400, _missing("prompt"))
+        n = ex.body.get("n")
+        count = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
+        model = ex.model
+        created = ex.created
+        if model.startswith("dall-e"):
+            if model == "dall-e-3" and count != 1:
+                raise _ClientError(400, _invalid_request("You must provide n=1 for this model.", param="n"))
+            b64 = ex.body.get("response_format") == "b64_json"
+            data = []
+            for index in range(count):
+                item: dict[str, Any] = (
+                    {"b64_json": _TINY_PNG} if b64
+                    else {"url": f"https://simulated-images.example/{_hex_id('img-', 24)}.png?sig={index}"}
+                )
+                if model == "dall-e-3":
+                    item["revised_prompt"] = f"A detailed rendering of: {prompt}"
+                data.append(item)
+            return {"created": created, "data": data}
+        size = ex.body.get("size") or "1024x1024"
+        size = "1024x1024" if size == "auto" else str(size)
+        quality = ex.body.get("quality") or "auto"
+        quality = "medium" if quality == "auto" else str(quality)
+        per_image = _IMAGE_TOKENS.get(quality, _IMAGE_TOKENS["medium"])
+        if size != "1024x1024":
+            per_image = per_image * 3 // 2
+        text_tokens = max(1, count_words(prompt))
+        usage = {
+            "input_tokens": text_tokens,
+            "input_tokens_details": {"image_tokens": 0, "text_tokens": text_tokens},
+            "output_tokens": per_image * count,
+            "total_tokens": text_tokens + per_image * count,
+            "output_tokens_details": {"image_tokens": per_image * count, "text_tokens": 0},
+        }
+        output_format = ex.body.get("output_format") or "png"
+        common = {"background": "opaque", "output_format": output_format, "quality": quality, "size": size}
+        if ex.body.get("stream") is True:
+            partials = ex.body.get("partial_images")
+            partial_count = partials if isinstance(partials, int) and not isinstance(partials, bool) else 0
+
+            def frames() -> Iterator[bytes]:
+                for index in range(partial_count):
+                    event = {"type": "image_generation.partial_image", "b64_json": _TINY_PNG, "created_at": created,
+                             "partial_image_index": index, **common}
+                    yield _sse(event, "image_generation.partial_image")
+                done = {"type": "image_generation.completed", "b64_json": _TINY_PNG, "created_at": created,
+                        "usage": {k: v for k, v in usage.items() if k != "output_tokens_details"}, **common}
+                yield _sse(done, "image_generation.completed")
+
+            return frames()
+        return {"created": created, "data": [{"b64_json": _TINY_PNG} for _ in range(count)], **common, "usage": usage}
+
+    # -- moderations ---------------------------------------------------------
+
+    def _moderations(self, ex: _Exchange) -> dict[str, Any]:
+        raw_input = ex.body.get("input")
+        items: list[Any] = raw_input if isinstance(raw_input, list) else [raw_input]
+        if not items or not all(isinstance(item, (str, dict)) for item in items):
+            raise _ClientError(400, _missing("input"))
+        return {"id": _hex_id("modr-", 32), "model": _MODERATION_MODELS.get(ex.model, ex.model),
+                "results": [_moderation(item) for item in items]}
+
     # -- models ------------------------------------------------------------
 
     def _models(self) -> dict[str, Any]:
@@ -980,6 +1207,95 @@ def _chat_usage(prompt_tokens: int, completion_tokens: int, ex: _Exchange) -> di
             "accepted_prediction_tokens": 0,
             "rejected_prediction_tokens": 0,
         },
+    }
+
+
+# --------------------------------------------------------------------------- audio, images, moderations
+
+_AUDIO_CHUNK = 1024
+_DEFAULT_MODELS = {"/v1/moderations": "omni-moderation-latest", "/v1/images/generations": "gpt-image-1.5"}
+_SPEECH_MAX_CHARACTERS = 4096
+_SPEECH_TOKENS_PER_CHARACTER = 0.75  # audio tokens the speech SSE usage reports per character spoken
+_AUDIO_TOKENS_PER_SECOND = 10  # audio input tokens the gpt-4o transcribe models report per second
+# response_format -> (content type, ElevenLabs-simulator format rendered; None: bytes that decode as nothing)
+_SPEECH_FORMATS: dict[str, tuple[str, str | None]] = {
+    "mp3": ("audio/mpeg", "mp3_24000_160"),
+    "wav": ("audio/wav", "wav_24000"),
+    "pcm": ("audio/pcm", "pcm_24000"),
+    "opus": ("audio/opus", None),
+    "aac": ("audio/aac", None),
+    "flac": ("audio/flac", None),
+}
+_OPAQUE_BYTES_PER_SECOND = 4000
+# gpt-image output tokens per 1024x1024 image by quality (other sizes: 1.5x), as the image guide lists them.
+_IMAGE_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
+_MODERATION_MODELS = {"omni-moderation-latest": "omni-moderation-2024-09-26",
+                      "text-moderation-latest": "text-moderation-007"}
+_MODERATION_CATEGORIES = (
+    "harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
+    "self-harm", "self-harm/instructions", "self-harm/intent", "sexual", "sexual/minors", "violence",
+    "violence/graphic",
+)
+# A word in the input flags its category: deterministic moderation for tests.
+_MODERATION_TRIGGERS = {"kill": "violence", "hate": "hate", "steal": "illicit"}
+# The smallest valid PNG (1x1, transparent): what every simulated image is.
+_TINY_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
+
+def speech_audio(characters: int, response_format: str = "mp3") -> bytes:
+    """The audio `audio/speech` answers for ``characters`` characters (0.06 s each) in ``response_format``."""
+    rendered = _SPEECH_FORMATS[response_format][1]
+    if rendered is None:
+        size = round(characters * SECONDS_PER_CHARACTER * _OPAQUE_BYTES_PER_SECOND)
+        return (bytes(range(256)) * (size // 256 + 1))[:size]
+    return render_speech(characters, rendered)
+
+
+def speech_audio_seconds(characters: int, response_format: str = "mp3") -> float | None:
+    """Exact seconds of `speech_audio` (None for the formats whose bytes decode as nothing)."""
+    rendered = _SPEECH_FORMATS[response_format][1]
+    return None if rendered is None else speech_seconds(characters, rendered)
+
+
+def _form_body(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart request as a body: its text fields (``stream`` as a bool) and its files."""
+    form, files = _parse_multipart(content_type, raw)
+    body: dict[str, Any] = {key.removesuffix("[]"): value for key, value in form.items()}
+    if "stream" in body:
+        body["stream"] = body["stream"] == "true"
+    body.update(files)
+    return body
+
+
+def _missing(name: str) -> dict[str, Any]:
+    return _invalid_request(f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter")
+
+
+def _segment(text: str, seconds: float) -> dict[str, Any]:
+    return {"id": 0, "seek": 0, "start": 0.0, "end": round(seconds, 2), "text": text, "tokens": [],
+            "temperature": 0.0, "avg_logprob": -0.2, "compression_ratio": 1.0, "no_speech_prob": 0.01}
+
+
+def _subtitles(text: str, seconds: float, kind: str) -> str:
+    mark = "." if kind == "vtt" else ","
+    end = time.strftime("%H:%M:%S", time.gmtime(seconds)) + f"{mark}{int(seconds % 1 * 1000):03d}"
+    start = "00:00:00.000" if kind == "vtt" else "00:00:00,000"
+    if kind == "vtt":
+        return f"WEBVTT\n\n{start} --> {end}\n{text}\n\n"
+    return f"1\n{start} --> {end}\n{text}\n\n"
+
+
+def _moderation(item: Any) -> dict[str, Any]:
+    text = item if isinstance(item, str) else str(item.get("text", "")) if isinstance(item, dict) else ""
+    words = {w.strip(".,!?").lower() for w in text.split()}
+    flagged = {category for word, category in _MODERATION_TRIGGERS.items() if word in words}
+    return {
+        "flagged": bool(flagged),
+        "categories": {c: c in flagged for c in _MODERATION_CATEGORIES},
+        "category_scores": {c: 0.91 if c in flagged else 0.0001 for c in _MODERATION_CATEGORIES},
+        "category_applied_input_types": {c: ["text"] for c in _MODERATION_CATEGORIES},
     }
 
 

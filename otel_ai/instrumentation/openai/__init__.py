@@ -1,6 +1,7 @@
 """OpenAI (and OpenAI-compatible: DeepSeek, Groq, ...) client instrumentation for openai 1.x-3.x.
 
-One module per API it reads (`chat`, `responses`, `embeddings`), message content in the
+One module per API it reads (`chat`, `responses`, `embeddings`, `audio`, `images`, `moderations`;
+`media` for what the audio and image APIs share), message content in the
 conventions' parts shape (`content`), provider detection by base-URL host (`providers`), and the
 `with_raw_response` / `with_streaming_response` wrappers (`raw`). Everything else is the base.
 """
@@ -14,8 +15,12 @@ from otel_ai.genai.model import GenAIRequest
 from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.genai.streams import AsyncStreamProxy, SyncStreamProxy
 from otel_ai.instrumentation.base import Endpoint, ProviderInstrumentor, Target
+from otel_ai.instrumentation.openai.audio import Speech, SpeechToText
 from otel_ai.instrumentation.openai.chat import Chat
 from otel_ai.instrumentation.openai.embeddings import Embeddings
+from otel_ai.instrumentation.openai.images import Images
+from otel_ai.instrumentation.openai.media import RequestBound, wrap_body
+from otel_ai.instrumentation.openai.moderations import Moderations
 from otel_ai.instrumentation.openai.providers import provider_for_host
 from otel_ai.instrumentation.openai.raw import AsyncRawResponseProxy, RawResponseProxy
 from otel_ai.instrumentation.openai.responses import Responses
@@ -24,6 +29,8 @@ from otel_ai.privacy.secrets import remember
 __all__ = ["OpenAIInstrumentor"]
 
 _CHAT, _RESPONSES, _EMBEDDINGS = Chat(), Responses(), Embeddings()
+_SPEECH, _TRANSCRIPTION, _TRANSLATION = Speech(), SpeechToText(), SpeechToText(translation=True)
+_IMAGES, _MODERATIONS = Images(), Moderations()
 
 
 class OpenAIInstrumentor(ProviderInstrumentor):
@@ -40,6 +47,11 @@ class OpenAIInstrumentor(ProviderInstrumentor):
             ("openai.resources.responses", "Responses", "create", _RESPONSES),
             ("openai.resources.responses", "Responses", "parse", _RESPONSES),
             ("openai.resources.embeddings", "Embeddings", "create", _EMBEDDINGS),
+            ("openai.resources.audio.speech", "Speech", "create", _SPEECH),
+            ("openai.resources.audio.transcriptions", "Transcriptions", "create", _TRANSCRIPTION),
+            ("openai.resources.audio.translations", "Translations", "create", _TRANSLATION),
+            ("openai.resources.images", "Images", "generate", _IMAGES),
+            ("openai.resources.moderations", "Moderations", "create", _MODERATIONS),
         )
         for prefix in ("", "Async")
     )
@@ -68,6 +80,11 @@ class OpenAIInstrumentor(ProviderInstrumentor):
 
     def result(self, recorder: GenAIRecorder, endpoint: Endpoint, inv: Invocation, result: Any) -> Any:
         capture, limit = recorder.capture_content, recorder.content_limit
+        if isinstance(endpoint, RequestBound):  # audio, images: read knowing what was asked (media.py)
+            endpoint = endpoint.bind(inv.request)
+            body = endpoint.body_accumulator(result)  # speech through `with_streaming_response`
+            if body is not None:
+                return wrap_body(recorder, inv, result, body)
         if isinstance(result, self._stream):
             return SyncStreamProxy(result, recorder, inv, endpoint.accumulator(capture, limit))
         if isinstance(result, self._async_stream):
