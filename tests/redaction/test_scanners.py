@@ -93,6 +93,7 @@ def test_many_matches_in_one_string() -> None:
 
 # One example per entry of patterns.PROVIDER_KEYS, in its order (a kind may have several entries).
 PROVIDER_KEY_EXAMPLES = [
+    ("anthropic_key", "sk-ant-api03-" + "Xy7kP2mQ9rT4vW1zB5nCaB3dE6gH9jK2mN5pQ8sT" + "AA"),
     ("deepseek_key", DEEPSEEK_KEY),
     ("openai_key", OPENAI_PROJECT_KEY),
     ("elevenlabs_key", ELEVENLABS_KEY),
