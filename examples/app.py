@@ -129,9 +129,63 @@ def ask_ollama(q: str) -> str:
     return answer.message.content or ""
 
 
+# Clients (and their simulators) of the providers only /ask/<provider> calls, made on first use.
+_lazy: dict[str, Any] = {}
+_lazy_simulators: list[Any] = []
+_lazy_lock = threading.Lock()
+
+
+def _lazy_client(name: str, make: Callable[[], Any]) -> Any:
+    with _lazy_lock:
+        if name not in _lazy:
+            _lazy[name] = make()
+        return _lazy[name]
+
+
+def _anthropic_client() -> Any:
+    import anthropic
+
+    if os.environ.get("ANTHROPIC_API_KEY"):
+        return anthropic.Anthropic()
+    from otel_ai.testing.anthropic_simulator import AnthropicSimulator
+
+    sim = AnthropicSimulator().start()
+    _lazy_simulators.append(sim)
+    return anthropic.Anthropic(base_url=sim.base_url, api_key="sk-ant-api03-simulated-" + "0" * 80, max_retries=0)
+
+
+def _mistral_client() -> Any:
+    from mistralai.client import Mistral
+
+    if os.environ.get("MISTRAL_API_KEY"):
+        return Mistral(api_key=os.environ["MISTRAL_API_KEY"])
+    from otel_ai.testing.mistral_simulator import MistralSimulator
+
+    sim = MistralSimulator().start()
+    _lazy_simulators.append(sim)
+    return Mistral(api_key="simulated0mistral0key000000000000", **sim.client_options())
+
+
+def ask_anthropic(q: str) -> str:
+    message = _lazy_client("anthropic", _anthropic_client).messages.create(
+        model=os.environ.get("EXAMPLE_ANTHROPIC_MODEL", "claude-haiku-4-5"), max_tokens=200,
+        system="Answer in one sentence.", messages=[{"role": "user", "content": q}],
+    )
+    return "".join(block.text for block in message.content if block.type == "text")
+
+
+def ask_mistral(q: str) -> str:
+    answer = _lazy_client("mistral", _mistral_client).chat.complete(
+        model=os.environ.get("EXAMPLE_MISTRAL_MODEL", "mistral-small-latest"),
+        messages=[{"role": "system", "content": "Answer in one sentence."}, {"role": "user", "content": q}],
+    )
+    content = answer.choices[0].message.content if answer.choices else ""
+    return content if isinstance(content, str) else ""
+
+
 # The providers /ask/<provider> calls: one function per provider (question in, answer text out), each
 # with its own client (its simulator unless the provider's own variables point at the real service).
-ASKERS: dict[str, Callable[[str], str]] = {"ollama": ask_ollama}
+ASKERS: dict[str, Callable[[str], str]] = {"ollama": ask_ollama, "anthropic": ask_anthropic, "mistral": ask_mistral}
 
 
 @app.get("/ask/{provider}", response_class=PlainTextResponse)
@@ -197,7 +251,7 @@ def _drive(port: int, units: bool = False, providers: bool = False) -> None:
         "/speak?text=Traces+show+where+the+time+goes",
     ]
     if providers:
-        questions.extend(f"/ask/{name}?q=What+does+a+local+model+cost" for name in ASKERS)
+        questions.extend(f"/ask/{name}?q=What+does+this+call+cost" for name in ASKERS)
     if units:
         questions.append("/digest?topic=tracing")
     for path in questions:
@@ -259,7 +313,7 @@ def main() -> int:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        for sim in (simulator, speech_simulator, local_simulator):
+        for sim in (simulator, speech_simulator, local_simulator, *_lazy_simulators):
             if sim is not None:
                 sim.stop()
     return 0
