@@ -67,7 +67,13 @@ OK_PATHS = (
     "/stream?q=Explain+time+to+first+token",
     "/embed?text=vector+search",
     "/speak?text=Hi",  # two characters: speech is priced per character, and the forecast rule must stay quiet
+    # the providers of issue 18 through their simulators, which the app starts itself
+    "/ask/ollama?q=Hi",
+    "/ask/anthropic?q=Hi",
+    "/ask/mistral?q=Hi",
 )
+# gen_ai.provider.name of each call above: every panel grouped by provider must show each of them
+PROVIDERS = {"openai", "elevenlabs", "ollama", "anthropic", "mistral_ai"}
 RATE_LIMITED_PATHS = ("/ask?q=Too+many+questions",) * 5 + ("/stream?q=Too+many+streams",)
 REJECTED_PATHS = ("/embed?text=rejected",)
 
@@ -568,7 +574,17 @@ def test_every_rule_group_is_loaded_and_healthy(stack: Stack):
 
 @pytest.mark.parametrize("query", DASHBOARD_QUERIES, ids=lambda q: q.id)
 def test_dashboard_query(stack: Stack, query: Query):
-    _check_result(stack, query)
+    result = _check_result(stack, query)
+    # a panel that groups calls by provider shows each provider the app called (the audio dashboard's
+    # panels are about speech calls only)
+    if "gen_ai_provider_name" in _grouping_labels(query.expr) and not query.id.startswith("audio/"):
+        assert {s["metric"]["gen_ai_provider_name"] for s in result} == PROVIDERS, query.expr
+
+
+def test_the_provider_variable_lists_every_provider_called(stack: Stack):
+    values = stack.api("label/gen_ai_provider_name/values", **{
+        "match[]": f'otel_ai_client_requests_total{{job="{SERVICE}"}}', "start": stack.at - 3600, "end": stack.at})
+    assert set(values) == PROVIDERS
 
 
 @pytest.mark.parametrize("query", RULE_QUERIES, ids=lambda q: q.id)
