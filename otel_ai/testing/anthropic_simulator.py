@@ -13,7 +13,9 @@ or use it in-process::
 
 Endpoints: ``POST /v1/messages`` (a whole ``message``, or server-sent events with ``stream: true``),
 ``POST /v1/messages/count_tokens`` (``{"input_tokens": N}``); the beta forms are the same paths with
-``?beta=true``, as the client sends them; ``GET /health``.
+``?beta=true``, as the client sends them; Vertex AI's forms of both (``AnthropicVertex``:
+``/projects/P/locations/R/publishers/anthropic/models/MODEL:rawPredict`` or ``:streamRawPredict``,
+``.../models/count-tokens:rawPredict``); ``GET /health``.
 
 The wire format is the real one: JSON bodies, SSE with ``event:`` lines (``message_start`` with the
 input usage, ``content_block_start`` / ``content_block_delta`` (``text_delta``, ``input_json_delta``)
@@ -258,6 +260,7 @@ class AnthropicSimulator(ScenarioService[RecordedRequest]):
             parsed = json.loads(raw) if raw else None
         except ValueError:
             parsed = ValueError
+        path, parsed = _vertex_route(path, parsed)
         record = RecordedRequest(handler.command, path, query, headers, raw, parsed, scenario,
                                  response_headers=answer_headers)
         with self._lock:
@@ -437,6 +440,27 @@ class AnthropicSimulator(ScenarioService[RecordedRequest]):
                 raise Aborted
             handler.write_chunk(frame)
         handler.end_chunks()
+
+
+_VERTEX = re.compile(
+    r"/(?:v1/)?projects/[^/]+/locations/[^/]+/publishers/anthropic/models/([^/:%]+)(?::|%3A)(rawPredict|streamRawPredict)"
+)
+
+
+def _vertex_route(path: str, body: Any) -> tuple[str, Any]:
+    """Vertex AI's paths (`AnthropicVertex`): the model is in the path, not the body; count-tokens has its own.
+
+    Answered as the Messages API they stand for, so one simulator serves both clients.
+    """
+    match = _VERTEX.fullmatch(path)
+    if match is None:
+        return path, body
+    model, _ = match.groups()
+    if model == "count-tokens":
+        return "/v1/messages/count_tokens", body
+    if isinstance(body, dict) and "model" not in body:
+        body = {**body, "model": model}
+    return "/v1/messages", body
 
 
 def handler_route(method: str, path: str) -> str | None:
