@@ -1,11 +1,15 @@
 """What otel_ai adds to an Anthropic `messages.create` call and to each streamed event.
 
-    .venv/bin/python bench/bench_anthropic.py          # ~1 min; prints a markdown table
+    bench/.venv/bin/python bench/bench_anthropic.py    # ~2 min; prints a markdown table (bench/.venv: bench/run.sh
+                                                       # makes it; the official instrumentation stays out of .venv)
 
 Each mode runs in its own process (instrumentation is process-wide): `baseline` (no OpenTelemetry SDK:
 the anthropic client makes no spans), `sdk_spans` (an SDK tracer provider: the client's own call spans,
-which is what an app with OpenTelemetry set up pays without otel_ai) and `otel_ai` (the agent: our span,
-metrics and cost; the client's own spans switched off). The real `anthropic` client runs over an
+which is what an app with OpenTelemetry set up pays without otel_ai), `official` (the official
+`opentelemetry-instrumentation-genai-anthropic`, next to the client's own spans, which it leaves on) and
+`otel_ai` (the agent: our span, metrics and cost; the client's own spans switched off), and `sdk_floor`
+(bench/floor.py: the bare SDK span and metric records of our contract around the call, the client's own
+spans off). The real `anthropic` client runs over an
 httpx2 mock transport, so no network is involved. The clock is the calling thread's CPU time; each
 figure is the median of 7 runs of many calls in one process, the lowest such median over 4 processes per
 mode (modes interleaved). The per-event cost is the slope between 10- and 200-delta streams.
@@ -14,6 +18,7 @@ mode (modes interleaved). The per-event cost is the slope between 10- and 200-de
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -21,8 +26,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from floor import floor  # bench/floor.py, next to this file
+
 ROUNDS = 4
-MODES = ("baseline", "sdk_spans", "otel_ai")
+MODES = ("baseline", "sdk_spans", "sdk_floor", "official", "otel_ai")
 USAGE = {"input_tokens": 12, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0, "output_tokens": 3}
 
 
@@ -68,6 +75,8 @@ def _client() -> Any:
 def _setup(mode: str) -> None:
     if mode == "baseline":
         return
+    if mode == "sdk_floor":  # the floor is our telemetry alone: the client's own spans off, as otel_ai has them
+        os.environ["ANTHROPIC_OPEN_TELEMETRY"] = "false"
     from opentelemetry import metrics, trace
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -86,6 +95,10 @@ def _setup(mode: str) -> None:
         from otel_ai.instrumentation.anthropic import AnthropicInstrumentor
 
         AnthropicInstrumentor().instrument()
+    if mode == "official":  # the conventions' own (`opentelemetry-instrumentation-genai-anthropic`, bench extra)
+        from opentelemetry.instrumentation.genai.anthropic import AnthropicInstrumentor as Official
+
+        Official().instrument()
 
 
 def _per_call(op: Callable[[], object], calls: int) -> float:
@@ -105,13 +118,16 @@ def worker(mode: str) -> dict[str, float]:
     client = _client()
     messages = [{"role": "user", "content": "hi"}]
 
+    def wrap(op: Callable[[], object]) -> Callable[[], object]:
+        return floor(op, "anthropic", "claude-sonnet-4-6", "api.anthropic.com") if mode == "sdk_floor" else op
+
     def stream(deltas: int) -> Callable[[], object]:
-        return lambda: list(client.messages.create(model="claude-sonnet-4-6", max_tokens=deltas, messages=messages,
-                                                   stream=True))
+        return wrap(lambda: list(client.messages.create(model="claude-sonnet-4-6", max_tokens=deltas,
+                                                        messages=messages, stream=True)))
 
     return {
-        "create": _per_call(lambda: client.messages.create(model="claude-sonnet-4-6", max_tokens=64,
-                                                           messages=messages), 300),
+        "create": _per_call(wrap(lambda: client.messages.create(model="claude-sonnet-4-6", max_tokens=64,
+                                                                messages=messages)), 300),
         "stream_10": _per_call(stream(10), 200),
         "stream_200": _per_call(stream(200), 50),
     }
@@ -128,20 +144,27 @@ def main() -> None:
                                  check=True)
             runs[mode].append(json.loads(out.stdout.strip().splitlines()[-1]))
     best = {mode: {key: min(r[key] for r in runs[mode]) for key in runs[mode][0]} for mode in MODES}
-    base, sdk, agent = best["baseline"], best["sdk_spans"], best["otel_ai"]
+    base, sdk, low, official, agent = (best[mode] for mode in MODES)
+
+    def added(mode: dict[str, float], key: str) -> float:
+        return (mode[key] - base[key]) * 1e6
+
     print(f"calling thread's CPU time, best of {ROUNDS} processes x median of 7 runs (microseconds)\n")
-    print("| work | no OpenTelemetry | SDK's own spans | otel_ai | otel_ai added (vs none) | (vs SDK spans) |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| work | no OpenTelemetry | SDK's own spans | SDK floor | official genai-anthropic | otel_ai "
+          "| otel_ai added | ÷ floor's added | ÷ official's added |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for key, label in (("create", "messages.create"), ("stream_10", "stream, 10 deltas"),
                        ("stream_200", "stream, 200 deltas")):
-        print(f"| {label} | {base[key] * 1e6:.0f} | {sdk[key] * 1e6:.0f} | {agent[key] * 1e6:.0f} "
-              f"| {(agent[key] - base[key]) * 1e6:.0f} | {(agent[key] - sdk[key]) * 1e6:.0f} |")
+        print(f"| {label} | {base[key] * 1e6:.0f} | {sdk[key] * 1e6:.0f} | {low[key] * 1e6:.0f} "
+              f"| {official[key] * 1e6:.0f} | {agent[key] * 1e6:.0f} | {added(agent, key):.0f} "
+              f"| {added(agent, key) / added(low, key):.2f}x | {added(agent, key) / added(official, key):.2f}x |")
 
     def slope(mode: dict[str, float]) -> float:
         return (mode["stream_200"] - mode["stream_10"]) / 190 * 1e6
 
-    print(f"| per streamed event (slope 10 → 200), added vs none | | | | {slope(agent) - slope(base):.2f} "
-          f"| {slope(agent) - slope(sdk):.2f} |")
+    print(f"| per streamed event (slope 10 → 200), added | | {slope(sdk) - slope(base):.2f} "
+          f"| {slope(low) - slope(base):.2f} | {slope(official) - slope(base):.2f} "
+          f"| {slope(agent) - slope(base):.2f} | | | |")
 
 
 if __name__ == "__main__":

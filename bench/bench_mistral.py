@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from floor import floor  # bench/floor.py, next to this file
+
 ROUNDS = 2
 SAMPLES = 5
 SERVER = "https://api.mistral.ai"
@@ -81,6 +83,8 @@ def _setup(mode: str) -> None:
     tp.add_span_processor(BatchSpanProcessor(Null()))  # export (and redaction) off the calling thread, as in an app
     trace.set_tracer_provider(tp)
     metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+    if mode == "sdk_floor":
+        return
     from otel_ai.instrumentation.mistral import MistralInstrumentor
 
     MistralInstrumentor().instrument()
@@ -103,11 +107,14 @@ def worker(mode: str) -> dict[str, float]:
     plain, s10, s200 = _client(), _client(10), _client(200)
     messages = [{"role": "user", "content": "hi"}]
 
+    def wrap(op: Callable[[], object]) -> Callable[[], object]:
+        return floor(op, "mistral_ai", "mistral-small-latest", "api.mistral.ai") if mode == "sdk_floor" else op
+
     def stream(client: Any) -> Callable[[], object]:
-        return lambda: list(client.chat.stream(model="mistral-small-latest", messages=messages))
+        return wrap(lambda: list(client.chat.stream(model="mistral-small-latest", messages=messages)))
 
     return {
-        "complete": _per_call(lambda: plain.chat.complete(model="mistral-small-latest", messages=messages), 10),
+        "complete": _per_call(wrap(lambda: plain.chat.complete(model="mistral-small-latest", messages=messages)), 10),
         "stream_10": _per_call(stream(s10), 10),
         "stream_200": _per_call(stream(s200), 3),
         **_per_chunk(mode, s200),
@@ -131,6 +138,8 @@ def _wrapper_only(mode: str, client: Any) -> dict[str, float]:
     kwargs = {"model": "mistral-small-latest", "messages": messages, "temperature": 0.2}
     if mode == "baseline":
         return {"wrapper": _per_call(lambda: call(**kwargs), 3000)}
+    if mode == "sdk_floor":
+        return {"wrapper": _per_call(floor(lambda: call(**kwargs), "mistral_ai", "mistral-small-latest"), 3000)}
     wrapper = type(chat).__dict__["complete"]._self_wrapper
     return {"wrapper": _per_call(lambda: wrapper(call, chat, (), kwargs), 3000)}
 
@@ -138,7 +147,7 @@ def _wrapper_only(mode: str, client: Any) -> dict[str, float]:
 def _per_chunk(mode: str, client: Any) -> dict[str, float]:
     """Seconds per event: iterating 200 parsed events bare, and through the proxy with the accumulator."""
     events = list(client.chat.stream(model="mistral-small-latest", messages=[{"role": "user", "content": "hi"}]))
-    if mode == "baseline":
+    if mode in ("baseline", "sdk_floor"):
         return {"chunk": _per_call(lambda: [e for e in iter(events)], 2000) / len(events)}
     from otel_ai.genai.model import GenAIRequest
     from otel_ai.genai.streams import SyncStreamProxy
@@ -160,29 +169,35 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--worker":
         print(json.dumps(worker(sys.argv[2])))
         return
-    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "otel_ai": []}
+    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "sdk_floor": [], "otel_ai": []}
     for _ in range(ROUNDS):  # modes interleaved, each in fresh processes: this machine is shared and noisy
         for mode in runs:
             command = [sys.executable, __file__, "--worker", mode]
             out = subprocess.run(command, capture_output=True, text=True, check=True)
             runs[mode].append(json.loads(out.stdout.strip().splitlines()[-1]))
-    base, agent = ({key: min(r[key] for r in runs[mode]) for key in runs[mode][0]} for mode in ("baseline", "otel_ai"))
+    base, low, agent = ({key: min(r[key] for r in runs[mode]) for key in runs[mode][0]}
+                        for mode in ("baseline", "sdk_floor", "otel_ai"))
 
-    def added(key: str) -> float:
-        return (agent[key] - base[key]) * 1e6
+    def added(key: str, mode: dict[str, float] = agent) -> float:
+        return (mode[key] - base[key]) * 1e6
+
+    def row(label: str, key: str, digits: int = 0) -> str:
+        ratio = added(key) / added(key, low) if added(key, low) > 0 else float("nan")
+        return (f"| {label} | {base[key] * 1e6:.{digits}f} | {low[key] * 1e6:.{digits}f} "
+                f"| {agent[key] * 1e6:.{digits}f} | {added(key):.{digits}f} | {added(key, low):.{digits}f} "
+                f"| {ratio:.2f}x |")
 
     per_chunk = (added("stream_200") - added("stream_10")) / 190
     print(f"calling thread's CPU time, best of {ROUNDS} processes x median of {SAMPLES} runs (microseconds)\n")
-    print("| work | uninstrumented | otel_ai | added |")
-    print("|---|---:|---:|---:|")
+    print("| work | uninstrumented | SDK floor | otel_ai | otel_ai added | floor added | added ÷ floor's |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for key, label in (("complete", "Mistral chat.complete"), ("stream_10", "Mistral chat.stream, 10 chunks"),
                        ("stream_200", "Mistral chat.stream, 200 chunks")):
-        print(f"| {label} | {base[key] * 1e6:.0f} | {agent[key] * 1e6:.0f} | {added(key):.0f} |")
-    print(f"| per streamed chunk (slope 10 → 200, below the client's noise) | | | {per_chunk:.2f} |")
-    print(f"| per call, the agent's wrapper alone (response parsed) | {base['wrapper'] * 1e6:.2f} "
-          f"| {agent['wrapper'] * 1e6:.2f} | {added('wrapper'):.2f} |")
-    print(f"| per streamed chunk (proxy + accumulator over parsed events) | {base['chunk'] * 1e6:.2f} "
-          f"| {agent['chunk'] * 1e6:.2f} | {added('chunk'):.2f} |")
+        print(row(label, key))
+    print(f"| per streamed chunk (slope 10 → 200, below the client's noise) | | | | {per_chunk:.2f} | | |")
+    print(row("per call, the agent's wrapper alone (response parsed)", "wrapper", 2))
+    print(f"| per streamed chunk (proxy + accumulator over parsed events) | {base['chunk'] * 1e6:.2f} | "
+          f"| {agent['chunk'] * 1e6:.2f} | {added('chunk'):.2f} | | |")
 
 
 if __name__ == "__main__":
