@@ -12,6 +12,7 @@ from otel_ai.errors import BudgetExceeded, ConfigError
 
 if TYPE_CHECKING:
     from otel_ai.work.batch import BatchResult, amap_batches, map_batches
+    from otel_ai.work.conversation import conversation, current_conversation
     from otel_ai.work.units import (
         Totals,
         Unit,
@@ -37,6 +38,8 @@ __all__ = [
     "agent",
     "amap_batches",
     "configure",
+    "conversation",
+    "current_conversation",
     "current_unit",
     "instrument_methods",
     "map_batches",
@@ -58,6 +61,8 @@ _LAZY = {
     "task": "otel_ai.work.units",
     "tool": "otel_ai.work.units",
     "workflow": "otel_ai.work.units",
+    "conversation": "otel_ai.work.conversation",
+    "current_conversation": "otel_ai.work.conversation",
     "BatchResult": "otel_ai.work.batch",
     "amap_batches": "otel_ai.work.batch",
     "map_batches": "otel_ai.work.batch",

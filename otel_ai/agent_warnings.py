@@ -44,6 +44,7 @@ KINDS: Final = frozenset({
     "budget.server_unreachable",    # OTEL_AI_BUDGET_SERVER did not answer: budgets count locally
     "budget.server_auth",           # the budget server refused (or asked for) the token
     "work.missing_method",          # instrument_methods() was given a name the object lacks
+    "work.bad_argument",            # conversation() / evaluate() got an argument of the wrong type: ignored
     "instrumentation.version_conflict",  # an installed library outside an instrumentor's range
     "instrumentation.failed",       # an instrumentor raised while instrumenting
     "instrumentation.config_error",  # a provider instrumentation disabled by a bad setting

@@ -243,6 +243,13 @@ ALERT_SMTP_CA_FILE: Final = Variable(
 ALERT_TIMEOUT: Final = Variable(
     "OTEL_AI_ALERT_TIMEOUT", "seconds", "seconds per notification attempt (at most 60)", default=5.0, minimum=0.0,
     maximum=60.0, parser=_NOTIFIERS)
+USER_ID_HASH: Final = Variable(
+    "OTEL_AI_USER_ID_HASH", "bool", "`true`: the user of `otel_ai.conversation(user=...)` is exported as "
+    "`user.hash` (the first 32 hex digits of its SHA-256), never as `user.id`", default=False)
+METRICS_USER: Final = Variable(
+    "OTEL_AI_METRICS_USER", "bool", "`true`: the cost and request counters carry the conversation's user "
+    "(`user.id` or `user.hash`) as a label: one series per user, so only for a bounded set of users",
+    default=False)
 STRICT: Final = Variable(
     "OTEL_AI_STRICT", "bool", "`true`: a bad setting stops start-up with exit 2 instead of falling back",
     default=False)
@@ -283,7 +290,7 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     BUDGETS, BUDGET_SERVER, BUDGET_SERVER_TTL, BUDGET_SERVER_TOKEN,
     ALERT_WEBHOOK_URL, ALERT_SLACK_WEBHOOK_URL, ALERT_SMTP_HOST, ALERT_SMTP_PORT, ALERT_SMTP_FROM, ALERT_SMTP_TO,
     ALERT_SMTP_USERNAME, ALERT_SMTP_PASSWORD_FILE, ALERT_SMTP_PASSWORD, ALERT_SMTP_STARTTLS, ALERT_SMTP_CA_FILE,
-    ALERT_TIMEOUT, STRICT, GC_FREEZE, SERVE, SQLITE_CHECKPOINT_PAGES, *_STANDARD,
+    ALERT_TIMEOUT, USER_ID_HASH, METRICS_USER, STRICT, GC_FREEZE, SERVE, SQLITE_CHECKPOINT_PAGES, *_STANDARD,
 )
 BY_NAME: Final = {variable.name: variable for variable in VARIABLES}
 

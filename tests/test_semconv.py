@@ -22,6 +22,9 @@ SOURCE = Path(sc.__file__).read_text(encoding="utf-8")
 # Every name semconv.py takes from the conventions package, with the string the contract gives it.
 CONTRACT = {
     "OPERATION": "gen_ai.operation.name",
+    "CONVERSATION_ID": "gen_ai.conversation.id",
+    "USER_ID": "user.id",
+    "USER_HASH": "user.hash",
     "PROVIDER": "gen_ai.provider.name",
     "REQUEST_MODEL": "gen_ai.request.model",
     "REQUEST_TEMPERATURE": "gen_ai.request.temperature",

@@ -23,6 +23,8 @@ class CallScope:
     operation: str
     model: str | None
     task_type: str | None
+    conversation_id: str | None = None
+    user: str | None = None  # as exported: hashed when OTEL_AI_USER_ID_HASH is on
 
 
 @dataclass(frozen=True, slots=True)

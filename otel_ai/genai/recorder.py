@@ -23,6 +23,7 @@ from opentelemetry.metrics import MeterProvider, get_meter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
+from otel_ai.genai import conversation as _conversation
 from otel_ai.genai import hooks as _calls
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.classify import categorize, error_code, error_type
@@ -47,14 +48,19 @@ Clean = Callable[[str], str]
 class Invocation:
     """One call in flight. Ends exactly once, whichever of `end`/`fail` comes first."""
 
-    __slots__ = ("_claim", "chunks", "closer", "first_chunk", "last_chunk", "request", "span", "start", "task_type")
+    __slots__ = ("_claim", "chunks", "closer", "conversation_id", "first_chunk", "last_chunk", "request", "span",
+                 "start", "task_type", "user")
 
-    def __init__(self, request: GenAIRequest, span: Span, start: float, task_type: str | None = None) -> None:
+    def __init__(self, request: GenAIRequest, span: Span, start: float, task_type: str | None = None,
+                 conversation_id: str | None = None, user: str | None = None) -> None:
         self.request = request
         self.span = span
         self.start = start
         # The `otel_ai.task.type` of the unit of work the call started in (a stream may end elsewhere).
         self.task_type = task_type
+        # The conversation and (exported) user the call started in: budgets scoped to them count it.
+        self.conversation_id = conversation_id
+        self.user = user
         self.first_chunk: float | None = None
         self.last_chunk = 0.0
         self.chunks = 0
@@ -96,6 +102,16 @@ def _call_attributes(request: GenAIRequest, *, server: bool) -> Attributes:
     return attributes
 
 
+def call_scope(request: GenAIRequest, inv: Invocation | None) -> _calls.CallScope:
+    """Who is about to spend, for the budget gate: from the call in flight, or the caller's context."""
+    if inv is not None:
+        return _calls.CallScope(request.provider, request.operation, request.model, inv.task_type,
+                                inv.conversation_id, inv.user)
+    conversation = _conversation.current()
+    return _calls.CallScope(request.provider, request.operation, request.model, _calls.task_type(),
+                            conversation.id if conversation else None, conversation.user if conversation else None)
+
+
 class _Shape:
     """Attribute sets shared by every call of one shape, built once and reused."""
 
@@ -103,7 +119,7 @@ class _Shape:
 
     def __init__(
         self, request: GenAIRequest, response_model: str | None, clean: Clean | None = None,
-        task_type: str | None = None,
+        task_type: str | None = None, user: str | None = None,
     ) -> None:
         timed = _call_attributes(request, server=True)
         if response_model:
@@ -111,6 +127,8 @@ class _Shape:
         counted = _call_attributes(request, server=False)  # low-cardinality: cost and call counters
         if task_type is not None:  # cost by task type (dashboards, `group_by=task_type`)
             timed[sc.TASK_TYPE] = counted[sc.TASK_TYPE] = task_type
+        if user is not None:  # OTEL_AI_METRICS_USER: cost and calls per user, on the counters only
+            counted[sc.USER_HASH if _conversation.OPTIONS.hash_user else sc.USER_ID] = user
         if clean is not None:
             # Metric attributes reach pull readers (Prometheus) without passing an exporter:
             # redacted here, once per shape (a model name may hold an e-mail).
@@ -218,8 +236,18 @@ class GenAIRecorder:
             task = _calls.task_type() if _calls.SEAM.task_type_of is not None else None
             if task is not None:
                 attributes = {**attributes, sc.TASK_TYPE: task}
+            conversation = _conversation.current()
+            cid = user = None
+            if conversation is not None:
+                # the call's own conversation (a `conversation` the library was given) wins over the block's
+                attributes = {**attributes, **conversation.attributes, **request.attributes}
+                cid, user = conversation.id, conversation.user
+            if request.attributes:
+                own = request.attributes.get(sc.CONVERSATION_ID)
+                if isinstance(own, str):
+                    cid = own
             span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
-            return Invocation(request, span, time.perf_counter(), task)
+            return Invocation(request, span, time.perf_counter(), task, cid, user)
         except Exception as exc:
             report("recorder.start", exc)
             return None
@@ -327,7 +355,8 @@ class GenAIRecorder:
         self._metrics(inv, usage, etype, category, cost, duration, response_model)
         if _calls.SEAM.listeners:  # units of work and budgets count this call
             _calls.publish(_calls.CallFacts(
-                _calls.CallScope(request.provider, request.operation, request.model, inv.task_type),
+                _calls.CallScope(request.provider, request.operation, request.model, inv.task_type,
+                                 inv.conversation_id, inv.user),
                 cost.total_usd if cost is not None else 0.0,
                 (usage.input_tokens or 0) if usage is not None else 0,
                 (usage.output_tokens or 0) if usage is not None else 0,
@@ -370,12 +399,13 @@ class GenAIRecorder:
             )
         return None
 
-    def _shape(self, request: GenAIRequest, response_model: str | None, task_type: str | None) -> _Shape:
+    def _shape(self, request: GenAIRequest, response_model: str | None, task_type: str | None,
+               user: str | None = None) -> _Shape:
         key = (request.operation, request.provider, request.model, request.server_address,
-               request.server_port, response_model, task_type)
+               request.server_port, response_model, task_type, user)
         shape = self._shapes.get(key)
         if shape is None:
-            shape = _Shape(request, response_model, self._clean, task_type)
+            shape = _Shape(request, response_model, self._clean, task_type, user)
             if len(self._shapes) < _CACHE_LIMIT:
                 self._shapes[key] = shape
         return shape
@@ -390,7 +420,8 @@ class GenAIRecorder:
         duration: float,
         response_model: str | None,
     ) -> None:
-        shape = self._shape(inv.request, response_model, inv.task_type)
+        user = inv.user if inv.user is not None and _conversation.OPTIONS.user_on_metrics else None
+        shape = self._shape(inv.request, response_model, inv.task_type, user)
         if etype is None:
             timed = shape.timed
             shape.add(self._requests, shape.ok, 1)

@@ -12,12 +12,16 @@ from typing import Final
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _gen_ai
 from opentelemetry.semconv._incubating.attributes import openai_attributes as _openai
+from opentelemetry.semconv._incubating.attributes import user_attributes as _user
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as _gen_ai_metrics
 from opentelemetry.semconv.attributes import error_attributes as _error
 from opentelemetry.semconv.attributes import server_attributes as _server
 
 # --- GenAI semantic conventions, from opentelemetry-semantic-conventions ---------------------
 OPERATION: Final = _gen_ai.GEN_AI_OPERATION_NAME
+CONVERSATION_ID: Final = _gen_ai.GEN_AI_CONVERSATION_ID
+USER_ID: Final = _user.USER_ID  # the user a conversation is with
+USER_HASH: Final = _user.USER_HASH  # the same, hashed (OTEL_AI_USER_ID_HASH)
 PROVIDER: Final = _gen_ai.GEN_AI_PROVIDER_NAME
 REQUEST_MODEL: Final = _gen_ai.GEN_AI_REQUEST_MODEL
 REQUEST_TEMPERATURE: Final = _gen_ai.GEN_AI_REQUEST_TEMPERATURE

@@ -22,9 +22,9 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 
 from otel_ai.errors import BudgetExceeded
-from otel_ai.genai.hooks import SEAM, CallScope, gate, task_type
+from otel_ai.genai.hooks import SEAM, gate
 from otel_ai.genai.model import GenAIRequest, GenAIResponse
-from otel_ai.genai.recorder import GenAIRecorder, Invocation
+from otel_ai.genai.recorder import GenAIRecorder, Invocation, call_scope
 from otel_ai.genai.streams import StreamAccumulator, StreamFinisher
 from otel_ai.guard import report
 
@@ -279,8 +279,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         inv = recorder.start(request)
         if SEAM.gates:  # a blocking budget: asked before anything is sent
             try:
-                gate(CallScope(request.provider, request.operation, request.model,
-                               inv.task_type if inv is not None else task_type()))
+                gate(call_scope(request, inv))
             except BudgetExceeded as exc:
                 if inv is not None:
                     recorder.fail(inv, exc)

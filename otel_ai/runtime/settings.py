@@ -67,6 +67,8 @@ class Settings:
     patterns: tuple[UserPattern, ...] = ()
     provider_hosts: Mapping[str, str] = field(default_factory=dict)
     gc_freeze: bool = False
+    hash_user: bool = False
+    metrics_user: bool = False
     strict: bool = False
     problems: tuple[str, ...] = ()
     # Parsed once here, installed at SDK set-up (sdk/setup.py); None: the defaults (nothing declared).
@@ -109,6 +111,8 @@ class Settings:
             patterns=tuple(patterns),
             provider_hosts=provider_hosts(env.get(PROVIDER_HOSTS_VAR), problems),
             gc_freeze=variables.GC_FREEZE.boolean(env, problems),
+            hash_user=variables.USER_ID_HASH.boolean(env, problems),
+            metrics_user=variables.METRICS_USER.boolean(env, problems),
             strict=variables.STRICT.boolean(env, problems),
             problems=tuple(problems),
             logs=logs,

@@ -11,6 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from otel_ai.errors import ConfigError
+from otel_ai.genai import conversation as _conversation
 from otel_ai.genai.recorder import GenAIRecorder
 from otel_ai.pricing.catalog import PricingCatalog
 from otel_ai.privacy import current as _current_redactor
@@ -64,6 +65,8 @@ def settings() -> Settings:
     with _lock:
         if _settings is None:
             _settings = Settings.from_env()
+            # the conversation module sits below the runtime: it is told, not asked
+            _conversation.configure(hash_user=_settings.hash_user, user_on_metrics=_settings.metrics_user)
         return _settings
 
 
@@ -114,6 +117,7 @@ def reset() -> None:
     global _settings, _pricing, _redactor, _reported
     with _lock:
         _settings = _pricing = None
+        _conversation.configure_from_env()
         _redactor = None
         _pricing_problems.clear()
         _reported = False

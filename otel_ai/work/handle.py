@@ -19,6 +19,7 @@ from opentelemetry.util.types import AttributeValue
 from otel_ai.genai import hooks as calls
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.classify import error_type
+from otel_ai.genai.conversation import current as current_conversation
 from otel_ai.guard import report
 from otel_ai.work.rollup import Attributes, Totals, ensure_registered
 from otel_ai.work.telemetry import telemetry
@@ -102,8 +103,10 @@ class Unit:
         """
         try:
             cost = float(usd)
+            conversation = current_conversation()
             facts = calls.CallFacts(
-                calls.CallScope(provider, EXTERNAL_OPERATION, model, self.task_type),
+                calls.CallScope(provider, EXTERNAL_OPERATION, model, self.task_type,
+                                conversation.id if conversation else None, conversation.user if conversation else None),
                 cost if math.isfinite(cost) and cost > 0 else 0.0,
                 max(0, int(input_tokens)), max(0, int(output_tokens)), max(0, int(characters)), bool(failed),
             )

@@ -7,7 +7,7 @@ made there would lose their parent span and their unit's roll-up. The contrib
 cannot be installed together; this module is the small part of it we need.
 
 Only threads started (`Thread.start`) or work submitted (`ThreadPoolExecutor.submit`, which
-`loop.run_in_executor` uses) while a unit is open get a copy of the caller's `contextvars`
+`loop.run_in_executor` uses) while a unit or a conversation is open get a copy of the caller's `contextvars`
 context (which holds the OTel context, hence the span and the unit). Outside a unit the patched
 methods add one context lookup and nothing else. `asyncio` tasks copy the context themselves.
 """
@@ -23,6 +23,7 @@ from typing import Any
 
 from opentelemetry.context import get_value
 
+from otel_ai.genai.conversation import KEY as CONVERSATION_KEY
 from otel_ai.guard import report
 from otel_ai.work.context import UNIT_KEY
 
@@ -33,7 +34,7 @@ _originals: tuple[Callable[[threading.Thread], None], Callable[..., Future[Any]]
 def _patched_start(original: Callable[[threading.Thread], None]) -> Callable[[threading.Thread], None]:
     @functools.wraps(original)
     def start(self: threading.Thread) -> None:
-        if get_value(UNIT_KEY) is not None:
+        if get_value(UNIT_KEY) is not None or get_value(CONVERSATION_KEY) is not None:
             try:
                 self.run = functools.partial(contextvars.copy_context().run, self.run)  # type: ignore[method-assign]
             except Exception as exc:
@@ -46,7 +47,7 @@ def _patched_start(original: Callable[[threading.Thread], None]) -> Callable[[th
 def _patched_submit(original: Callable[..., Future[Any]]) -> Callable[..., Future[Any]]:
     @functools.wraps(original)
     def submit(self: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        if get_value(UNIT_KEY) is not None:
+        if get_value(UNIT_KEY) is not None or get_value(CONVERSATION_KEY) is not None:
             # A fresh copy per submission: one Context cannot be entered by two threads at once.
             return original(self, contextvars.copy_context().run, fn, *args, **kwargs)
         return original(self, fn, *args, **kwargs)

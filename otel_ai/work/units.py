@@ -35,6 +35,7 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_ai import agent_warnings
 from otel_ai.genai import semconv as sc
+from otel_ai.genai.conversation import current as _current_conversation
 from otel_ai.guard import report
 from otel_ai.work.context import UNIT_KEY, current
 from otel_ai.work.handle import EXTERNAL_OPERATION, Kind, Unit
@@ -167,7 +168,11 @@ class UnitOfWork:
                         agent_name = node.name
                     node = node.parent
             tracer, _ = _telemetry()
-            span = tracer.start_span(self.span_name, kind=SpanKind.INTERNAL, attributes=self.start_attributes)
+            attributes = self.start_attributes
+            conversation = _current_conversation()
+            if conversation is not None and conversation.attributes:
+                attributes = {**attributes, **conversation.attributes}
+            span = tracer.start_span(self.span_name, kind=SpanKind.INTERNAL, attributes=attributes)
             unit = Unit(self, parent, span, str(agent_name) if agent_name is not None else None)
             unit._context = set_value(UNIT_KEY, unit, trace.set_span_in_context(span))
             return unit

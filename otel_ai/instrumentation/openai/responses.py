@@ -33,6 +33,11 @@ class Responses(Endpoint):
             kind = "json"
         if kind:
             attrs[sc.OUTPUT_TYPE] = kind
+        conversation = kwargs.get("conversation")  # a conversation id, or {"id": ...}: the call's own
+        conversation = get(conversation, "id") if conversation is not None and not isinstance(conversation, str) \
+            else conversation
+        if isinstance(conversation, str) and conversation:
+            attrs[sc.CONVERSATION_ID] = conversation[:256]
         if capture:
             req.system_instructions, req.input_messages = content.responses_input(
                 kwargs.get("instructions"), kwargs.get("input"), limit
@@ -47,6 +52,9 @@ class Responses(Endpoint):
         tier = get(result, "service_tier")
         if isinstance(tier, str):
             resp.attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] = tier
+        conversation = get(get(result, "conversation"), "id")  # the conversation the response was stored in
+        if isinstance(conversation, str) and conversation:
+            resp.attributes[sc.CONVERSATION_ID] = conversation[:256]
         if capture:
             resp.output_messages = content.responses_output(get(result, "output"), reason, limit)
         return resp
