@@ -30,7 +30,9 @@ __all__ = [
     "BUDGET_SERVER_VAR",
     "DEFAULT_TTL_S",
     "DEFAULT_WARN_AT",
+    "EACH",
     "PERIODS",
+    "PER_VALUE_KEYS",
     "SCOPE_KEYS",
     "UNITS_PER_USD",
     "Action",
@@ -51,7 +53,10 @@ DEFAULT_TTL_S: Final = 5.0
 DEFAULT_WARN_AT: Final = (0.5, 0.8)
 PERIODS: Final = ("day", "week", "month")
 ACTIONS: Final = ("alert", "block")
-SCOPE_KEYS: Final = ("provider", "model", "task_type", "service")
+SCOPE_KEYS: Final = ("provider", "model", "task_type", "service", "user", "conversation")
+# Scope keys whose value may be "*": the budget then applies to each user (or conversation) separately.
+PER_VALUE_KEYS: Final = ("user", "conversation")
+EACH: Final = "*"
 _FIELDS: Final = frozenset({"name", "scope", "period", "limit_usd", "warn_at", "action", "timezone"})
 
 Period = Literal["day", "week", "month"]
@@ -82,6 +87,14 @@ class Budget:
     warn_at: tuple[float, ...] = DEFAULT_WARN_AT
     action: Action = "alert"
     timezone: str = "UTC"
+
+    @property
+    def per_value(self) -> str | None:
+        """`user` or `conversation` when the scope says `"*"` for it: one limit for each value, not one in all."""
+        for key in PER_VALUE_KEYS:
+            if self.scope.get(key) == EACH:
+                return key
+        return None
 
     @property
     def thresholds(self) -> tuple[float, ...]:
@@ -245,7 +258,12 @@ def _budget(entry: Any) -> Budget:
             continue
         if not isinstance(value, str) or not value:
             raise ValueError(f"scope '{key}' must be a non-empty string, got {value!r}")
+        if value == EACH and key not in PER_VALUE_KEYS:
+            raise ValueError(f"scope '{key}' cannot be \"*\" (only {' and '.join(PER_VALUE_KEYS)} can: "
+                             "one limit for each value)")
         scope[key] = value
+    if sum(1 for key in PER_VALUE_KEYS if scope.get(key) == EACH) > 1:
+        raise ValueError('only one of user and conversation can be "*" in a scope')
     zone = entry.get("timezone", "UTC")
     if not isinstance(zone, str) or not zone:
         raise ValueError(f"'timezone' must be an IANA time zone name such as Europe/Paris, got {zone!r}")
