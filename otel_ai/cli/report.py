@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from otel_ai.cli import report_conversations
 from otel_ai.money import format_usd, json_usd
 from otel_ai.privacy.urls import display_url
 
@@ -41,7 +42,7 @@ __all__ = ["NONE", "REPORTS", "add_parser", "format_usd", "main", "run_report"]
 _TIMES = "\u00d7"
 NONE = "(none)"  # a dimension the calls did not record, as every surface shows it
 
-REPORTS = ("summary", "costs", "errors", "forecast")
+REPORTS = ("summary", "costs", "errors", "forecast", "conversations")
 FORMATS = ("table", "json", "csv")
 GROUP_BY = ("model", "provider", "operation", "service", "task_type", "day", "response_model")
 _FILTERS = ("service", "provider", "operation", "model", "task_type")
@@ -63,6 +64,8 @@ examples:
   otel-ai report costs --group-by day --since 30d
   otel-ai report errors --service billing --format csv
   otel-ai report forecast --format json
+  otel-ai report conversations --user alice --since 7d
+  otel-ai report conversations --conversation 3f2a… --format csv
 """
 
 
@@ -102,12 +105,13 @@ def add_parser(subcommands: Any) -> argparse.ArgumentParser:
         description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(report, top=True)
-    kinds = report.add_subparsers(dest="report", required=True, metavar="{summary,costs,errors,forecast}")
+    kinds = report.add_subparsers(dest="report", required=True, metavar="{" + ",".join(REPORTS) + "}")
     helps = {
         "summary": "calls, errors, cost (today, this month), tokens, latency",
         "costs": "calls, tokens, characters and cost per model, provider, operation, service, task type or day",
         "errors": "failed calls per category and provider error code, with the recommended action",
         "forecast": "this month's cost so far and the month-end forecast (UTC calendar month)",
+        "conversations": report_conversations.HELP,
     }
     for name in REPORTS:
         sub = kinds.add_parser(name, help=helps[name], description=helps[name])
@@ -115,6 +119,8 @@ def add_parser(subcommands: Any) -> argparse.ArgumentParser:
         if name == "costs":
             sub.add_argument("--group-by", choices=GROUP_BY, default="model",
                              help="default: model (the model the app asked for; response_model: the one that answered)")
+        if name == "conversations":
+            report_conversations.add_arguments(sub)
     return report  # type: ignore[no-any-return]
 
 
@@ -267,6 +273,11 @@ def _render(
         errors = reports.errors_report(store, since, until, **filters)
         calls = reports.summary_report(store, since, until, **filters).calls
         model, table, rows = errors, lambda: _errors_table(errors, calls, where), lambda: _errors_rows(errors)
+    elif args.report == "conversations":
+        try:
+            model, table, rows = report_conversations.render(args, store, since, until, where, _grid)
+        except report_conversations.Unsupported as exc:
+            raise ReportError(str(exc)) from None
     else:
         forecast = reports.forecast_report(store, now, **filters)
         scope = _describe(args, None, None, filters)

@@ -17,6 +17,9 @@ __all__ = [
     "BudgetState",
     "Budgets",
     "CallStatus",
+    "ConversationDetail",
+    "ConversationPage",
+    "ConversationSummary",
     "CostGroup",
     "CostTotals",
     "Costs",
@@ -40,8 +43,11 @@ __all__ = [
     "TraceDetail",
     "TracePage",
     "TraceSummary",
+    "Turn",
     "UnpricedModel",
     "Usd",
+    "UserPage",
+    "UserSummary",
 ]
 
 # Money in JSON: USD as a number rounded to 10 significant digits (no float noise such as
@@ -339,3 +345,74 @@ class BudgetSpend(_Model):
     spent_usd: Usd = Field(description="USD of the calls in the scope over [since, until)")
     calls: int
 
+
+
+# --- conversations and users (store/conversations.py) -------------------------------------------------------
+
+
+class _CallTotals(_Model):
+    calls: int
+    errors: int = Field(description="failed GenAI calls")
+    cost_usd: Usd
+    unpriced_calls: int = Field(description="calls with usage but no price: their cost is not in cost_usd")
+    input_tokens: int
+    output_tokens: int
+    mean_latency_ms: float | None
+    max_latency_ms: float | None
+    first_at: datetime | None = Field(description="the first call's start")
+    last_at: datetime | None = Field(description="the last call's end")
+
+
+class ConversationSummary(_CallTotals):
+    conversation_id: str
+    user: str | None = Field(description="the conversation's user when it has one (user.id, or user.hash)")
+    users: int = Field(description="distinct users seen in it")
+
+
+class ConversationPage(_Model):
+    items: list[ConversationSummary] = Field(description="the most recently active first")
+    total: int = Field(description="conversations that match, all pages, counted up to 1,000")
+    total_capped: bool
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class Turn(_Model):
+    trace_id: str
+    span_id: str
+    started_at: datetime
+    latency_ms: float
+    service: str | None
+    provider: str | None
+    operation: str | None
+    model: str | None
+    task_type: str | None
+    user: str | None
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Usd | None
+    outcome: str = Field(description="ok or error")
+    error_category: str | None
+    error_type: str | None
+
+
+class ConversationDetail(_CallTotals):
+    conversation_id: str
+    users: list[str]
+    turns: list[Turn] = Field(description="the conversation's GenAI calls in the order they started (a page)")
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="where the next page of turns starts; null on the last")
+
+
+class UserSummary(_CallTotals):
+    user: str
+    conversations: int
+
+
+class UserPage(_Model):
+    items: list[UserSummary] = Field(description="the highest spend first")
+    limit: int
+    offset: int
+    has_more: bool

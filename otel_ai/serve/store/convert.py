@@ -198,6 +198,8 @@ def genai_call(
         # Only a well-formed token: a sender's free text here would become a roll-up key.
         "error_code": (normalize_code(attributes.get("otel_ai.error.code")) or "") if error else "",
         "response_model": _text(attributes.get("gen_ai.response.model") or attributes.get("gen_ai.request.model")),
+        "conversation_id": _text(attributes.get("gen_ai.conversation.id")),
+        "user_id": _text(attributes.get("user.id") or attributes.get("user.hash")),
     }
 
 

@@ -125,10 +125,15 @@ genai_calls = Table(
     Column("error_code", String(ERROR_CODE_LENGTH), nullable=False, server_default=""),  # since 0002
     # since 0003: `model` is the requested model, this the one that answered (costs group_by=response_model)
     Column("response_model", String(DIMENSION_LENGTH), nullable=False, server_default=""),
+    # since 0004: gen_ai.conversation.id and user.id (or user.hash); '' when the call had none
+    Column("conversation_id", String(DIMENSION_LENGTH), nullable=False, server_default=""),
+    Column("user_id", String(DIMENSION_LENGTH), nullable=False, server_default=""),
     PrimaryKeyConstraint("trace_id", "span_id", name="pk_genai_calls"),
     Index("ix_genai_calls_start_ns", "start_ns"),
     Index("ix_genai_calls_model", "model", "start_ns", "trace_id"),  # trace_id: traces(model=) reads the index only
     Index("ix_genai_calls_service", "service", "start_ns"),
+    Index("ix_genai_calls_conversation", "conversation_id", "start_ns"),
+    Index("ix_genai_calls_user", "user_id", "start_ns"),
 )
 
 

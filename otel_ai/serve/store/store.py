@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, literal, select
 from sqlalchemy.engine import Connection
 
+from otel_ai.serve.store import conversations as conversation_queries
 from otel_ai.serve.store import ingest, queries, retention
 from otel_ai.serve.store import traces as trace_queries
 from otel_ai.serve.store.database import create_store_engine, migrate
@@ -113,6 +114,10 @@ class Store:
     # traces.py
     traces = trace_queries.traces
     trace = trace_queries.trace
+    # conversations.py
+    conversations = conversation_queries.conversations
+    conversation = conversation_queries.conversation
+    users = conversation_queries.users
     # retention.py
     enforce_limits = retention.enforce_limits
     delete_before = retention.delete_before
