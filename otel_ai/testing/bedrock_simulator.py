@@ -37,7 +37,6 @@ import base64
 import json
 import secrets
 import struct
-import time
 import uuid
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -64,7 +63,8 @@ _ERRORS: Mapping[str, tuple[int, str, str]] = {
     "throttling": (429, "ThrottlingException", "Too many requests, please wait before trying again."),
     "access_denied": (403, "AccessDeniedException",
                       "You don't have access to the model with the specified model ID."),
-    "unrecognized_client": (403, "UnrecognizedClientException", "The security token included in the request is invalid."),
+    "unrecognized_client": (403, "UnrecognizedClientException",
+                            "The security token included in the request is invalid."),
     "validation": (400, "ValidationException", "The provided model identifier is invalid."),
     "not_found": (404, "ResourceNotFoundException", "Model not found."),
     "model_timeout": (408, "ModelTimeoutException", "Model has timed out in processing the request."),
@@ -222,8 +222,9 @@ class BedrockSimulator(ScenarioService[RecordedRequest]):
             raise _Failure(*_ERRORS[record.scenario])
         body = record.json if isinstance(record.json, dict) else {}
         if record.scenario == "echo_error":
+            sent = record.body.decode(errors="replace")
             raise _Failure(400, "ValidationException", f"Malformed input request for {model} "
-                           f"(Authorization: {headers.get('authorization', '')}): {record.body.decode(errors='replace')}")
+                           f"(Authorization: {headers.get('authorization', '')}): {sent}")
         stream = action.endswith("stream")
         delay = parse_float(headers.get(DELAY_HEADER), _SLOW_STREAM_DEFAULT if record.scenario == "slow_stream"
                             else _SLOW_DEFAULT)
