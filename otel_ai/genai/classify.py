@@ -93,11 +93,6 @@ _CODE_CATEGORIES: Mapping[str, str] = {
     "modelstreamerrorexception": "server_error",
 }
 
-# Modules whose exception classes are generated per service model (botocore.errorfactory makes
-# `ThrottlingException` and friends, subclasses of `botocore.exceptions.ClientError`): `error.type` names
-# the static base, the code (`otel_ai.error.code`) names the error.
-_GENERATED_MODULES = frozenset({"botocore.errorfactory"})
-
 # Codes that say no more than the status: a status-derived name or a recognised message says more.
 _GENERIC_CODES = frozenset({
     "invalid_request_error", "invalid_request", "unknown_error", "api_error", "error", "bad_request",
@@ -122,8 +117,6 @@ def error_type(exc: BaseException) -> str:
     The same string the official GenAI instrumentations write, so dashboards work across both.
     """
     cls = type(exc)
-    if cls.__module__ in _GENERATED_MODULES:  # a class made at run time (botocore's modeled errors): its base
-        cls = next((c for c in cls.__mro__ if c.__module__ not in _GENERATED_MODULES), cls)
     module = cls.__module__
     return f"{module}.{cls.__qualname__}" if module and module != "builtins" else cls.__qualname__
 

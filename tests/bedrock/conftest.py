@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.config import Config
 
 from otel_ai.runtime import state as _state
 from otel_ai.testing.bedrock_simulator import BedrockSimulator, scenario_headers
@@ -43,7 +44,7 @@ def br(telemetry: Telemetry) -> Iterator[Telemetry]:
 def make_client(sim: BedrockSimulator, **extra: Any) -> Any:
     return boto3.client(
         "bedrock-runtime", aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
-        aws_session_token=SESSION_TOKEN, **sim.client_options(), **extra,
+        aws_session_token=SESSION_TOKEN, config=Config(retries={"max_attempts": 1}), **sim.client_options(), **extra,
     )
 
 

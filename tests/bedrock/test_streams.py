@@ -67,7 +67,7 @@ def test_an_exception_event_mid_stream_fails_the_span(client, br):
     undo = scenario(client, "stream_error")
     try:
         stream = client.converse_stream(modelId=NOVA, messages=MESSAGES)["stream"]
-        with pytest.raises(Exception) as caught:  # noqa: PT011 - botocore's EventStreamError, checked below
+        with pytest.raises(Exception) as caught:
             list(stream)
     finally:
         undo()
@@ -84,7 +84,7 @@ def test_a_cut_stream_fails_the_span(client, br):
     undo = scenario(client, "cut_stream")
     try:
         stream = client.converse_stream(modelId=NOVA, messages=MESSAGES)["stream"]
-        with pytest.raises(Exception):  # noqa: B017, PT011 - whatever urllib3/botocore raise for a cut body
+        with pytest.raises(Exception):  # noqa: B017 - whatever urllib3/botocore raise for a cut body
             list(stream)
     finally:
         undo()
@@ -115,7 +115,8 @@ def test_a_converse_stream_tool_call(client, br):
 @pytest.mark.parametrize("model", [SONNET, "meta.llama3-3-70b-instruct-v1:0", "mistral.mistral-large-2407-v1:0",
                                    NOVA, "cohere.command-r-plus-v1:0"])
 def test_invoke_stream_usage_comes_from_the_invocation_metrics(client, br, model):
-    response = client.invoke_model_with_response_stream(modelId=model, body=json.dumps({"prompt": "Hello the simulator"}))
+    body = json.dumps({"prompt": "Hello the simulator"})
+    response = client.invoke_model_with_response_stream(modelId=model, body=body)
     chunks = [json.loads(e["chunk"]["bytes"]) for e in response["body"]]
     assert "amazon-bedrock-invocationMetrics" in chunks[-1]
     attrs = bedrock_span(br).attributes

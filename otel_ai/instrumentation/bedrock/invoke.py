@@ -18,7 +18,7 @@ from typing import Any
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.model import GenAIRequest, GenAIResponse
 from otel_ai.instrumentation.base import Endpoint
-from otel_ai.instrumentation.bedrock.converse import count, number, request_id
+from otel_ai.instrumentation.bedrock.converse import FINISH_REASONS, count, number, request_id
 from otel_ai.instrumentation.openai.content import truncate
 
 _REGIONS = ("us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca.")
@@ -31,6 +31,15 @@ _PARAMS: dict[str, tuple[str, ...]] = {
     "amazon": ("max_new_tokens", "temperature", "top_p", "top_k", "stopSequences"),
     "cohere": ("max_tokens", "temperature", "p", "k", "stop_sequences"),
 }
+# Stop reasons of the other families → the conventions' finish reason of an output message.
+_REASONS = {**FINISH_REASONS, "stop": "stop", "length": "length", "COMPLETE": "stop", "MAX_TOKENS": "length",
+            "tool_calls": "tool_call", "ERROR_TOXIC": "content_filter"}
+
+
+def _finish(reason: Any) -> str:
+    return _REASONS.get(reason, "error") if isinstance(reason, str) else "error"
+
+
 _NAMES = (sc.REQUEST_MAX_TOKENS, sc.REQUEST_TEMPERATURE, sc.REQUEST_TOP_P, sc.REQUEST_TOP_K, sc.REQUEST_STOP_SEQUENCES)
 
 
@@ -195,7 +204,7 @@ class InvokeModel(Endpoint):
             if capture:
                 resp.output_messages = [{"role": "assistant", "parts": [{"type": "text",
                                          "content": truncate(_text(doc), limit)}],
-                                         "finish_reason": str(reason or "error")}]
+                                         "finish_reason": _finish(reason)}]
         if not resp.usage.has_tokens:
             meta = result.get("ResponseMetadata") or {}
             headers = meta.get("HTTPHeaders") or {}
@@ -263,5 +272,5 @@ class InvokeStream:
         if self.capture:
             resp.output_messages = [{"role": "assistant", "parts": [{"type": "text", "content":
                                      truncate("".join(self.texts), self.limit)}],
-                                     "finish_reason": str(self.reason or "error")}]
+                                     "finish_reason": _finish(self.reason)}]
         return resp
