@@ -3,10 +3,11 @@
 The real ``boto3`` ``bedrock-runtime`` client against the Bedrock simulator: prompts, system
 instructions, tool calls, tool results and definitions, the model's output (converse, converse_stream,
 invoke_model, invoke_model_with_response_stream), an error body that repeats the prompt and the
-Authorization header (and a logged exception), model ids, custom request headers, and the client's
+Authorization header (and a logged exception), model ids, and the client's
 credentials: the access key id (sent in the SigV4 Authorization header), the secret access key (never
 sent, but in the client's own objects) and the session token (sent as ``X-Amz-Security-Token``). Only
-their registration as secrets keeps them out.
+their registration as secrets keeps them out. No request-headers place: botocore sends through urllib3,
+which the leak app does not instrument, so no HTTP span would carry them.
 """
 
 from __future__ import annotations
@@ -136,16 +137,6 @@ def _run_model(ctx: Any) -> int:
     return len(_leak.KINDS)
 
 
-def _run_request_headers(ctx: Any) -> int:
-    headers = {
-        "X-Canary": ctx.canary,
-        "X-Customer-Email": ctx.value("customer_email_header", "email").value,
-        "X-Internal-Token": ctx.value("internal_token_header", "opaque_credential").value,
-        **{"X-Leak-" + kind.name.replace("_", "-"): ctx.value("header", kind.name).text for kind in _leak.KINDS},
-    }
-    return _converse(ctx, [_user("hi")], headers)
-
-
 def _run_credentials(ctx: Any) -> int:
     creds = (ctx.value("access_key_id", "opaque_credential").value,
              ctx.value("secret_access_key", "opaque_credential").value,
@@ -180,12 +171,6 @@ def places(leak: Any) -> tuple[Any, ...]:
             "bedrock.model", "Bedrock model ids (span names, metric attributes)",
             (("model", None),), _run_model, needs=NEEDS,
             shows="metric gen_ai.client.operation.duration attribute 'gen_ai.request.model'", provider=PROVIDER,
-        ),
-        leak.Place(
-            "bedrock.request_headers", "Bedrock: custom request headers (a before-sign handler; header capture on)",
-            (("customer_email_header", ("email",)), ("internal_token_header", ("opaque_credential",)),
-             ("header", None)),
-            _run_request_headers, needs=NEEDS, shows="http.request.header.x", provider=PROVIDER,
         ),
         leak.Place(
             "bedrock.client.credentials",
