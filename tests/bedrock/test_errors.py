@@ -93,3 +93,26 @@ def test_a_blocking_budget_stops_calls_before_they_are_sent(client, br, bedrock_
         assert len(bedrock_sim.requests) == 1  # the provider saw nothing more
     finally:
         B.uninstall()
+
+
+@pytest.mark.parametrize(("code", "category"), [
+    ("ThrottlingException", "rate_limit"), ("ServiceQuotaExceededException", "rate_limit"),
+    ("AccessDeniedException", "auth"), ("ValidationException", "bad_request"),
+    ("ModelTimeoutException", "timeout"), ("modelStreamErrorException", "server_error"),
+    ("internalServerException", "server_error"), ("ResourceNotFoundException", "not_found"),
+])
+def test_the_classifier_reads_an_aws_code_without_a_status(code, category):
+    from botocore.exceptions import EventStreamError
+
+    from otel_ai.genai.classify import categorize, error_code
+
+    exc = EventStreamError({"Error": {"Code": code, "Message": "m"}}, "ConverseStream")  # mid-stream: no status
+    assert (error_code(exc), categorize(exc)) == (code.lower(), category)
+
+
+def test_the_classifier_falls_back_to_the_aws_status():
+    from otel_ai.genai.classify import categorize
+
+    exc = ClientError({"Error": {"Code": "SomethingNewException", "Message": "m"},
+                       "ResponseMetadata": {"HTTPStatusCode": 429}}, "Converse")
+    assert categorize(exc) == "rate_limit"
