@@ -80,6 +80,18 @@ _NOT_FOUND_CODES = frozenset({
 # Anthropic sends an overload mid-stream as an `error` event on a 200 answer: only the code tells.
 _SERVER_CODES = frozenset({"overloaded_error"})
 _AUTH_CODES = frozenset({"invalid_api_key", "invalid_authentication", "needs_authorization", "missing_permissions"})
+# AWS services (botocore `ClientError`, `Error.Code`; also sent mid-stream as an exception event, with
+# no status): the exception name says the category. docs.aws.amazon.com/bedrock/latest/APIReference.
+_CODE_CATEGORIES: Mapping[str, str] = {
+    "throttlingexception": "rate_limit", "toomanyrequestsexception": "rate_limit",
+    "servicequotaexceededexception": "rate_limit", "modelnotreadyexception": "rate_limit",
+    "accessdeniedexception": "auth", "unrecognizedclientexception": "auth",
+    "invalidsignatureexception": "auth", "expiredtokenexception": "auth",
+    "validationexception": "bad_request", "modelerrorexception": "server_error",
+    "modeltimeoutexception": "timeout", "resourcenotfoundexception": "not_found",
+    "serviceunavailableexception": "server_error", "internalserverexception": "server_error",
+    "modelstreamerrorexception": "server_error",
+}
 
 # Codes that say no more than the status: a status-derived name or a recognised message says more.
 _GENERIC_CODES = frozenset({
@@ -163,6 +175,8 @@ def _categorize(exc: BaseException) -> str:
         return AUTH
     if code in _SERVER_CODES:
         return SERVER_ERROR
+    if code is not None and code in _CODE_CATEGORIES:
+        return _CODE_CATEGORIES[code]
     if status is not None:
         if status == 429:
             return RATE_LIMIT
@@ -188,6 +202,9 @@ def _categorize(exc: BaseException) -> str:
 
 def _status(exc: BaseException) -> int | None:
     status = getattr(exc, "status_code", None)
+    if status is None:
+        meta = _aws(exc, "ResponseMetadata")
+        status = meta.get("HTTPStatusCode") if meta is not None else None
     return status if isinstance(status, int) and not isinstance(status, bool) else None
 
 
@@ -214,6 +231,9 @@ def _provider_code(exc: BaseException) -> str | None:
     code = normalize_code(getattr(exc, "code", None))
     if code is not None:
         return code
+    aws = _aws(exc, "Error")
+    if aws is not None:
+        return normalize_code(aws.get("Code"))
     body = getattr(exc, "body", None)
     if not isinstance(body, Mapping):
         return None
@@ -239,7 +259,19 @@ def _message(exc: BaseException) -> str:
             message = inner.get("message")
             if isinstance(message, str):
                 parts.append(message[:_MESSAGE_SCAN])
+    aws = _aws(exc, "Error")
+    if aws is not None and isinstance(aws.get("Message"), str):
+        parts.append(aws["Message"][:_MESSAGE_SCAN])
     message = getattr(exc, "message", None)
     if isinstance(message, str):
         parts.append(message[:_MESSAGE_SCAN])
     return " ".join(parts).lower()
+
+
+def _aws(exc: BaseException, key: str) -> Mapping[str, Any] | None:
+    """A part of an AWS error (botocore `ClientError.response`: `Error`, `ResponseMetadata`), or None."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, Mapping):
+        return None
+    part = response.get(key)
+    return part if isinstance(part, Mapping) else None

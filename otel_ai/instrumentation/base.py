@@ -118,8 +118,9 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     # -- what a provider implements ------------------------------------------------------------
 
-    def describe(self, instance: Any, kwargs: dict[str, Any], endpoint: Endpoint) -> GenAIRequest:
-        """The request as the recorder needs it: operation, provider, model, server, stream flag."""
+    def describe(self, instance: Any, kwargs: dict[str, Any], endpoint: Endpoint) -> GenAIRequest | None:
+        """The request as the recorder needs it (operation, provider, model, server, stream flag); None: not
+        a GenAI call (a shared method such as botocore's, for another service), which goes on untouched."""
         raise NotImplementedError
 
     def prepare(self) -> None:
@@ -271,6 +272,8 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             request = self.describe(instance, kwargs, endpoint)
         except Exception as exc:
             report(f"{self.provider_library}.request", exc)
+            return None
+        if request is None:
             return None
         try:
             endpoint.request(kwargs, request, recorder.capture_content, recorder.content_limit)
