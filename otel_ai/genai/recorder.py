@@ -354,6 +354,7 @@ class GenAIRecorder:
                     audio_seconds=usage.audio_seconds,
                     images=usage.images,
                     image_kind=usage.image_kind,
+                    search_units=usage.search_units,
                     source=resp.pricing_source,
                 )
                 if cost is not None:
@@ -456,6 +457,7 @@ _USAGE_ATTRIBUTES = (
     ("characters", sc.USAGE_CHARACTERS),
     ("audio_seconds", sc.AUDIO_SECONDS),
     ("images", sc.USAGE_IMAGES),
+    ("search_units", sc.USAGE_SEARCH_UNITS),
 )
 
 

@@ -120,6 +120,7 @@ OLLAMA_EVAL_DURATION: Final = "otel_ai.ollama.eval_duration"
 OLLAMA_TOTAL_DURATION: Final = "otel_ai.ollama.total_duration"
 SPEECH_TRANSLATION: Final = "otel_ai.speech.translation"  # speech_to_text that translates into English
 USAGE_IMAGES: Final = "otel_ai.usage.images"
+USAGE_SEARCH_UNITS: Final = "otel_ai.usage.search_units"  # searches billed (rerank), priced per 1,000
 IMAGE_SIZE: Final = "otel_ai.image.size"
 IMAGE_QUALITY: Final = "otel_ai.image.quality"
 MODERATION_FLAGGED: Final = "otel_ai.moderation.flagged"
