@@ -60,6 +60,7 @@ def test_other_exceptions_are_named_by_module_and_qualified_name():
         (429, "rate_limit"),
         (401, "auth"),
         (403, "auth"),
+        (498, "auth"),  # Invalid Token (Cohere: a bad or revoked key)
         (402, "quota"),
         (408, "timeout"),
         (504, "timeout"),
