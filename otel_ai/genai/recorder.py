@@ -31,6 +31,7 @@ from otel_ai.genai.sums import Sums, sums_for
 from otel_ai.guard import report
 from otel_ai.pricing.catalog import PricingCatalog
 from otel_ai.pricing.cost import Cost
+from otel_ai.privacy.cut import truncate
 
 __all__ = ["GenAIRecorder", "GenAIRequest", "GenAIResponse", "Invocation", "Usage"]
 
@@ -315,7 +316,8 @@ class GenAIRecorder:
             code = error_code(exc)
             if code is not None:
                 attrs[sc.ERROR_CODE] = code  # span only: metrics keep the category
-            span.set_status(Status(StatusCode.ERROR, str(exc)[:512]))
+            # Cut where no piece of a key is left at the cut (the exporter redacts whole secrets only).
+            span.set_status(Status(StatusCode.ERROR, truncate(str(exc), 512)))
             span.record_exception(exc, escaped=True)
 
         if self.capture_content:

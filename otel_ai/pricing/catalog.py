@@ -384,9 +384,10 @@ class PricingCatalog:
         """The cost of one call from whatever it is billed on; None if unpriced or nothing was reported.
 
         Search units are priced first where the model has a per-search price (a rerank model is billed
-        per search, whatever tokens it also reports); tokens are priced when reported; otherwise characters (speech synthesis) where the model has a
-        per-character price, otherwise audio seconds (transcription; speech priced per minute), otherwise
-        images by their "<quality> <size>". `source` replaces the catalog's label (e.g. ``header``).
+        per search, whatever tokens it also reports); tokens are priced when reported; otherwise
+        characters (speech synthesis) where the model has a per-character price, otherwise audio
+        seconds (transcription; speech priced per minute), otherwise images by their "<quality> <size>".
+        `source` replaces the catalog's label (e.g. ``header``).
         """
         found = self.lookup(model)
         if found is None:
