@@ -60,6 +60,7 @@ def test_other_exceptions_are_named_by_module_and_qualified_name():
         (429, "rate_limit"),
         (401, "auth"),
         (403, "auth"),
+        (498, "auth"),  # Invalid Token (Cohere: a bad or revoked key)
         (402, "quota"),
         (408, "timeout"),
         (504, "timeout"),
@@ -405,3 +406,28 @@ def test_elevenlabs_voice_not_found_over_http(speech, fixed):
         b"".join(client.text_to_speech.convert("nope", text="Hello there"))
     [span] = speech.genai_spans()
     assert _error_attributes(span) == ("not_found", "voice_not_found")
+
+
+def test_the_status_description_is_never_cut_through_a_key():
+    """512 characters of an error's text may end inside a key: the cut drops the key's piece whole."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from otel_ai.genai.model import GenAIRequest
+    from otel_ai.genai.recorder import GenAIRecorder
+
+    key = "Qz7kQ2r9XwT4bN8vL1pF6hJ3sD5gA0cEm2Yt8Ku4"
+    text = "headers: " + "x" * 480 + " api key " + key + " was refused"
+    assert text.index(key) < 512 < text.index(key) + len(key)
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    recorder = GenAIRecorder(None, tracer_provider=provider)
+    inv = recorder.start(GenAIRequest(operation="chat", provider="cohere", model="m"))
+    assert inv is not None
+    recorder.fail(inv, RuntimeError(text))
+    [span] = spans.get_finished_spans()
+    description = span.status.description or ""
+    assert description.startswith("headers: x") and description.endswith("…[truncated]")
+    assert key[:4] not in description

@@ -156,3 +156,47 @@ def test_the_recorder_prices_cache_writes_from_usage() -> None:
     assert attributes["otel_ai.cost.input_usd"] == pytest.approx(0.0183, abs=1e-15)
     assert attributes["gen_ai.usage.cache_creation.input_tokens"] == 3_000
     assert attributes["gen_ai.usage.cache_read.input_tokens"] == 6_000
+
+
+# -- search units (rerank) ----------------------------------------------------------------------------
+
+RERANK = ModelPrice("rerank-x", "cohere", None, None, None, None, None, None, per_ksearch=2.0)
+
+
+def test_search_units_are_priced_per_thousand_as_input() -> None:
+    cost = cost_module.searches(RERANK, "catalog:x", 3)
+    assert cost is not None
+    assert (cost.total_usd, cost.input_usd, cost.output_usd) == (pytest.approx(0.006, abs=1e-15), cost.total_usd, 0.0)
+    assert cost_module.searches(RERANK, "s", -4) == cost_module.Cost(0.0, 0.0, 0.0, "s")
+    assert cost_module.searches(ModelPrice("m", None, 1.0, None, 1.0, None, None, None), "s", 3) is None
+
+
+def test_a_per_search_price_wins_over_tokens_and_a_token_price_ignores_search_units() -> None:
+    token_priced = ModelPrice("command-x", "cohere", 2.5, None, 10.0, None, None, None)
+    catalog = PricingCatalog("2026-01-01", {"rerank-x": (RERANK, "catalog:2026-01-01"),
+                                            "command-x": (token_priced, "catalog:2026-01-01")})
+    cost = catalog.cost("rerank-x", input_tokens=5_000, search_units=2)
+    assert cost is not None and cost.total_usd == pytest.approx(0.004, abs=1e-15)
+    cost = catalog.cost("command-x", input_tokens=1_000_000, search_units=2)
+    assert cost is not None and cost.total_usd == pytest.approx(2.5)
+    assert catalog.cost("rerank-x") is None  # nothing reported: nothing guessed
+
+
+def test_the_recorder_records_and_prices_search_units() -> None:
+    catalog = PricingCatalog("2026-01-01", {"rerank-x": (RERANK, "catalog:2026-01-01")})
+    attributes = _record(catalog, GenAIRequest(operation="rerank", provider="cohere", model="rerank-x"),
+                         GenAIResponse(usage=Usage(search_units=1)))
+    assert attributes["otel_ai.usage.search_units"] == 1
+    assert attributes["otel_ai.cost.usd"] == pytest.approx(0.002, abs=1e-15)
+    assert attributes["otel_ai.cost.input_usd"] == attributes["otel_ai.cost.usd"]
+    assert attributes["otel_ai.pricing.source"] == "catalog:2026-01-01"
+    assert "gen_ai.usage.input_tokens" not in attributes
+
+
+def test_a_user_file_may_price_searches(tmp_path: Path) -> None:
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps({"models": {"my-reranker": {"per_ksearch": 1.5}}}))
+    assert PricingCatalog.load(path).entries["my-reranker"].per_ksearch == 1.5
+    path.write_text(json.dumps({"models": {"my-reranker": {"per_ksearch": -1}}}))
+    with pytest.raises(ConfigError, match="per_ksearch"):
+        PricingCatalog.load(path)

@@ -104,6 +104,10 @@ _CONTEXT_PHRASES = ("maximum context length", "context length", "context_length_
 _MODEL_PHRASES = ("model not exist", "model does not exist", "model_not_found")
 _MESSAGE_SCAN = 1000
 
+# 498 Invalid Token: a key the service does not accept (Cohere answers it for a bad or revoked key;
+# ArcGIS uses it too), an authentication failure like 401.
+_AUTH_STATUSES = frozenset({401, 403, 498})
+
 _TIMEOUT_NAMES = frozenset({"APITimeoutError", "TimeoutException", "TimeoutError", "ReadTimeout", "ConnectTimeout"})
 _CONNECTION_NAMES = frozenset({
     "APIConnectionError", "ConnectError", "RemoteProtocolError", "ReadError", "TransportError",
@@ -180,7 +184,7 @@ def _categorize(exc: BaseException) -> str:
     if status is not None:
         if status == 429:
             return RATE_LIMIT
-        if status in (401, 403):
+        if status in _AUTH_STATUSES:
             return AUTH
         if status == 402:
             return QUOTA

@@ -47,6 +47,7 @@ class Usage:
     audio_seconds: float | None = None  # audio transcribed or produced
     images: int | None = None  # images generated (image models billed per image)
     image_kind: str | None = None  # "<quality> <size>" of those images: what the per-image price depends on
+    search_units: int | None = None  # searches billed (rerank: one unit per query of up to 100 documents)
 
     @property
     def has_tokens(self) -> bool:
@@ -56,6 +57,7 @@ class Usage:
     def is_empty(self) -> bool:
         return (
             not self.has_tokens and self.characters is None and self.audio_seconds is None and self.images is None
+            and self.search_units is None
         )
 
 

@@ -32,6 +32,7 @@ from otel_ai.genai.sums import Sums, sums_for
 from otel_ai.guard import report
 from otel_ai.pricing.catalog import PricingCatalog
 from otel_ai.pricing.cost import Cost
+from otel_ai.privacy.cut import truncate
 
 __all__ = ["GenAIRecorder", "GenAIRequest", "GenAIResponse", "Invocation", "Usage"]
 
@@ -343,7 +344,8 @@ class GenAIRecorder:
             code = error_code(exc)
             if code is not None:
                 attrs[sc.ERROR_CODE] = code  # span only: metrics keep the category
-            span.set_status(Status(StatusCode.ERROR, str(exc)[:512]))
+            # Cut where no piece of a key is left at the cut (the exporter redacts whole secrets only).
+            span.set_status(Status(StatusCode.ERROR, truncate(str(exc), 512)))
             span.record_exception(exc, escaped=True)
 
         if self.capture_content:
@@ -383,6 +385,7 @@ class GenAIRecorder:
                     audio_seconds=usage.audio_seconds,
                     images=usage.images,
                     image_kind=usage.image_kind,
+                    search_units=usage.search_units,
                     source=resp.pricing_source,
                 )
                 if cost is not None:
@@ -487,6 +490,7 @@ _USAGE_ATTRIBUTES = (
     ("characters", sc.USAGE_CHARACTERS),
     ("audio_seconds", sc.AUDIO_SECONDS),
     ("images", sc.USAGE_IMAGES),
+    ("search_units", sc.USAGE_SEARCH_UNITS),
 )
 
 

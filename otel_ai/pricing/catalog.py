@@ -14,6 +14,7 @@ Catalog entry fields (all optional in a user file, so partial overrides work):
 - ``per_kchar``: USD per 1,000 characters of text sent to speech synthesis.
 - ``per_hour``: USD per hour of audio, for speech-to-text models billed by duration (and speech models
   whose only list price is per minute of audio produced).
+- ``per_ksearch``: USD per 1,000 searches (search units), for rerank models billed per search.
 - ``per_image``: USD per image generated, by ``"<quality> <size>"`` (``"standard 1024x1024"``,
   ``"hd 1792x1024"``), for image models billed per image; a user file replaces the whole table.
 - ``checked``: ISO date (YYYY-MM-DD) the price was last checked; ``source``: URL of the pricing page.
@@ -46,7 +47,7 @@ __all__ = ["Cost", "ModelPrice", "PricingCatalog"]
 
 _PRICE_FIELDS: Final = (
     "input_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok", "cache_write_1h_per_mtok",
-    "output_per_mtok", "per_kchar", "per_hour",
+    "output_per_mtok", "per_kchar", "per_hour", "per_ksearch",
 )
 _TEXT_FIELDS: Final = ("provider", "checked", "source", "note")
 _TABLE_FIELDS: Final = ("per_image",)  # {"<quality> <size>": USD}
@@ -78,6 +79,7 @@ class ModelPrice:
     cache_write_per_mtok: float | None = None  # cache writes (Anthropic's 5-minute write); falls back to input
     cache_write_1h_per_mtok: float | None = None  # 1-hour cache writes; falls back to the 5-minute write price
     per_image: Mapping[str, float] | None = None  # USD per image by "<quality> <size>"
+    per_ksearch: float | None = None  # USD per 1,000 searches (search units: rerank)
 
 
 class _DuplicateKeyError(Exception):
@@ -219,6 +221,7 @@ def _price_from_fields(model: str, fields: Mapping[str, Any]) -> ModelPrice:
         cache_write_per_mtok=fields.get("cache_write_per_mtok"),
         cache_write_1h_per_mtok=fields.get("cache_write_1h_per_mtok"),
         per_image=fields.get("per_image"),
+        per_ksearch=fields.get("per_ksearch"),
     )
 
 
@@ -375,19 +378,24 @@ class PricingCatalog:
         audio_seconds: float | None = None,
         images: int | None = None,
         image_kind: str | None = None,
+        search_units: int | None = None,
         source: str | None = None,
     ) -> Cost | None:
         """The cost of one call from whatever it is billed on; None if unpriced or nothing was reported.
 
-        Tokens are priced when reported; otherwise characters (speech synthesis) where the model has a
-        per-character price, otherwise audio seconds (transcription; speech priced per minute), otherwise
-        images by their "<quality> <size>". `source` replaces the catalog's label (e.g. ``header``).
+        Search units are priced first where the model has a per-search price (a rerank model is billed
+        per search, whatever tokens it also reports); tokens are priced when reported; otherwise
+        characters (speech synthesis) where the model has a per-character price, otherwise audio
+        seconds (transcription; speech priced per minute), otherwise images by their "<quality> <size>".
+        `source` replaces the catalog's label (e.g. ``header``).
         """
         found = self.lookup(model)
         if found is None:
             return None
         price, label = found
         label = source or label
+        if search_units is not None and price.per_ksearch is not None:
+            return _cost.searches(price, label, search_units)
         if input_tokens is not None or output_tokens is not None:
             return _cost.tokens(
                 price, label, input_tokens, output_tokens, cached_input_tokens,

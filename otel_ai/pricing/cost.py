@@ -93,3 +93,11 @@ def images(price: ModelPrice, source: str, count: int, kind: str | None) -> Cost
         return None
     usd = max(count, 0) * each
     return Cost(usd, 0.0, usd, source)
+
+
+def searches(price: ModelPrice, source: str, count: int) -> Cost | None:
+    """Search (rerank) billed per 1,000 search units; a search is input, so it is input cost."""
+    if price.per_ksearch is None:
+        return None
+    usd = max(count, 0) * price.per_ksearch / 1000
+    return Cost(usd, usd, 0.0, source)

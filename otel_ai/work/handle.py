@@ -21,6 +21,7 @@ from otel_ai.genai import semconv as sc
 from otel_ai.genai.classify import error_type
 from otel_ai.genai.conversation import current as current_conversation
 from otel_ai.guard import report
+from otel_ai.privacy.cut import truncate
 from otel_ai.work.rollup import Attributes, Totals, ensure_registered
 from otel_ai.work.telemetry import telemetry
 
@@ -178,7 +179,7 @@ class Unit:
                 attributes[sc.ERROR_TYPE] = etype
                 if metric_attributes is not None:
                     metric_attributes[sc.ERROR_TYPE] = etype
-                span.set_status(Status(StatusCode.ERROR, str(failure)[:512]))
+                span.set_status(Status(StatusCode.ERROR, truncate(str(failure), 512)))
                 span.record_exception(failure, escaped=True)
             attributes.update(self.totals.attributes())
             if span.is_recording():

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import json
-import string
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
+from otel_ai.privacy.cut import TRUNCATED as TRUNCATED  # re-exported: the capture tests read it here
+from otel_ai.privacy.cut import truncate as truncate  # re-exported: every provider reads it here
+
 Message = dict[str, Any]
 
-TRUNCATED = "…[truncated]"
-
 _MISSING: Any = object()
-# Characters of a token-like run (API keys, JWTs, e-mail addresses, URLs, base64, %-escapes): a cut
-# inside one drops the whole run, so no recognizable piece of a secret outlives truncation. ASCII
-# only: a cut in text with no spaces (Chinese, Japanese) keeps what it keeps.
-_ALNUM = frozenset(string.ascii_letters + string.digits)
-_DIGITS = frozenset(string.digits)
-_TOKEN = _ALNUM | frozenset("_-+/=.@:~%")
-_GROUP_SEPARATORS = frozenset(" \u00a0")  # between digit groups: 4111 1111 1111 1111, IBANs, phones
-_LINE_BREAKS = frozenset("\r\n")  # between lines of one token: PEM and other wrapped base64
 
 
 def get(obj: Any, key: str, default: Any = None) -> Any:
@@ -49,39 +41,6 @@ def reiterable(value: Any) -> bool:
     if cls is list or cls is tuple:
         return True
     return isinstance(value, Collection) and not isinstance(value, (Iterator, str, bytes, bytearray))
-
-
-def _in_run(text: str, i: int) -> bool:
-    """Whether `text[i]` belongs to a token-like run (a space or line break only between two of its parts)."""
-    char = text[i]
-    if char in _TOKEN:
-        return True
-    if char in _GROUP_SEPARATORS:
-        if 0 < i < len(text) - 1:
-            before, after = text[i - 1], text[i + 1]
-            return before in _ALNUM and after in _ALNUM and (before in _DIGITS or after in _DIGITS)
-        return False
-    if char in _LINE_BREAKS:  # one "\n", "\r\n" or "\r" between two token characters
-        start = i - 1 if char == "\n" and i > 0 and text[i - 1] == "\r" else i
-        end = i + 2 if char == "\r" and text[i + 1 : i + 2] == "\n" else i + 1
-        return start > 0 and end < len(text) and text[start - 1] in _TOKEN and text[end] in _TOKEN
-    return False
-
-
-def truncate(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters; a cut inside a token-like run drops the whole run.
-
-    Half a key, a JWT or a card number is still recognizable, and no pattern can match it any more
-    once it is cut: dropping the partial run keeps prose up to a word boundary and leaves no piece.
-    """
-    if len(text) <= limit:
-        return text
-    end = limit
-    if end > 0 and _in_run(text, end) and _in_run(text, end - 1):
-        end -= 1
-        while end > 0 and _in_run(text, end - 1):
-            end -= 1
-    return text[:end] + TRUNCATED
 
 
 def _text_parts(content: Any, limit: int) -> list[dict[str, Any]]:
