@@ -35,7 +35,7 @@ from otel_ai.serve.reports import (
     summary_report,
 )
 from otel_ai.serve.routers import budgets as budget_routes
-from otel_ai.serve.routers import export, health, reports, traces
+from otel_ai.serve.routers import evaluations, export, health, reports, traces
 from otel_ai.serve.routers.deps import API_PREFIX, MAX_OFFSET, MAX_TRACE_PAGE, TRACE_PAGE
 from otel_ai.serve.routers.export import EXPORT_COLUMNS, csv_cell
 from otel_ai.version import __version__
@@ -104,7 +104,7 @@ def create_app(
         logging.getLogger("otel_ai.serve").warning("%s", line)
 
     # In this order: the order of the paths in /openapi.json.
-    for module in (health, reports, traces, export, budget_routes):
+    for module in (health, reports, traces, evaluations, export, budget_routes):
         app.include_router(module.router)
     _mount_dashboard(app)
     return app

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, literal, select
 from sqlalchemy.engine import Connection
 
+from otel_ai.serve.store import evaluations as evaluation_queries
 from otel_ai.serve.store import ingest, queries, retention
 from otel_ai.serve.store import traces as trace_queries
 from otel_ai.serve.store.database import create_store_engine, migrate
@@ -110,6 +111,9 @@ class Store:
     errors = queries.errors
     forecast = queries.forecast
     export_calls = queries.export_calls
+    # evaluations.py
+    evaluations = evaluation_queries.evaluations
+    evaluation_summary = evaluation_queries.evaluation_summary
     # traces.py
     traces = trace_queries.traces
     trace = trace_queries.trace
