@@ -41,7 +41,7 @@ __all__ = ["NONE", "REPORTS", "add_parser", "format_usd", "main", "run_report"]
 _TIMES = "\u00d7"
 NONE = "(none)"  # a dimension the calls did not record, as every surface shows it
 
-REPORTS = ("summary", "costs", "errors", "forecast")
+REPORTS = ("summary", "costs", "errors", "forecast", "evals")
 FORMATS = ("table", "json", "csv")
 GROUP_BY = ("model", "provider", "operation", "service", "task_type", "day", "response_model")
 _FILTERS = ("service", "provider", "operation", "model", "task_type")
@@ -63,6 +63,7 @@ examples:
   otel-ai report costs --group-by day --since 30d
   otel-ai report errors --service billing --format csv
   otel-ai report forecast --format json
+  otel-ai report evals --since 7d --threshold 0.8
 """
 
 
@@ -102,12 +103,13 @@ def add_parser(subcommands: Any) -> argparse.ArgumentParser:
         description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(report, top=True)
-    kinds = report.add_subparsers(dest="report", required=True, metavar="{summary,costs,errors,forecast}")
+    kinds = report.add_subparsers(dest="report", required=True, metavar="{summary,costs,errors,forecast,evals}")
     helps = {
         "summary": "calls, errors, cost (today, this month), tokens, latency",
         "costs": "calls, tokens, characters and cost per model, provider, operation, service, task type or day",
         "errors": "failed calls per category and provider error code, with the recommended action",
         "forecast": "this month's cost so far and the month-end forecast (UTC calendar month)",
+        "evals": "evaluation scores (otel_ai.evaluate()) per evaluation, model and task type; cost per good answer",
     }
     for name in REPORTS:
         sub = kinds.add_parser(name, help=helps[name], description=helps[name])
@@ -115,6 +117,10 @@ def add_parser(subcommands: Any) -> argparse.ArgumentParser:
         if name == "costs":
             sub.add_argument("--group-by", choices=GROUP_BY, default="model",
                              help="default: model (the model the app asked for; response_model: the one that answered)")
+        if name == "evals":
+            from otel_ai.cli.report_evals import add_arguments
+
+            add_arguments(sub)
     return report  # type: ignore[no-any-return]
 
 
@@ -267,6 +273,10 @@ def _render(
         errors = reports.errors_report(store, since, until, **filters)
         calls = reports.summary_report(store, since, until, **filters).calls
         model, table, rows = errors, lambda: _errors_table(errors, calls, where), lambda: _errors_rows(errors)
+    elif args.report == "evals":
+        from otel_ai.cli.report_evals import render
+
+        model, table, rows = render(store, args, since, until, where)
     else:
         forecast = reports.forecast_report(store, now, **filters)
         scope = _describe(args, None, None, filters)

@@ -3,6 +3,7 @@ client, evaluates the calls (after their spans ended), exports over OTLP to `ote
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,6 +30,9 @@ for model, score in (("gpt-4o-mini", 0.9), ("gpt-4o-mini", 0.4), ("gpt-4o", 0.8)
 """
 
 
+API_DB: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, sim: Any) -> Any:
     db = tmp_path_factory.mktemp("serve") / "evals.db"
@@ -48,6 +52,7 @@ def api(tmp_path_factory: pytest.TempPathFactory, sim: Any) -> Any:
         deadline = time.monotonic() + 10  # the receiver hands batches to the store on its own threads
         while _get(urls["api"], "evaluations")["total"] < 6 and time.monotonic() < deadline:
             time.sleep(0.1)
+        API_DB["db"] = str(db)
         yield urls["api"]
     finally:
         server.stop()
@@ -96,3 +101,23 @@ def test_summary_and_cost_per_good_answer(api: str) -> None:
     assert groups["gpt-4o"]["good"] == 1
     strict = _get(api, "evaluations/summary", name="relevance", threshold=0.95)
     assert all(group["cost_per_good_answer_usd"] is None for group in strict["groups"])
+
+
+def _report(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "otel-ai"), "report", "evals", "--db", API_DB["db"], *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_report_evals_table_json_and_csv(api: str) -> None:
+    table = _report("--name", "relevance")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert "score >= 0.7" in lines[0] and lines[1].split()[:3] == ["evaluation", "model", "task_type"]
+    mini = next(line for line in lines if "gpt-4o-mini" in line).split()
+    assert mini[:6] == ["relevance", "gpt-4o-mini", "(none)", "2", "0.65", "1"]
+    as_json = json.loads(_report("--format", "json", "--threshold", "0.85").stdout)
+    assert as_json == _get(api, "evaluations/summary", threshold=0.85)
+    feedback = _report("--format", "csv", "--name", "user_feedback", "--good-label", "thumbs_up").stdout.splitlines()
+    assert feedback[0].startswith("evaluation,model,task_type") and len(feedback) == 3
+    good = {row.split(",")[1]: row.split(",")[5] for row in feedback[1:]}
+    assert good == {"gpt-4o-mini": "2", "gpt-4o": "1"}  # one thumbs-up per call
