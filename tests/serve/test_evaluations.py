@@ -121,3 +121,33 @@ def test_report_evals_table_json_and_csv(api: str) -> None:
     assert feedback[0].startswith("evaluation,model,task_type") and len(feedback) == 3
     good = {row.split(",")[1]: row.split(",")[5] for row in feedback[1:]}
     assert good == {"gpt-4o-mini": "2", "gpt-4o": "1"}  # one thumbs-up per call
+
+
+def test_dashboard_page_shows_the_summary(api: str, request: pytest.FixtureRequest) -> None:
+    pytest.importorskip("playwright")
+    from tests.serve import test_web
+
+    if not Path(test_web.CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {test_web.CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    summary = _get(api, "evaluations/summary")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=test_web.CHROMIUM, headless=True,
+                                              args=test_web.CHROMIUM_ARGS)
+        try:
+            page = chromium.new_page()
+            problems: list[str] = []
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(api + "/evaluations")
+            page.wait_for_selector("body[data-ready='1']", timeout=10_000)
+            rows = page.locator("#evaluation-groups tbody tr")
+            assert rows.count() == len(summary["groups"]) == 4
+            for i, group in enumerate(summary["groups"]):
+                row = rows.nth(i)
+                assert row.get_attribute("data-name") == group["name"]
+                assert row.locator(".good").inner_text() == str(group["good"])
+            assert page.locator("#recent-evaluations tbody tr").count() == 6
+            assert problems == []
+        finally:
+            chromium.close()
