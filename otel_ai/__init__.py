@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from otel_ai.errors import BudgetExceeded, ConfigError
 
 if TYPE_CHECKING:
+    from otel_ai.genai.evaluation import evaluate
     from otel_ai.work.batch import BatchResult, amap_batches, map_batches
     from otel_ai.work.conversation import conversation, current_conversation
     from otel_ai.work.units import (
@@ -41,6 +42,7 @@ __all__ = [
     "conversation",
     "current_conversation",
     "current_unit",
+    "evaluate",
     "instrument_methods",
     "map_batches",
     "metrics_app",
@@ -63,6 +65,7 @@ _LAZY = {
     "workflow": "otel_ai.work.units",
     "conversation": "otel_ai.work.conversation",
     "current_conversation": "otel_ai.work.conversation",
+    "evaluate": "otel_ai.genai.evaluation",
     "BatchResult": "otel_ai.work.batch",
     "amap_batches": "otel_ai.work.batch",
     "map_batches": "otel_ai.work.batch",

@@ -42,7 +42,7 @@ __all__ = ["NONE", "REPORTS", "add_parser", "format_usd", "main", "run_report"]
 _TIMES = "\u00d7"
 NONE = "(none)"  # a dimension the calls did not record, as every surface shows it
 
-REPORTS = ("summary", "costs", "errors", "forecast", "conversations")
+REPORTS = ("summary", "costs", "errors", "forecast", "conversations", "evals")
 FORMATS = ("table", "json", "csv")
 GROUP_BY = ("model", "provider", "operation", "service", "task_type", "day", "response_model")
 _FILTERS = ("service", "provider", "operation", "model", "task_type")
@@ -66,6 +66,7 @@ examples:
   otel-ai report forecast --format json
   otel-ai report conversations --user alice --since 7d
   otel-ai report conversations --conversation 3f2a… --format csv
+  otel-ai report evals --since 7d --threshold 0.8
 """
 
 
@@ -112,6 +113,7 @@ def add_parser(subcommands: Any) -> argparse.ArgumentParser:
         "errors": "failed calls per category and provider error code, with the recommended action",
         "forecast": "this month's cost so far and the month-end forecast (UTC calendar month)",
         "conversations": report_conversations.HELP,
+        "evals": "evaluation scores (otel_ai.evaluate()) per evaluation, model and task type; cost per good answer",
     }
     for name in REPORTS:
         sub = kinds.add_parser(name, help=helps[name], description=helps[name])
@@ -121,6 +123,10 @@ def add_parser(subcommands: Any) -> argparse.ArgumentParser:
                              help="default: model (the model the app asked for; response_model: the one that answered)")
         if name == "conversations":
             report_conversations.add_arguments(sub)
+        elif name == "evals":
+            from otel_ai.cli.report_evals import add_arguments
+
+            add_arguments(sub)
     return report  # type: ignore[no-any-return]
 
 
@@ -278,6 +284,10 @@ def _render(
             model, table, rows = report_conversations.render(args, store, since, until, where, _grid)
         except report_conversations.Unsupported as exc:
             raise ReportError(str(exc)) from None
+    elif args.report == "evals":
+        from otel_ai.cli.report_evals import render
+
+        model, table, rows = render(store, args, since, until, where)
     else:
         forecast = reports.forecast_report(store, now, **filters)
         scope = _describe(args, None, None, filters)

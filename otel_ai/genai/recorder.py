@@ -24,6 +24,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 from opentelemetry.util.types import AttributeValue
 
 from otel_ai.genai import conversation as _conversation
+from otel_ai.genai import evaluation as _evaluation
 from otel_ai.genai import hooks as _calls
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.classify import categorize, error_code, error_type
@@ -185,6 +186,8 @@ class GenAIRecorder:
             if content.on_event
             else None
         )
+        self._evaluations = _evaluation.EvaluationSink(meter_provider, logger_provider, clean)
+        _evaluation.register(self._evaluations)
         meter = get_meter(_SCOPE, __version__, meter_provider, schema_url=_SCHEMA_URL)
         seconds = list(sc.SECONDS_BUCKETS)
         self._duration = meter.create_histogram(
@@ -355,6 +358,7 @@ class GenAIRecorder:
             span.set_attributes(attrs)
         span.end()
         self._metrics(inv, usage, etype, category, cost, duration, response_model)
+        self._remember(inv, resp)
         if _calls.SEAM.listeners:  # units of work and budgets count this call
             _calls.publish(_calls.CallFacts(
                 _calls.CallScope(request.provider, request.operation, request.model, inv.task_type,
@@ -365,6 +369,15 @@ class GenAIRecorder:
                 (usage.characters or 0) if usage is not None else 0,
                 exc is not None,
             ))
+
+    def _remember(self, inv: Invocation, resp: GenAIResponse | None) -> None:
+        """Keep the call findable by `otel_ai.evaluate(response_id=...)` after its span ended."""
+        labels: Attributes = {sc.PROVIDER: inv.request.provider}
+        if inv.request.model:
+            labels[sc.REQUEST_MODEL] = self._clean(inv.request.model) if self._clean else inv.request.model
+        if inv.task_type:
+            labels[sc.TASK_TYPE] = inv.task_type
+        _evaluation.remember(self._evaluations, inv.span, resp.response_id if resp else None, labels)
 
     def _cost_of(self, request: GenAIRequest, resp: GenAIResponse) -> Cost | None:
         if self._pricing is None:

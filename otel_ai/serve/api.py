@@ -35,7 +35,7 @@ from otel_ai.serve.reports import (
     summary_report,
 )
 from otel_ai.serve.routers import budgets as budget_routes
-from otel_ai.serve.routers import conversations, export, health, reports, traces
+from otel_ai.serve.routers import conversations, evaluations, export, health, reports, traces
 from otel_ai.serve.routers.deps import API_PREFIX, MAX_OFFSET, MAX_TRACE_PAGE, TRACE_PAGE
 from otel_ai.serve.routers.export import EXPORT_COLUMNS, csv_cell
 from otel_ai.version import __version__
@@ -73,7 +73,7 @@ __all__ = [
 
 # The web dashboard: static files (no CDN; Chart.js vendored) and one HTML shell for every page.
 WEB_DIR: Final = Path(__file__).parent / "web"
-PAGES: Final = ("/", "/traces", "/traces/{trace_id}", "/costs", "/errors")
+PAGES: Final = ("/", "/traces", "/traces/{trace_id}", "/costs", "/errors", "/evaluations")
 
 
 def create_app(
@@ -104,7 +104,7 @@ def create_app(
         logging.getLogger("otel_ai.serve").warning("%s", line)
 
     # In this order: the order of the paths in /openapi.json.
-    for module in (health, reports, traces, conversations, export, budget_routes):
+    for module in (health, reports, traces, conversations, evaluations, export, budget_routes):
         app.include_router(module.router)
     _mount_dashboard(app)
     return app

@@ -416,3 +416,47 @@ class UserPage(_Model):
     limit: int
     offset: int
     has_more: bool
+
+
+class Evaluation(_Model):
+    """One `gen_ai.evaluation.result` (docs/evaluations.md), with the evaluated call's dimensions and cost."""
+
+    time: str
+    time_ns: int
+    name: str
+    score: float | None
+    label: str | None
+    explanation: str | None = Field(description="redacted by the agent's exporters")
+    response_id: str | None
+    trace_id: str | None
+    span_id: str | None
+    service: str | None
+    provider: str | None
+    model: str | None = Field(description="the evaluated call's request model")
+    task_type: str | None
+    cost_usd: float | None = Field(description="the evaluated call's cost")
+
+
+class EvaluationPage(_Model):
+    items: list[Evaluation] = Field(description="newest first")
+    total: int
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class EvaluationGroup(_Model):
+    name: str
+    model: str | None
+    task_type: str | None
+    evaluations: int
+    mean_score: float | None = Field(description="over the evaluations with a score")
+    good: int = Field(description="score >= threshold, or a label in good_labels")
+    cost_usd: float = Field(description="cost of the evaluated calls, each once")
+    cost_per_good_answer_usd: float | None = Field(description="cost_usd / good; null without a good answer")
+
+
+class EvaluationSummary(_Model):
+    threshold: float
+    good_labels: list[str]
+    groups: list[EvaluationGroup]

@@ -50,6 +50,12 @@ AGENT_METRICS: dict[tuple[str, str], tuple[str, ...]] = {
         "otel_ai_client_audio_real_time_factor_count",
         "otel_ai_client_audio_real_time_factor_sum",
     ),
+    # otel_ai.evaluate() scores (docs/evaluations.md); unit "1": no suffix.
+    ("otel_ai.evaluation.score", "1"): (
+        "otel_ai_evaluation_score_bucket",
+        "otel_ai_evaluation_score_count",
+        "otel_ai_evaluation_score_sum",
+    ),
 }
 
 # Metric attributes -> label names (dots become underscores; printed by the same script).
@@ -65,6 +71,7 @@ AGENT_ATTRIBUTES: dict[str, str] = {
     "otel_ai.outcome": "otel_ai_outcome",
     "otel_ai.error.category": "otel_ai_error_category",
     "otel_ai.task.type": "otel_ai_task_type",
+    "gen_ai.evaluation.name": "gen_ai_evaluation_name",
 }
 AGENT_LABELS: frozenset[str] = frozenset(AGENT_ATTRIBUTES.values())
 

@@ -201,6 +201,11 @@ QUIET = {
         "the simulator streams its first chunk at once; p95 is far below the 2 s threshold",
         data=(_threshold_lhs("alert:OtelAISlowTimeToFirstChunkP95"),),
     ),
+    "alert:OtelAIEvaluationScoreLow": Reason(
+        "the workload calls no otel_ai.evaluate(): evaluation score series do not exist, while calls have data",
+        empty=("otel_ai_evaluation_score_count",),
+        data=("otel_ai_client_requests_total",),
+    ),
     "alert:OtelAICostBurnRateHigh": Reason(
         "a few dozen gpt-4o-mini calls cost micro-dollars: far below 2 x the daily budget",
         data=(_threshold_lhs("alert:OtelAICostBurnRateHigh"),),

@@ -790,13 +790,16 @@ def test_openapi_describes_every_endpoint_with_its_response_model(api: TestClien
         "/api/v1/health", "/api/v1/summary", "/api/v1/costs", "/api/v1/errors", "/api/v1/forecast",
         "/api/v1/traces", "/api/v1/traces/{trace_id}", "/api/v1/export", "/api/v1/budgets", "/api/v1/budgets/spend",
         "/api/v1/conversations", "/api/v1/conversations/{conversation_id}", "/api/v1/users",
+        "/api/v1/evaluations", "/api/v1/evaluations/summary",
     }
     for path, model in (("/api/v1/conversations", "ConversationPage"), ("/api/v1/users", "UserPage"),
                         ("/api/v1/conversations/{conversation_id}", "ConversationDetail"),
                         ("/api/v1/summary", "Summary"), ("/api/v1/costs", "Costs"), ("/api/v1/errors", "Errors"),
                         ("/api/v1/forecast", "Forecast"), ("/api/v1/traces", "TracePage"),
                         ("/api/v1/traces/{trace_id}", "TraceDetail"), ("/api/v1/health", "Health"),
-                        ("/api/v1/budgets", "Budgets"), ("/api/v1/budgets/spend", "BudgetSpend")):
+                        ("/api/v1/budgets", "Budgets"), ("/api/v1/budgets/spend", "BudgetSpend"),
+                        ("/api/v1/evaluations", "EvaluationPage"),
+                        ("/api/v1/evaluations/summary", "EvaluationSummary")):
         ok = paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         assert ok == {"$ref": f"#/components/schemas/{model}"}
     assert "cost_usd" in schema["components"]["schemas"]["CostGroup"]["properties"]

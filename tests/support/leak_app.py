@@ -697,6 +697,15 @@ def _run_log_extra(ctx: Ctx) -> int:
     return 0
 
 
+def _run_evaluation_explanation(ctx: Ctx) -> int:
+    import otel_ai
+
+    completion = ctx.client.chat.completions.create(model=MODEL, messages=[_user("hi")])
+    otel_ai.evaluate("helpfulness", 0.5, "fair", ctx.blob())  # the call just made (its span has ended)
+    otel_ai.evaluate("helpfulness", 0.5, "fair", ctx.blob(), response_id=completion.id)
+    return 1
+
+
 def _run_model_name(ctx: Ctx) -> int:
     for kind in KINDS:
         model = f"ft:gpt-4o-mini:{ctx.canary}:{ctx.value('model', kind.name).text}"
@@ -1072,6 +1081,8 @@ PLACES: tuple[Place, ...] = (
     _blob_place("log.percent_s", 'a log message: logger.warning("%s", text)', _run_log_percent_s),
     _blob_place("log.percent_r", 'a log message: logger.warning("%r", text)', _run_log_percent_r),
     _blob_place("log.extra", "a log record's extra attribute", _run_log_extra),
+    Place("evaluation.explanation", "otel_ai.evaluate(): an evaluation's explanation",
+          tuple((c, None) for c in TEXT_CONTEXTS), _run_evaluation_explanation, shows="gen_ai.evaluation.explanation"),
     Place(
         "model_name", "model names (span names, metric attributes, warnings)", (("model", None),), _run_model_name,
         shows="metric gen_ai.client.operation.duration attribute 'gen_ai.request.model'",

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, literal, select
 from sqlalchemy.engine import Connection
 
 from otel_ai.serve.store import conversations as conversation_queries
+from otel_ai.serve.store import evaluations as evaluation_queries
 from otel_ai.serve.store import ingest, queries, retention
 from otel_ai.serve.store import traces as trace_queries
 from otel_ai.serve.store.database import create_store_engine, migrate
@@ -111,6 +112,9 @@ class Store:
     errors = queries.errors
     forecast = queries.forecast
     export_calls = queries.export_calls
+    # evaluations.py
+    evaluations = evaluation_queries.evaluations
+    evaluation_summary = evaluation_queries.evaluation_summary
     # traces.py
     traces = trace_queries.traces
     trace = trace_queries.trace

@@ -9,6 +9,7 @@ const ROUTES = [
   [/^\/traces\/(.+)$/, "traces", "./trace.js"],
   [/^\/costs\/?$/, "costs", "./costs.js"],
   [/^\/errors\/?$/, "errors", "./errors.js"],
+  [/^\/evaluations\/?$/, "evaluations", "./evals.js"],
 ];
 
 async function main() {
