@@ -33,7 +33,7 @@ from otel_ai.work.handle import Unit
 from otel_ai.work.telemetry import telemetry
 from otel_ai.work.units import UnitOfWork
 
-__all__ = ["AgentsSpanError", "OpenAIAgentsInstrumentor", "OTelAIProcessor"]
+__all__ = ["AgentsSpanError", "OTelAIProcessor", "OpenAIAgentsInstrumentor", "processor"]
 
 _INSTRUMENTS: Final = ("openai-agents >= 0.24, < 1",)
 OP_APPLY_GUARDRAIL: Final = "apply_guardrail"

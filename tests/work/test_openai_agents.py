@@ -11,7 +11,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -39,7 +39,7 @@ def get_weather(city: str) -> str:
 
 
 class _Ingest(BaseHTTPRequestHandler):
-    posts: list[dict[str, Any]] = []
+    posts: ClassVar[list[dict[str, Any]]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -174,7 +174,8 @@ class TestContent:
     async def test_tool_arguments_and_result(self, sim: Any, instrumented: Any) -> None:
         await Runner.run(_agents(sim), "weather?")
         tools = [s for s in instrumented.spans() if s.name == "execute_tool get_weather"]
-        assert sorted(str(t.attributes["gen_ai.tool.call.result"]) for t in tools) == ["sunny in Oslo", "sunny in Paris"]
+        results = sorted(str(t.attributes["gen_ai.tool.call.result"]) for t in tools)
+        assert results == ["sunny in Oslo", "sunny in Paris"]
         assert any("Paris" in str(t.attributes["gen_ai.tool.call.arguments"]) for t in tools)
 
 
@@ -201,3 +202,27 @@ async def test_uninstrumented_records_no_units(sim: Any, instrumented: Any) -> N
     assert not [s for s in instrumented.spans() if s.name.startswith(("invoke_agent", "execute_tool"))]
     chats = [s for s in instrumented.spans() if (s.attributes or {}).get("gen_ai.operation.name") == "chat"]
     assert len(chats) == 3
+
+
+@pytest.mark.parametrize("tripped", [False, True])
+async def test_guardrail_is_apply_guardrail(sim: Any, instrumented: Any, tripped: bool) -> None:
+    from agents import GuardrailFunctionOutput, InputGuardrailTripwireTriggered, input_guardrail
+
+    @input_guardrail
+    def no_secrets(ctx: Any, agent: Any, text: Any) -> GuardrailFunctionOutput:
+        return GuardrailFunctionOutput(output_info=None, tripwire_triggered=tripped)
+
+    agent = _agents(sim)
+    agent.input_guardrails = [no_secrets]
+    if tripped:
+        with pytest.raises(InputGuardrailTripwireTriggered):  # the SDK's own behaviour, unchanged
+            await Runner.run(agent, "weather?")
+    else:
+        await Runner.run(agent, "weather?")
+    guard = by_name(instrumented, "apply_guardrail no_secrets")
+    planner = by_name(instrumented, "invoke_agent planner")
+    assert guard.attributes["gen_ai.operation.name"] == "apply_guardrail"
+    assert guard.attributes["gen_ai.guardrail.name"] == "no_secrets"
+    assert guard.attributes["otel_ai.guardrail.triggered"] is tripped
+    assert guard.context.trace_id == planner.context.trace_id
+    assert guard.parent.span_id == planner.context.span_id
