@@ -63,6 +63,7 @@ def ingest() -> Iterator[list[dict[str, Any]]]:
     exporter.set_api_key("sk-test-ingest")
     _Ingest.posts = []
     yield _Ingest.posts
+    sdk_processors.default_processor().force_flush()  # what is queued goes here, not to OpenAI
     exporter.endpoint, exporter._api_key = old
     server.shutdown()
 
