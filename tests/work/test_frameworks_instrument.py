@@ -19,7 +19,7 @@ import pytest
 pytest.importorskip("agents")
 pytest.importorskip("mcp")
 
-from tests.support.otlp_receiver import OTLPReceiver, attrs_to_dict  # noqa: E402
+from tests.support.otlp_receiver import OTLPReceiver, attrs_to_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -49,7 +49,8 @@ async def get_weather(city: str) -> str:
 plan = [[{"name": "get_weather", "arguments": {"city": "Paris"}}]]
 client = openai.AsyncOpenAI(base_url=os.environ["SIM_URL"], api_key="sk-test", max_retries=0,
                             default_headers={"x-simulator-tool-plan": json.dumps(plan)})
-agent = Agent(name="planner", tools=[get_weather], model=OpenAIResponsesModel(model="gpt-4o-mini", openai_client=client))
+model = OpenAIResponsesModel(model="gpt-4o-mini", openai_client=client)
+agent = Agent(name="planner", tools=[get_weather], model=model)
 print("final:", Runner.run_sync(agent, "weather in Paris?").final_output, flush=True)
 '''
 
