@@ -8,7 +8,10 @@ content capture on), a guardrail span the conventions' `apply_guardrail`, a hand
 agent that hands off. The SDK starts and ends each span in the caller's context (as it sets its own
 current span), so ours becomes the current OpenTelemetry context there: the model calls the SDK makes
 through the `openai` client are recorded once, by our OpenAI instrumentation, under the agent, and
-count in its roll-up. The SDK's group id becomes `gen_ai.conversation.id` when no conversation is open.
+count in its roll-up. A model call that no instrumentation recorded (a model the SDK reaches another
+way, or the OpenAI instrumentation turned off) gets its chat span here, from the usage the SDK reports
+on its `generation` / `response` span. The SDK's group id becomes `gen_ai.conversation.id` when no
+conversation is open.
 
 With the SDK's tracing turned off (`set_tracing_disabled`, `OPENAI_AGENTS_DISABLE_TRACING`) the SDK
 calls no processor: the model calls are still recorded, without the units.
@@ -20,15 +23,22 @@ import json
 import threading
 from collections.abc import Collection
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
+from opentelemetry import metrics
+from opentelemetry import trace as otel_trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_ai.genai import conversation as conv
 from otel_ai.genai import semconv as sc
+from otel_ai.genai.model import GenAIRequest, GenAIResponse, Usage
+from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.guard import report
+from otel_ai.instrumentation.openai.providers import provider_for_host
 from otel_ai.runtime import state
+from otel_ai.work.context import current
 from otel_ai.work.handle import Unit
 from otel_ai.work.telemetry import telemetry
 from otel_ai.work.units import UnitOfWork
@@ -71,6 +81,25 @@ class _Open:
         self.unit, self.span, self.token = unit, span, token
 
 
+class _ModelCall:
+    """A model call the SDK traces: our fallback chat span, ended only if no instrumentation counted the call."""
+
+    __slots__ = ("calls", "invocation", "unit")
+
+    def __init__(self, unit: Unit | None, invocation: Invocation | None) -> None:
+        self.unit, self.invocation = unit, invocation
+        self.calls = unit.totals.calls if unit is not None else 0
+
+
+def _usage(raw: Any) -> Usage:
+    """The SDK's usage (a dict on generation spans, the response's `usage` on response spans) as ours."""
+    def number(key: str) -> int | None:
+        value = raw.get(key) if isinstance(raw, dict) else getattr(raw, key, None)
+        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    return Usage(input_tokens=number("input_tokens"), output_tokens=number("output_tokens"))
+
+
 class OTelAIProcessor:
     """A `TracingProcessor` (duck-typed: the SDK calls these six methods) opening our units for its spans."""
 
@@ -78,6 +107,8 @@ class OTelAIProcessor:
         self.enabled = True
         self._lock = threading.Lock()
         self._open: dict[str, _Open] = {}
+        self._calls: dict[str, _ModelCall] = {}
+        self._recorder: tuple[object, object, GenAIRecorder] | None = None
 
     # -- the SDK's trace: a workflow ------------------------------------------------------------
 
@@ -123,6 +154,9 @@ class OTelAIProcessor:
             elif kind == "guardrail":
                 self._start_guardrail(span, str(data.name))
                 return
+            elif kind in ("generation", "response"):
+                self._start_model_call(span, data)
+                return
             else:
                 return
             unit = spec._begin()
@@ -136,6 +170,9 @@ class OTelAIProcessor:
             kind = getattr(data, "type", None)
             if kind == "handoff":
                 self._handoff(data)
+                return
+            if kind in ("generation", "response"):
+                self._end_model_call(span, data)
                 return
             opened = self._forget(str(span.span_id))
             if opened is None:
@@ -180,12 +217,59 @@ class OTelAIProcessor:
         with self._lock:
             return self._open.pop(key, None)
 
+    def _current_recorder(self) -> GenAIRecorder:
+        """A recorder on the current global providers (rebuilt only when an app replaces them)."""
+        providers = (otel_trace.get_tracer_provider(), metrics.get_meter_provider())
+        cached = self._recorder
+        if cached is None or cached[0] is not providers[0] or cached[1] is not providers[1]:
+            cached = self._recorder = (*providers, state.recorder())
+        return cached[2]
+
+    def _start_model_call(self, span: Any, data: Any) -> None:
+        """Start a chat span for the call, not made current: it is ended only if nothing else recorded the call."""
+        recorder = self._current_recorder()
+        config = getattr(data, "model_config", None) or {}
+        provider = "openai"
+        if data.type == "generation":  # Chat Completions over some base URL, or another library (LiteLLM)
+            base_url = config.get("base_url") if isinstance(config, dict) else None
+            host = urlsplit(str(base_url)).hostname if base_url else None
+            provider = provider_for_host(host) if host else "unknown"
+        model = getattr(data, "model", None)
+        request = GenAIRequest("chat", provider, str(model) if model else None)
+        call = _ModelCall(current(), recorder.start(request))
+        with self._lock:
+            self._calls[str(span.span_id)] = call
+
+    def _end_model_call(self, span: Any, data: Any) -> None:
+        with self._lock:
+            call = self._calls.pop(str(span.span_id), None)
+        if call is None or call.invocation is None:
+            return
+        recorder = self._current_recorder()
+        if call.unit is not None and call.unit.totals.calls > call.calls:
+            return  # an instrumentation recorded it: ours is dropped unended, so never exported
+        response = getattr(data, "response", None)
+        usage = _usage(getattr(response, "usage", None) if data.type == "response" else getattr(data, "usage", None))
+        model = getattr(response, "model", None) if response is not None else getattr(data, "model", None)
+        result = GenAIResponse(response_id=getattr(response, "id", None), model=str(model) if model else None,
+                               usage=usage)
+        if not call.invocation.request.model and model:
+            call.invocation.span.update_name(f"chat {model}")
+            call.invocation.span.set_attribute(sc.REQUEST_MODEL, str(model))
+        token = call.unit._activate() if call.unit is not None else None  # published where the unit counts it
+        try:
+            error = getattr(span, "error", None)
+            if isinstance(error, dict):
+                recorder.fail(call.invocation, AgentsSpanError(str(error.get("message") or "error")), result)
+            else:
+                recorder.end(call.invocation, result)
+        finally:
+            Unit._deactivate(token)
+
     def _start_guardrail(self, span: Any, name: str) -> None:
         tracer, _ = telemetry()
         attributes = {sc.OPERATION: OP_APPLY_GUARDRAIL, GUARDRAIL_NAME: name}
         ours = tracer.start_span(f"{OP_APPLY_GUARDRAIL} {name}", kind=SpanKind.INTERNAL, attributes=attributes)
-        from opentelemetry import trace as otel_trace
-
         token = otel_context.attach(otel_trace.set_span_in_context(ours))
         self._remember(str(span.span_id), _Open(None, ours, token))
 
@@ -203,8 +287,6 @@ class OTelAIProcessor:
     @staticmethod
     def _handoff(data: Any) -> None:
         """A handoff: an event on the agent unit that hands off (the SDK's span ends inside it)."""
-        from otel_ai.work.context import current
-
         unit = current()
         while unit is not None and unit.kind != "agent":
             unit = unit.parent

@@ -227,3 +227,28 @@ async def test_guardrail_is_apply_guardrail(sim: Any, instrumented: Any, tripped
     assert guard.attributes["otel_ai.guardrail.triggered"] is tripped
     assert guard.context.trace_id == planner.context.trace_id
     assert guard.parent.span_id == planner.context.span_id
+
+
+@pytest.mark.parametrize("chat", [False, True])
+async def test_model_calls_nobody_recorded_get_a_chat_span_from_the_sdk_usage(
+    sim: Any, instrumented: Any, chat: bool
+) -> None:
+    from otel_ai.instrumentation.openai import OpenAIInstrumentor
+
+    OpenAIInstrumentor().uninstrument()  # the model's provider not instrumented: the SDK's usage is all there is
+    await Runner.run(_agents(sim, chat=chat), "weather in Paris and Oslo?")
+    chats = [s for s in instrumented.spans() if (s.attributes or {}).get("gen_ai.operation.name") == "chat"]
+    assert len(chats) == 3, [s.name for s in instrumented.spans()]
+    for span in chats:
+        assert span.name == "chat gpt-4o-mini"
+        assert span.attributes["gen_ai.usage.input_tokens"] > 0
+        assert span.attributes["gen_ai.usage.output_tokens"] > 0
+        assert span.attributes["gen_ai.provider.name"] == "openai"
+    planner = by_name(instrumented, "invoke_agent planner")
+    workflow = by_name(instrumented, "invoke_workflow Agent workflow")
+    assert len([c for c in chats if c.parent.span_id == planner.context.span_id]) == 2
+    assert workflow.attributes["otel_ai.task.calls"] == 3
+    assert workflow.attributes["otel_ai.task.usage.input_tokens"] == sum(
+        c.attributes["gen_ai.usage.input_tokens"] for c in chats
+    )
+
