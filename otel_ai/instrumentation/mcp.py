@@ -15,6 +15,7 @@ the call itself is never changed.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Collection, Mapping
 from typing import Any, Final
 
@@ -45,6 +46,7 @@ _MARK: Final = "_otel_ai_mcp"
 
 class _State:
     enabled = False
+    generation = 0
     middleware: Any = None
 
 
@@ -167,31 +169,49 @@ def _server_init(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dic
 
 
 class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """Wraps `ClientSession.call_tool` and adds our middleware to every lowlevel `Server` created after."""
+    """Wraps `ClientSession.call_tool` and adds our middleware to every lowlevel `Server` created after.
+
+    Each part waits for the app's own import of its module (`mcp` takes more than half a second to
+    import, which an app that never uses it should not pay)."""
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _INSTRUMENTS
 
     def _instrument(self, **kwargs: Any) -> None:
-        try:
-            from mcp.client.session import ClientSession
-            from mcp.server.lowlevel.server import Server
+        _STATE.generation += 1
+        generation = _STATE.generation
+        _STATE.enabled = True
 
-            if not isinstance(vars(ClientSession)["call_tool"], wrapt.ObjectProxy):
-                wrapt.wrap_function_wrapper(ClientSession, "call_tool", _call_tool)
-            if not isinstance(vars(Server)["__init__"], wrapt.ObjectProxy):
-                wrapt.wrap_function_wrapper(Server, "__init__", _server_init)
-            _STATE.enabled = True
+        def client(module: Any) -> None:
+            if _STATE.generation == generation:
+                _wrap(module.ClientSession, "call_tool", _call_tool)
+
+        def server(module: Any) -> None:
+            if _STATE.generation == generation:
+                _wrap(module.Server, "__init__", _server_init)
+
+        try:
+            wrapt.register_post_import_hook(client, "mcp.client.session")
+            wrapt.register_post_import_hook(server, "mcp.server.lowlevel.server")
         except Exception as exc:
             report("mcp.instrument", exc)
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        _STATE.generation += 1
         _STATE.enabled = False
-        try:
-            from mcp.client.session import ClientSession
-            from mcp.server.lowlevel.server import Server
+        for module, owner, method in (("mcp.client.session", "ClientSession", "call_tool"),
+                                      ("mcp.server.lowlevel.server", "Server", "__init__")):
+            loaded = sys.modules.get(module)
+            if loaded is not None:
+                try:
+                    unwrap(getattr(loaded, owner), method)
+                except Exception as exc:
+                    report("mcp.uninstrument", exc)
 
-            unwrap(ClientSession, "call_tool")
-            unwrap(Server, "__init__")
-        except Exception as exc:
-            report("mcp.uninstrument", exc)
+
+def _wrap(owner: Any, method: str, wrapper: Any) -> None:
+    try:
+        if not isinstance(vars(owner).get(method), wrapt.ObjectProxy):
+            wrapt.wrap_function_wrapper(owner, method, wrapper)
+    except Exception as exc:
+        report("mcp.wrap", exc)

@@ -25,6 +25,7 @@ from collections.abc import Collection
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry import metrics
 from opentelemetry import trace as otel_trace
@@ -298,34 +299,56 @@ class OTelAIProcessor:
         unit.set_attribute("otel_ai.handoff.to_agent", str(data.to_agent or ""))
 
 
-_PROCESSOR: OTelAIProcessor | None = None
-_PROCESSOR_LOCK = threading.Lock()
-
-
 class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """Adds our processor to the Agents SDK's tracing (once); uninstrumenting turns it off."""
+    """Adds our processor to the Agents SDK's tracing (once) when the app imports `agents`; uninstrumenting
+    turns it off. The hook waits for the app's own import: `agents` takes a second and more to import, which
+    an app that never uses it should not pay."""
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _INSTRUMENTS
 
     def _instrument(self, **kwargs: Any) -> None:
-        global _PROCESSOR
-        try:
-            from agents.tracing import add_trace_processor
+        _STATE.generation += 1
+        generation = _STATE.generation
 
-            with _PROCESSOR_LOCK:
-                if _PROCESSOR is None:
-                    _PROCESSOR = OTelAIProcessor()
-                    add_trace_processor(_PROCESSOR)  # type: ignore[arg-type]
-                _PROCESSOR.enabled = True
+        def attach(module: Any) -> None:
+            if _STATE.generation == generation:
+                _attach()
+
+        try:
+            wrapt.register_post_import_hook(attach, "agents")
         except Exception as exc:
             report("agents.instrument", exc)
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        if _PROCESSOR is not None:
-            _PROCESSOR.enabled = False
+        _STATE.generation += 1
+        if _STATE.processor is not None:
+            _STATE.processor.enabled = False
+
+
+class _State:
+    generation = 0
+    processor: OTelAIProcessor | None = None
+
+
+_STATE: Final = _State()
+_PROCESSOR_LOCK: Final = threading.Lock()
+
+
+def _attach() -> None:
+    """Add our processor next to the SDK's own (once), and turn it on."""
+    try:
+        from agents.tracing import add_trace_processor
+
+        with _PROCESSOR_LOCK:
+            if _STATE.processor is None:
+                _STATE.processor = OTelAIProcessor()
+                add_trace_processor(_STATE.processor)  # type: ignore[arg-type]
+            _STATE.processor.enabled = True
+    except Exception as exc:
+        report("agents.instrument", exc)
 
 
 def processor() -> OTelAIProcessor | None:
-    """The processor added to the SDK (None before `instrument()`)."""
-    return _PROCESSOR
+    """The processor added to the SDK (None before `instrument()` and the app's `import agents`)."""
+    return _STATE.processor

@@ -89,3 +89,22 @@ def test_both_integrations_load_and_make_one_trace(tmp_path: Path, sim: Any) -> 
     assert attrs_to_dict(server_unit.attributes)["mcp.method.name"] == "tools/call"
     workflow_attributes = attrs_to_dict(workflow.attributes)
     assert workflow_attributes["otel_ai.task.calls"] == 2
+
+
+LAZY = '''
+import sys
+from otel_ai.instrumentation.mcp import MCPInstrumentor
+from otel_ai.instrumentation.openai_agents import OpenAIAgentsInstrumentor, processor
+OpenAIAgentsInstrumentor().instrument()
+MCPInstrumentor().instrument()
+print("before:", sorted(m for m in ("agents", "mcp") if m in sys.modules), processor() is None)
+import agents, mcp.client.session
+print("after:", processor() is not None, type(vars(mcp.client.session.ClientSession)["call_tool"]).__name__)
+'''
+
+
+def test_instrumenting_imports_neither_library_until_the_app_does() -> None:
+    """`agents` and `mcp` cost seconds to import: an app that never uses them must not pay it."""
+    result = subprocess.run([sys.executable, "-c", LAZY], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "before: [] True" in result.stdout and "after: True FunctionWrapper" in result.stdout, result.stdout
