@@ -37,6 +37,7 @@ from otel_ai.genai import semconv as sc
 from otel_ai.genai.model import GenAIRequest, GenAIResponse, Usage
 from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.guard import report
+from otel_ai.instrumentation.openai import OpenAIInstrumentor
 from otel_ai.instrumentation.openai.providers import provider_for_host
 from otel_ai.runtime import state
 from otel_ai.work.context import current
@@ -227,14 +228,18 @@ class OTelAIProcessor:
         return cached[2]
 
     def _start_model_call(self, span: Any, data: Any) -> None:
-        """Start a chat span for the call, not made current: it is ended only if nothing else recorded the call."""
-        recorder = self._current_recorder()
+        """Start a chat span for a call no instrumentation may record, not made current: it is ended only if
+        nothing else recorded the call (the unit's call count says), else dropped unended (never exported)."""
         config = getattr(data, "model_config", None) or {}
         provider = "openai"
+        host = None
         if data.type == "generation":  # Chat Completions over some base URL, or another library (LiteLLM)
             base_url = config.get("base_url") if isinstance(config, dict) else None
             host = urlsplit(str(base_url)).hostname if base_url else None
             provider = provider_for_host(host) if host else "unknown"
+        if (data.type == "response" or host) and OpenAIInstrumentor().is_instrumented_by_opentelemetry:
+            return  # the `openai` client's call: our OpenAI instrumentation records it (the common case, free)
+        recorder = self._current_recorder()
         model = getattr(data, "model", None)
         request = GenAIRequest("chat", provider, str(model) if model else None)
         call = _ModelCall(current(), recorder.start(request))
