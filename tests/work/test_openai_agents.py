@@ -252,3 +252,32 @@ async def test_model_calls_nobody_recorded_get_a_chat_span_from_the_sdk_usage(
         c.attributes["gen_ai.usage.input_tokens"] for c in chats
     )
 
+
+
+async def test_a_model_call_inside_a_tool_counts_in_the_tool_even_from_a_thread(sim: Any, instrumented: Any) -> None:
+    import concurrent.futures
+
+    import openai
+
+    def ask(city: str) -> str:
+        with openai.OpenAI(base_url=sim.base_url, api_key=API_KEY, max_retries=0) as client:
+            answer = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": city}])
+        return str(answer.choices[0].message.content)
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """Asks a model, from a worker thread."""
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(ask, city).result()
+
+    agent = _agents(sim)
+    agent.tools = [get_weather]
+    await Runner.run(agent, "weather?")
+    tools = [s for s in instrumented.spans() if s.name == "execute_tool get_weather"]
+    workflow = by_name(instrumented, "invoke_workflow Agent workflow")
+    assert len(tools) == 2
+    for tool in tools:
+        [inner] = children(instrumented, tool)
+        assert inner.name == "chat gpt-4o-mini" and inner.context.trace_id == workflow.context.trace_id
+        assert tool.attributes["otel_ai.task.calls"] == 1
+    assert workflow.attributes["otel_ai.task.calls"] == 5  # three agent turns, two tool calls
