@@ -32,6 +32,10 @@ simulator's ``default_scenario``, normally ``ok``); see ``SCENARIOS``. Other req
 * ``x-simulator-reply``: replaces the default reply text;
 * ``x-simulator-tool-arguments``: the JSON arguments of the ``tool_call`` scenario's call
   (default ``TOOL_ARGUMENTS``);
+* ``x-simulator-tool-plan``: an agent's script, a JSON list of turns, each a list of calls
+  ``{"name": ..., "arguments": {...}}``: a request whose input already holds N function calls answers
+  with the turn that starts after N calls (several calls: parallel tool calls), and with the reply
+  text once the plan is done (Responses, and Chat Completions without streaming; see ``plan_turn``);
 * ``x-simulator-response-headers``: a JSON object of extra headers for the answer (a gateway
   that echoes request data in its response headers), as is or base64-encoded (so that the request
   does not carry the values in clear).
@@ -78,11 +82,13 @@ __all__ = [
     "TOOL_ARGUMENTS",
     "TOOL_ARGUMENTS_HEADER",
     "TOOL_NAME",
+    "TOOL_PLAN_HEADER",
     "OpenAISimulator",
     "RecordedRequest",
     "count_words",
     "last_user_text",
     "main",
+    "plan_turn",
     "speech_audio",
     "speech_audio_seconds",
 ]
@@ -98,6 +104,7 @@ DELAY_HEADER = "x-simulator-delay"
 KEY_HEADER = "x-simulator-key"
 REPLY_HEADER = "x-simulator-reply"
 TOOL_ARGUMENTS_HEADER = "x-simulator-tool-arguments"
+TOOL_PLAN_HEADER = "x-simulator-tool-plan"
 RESPONSE_HEADERS_HEADER = "x-simulator-response-headers"
 
 SCENARIOS: Mapping[str, str] = {
@@ -330,6 +337,38 @@ def _sse(payload: Any, event: str | None = None) -> bytes:
     return f"{prefix}data: {data}\n\n".encode()
 
 
+def plan_turn(plan: str, body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The calls (name, JSON arguments) a tool plan answers `body` with; [] once the plan is done.
+
+    The turn is found by counting the function calls already in the request's input (Responses
+    ``function_call`` items, Chat Completions assistant ``tool_calls``), so an agent loop that
+    sends the whole history each turn walks the plan in order.
+    """
+    try:
+        turns = json.loads(plan)
+    except ValueError:
+        raise _ClientError(400, _invalid_request("Invalid x-simulator-tool-plan: not JSON.")) from None
+    if not isinstance(turns, list) or not all(isinstance(t, list) for t in turns):
+        raise _ClientError(400, _invalid_request("Invalid x-simulator-tool-plan: a list of lists of calls."))
+    done = 0
+    items = body.get("input") if isinstance(body.get("input"), list) else body.get("messages")
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict):
+            if item.get("type") == "function_call":
+                done += 1
+            calls = item.get("tool_calls")
+            done += len(calls) if isinstance(calls, list) else 0
+    seen = 0
+    for turn in turns:
+        if seen == done:
+            return [
+                (str(call.get("name", TOOL_NAME)), json.dumps(call.get("arguments", {})))
+                for call in turn if isinstance(call, dict)
+            ]
+        seen += len(turn)
+    return []
+
+
 def _max_tokens(body: dict[str, Any], *keys: str) -> int | None:
     for key in keys:
         value = body.get(key)
@@ -349,6 +388,7 @@ class _Exchange:
     reply: str
     tool_arguments: str = TOOL_ARGUMENTS
     response_headers: dict[str, str] = field(default_factory=dict)
+    tool_plan: str | None = None
     created: int = field(default_factory=lambda: int(time.time()))
 
     @property
@@ -575,6 +615,7 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
                 reply=reply,
                 tool_arguments=headers.get(TOOL_ARGUMENTS_HEADER) or TOOL_ARGUMENTS,
                 response_headers=echoed_headers,
+                tool_plan=headers.get(TOOL_PLAN_HEADER),
             )
             if scenario == "slow" or (scenario == "slow_stream" and not exchange.stream):
                 self._sleep(exchange.delay)
@@ -704,6 +745,9 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
         limit = _max_tokens(ex.body, "max_completion_tokens", "max_tokens")
         pieces, truncated = ex.reply_pieces(limit)
         call_id = _random_id("call_", 24)
+        planned = plan_turn(ex.tool_plan, ex.body) if ex.tool_plan and not ex.stream else []
+        if planned:
+            return self._chat_planned(ex, prompt_tokens, planned)
         if ex.tool_call:
             per_choice = max(1, len(ex.tool_arguments.split()))
             finish = "tool_calls"
@@ -739,6 +783,20 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
                 "system_fingerprint": SYSTEM_FINGERPRINT,
             }
         return self._chat_stream(ex, completion_id, choices_count, pieces, finish, usage, call_id)
+
+    def _chat_planned(self, ex: _Exchange, prompt_tokens: int, planned: list[tuple[str, str]]) -> dict[str, Any]:
+        calls = [
+            {"id": _random_id("call_", 24), "type": "function", "function": {"name": name, "arguments": arguments}}
+            for name, arguments in planned
+        ]
+        message = {"role": "assistant", "refusal": None, "annotations": [], "content": None, "tool_calls": calls}
+        output = sum(max(1, len(arguments.split())) for _, arguments in planned)
+        return {
+            "id": _random_id("chatcmpl-"), "object": "chat.completion", "created": ex.created, "model": ex.model,
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "tool_calls"}],
+            "usage": _chat_usage(prompt_tokens, output, ex), "service_tier": "default",
+            "system_fingerprint": SYSTEM_FINGERPRINT,
+        }
 
     def _chat_stream(
         self,
@@ -860,26 +918,35 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
             raise _ClientError(400, _invalid_request("Missing required parameter: 'input'.", param="input"))
         input_tokens = max(1, count_words(ex.body.get("instructions")) + count_words(ex.body.get("input")))
         pieces, truncated = ex.reply_pieces(_max_tokens(ex.body, "max_output_tokens"))
-        if ex.tool_call:
+        planned = plan_turn(ex.tool_plan, ex.body) if ex.tool_plan else []
+        items: list[dict[str, Any]] = [
+            {"id": _hex_id("fc_"), "type": "function_call", "status": "completed", "arguments": arguments,
+             "call_id": _random_id("call_", 24), "name": name}
+            for name, arguments in planned
+        ]
+        if items:
+            truncated = False
+            output_tokens = sum(max(1, len(item["arguments"].split())) for item in items)
+        elif ex.tool_call:
             truncated = False
             output_tokens = max(1, len(ex.tool_arguments.split()))
-            item: dict[str, Any] = {
+            items = [{
                 "id": _hex_id("fc_"),
                 "type": "function_call",
                 "status": "completed",
                 "arguments": ex.tool_arguments,
                 "call_id": _random_id("call_", 24),
                 "name": TOOL_NAME,
-            }
+            }]
         else:
             output_tokens = len(pieces)
-            item = {
+            items = [{
                 "id": _hex_id("msg_"),
                 "type": "message",
                 "status": "incomplete" if truncated else "completed",
                 "role": "assistant",
                 "content": [{"type": "output_text", "text": "".join(pieces), "annotations": [], "logprobs": []}],
-            }
+            }]
         cached = ex.cached_tokens(input_tokens)
         usage = {
             "input_tokens": input_tokens,
@@ -889,14 +956,14 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
             "total_tokens": input_tokens + output_tokens,
         }
         final = self._response_object(ex, _hex_id("resp_"), status="incomplete" if truncated else "completed")
-        final["output"] = [item]
+        final["output"] = items
         final["usage"] = usage
         final["completed_at"] = None if truncated else ex.created
         if truncated:
             final["incomplete_details"] = {"reason": "max_output_tokens"}
         if not ex.stream:
             return final
-        return self._responses_stream(ex, final, item, pieces)
+        return self._responses_stream(ex, final, items, pieces)
 
     def _response_object(self, ex: _Exchange, response_id: str, *, status: str) -> dict[str, Any]:
         body = ex.body
@@ -934,7 +1001,7 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
         }
 
     def _responses_stream(
-        self, ex: _Exchange, final: dict[str, Any], item: dict[str, Any], pieces: list[str]
+        self, ex: _Exchange, final: dict[str, Any], items: list[dict[str, Any]], pieces: list[str]
     ) -> Iterator[bytes]:
         sequence = iter(range(1_000_000))
 
@@ -944,31 +1011,31 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
         pending = self._response_object(ex, final["id"], status="in_progress")
         yield event("response.created", response=pending)
         yield event("response.in_progress", response=pending)
-        item_id = item["id"]
-        at = {"item_id": item_id, "output_index": 0}
-        if item["type"] == "function_call":
-            yield event(
-                "response.output_item.added",
-                output_index=0,
-                item={**item, "status": "in_progress", "arguments": ""},
-            )
-            for fragment in _split_words(item["arguments"]):
-                yield event("response.function_call_arguments.delta", **at, delta=fragment)
-            yield event("response.function_call_arguments.done", **at, arguments=item["arguments"])
-        else:
-            text = item["content"][0]["text"]
-            empty_part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-            yield event(
-                "response.output_item.added",
-                output_index=0,
-                item={**item, "status": "in_progress", "content": []},
-            )
-            yield event("response.content_part.added", **at, content_index=0, part=empty_part)
-            for piece in pieces:
-                yield event("response.output_text.delta", **at, content_index=0, delta=piece, logprobs=[])
-            yield event("response.output_text.done", **at, content_index=0, text=text, logprobs=[])
-            yield event("response.content_part.done", **at, content_index=0, part=item["content"][0])
-        yield event("response.output_item.done", output_index=0, item=item)
+        for index, item in enumerate(items):
+            at = {"item_id": item["id"], "output_index": index}
+            if item["type"] == "function_call":
+                yield event(
+                    "response.output_item.added",
+                    output_index=index,
+                    item={**item, "status": "in_progress", "arguments": ""},
+                )
+                for fragment in _split_words(item["arguments"]):
+                    yield event("response.function_call_arguments.delta", **at, delta=fragment)
+                yield event("response.function_call_arguments.done", **at, arguments=item["arguments"])
+            else:
+                text = item["content"][0]["text"]
+                empty_part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+                yield event(
+                    "response.output_item.added",
+                    output_index=index,
+                    item={**item, "status": "in_progress", "content": []},
+                )
+                yield event("response.content_part.added", **at, content_index=0, part=empty_part)
+                for piece in pieces:
+                    yield event("response.output_text.delta", **at, content_index=0, delta=piece, logprobs=[])
+                yield event("response.output_text.done", **at, content_index=0, text=text, logprobs=[])
+                yield event("response.content_part.done", **at, content_index=0, part=item["content"][0])
+            yield event("response.output_item.done", output_index=index, item=item)
         kind = "response.completed" if final["status"] == "completed" else "response.incomplete"
         yield event(kind, response=final)
 
