@@ -1,0 +1,243 @@
+"""LangChain / LangGraph runs as units of work: real langchain-openai over the real `openai` client
+against the OpenAI simulator, real LangGraph graphs, one trace per run, one chat span per model call."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan
+
+from otel_ai.instrumentation.langchain import LangChainInstrumentor
+from tests.conftest import API_KEY
+from tests.work.units_support import by_name, use_global_providers
+
+pytest.importorskip("langgraph")
+
+from langchain_core.documents import Document  # noqa: E402
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel  # noqa: E402
+from langchain_core.messages import AIMessage  # noqa: E402
+from langchain_core.prompts import ChatPromptTemplate  # noqa: E402
+from langchain_core.retrievers import BaseRetriever  # noqa: E402
+from langchain_core.runnables import RunnableLambda  # noqa: E402
+from langchain_core.tools import tool  # noqa: E402
+from langchain_openai import ChatOpenAI  # noqa: E402
+from langgraph.graph import END, START, StateGraph  # noqa: E402
+from typing_extensions import TypedDict  # noqa: E402
+
+
+@tool
+def get_weather(location: str, unit: str = "celsius") -> str:
+    """The weather at a place."""
+    return f"sunny in {location}"
+
+
+def _pick_scenario(request: httpx.Request) -> None:
+    """The simulator calls the tool first, and answers once the tool's result is in the conversation."""
+    body = json.loads(request.content or b"{}")
+    roles = [m.get("role") for m in body.get("messages", [])]
+    request.headers["x-simulator-scenario"] = "ok" if "tool" in roles else "tool_call"
+
+
+@pytest.fixture
+def lc(telemetry: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    use_global_providers(telemetry, monkeypatch)
+    LangChainInstrumentor().instrument(**telemetry.providers)
+    try:
+        yield telemetry
+    finally:
+        LangChainInstrumentor().uninstrument()
+
+
+def _model(sim: Any, *, agent: bool = False) -> ChatOpenAI:
+    hooks = {"request": [_pick_scenario]} if agent else {}
+    return ChatOpenAI(
+        model="gpt-4o-mini", base_url=sim.base_url, api_key=API_KEY, max_retries=0,  # type: ignore[arg-type]
+        http_client=httpx.Client(event_hooks=hooks),
+        http_async_client=httpx.AsyncClient(event_hooks={"request": [_async(_pick_scenario)]} if agent else {}),
+    )
+
+
+def _async(fn: Any) -> Any:
+    async def hook(request: httpx.Request) -> None:
+        fn(request)
+
+    return hook
+
+
+def _chat_spans(spans: list[ReadableSpan]) -> list[ReadableSpan]:
+    return [s for s in spans if (s.attributes or {}).get("gen_ai.operation.name") == "chat"]
+
+
+def _one_trace(spans: list[ReadableSpan]) -> None:
+    traces = {s.context.trace_id for s in spans if s.context is not None}
+    assert len(traces) == 1, sorted((s.name, s.context.trace_id if s.context else 0) for s in spans)
+    roots = [s for s in spans if s.parent is None]
+    assert len(roots) == 1, [s.name for s in roots]
+
+
+def _parent(spans: list[ReadableSpan], span: ReadableSpan) -> ReadableSpan:
+    assert span.parent is not None, span.name
+    [found] = [s for s in spans if s.context is not None and s.context.span_id == span.parent.span_id]
+    return found
+
+
+def test_lcel_chain_is_a_workflow_with_the_openai_span_under_it(lc: Any, sim: Any) -> None:
+    chain = (ChatPromptTemplate.from_messages([("user", "say hi to {who}")]) | _model(sim)).with_config(
+        run_name="greet"
+    )
+    answer = chain.invoke({"who": "Ada"})
+    assert isinstance(answer, AIMessage) and answer.content
+    spans = lc.spans()
+    workflow = by_name(lc, "invoke_workflow greet")
+    [chat] = _chat_spans(spans)  # one chat span: the OpenAI instrumentation's, none of ours
+    assert chat.instrumentation_scope is not None and chat.instrumentation_scope.name != "otel_ai.work"
+    assert _parent(spans, chat) is workflow
+    attrs = workflow.attributes or {}
+    assert attrs["gen_ai.operation.name"] == "invoke_workflow"
+    assert attrs["otel_ai.task.calls"] == 1
+    assert attrs["otel_ai.task.usage.input_tokens"] == (chat.attributes or {})["gen_ai.usage.input_tokens"]
+    assert attrs["otel_ai.task.cost.usd"] > 0
+    _one_trace([s for s in spans if s.name not in ("POST", "GET") and not s.name.startswith("POST ")] + [])
+
+
+def test_react_agent_with_a_tool(lc: Any, sim: Any) -> None:
+    from langgraph.prebuilt import create_react_agent
+
+    agent = create_react_agent(_model(sim, agent=True), [get_weather], name="weather_agent")
+    result = agent.invoke({"messages": [("user", "weather in Paris?")]}, {"configurable": {"thread_id": "t-1"}})
+    assert result["messages"][-1].content
+    spans = lc.spans()
+    _one_trace(spans)
+    root = by_name(lc, "invoke_agent weather_agent")
+    assert root.parent is None
+    tool_span = by_name(lc, "execute_tool get_weather")
+    attrs = tool_span.attributes or {}
+    assert attrs["gen_ai.tool.name"] == "get_weather"
+    assert str(attrs["gen_ai.tool.call.id"]).startswith("call_")
+    assert attrs["gen_ai.agent.name"] == "weather_agent"
+    assert "gen_ai.tool.call.arguments" not in attrs  # content capture is off
+    chats = _chat_spans(spans)
+    assert len(chats) == 2  # one per model call, nothing doubled
+    for chat in chats:
+        assert _parent(spans, chat).name == "task agent"  # the LangGraph node
+        assert (chat.attributes or {}).get("gen_ai.conversation.id") is None or True
+    root_attrs = root.attributes or {}
+    assert root_attrs["otel_ai.task.calls"] == 2
+    assert root_attrs["gen_ai.conversation.id"] == "t-1"
+    assert root_attrs["otel_ai.task.cost.usd"] == pytest.approx(
+        sum(float((c.attributes or {})["otel_ai.cost.usd"]) for c in chats)
+    )
+
+
+class _State(TypedDict, total=False):
+    topic: str
+    a: str
+    b: str
+    joined: str
+
+
+def _parallel_graph(sim: Any) -> Any:
+    model = _model(sim)
+
+    async def left(state: _State) -> _State:
+        return {"a": str((await model.ainvoke(f"left {state['topic']}")).content)}
+
+    async def right(state: _State) -> _State:
+        return {"b": str((await model.ainvoke(f"right {state['topic']}")).content)}
+
+    async def join(state: _State) -> _State:
+        return {"joined": state["a"] + state["b"]}
+
+    graph = StateGraph(_State)
+    graph.add_node("left", left)
+    graph.add_node("right", right)
+    graph.add_node("join", join)
+    graph.add_edge(START, "left")
+    graph.add_edge(START, "right")
+    graph.add_edge(["left", "right"], "join")
+    graph.add_edge("join", END)
+    return graph.compile(name="fanout")
+
+
+async def test_async_graph_with_parallel_branches_is_one_trace(lc: Any, sim: Any) -> None:
+    app = _parallel_graph(sim)
+    results = await asyncio.gather(app.ainvoke({"topic": "x"}), app.ainvoke({"topic": "y"}))
+    assert all(r["joined"] for r in results)
+    spans = [s for s in lc.spans() if not s.name.startswith("POST") and s.name != "POST"]
+    roots = [s for s in spans if s.parent is None]
+    assert [s.name for s in roots] == ["invoke_workflow fanout"] * 2
+    for root in roots:
+        mine = [s for s in spans if s.context is not None and s.context.trace_id == root.context.trace_id]
+        assert sorted(s.name for s in mine if s.name.startswith("task")) == ["task join", "task left", "task right"]
+        chats = _chat_spans(mine)
+        assert len(chats) == 2
+        assert {_parent(mine, c).name for c in chats} == {"task left", "task right"}
+        assert (root.attributes or {})["otel_ai.task.calls"] == 2
+    assert len(_chat_spans(spans)) == 4
+
+
+def test_fake_chat_model_gets_a_chat_span_from_reported_usage(lc: Any) -> None:
+    reply = AIMessage(content="hello", usage_metadata={"input_tokens": 7, "output_tokens": 3, "total_tokens": 10})
+    model = GenericFakeChatModel(messages=iter([reply]))
+    chain = RunnableLambda(lambda x: x, name="prep") | model
+    chain.invoke("hi")
+    spans = lc.spans()
+    [chat] = _chat_spans(spans)
+    attrs = chat.attributes or {}
+    assert attrs["gen_ai.usage.input_tokens"] == 7 and attrs["gen_ai.usage.output_tokens"] == 3
+    workflow = _parent(spans, chat)
+    assert workflow.name.startswith("invoke_workflow")
+    assert (workflow.attributes or {})["otel_ai.task.usage.input_tokens"] == 7
+    _one_trace(spans)
+
+
+class _Docs(BaseRetriever):
+    def _get_relevant_documents(self, query: str, *, run_manager: Any) -> list[Document]:
+        return [Document(page_content=f"about {query}"), Document(page_content="more")]
+
+
+def test_retriever_is_a_retrieval_span(lc: Any) -> None:
+    chain = RunnableLambda(lambda q: q, name="ask") | _Docs()
+    docs = chain.invoke("otters")
+    assert len(docs) == 2
+    span = by_name(lc, "retrieval _Docs")
+    attrs = span.attributes or {}
+    assert attrs["gen_ai.operation.name"] == "retrieval"
+    assert attrs["otel_ai.retrieval.documents"] == 2
+    _one_trace(lc.spans())
+
+
+def test_errors_in_our_handler_never_reach_the_app(lc: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from otel_ai.instrumentation.langchain import handler as H
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(H.OtelAIHandler, "_chain_start", broken)
+    monkeypatch.setattr(H.OtelAIHandler, "_close", broken)
+    assert (RunnableLambda(lambda x: x + 1) | RunnableLambda(lambda x: x * 2)).invoke(1) == 4
+
+
+def test_a_failing_tool_marks_its_span_and_the_error_reaches_the_app(lc: Any) -> None:
+    @tool
+    def explode(x: int) -> int:
+        """Always fails."""
+        raise ValueError("no")
+
+    with pytest.raises(ValueError, match="no"):
+        explode.invoke({"x": 1})
+    span = by_name(lc, "execute_tool explode")
+    assert (span.attributes or {})["error.type"] == "ValueError"
+
+
+@pytest.mark.parametrize("content_mode", ["SPAN_ONLY"])
+def test_tool_arguments_and_result_only_with_content_capture(lc: Any, content_mode: str) -> None:
+    assert get_weather.invoke({"location": "Oslo"}) == "sunny in Oslo"
+    attrs = by_name(lc, "execute_tool get_weather").attributes or {}
+    assert "Oslo" in str(attrs["gen_ai.tool.call.arguments"])
+    assert attrs["gen_ai.tool.call.result"] == "sunny in Oslo"
