@@ -10,24 +10,21 @@ from typing import Any
 
 import httpx
 import pytest
+from langchain_core.documents import Document
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import RunnableLambda
+from langchain_core.tools import tool
+from langchain_openai import ChatOpenAI
+from langgraph.graph import END, START, StateGraph
 from opentelemetry.sdk.trace import ReadableSpan
+from typing_extensions import TypedDict
 
 from otel_ai.instrumentation.langchain import LangChainInstrumentor
 from tests.conftest import API_KEY
 from tests.work.units_support import by_name, use_global_providers
-
-pytest.importorskip("langgraph")
-
-from langchain_core.documents import Document  # noqa: E402
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel  # noqa: E402
-from langchain_core.messages import AIMessage  # noqa: E402
-from langchain_core.prompts import ChatPromptTemplate  # noqa: E402
-from langchain_core.retrievers import BaseRetriever  # noqa: E402
-from langchain_core.runnables import RunnableLambda  # noqa: E402
-from langchain_core.tools import tool  # noqa: E402
-from langchain_openai import ChatOpenAI  # noqa: E402
-from langgraph.graph import END, START, StateGraph  # noqa: E402
-from typing_extensions import TypedDict  # noqa: E402
 
 
 @tool
@@ -44,13 +41,19 @@ def _pick_scenario(request: httpx.Request) -> None:
 
 
 @pytest.fixture
-def lc(telemetry: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def lc(telemetry: Any, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Any]:
+    from otel_ai import guard
+
     use_global_providers(telemetry, monkeypatch)
+    before = {k: v for k, v in guard.failures.items() if k.startswith("langchain.")}
     LangChainInstrumentor().instrument(**telemetry.providers)
     try:
         yield telemetry
     finally:
         LangChainInstrumentor().uninstrument()
+    after = {k: v for k, v in guard.failures.items() if k.startswith("langchain.")}
+    if "never_reach" not in request.node.name:
+        assert after == before  # the handler itself never failed
 
 
 def _model(sim: Any, *, agent: bool = False) -> ChatOpenAI:
@@ -241,3 +244,44 @@ def test_tool_arguments_and_result_only_with_content_capture(lc: Any, content_mo
     attrs = by_name(lc, "execute_tool get_weather").attributes or {}
     assert "Oslo" in str(attrs["gen_ai.tool.call.arguments"])
     assert attrs["gen_ai.tool.call.result"] == "sunny in Oslo"
+
+
+class _ToolCallingFake(GenericFakeChatModel):
+    """A chat model no otel_ai instrumentor covers, that asks for tools (create_agent binds them)."""
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+        return self
+
+
+async def test_create_agent_parallel_tool_calls_async_one_trace(lc: Any) -> None:
+    from langchain.agents import create_agent
+
+    calls = [
+        {"name": "get_weather", "args": {"location": city}, "id": f"call_{city}", "type": "tool_call"}
+        for city in ("Oslo", "Lima", "Pune")
+    ]
+    usage = {"input_tokens": 11, "output_tokens": 5, "total_tokens": 16}
+    model = _ToolCallingFake(messages=iter([
+        AIMessage(content="", tool_calls=calls, usage_metadata=usage),  # type: ignore[arg-type]
+        AIMessage(content="all sunny", usage_metadata=usage),  # type: ignore[arg-type]
+    ]))
+    agent = create_agent(model, [get_weather], name="planner")
+    result = await agent.ainvoke({"messages": [("user", "weather?")]}, {"configurable": {"thread_id": "conv-9"}})
+    assert result["messages"][-1].content == "all sunny"
+    spans = lc.spans()
+    _one_trace(spans)
+    root = by_name(lc, "invoke_agent planner")
+    assert root.parent is None
+    tools = [s for s in spans if s.name == "execute_tool get_weather"]
+    assert sorted(str((s.attributes or {})["gen_ai.tool.call.id"]) for s in tools) == [
+        "call_Lima", "call_Oslo", "call_Pune"
+    ]
+    for span in tools:
+        assert (span.attributes or {})["gen_ai.agent.name"] == "planner"
+        assert (span.attributes or {})["gen_ai.conversation.id"] == "conv-9"
+    chats = _chat_spans(spans)
+    assert len(chats) == 2
+    attrs = root.attributes or {}
+    assert attrs["otel_ai.task.calls"] == 2
+    assert attrs["otel_ai.task.usage.input_tokens"] == 22
+    assert attrs["gen_ai.agent.name"] == "planner"

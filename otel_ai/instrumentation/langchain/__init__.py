@@ -102,7 +102,7 @@ def _mark_agents(generation: int) -> Any:
                 wrapt.wrap_function_wrapper(module, "create_react_agent", mark)
             prebuilt = __import__("langgraph.prebuilt", fromlist=["create_react_agent"])
             if not isinstance(getattr(prebuilt, "create_react_agent", None), wrapt.FunctionWrapper):
-                prebuilt.create_react_agent = module.create_react_agent
+                setattr(prebuilt, "create_react_agent", module.create_react_agent)  # noqa: B010
         except Exception as exc:
             report("langchain.agent", exc)
 
