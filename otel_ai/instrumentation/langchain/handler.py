@@ -65,12 +65,15 @@ def instrumented_providers() -> set[str]:
 class _Run:
     """One LangChain run we track: its unit (None: transparent, its children go to its parent's)."""
 
-    __slots__ = ("agent", "context", "invocation", "previous", "unit")
+    __slots__ = ("agent", "context", "invocation", "parent", "previous", "thread", "unit")
 
-    def __init__(self, context: Context, agent: str | None, unit: Unit | None = None) -> None:
+    def __init__(self, context: Context, agent: str | None, unit: Unit | None = None,
+                 parent: _Run | None = None) -> None:
         self.context = context  # what its children start under
         self.agent = agent  # the agent marker it carries (create_agent's name, ...)
         self.unit = unit
+        self.parent = parent
+        self.thread: str | None = None  # the LangGraph thread id its span carries
         self.invocation: Invocation | None = None
         self.previous: Context | None = None
 
@@ -123,19 +126,25 @@ class OtelAIHandler(BaseCallbackHandler):
     def _parent(self, parent_run_id: UUID | None) -> _Run | None:
         return self._runs.get(parent_run_id) if parent_run_id is not None else None
 
-    def _open(self, run_id: UUID, parent_run_id: UUID | None, spec: UnitOfWork | None, agent: str | None) -> None:
+    def _open(
+        self, run_id: UUID, parent_run_id: UUID | None, spec: UnitOfWork | None, agent: str | None,
+        thread: str | None = None,
+    ) -> None:
         """Open `spec` under the parent run's unit (or transparently, for None) and make it current here."""
         parent = self._parent(parent_run_id)
         base = parent.context if parent is not None else get_current()
+        if thread is not None:
+            _thread_up(parent, thread)
         if spec is None:
-            run = _Run(base, agent if agent is not None else (parent.agent if parent else None))
+            run = _Run(base, agent if agent is not None else (parent.agent if parent else None), parent=parent)
         else:
             token = attach(base)
             try:
                 unit = spec._begin()
             finally:
                 detach(token)
-            run = _Run(unit._context or base, agent, unit)
+            run = _Run(unit._context or base, agent, unit, parent)
+            run.thread = thread
             if unit._context is not None:
                 run.previous = get_current()
                 attach(unit._context)  # not detached: restored by value at the end, in whichever context
@@ -190,7 +199,7 @@ class OtelAIHandler(BaseCallbackHandler):
             spec = UnitOfWork("workflow", name, attributes=attributes)
         elif metadata and metadata.get("langgraph_node") == name and not (tags and _HIDDEN_TAG in tags):
             spec = UnitOfWork("task", name, attributes=attributes)
-        self._open(run_id, parent_run_id, spec, marker)
+        self._open(run_id, parent_run_id, spec, marker, thread)
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self._guard("chain_end", self._close, run_id, None)
@@ -210,14 +219,12 @@ class OtelAIHandler(BaseCallbackHandler):
         self, serialized: dict[str, Any] | None, input_str: str, run_id: UUID, parent_run_id: UUID | None,
         metadata: dict[str, Any] | None, kwargs: dict[str, Any],
     ) -> None:
+        """An `execute_tool` unit, attribute for attribute as util-genai's (no conversation id: it sets none)."""
         name = _name(serialized, kwargs, "tool")
         attributes: dict[str, Any] = {}
         call_id = kwargs.get("tool_call_id")
         if isinstance(call_id, str) and call_id:
             attributes[TOOL_CALL_ID] = call_id
-        thread = _thread_id(metadata)
-        if thread is not None:
-            attributes[sc.CONVERSATION_ID] = thread
         if self.recorder.capture_content and isinstance(input_str, str):
             attributes[TOOL_CALL_ARGUMENTS] = input_str[: self.recorder.content_limit]
         description = serialized.get("description") if serialized else None
@@ -335,6 +342,15 @@ class OtelAIHandler(BaseCallbackHandler):
                 self.recorder.end(run.invocation, read)
         finally:
             detach(token)
+
+
+def _thread_up(run: _Run | None, thread: str) -> None:
+    """LangGraph learns the thread id below a plain runnable's run: give it to the units above that lack one."""
+    while run is not None:
+        if run.unit is not None and run.thread is None:
+            run.thread = thread
+            run.unit.set_attribute(sc.CONVERSATION_ID, thread)
+        run = run.parent
 
 
 def _failure(error: BaseException) -> BaseException | None:
