@@ -285,3 +285,26 @@ async def test_create_agent_parallel_tool_calls_async_one_trace(lc: Any) -> None
     assert attrs["otel_ai.task.usage.input_tokens"] == 22
     assert attrs["gen_ai.agent.name"] == "planner"
     assert attrs["gen_ai.conversation.id"] == "conv-9"
+
+
+def test_stream_and_batch_each_input_one_trace(lc: Any, sim: Any) -> None:
+    chain = (ChatPromptTemplate.from_messages([("user", "{q}")]) | _model(sim)).with_config(run_name="qa")
+    chunks = list(chain.stream({"q": "streamed"}))
+    assert "".join(str(c.content) for c in chunks)
+    assert len(chain.batch([{"q": "one"}, {"q": "two"}, {"q": "three"}])) == 3
+    spans = [s for s in lc.spans() if not s.name.startswith("POST")]
+    roots = [s for s in spans if s.parent is None]
+    assert [s.name for s in roots] == ["invoke_workflow qa"] * 4
+    chats = _chat_spans(spans)
+    assert len(chats) == 4
+    assert {_parent(spans, c).context.span_id for c in chats} == {r.context.span_id for r in roots}  # type: ignore[union-attr]
+    assert all((r.attributes or {})["otel_ai.task.calls"] == 1 for r in roots)
+
+
+def test_uninstrument_stops_the_units(lc: Any) -> None:
+    LangChainInstrumentor().uninstrument()
+    RunnableLambda(lambda x: x, name="quiet").invoke(1)
+    assert not [s for s in lc.spans() if s.name.startswith("invoke_workflow")]
+    LangChainInstrumentor().instrument(**lc.providers)
+    RunnableLambda(lambda x: x, name="loud").invoke(1)
+    assert by_name(lc, "invoke_workflow loud")

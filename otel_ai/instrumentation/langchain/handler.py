@@ -19,13 +19,13 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
-from opentelemetry.context import Context, attach, detach, get_current
+from opentelemetry.context import Context, attach, detach, get_current, get_value
 
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.model import GenAIRequest, GenAIResponse, Usage
 from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.guard import report
-from otel_ai.work.context import current
+from otel_ai.work.context import UNIT_KEY, current
 from otel_ai.work.handle import Unit
 from otel_ai.work.units import UnitOfWork
 
@@ -42,30 +42,32 @@ _PROVIDERS = {"openai": "openai", "azure": "openai", "anthropic": "anthropic", "
 _AGENT_KEYS = ("lc_agent_name", "otel_ai_agent")
 _HIDDEN_TAG = "langsmith:hidden"
 _MAX_RUNS = 10_000
+_MAX_REMEMBERED = 1024  # units whose context we made current: what was current before each
 
 
 def instrumented_providers() -> set[str]:
-    """The providers whose call spans otel_ai makes (their instrumentor is on)."""
-    found: set[str] = set()
-    try:
-        from otel_ai.instrumentation.anthropic import AnthropicInstrumentor
-        from otel_ai.instrumentation.mistral import MistralInstrumentor
-        from otel_ai.instrumentation.ollama import OllamaInstrumentor
-        from otel_ai.instrumentation.openai import OpenAIInstrumentor
+    """The providers whose call spans otel_ai makes (their instrumentor is on); one failing import skips one."""
+    import importlib
 
-        for name, cls in (("openai", OpenAIInstrumentor), ("anthropic", AnthropicInstrumentor),
-                          ("mistral", MistralInstrumentor), ("ollama", OllamaInstrumentor)):
-            if cls().is_instrumented_by_opentelemetry:
+    found: set[str] = set()
+    for name, module, attr in (
+        ("openai", "otel_ai.instrumentation.openai", "OpenAIInstrumentor"),
+        ("anthropic", "otel_ai.instrumentation.anthropic", "AnthropicInstrumentor"),
+        ("mistral", "otel_ai.instrumentation.mistral", "MistralInstrumentor"),
+        ("ollama", "otel_ai.instrumentation.ollama", "OllamaInstrumentor"),
+    ):
+        try:
+            if getattr(importlib.import_module(module), attr)().is_instrumented_by_opentelemetry:
                 found.add(name)
-    except Exception as exc:
-        report("langchain.providers", exc)
+        except Exception as exc:
+            report("langchain.providers", exc)
     return found
 
 
 class _Run:
     """One LangChain run we track: its unit (None: transparent, its children go to its parent's)."""
 
-    __slots__ = ("agent", "context", "invocation", "parent", "previous", "thread", "unit")
+    __slots__ = ("agent", "context", "invocation", "parent", "restore", "thread", "unit")
 
     def __init__(self, context: Context, agent: str | None, unit: Unit | None = None,
                  parent: _Run | None = None) -> None:
@@ -75,7 +77,7 @@ class _Run:
         self.parent = parent
         self.thread: str | None = None  # the LangGraph thread id its span carries
         self.invocation: Invocation | None = None
-        self.previous: Context | None = None
+        self.restore: Context | None = None  # a model run of an instrumented provider: what was current before
 
 
 def _name(serialized: Mapping[str, Any] | None, kwargs: Mapping[str, Any], default: str) -> str:
@@ -119,6 +121,8 @@ class OtelAIHandler(BaseCallbackHandler):
         self.enabled = True
         self.providers: set[str] | None = None
         self._runs: dict[UUID, _Run] = {}
+        # id(unit) -> (unit, the context current before we made its context current); bounded, oldest out
+        self._before: dict[int, tuple[Unit, Context]] = {}
         self._lock = threading.Lock()
 
     # -- bookkeeping ----------------------------------------------------------------------------
@@ -132,7 +136,7 @@ class OtelAIHandler(BaseCallbackHandler):
     ) -> None:
         """Open `spec` under the parent run's unit (or transparently, for None) and make it current here."""
         parent = self._parent(parent_run_id)
-        base = parent.context if parent is not None else get_current()
+        base = parent.context if parent is not None else self._outside(get_current(), ended_only=False)
         if thread is not None:
             _thread_up(parent, thread)
         if spec is None:
@@ -146,7 +150,10 @@ class OtelAIHandler(BaseCallbackHandler):
             run = _Run(unit._context or base, agent, unit, parent)
             run.thread = thread
             if unit._context is not None:
-                run.previous = get_current()
+                with self._lock:
+                    self._before[id(unit)] = (unit, get_current())
+                    while len(self._before) > _MAX_REMEMBERED:
+                        del self._before[next(iter(self._before))]
                 attach(unit._context)  # not detached: restored by value at the end, in whichever context
         with self._lock:
             if len(self._runs) < _MAX_RUNS:
@@ -160,9 +167,23 @@ class OtelAIHandler(BaseCallbackHandler):
         unit = run.unit
         if attributes:
             unit.set_attributes(attributes)
-        if current() is unit and run.previous is not None:
-            attach(run.previous)
         unit._end(error)
+        if current() is unit:
+            attach(self._outside(get_current(), ended_only=True))
+
+    def _outside(self, context: Context, *, ended_only: bool) -> Context:
+        """`context` without our units on top: all of them (a top-level run), or the ended ones (a run's end).
+
+        A top-level run starts where a sibling's context may still be current (`batch` starts every input's
+        run in one thread before running any): it must not nest under that sibling.
+        """
+        for _ in range(_MAX_REMEMBERED):
+            unit = get_value(UNIT_KEY, context)
+            found = self._before.get(id(unit)) if unit is not None else None
+            if found is None or found[0] is not unit or (ended_only and not found[0].ended):
+                return context
+            context = found[1]
+        return context
 
     def _guard(self, where: str, fn: Any, *args: Any) -> None:
         if not self.enabled:
@@ -298,9 +319,18 @@ class OtelAIHandler(BaseCallbackHandler):
         provider = str(metadata.get("ls_provider") or "langchain")
         if self.providers is None:
             self.providers = instrumented_providers()
-        if _PROVIDERS.get(provider) in self.providers:
-            return  # the provider's own span is the call's one span
         parent = self._parent(parent_run_id)
+        if _PROVIDERS.get(provider) in self.providers:
+            # The provider's own span is the call's one span: it starts under the parent run's unit, even
+            # where LangChain runs the model in a thread that copied a sibling's context (`batch`).
+            if parent is not None and get_current() is not parent.context:
+                run = _Run(parent.context, parent.agent, parent=parent)
+                run.restore = get_current()
+                attach(parent.context)
+                with self._lock:
+                    if len(self._runs) < _MAX_RUNS:
+                        self._runs[run_id] = run
+            return
         params = kwargs.get("invocation_params") or {}
         model = metadata.get("ls_model_name") or params.get("model") or params.get("model_name") or params.get("_type")
         attributes: dict[str, Any] = {}
@@ -331,6 +361,10 @@ class OtelAIHandler(BaseCallbackHandler):
     def _model_end(self, response: Any, run_id: UUID, error: BaseException | None) -> None:
         with self._lock:
             run = self._runs.pop(run_id, None)
+        if run is not None and run.restore is not None:
+            if get_current() is run.context:
+                attach(run.restore)
+            return
         if run is None or run.invocation is None:
             return
         read = _response(response) if response is not None else None
