@@ -308,3 +308,48 @@ def test_uninstrument_stops_the_units(lc: Any) -> None:
     LangChainInstrumentor().instrument(**lc.providers)
     RunnableLambda(lambda x: x, name="loud").invoke(1)
     assert by_name(lc, "invoke_workflow loud")
+
+
+def test_sync_graph_parallel_nodes_in_threads_one_trace(lc: Any, sim: Any) -> None:
+    import threading
+
+    model = _model(sim)
+    threads: set[int] = set()
+
+    def branch(tag: str) -> Any:
+        def node(state: _State) -> _State:
+            threads.add(threading.get_ident())
+            return {tag: str(model.invoke(f"{tag} {state['topic']}").content)}  # type: ignore[misc]
+
+        return node
+
+    graph = StateGraph(_State)
+    graph.add_node("left", branch("a"))
+    graph.add_node("right", branch("b"))
+    graph.add_edge(START, "left")
+    graph.add_edge(START, "right")
+    graph.add_edge("left", END)
+    graph.add_edge("right", END)
+    result = graph.compile(name="sync_fanout").invoke({"topic": "z"})
+    assert result["a"] and result["b"]
+    assert len(threads) == 2  # LangGraph ran the branches in its thread pool
+    spans = [s for s in lc.spans() if not s.name.startswith("POST")]
+    _one_trace(spans)
+    chats = _chat_spans(spans)
+    assert {_parent(spans, c).name for c in chats} == {"task left", "task right"}
+    assert (by_name(lc, "invoke_workflow sync_fanout").attributes or {})["otel_ai.task.calls"] == 2
+
+
+async def test_async_react_agent_streamed_one_trace(lc: Any, sim: Any) -> None:
+    from langchain.agents import create_agent
+
+    agent = create_agent(_model(sim, agent=True), [get_weather], name="streamer")
+    updates = [u async for u in agent.astream({"messages": [("user", "weather?")]}, stream_mode="updates")]
+    assert updates
+    spans = [s for s in lc.spans() if not s.name.startswith("POST")]
+    _one_trace(spans)
+    assert len(_chat_spans(spans)) == 2
+    root = by_name(lc, "invoke_agent streamer")
+    assert (root.attributes or {})["otel_ai.task.calls"] == 2
+    assert (root.attributes or {})["otel_ai.task.cost.usd"] > 0
+    assert _parent(spans, by_name(lc, "execute_tool get_weather")).name == "task tools"

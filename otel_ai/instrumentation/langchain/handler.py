@@ -127,6 +127,13 @@ class OtelAIHandler(BaseCallbackHandler):
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
+    def _keep(self, run_id: UUID, run: _Run) -> None:
+        """Track a run until it ends; past `_MAX_RUNS` (runs that never ended: abandoned streams) the oldest go."""
+        with self._lock:
+            self._runs[run_id] = run
+            while len(self._runs) > _MAX_RUNS:
+                del self._runs[next(iter(self._runs))]
+
     def _parent(self, parent_run_id: UUID | None) -> _Run | None:
         return self._runs.get(parent_run_id) if parent_run_id is not None else None
 
@@ -155,9 +162,7 @@ class OtelAIHandler(BaseCallbackHandler):
                     while len(self._before) > _MAX_REMEMBERED:
                         del self._before[next(iter(self._before))]
                 attach(unit._context)  # not detached: restored by value at the end, in whichever context
-        with self._lock:
-            if len(self._runs) < _MAX_RUNS:
-                self._runs[run_id] = run
+        self._keep(run_id, run)
 
     def _close(self, run_id: UUID, error: BaseException | None, attributes: Mapping[str, Any] | None = None) -> None:
         with self._lock:
@@ -327,9 +332,7 @@ class OtelAIHandler(BaseCallbackHandler):
                 run = _Run(parent.context, parent.agent, parent=parent)
                 run.restore = get_current()
                 attach(parent.context)
-                with self._lock:
-                    if len(self._runs) < _MAX_RUNS:
-                        self._runs[run_id] = run
+                self._keep(run_id, run)
             return
         params = kwargs.get("invocation_params") or {}
         model = metadata.get("ls_model_name") or params.get("model") or params.get("model_name") or params.get("_type")
@@ -348,9 +351,7 @@ class OtelAIHandler(BaseCallbackHandler):
             return
         run = _Run(base, parent.agent if parent else None)
         run.invocation = invocation
-        with self._lock:
-            if len(self._runs) < _MAX_RUNS:
-                self._runs[run_id] = run
+        self._keep(run_id, run)
 
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self._guard("model_end", self._model_end, response, run_id, None)
