@@ -105,7 +105,7 @@ def test_lcel_chain_is_a_workflow_with_the_openai_span_under_it(lc: Any, sim: An
     assert attrs["otel_ai.task.calls"] == 1
     assert attrs["otel_ai.task.usage.input_tokens"] == (chat.attributes or {})["gen_ai.usage.input_tokens"]
     assert attrs["otel_ai.task.cost.usd"] > 0
-    _one_trace([s for s in spans if s.name not in ("POST", "GET") and not s.name.startswith("POST ")] + [])
+    _one_trace(spans)
 
 
 def test_react_agent_with_a_tool(lc: Any, sim: Any) -> None:
@@ -128,7 +128,6 @@ def test_react_agent_with_a_tool(lc: Any, sim: Any) -> None:
     assert len(chats) == 2  # one per model call, nothing doubled
     for chat in chats:
         assert _parent(spans, chat).name == "task agent"  # the LangGraph node
-        assert (chat.attributes or {}).get("gen_ai.conversation.id") is None or True
     root_attrs = root.attributes or {}
     assert root_attrs["otel_ai.task.calls"] == 2
     assert root_attrs["gen_ai.conversation.id"] == "t-1"
