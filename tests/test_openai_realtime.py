@@ -143,7 +143,7 @@ def test_beta_client_session(rt_sim, telemetry):
         conn.response.create()
         events = _drain_until_done(conn)
     assert any(e.type == "response.audio.delta" for e in events)
-    session, (response,) = _spans(telemetry)
+    _, (response,) = _spans(telemetry)
     usage = events[-1].response.usage
     assert response.attributes["otel_ai.audio.seconds"] == pytest.approx(AUDIO_SECONDS)
     expected = ((usage.input_tokens * 5.0) + 5 * 20.0 + 50 * 80.0) / 1e6

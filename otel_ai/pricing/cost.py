@@ -54,7 +54,7 @@ def tokens(
     total_out = max(output_tokens or 0, 0)
     if price.audio_output_per_mtok is not None:
         audio_out = min(max(audio_output_tokens or 0, 0), total_out)
-    input_usd = audio_in * (price.audio_input_per_mtok or 0.0) / 1e6
+    input_micro = audio_in * (price.audio_input_per_mtok or 0.0)  # USD per 1M, divided once: exact sums
     if input_price is not None:
         cached_price = price.cached_input_per_mtok
         if cached_price is None:
@@ -65,15 +65,17 @@ def tokens(
         write_1h_price = price.cache_write_1h_per_mtok
         if write_1h_price is None:
             write_1h_price = write_price
-        input_usd += (
+        input_micro += (
             (total_in - cached - written - audio_in) * input_price
             + cached * cached_price
             + (written - written_1h) * write_price
             + written_1h * write_1h_price
-        ) / 1e6
-    output_usd = audio_out * (price.audio_output_per_mtok or 0.0) / 1e6
+        )
+    input_usd = input_micro / 1e6
+    output_micro = audio_out * (price.audio_output_per_mtok or 0.0)
     if output_price is not None:
-        output_usd += (total_out - audio_out) * output_price / 1e6
+        output_micro += (total_out - audio_out) * output_price
+    output_usd = output_micro / 1e6
     return Cost(input_usd + output_usd, input_usd, output_usd, source)
 
 

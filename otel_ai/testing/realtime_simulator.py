@@ -20,15 +20,17 @@ audio tokens 10 per second of audio committed, output text tokens one per word, 
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
+import struct
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, cast
 
 from otel_ai.testing.base import ScenarioService, serve_until_stopped
 from otel_ai.testing.elevenlabs_simulator import _Handler as _WebsocketHandler
 
-__all__ = ["AUDIO_CHUNK_BYTES", "REPLY", "SCENARIOS", "RealtimeSimulator", "RealtimeSession"]
+__all__ = ["AUDIO_CHUNKS", "AUDIO_CHUNK_BYTES", "REPLY", "SCENARIOS", "RealtimeSession", "RealtimeSimulator"]
 
 SCENARIO_HEADER = "x-simulator-scenario"
 SCENARIOS = {
@@ -94,8 +96,10 @@ class RealtimeSimulator(ScenarioService[RealtimeSession]):
         handler.ws_send_json({"type": "session.created", "event_id": f"event_{next(_ids)}", "session": session})
         while True:
             opcode, payload = handler.ws_receive()
-            if opcode == 0x8:
-                handler.ws_close(1000)
+            if opcode == 0x8:  # the client closed: answer its close frame and go
+                with contextlib.suppress(OSError):
+                    handler.ws_send(struct.pack("!H", 1000), opcode=0x8)
+                handler.abort()
                 return
             try:
                 event = json.loads(payload)
