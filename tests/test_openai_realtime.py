@@ -41,7 +41,7 @@ def _headers(scenario: str = "ok") -> dict[str, Any]:
 
 def _spans(telemetry: Telemetry) -> tuple[Any, list[Any]]:
     spans = telemetry.genai_spans()
-    sessions = [s for s in spans if s.attributes["gen_ai.operation.name"] == "realtime"]
+    sessions = [s for s in spans if s.attributes["gen_ai.operation.name"] == "realtime_session"]
     assert len(sessions) == 1, [s.name for s in spans]
     session = sessions[0]
     responses = [s for s in spans if s is not session]
@@ -84,7 +84,8 @@ def test_sync_session_two_responses_text_and_audio(rt_sim, telemetry):
         second = _drain_until_done(conn)
     session, responses = _spans(telemetry)
     assert session.status.status_code is StatusCode.UNSET
-    assert session.name == f"realtime {MODEL}"
+    assert session.name == f"realtime_session {MODEL}"
+    assert {s.name for s in responses} == {f"realtime_inference {MODEL}"}
     assert len(responses) == 2
     text, audio = sorted(responses, key=lambda s: s.start_time)
     usages = [first[-1].response.usage, second[-1].response.usage]
@@ -93,6 +94,9 @@ def test_sync_session_two_responses_text_and_audio(rt_sim, telemetry):
         assert span.attributes["gen_ai.usage.output_tokens"] == usage.output_tokens
         assert span.attributes["gen_ai.response.finish_reasons"] == ("completed",)
         assert span.attributes["otel_ai.cost.usd"] == pytest.approx(_cost(usage), rel=1e-12)
+    assert audio.attributes["gen_ai.usage.input_audio_tokens"] == 10
+    assert audio.attributes["gen_ai.usage.output_audio_tokens"] == 50
+    assert text.attributes["gen_ai.usage.output_audio_tokens"] == 0
     assert usages[1].input_token_details.audio_tokens == 10
     assert usages[1].output_token_details.audio_tokens == 50
     assert "otel_ai.audio.bytes" not in text.attributes

@@ -1,8 +1,8 @@
 """OpenAI Realtime API (voice sessions over a websocket): `client.realtime.connect()` and the beta
 `client.beta.realtime.connect()`, sync and async.
 
-One span for the session (operation `realtime`: it starts when the connection is made and ends exactly
-once, at `close()`, the `with` exit, or the server's close) and one child span per model response
+One span for the session (operation `realtime_session`: it starts when the connection is made and ends
+exactly once, at `close()`, the `with` exit, or the server's close) and one child span per model response
 (`response.create` sent, or `response.created` for server-started turns, to `response.done`), carrying
 the text and audio tokens of `response.done` usage, the audio delivered (bytes, seconds from the
 session's output format), time to first audio and the end reason. The connection's own methods are
@@ -25,8 +25,10 @@ from otel_ai.guard import report
 
 __all__ = ["SESSION_OPERATION", "TARGETS", "RealtimeSession", "install", "uninstall"]
 
-SESSION_OPERATION = "realtime"  # no name in the conventions yet (see docs/speech.md)
-RESPONSE_OPERATION = "chat"
+# Not in the conventions yet: the names the open realtime proposal's review asks for
+# (open-telemetry/semantic-conventions-genai#394); see docs/speech.md.
+SESSION_OPERATION = "realtime_session"
+RESPONSE_OPERATION = "realtime_inference"
 # (module, class): the GA and beta connections, sync and async.
 TARGETS: tuple[tuple[str, str], ...] = (
     ("openai.resources.realtime.realtime", "RealtimeConnection"),
@@ -180,7 +182,11 @@ class RealtimeSession:
             resp.finish_reasons = [end]
         if isinstance(status, str):
             resp.attributes[sc.REALTIME_RESPONSE_STATUS] = status
-        resp.usage = _usage(response.get("usage"))
+        resp.usage, audio_in = _usage(response.get("usage"))
+        if audio_in is not None:
+            resp.attributes[sc.USAGE_INPUT_AUDIO_TOKENS] = audio_in
+        if resp.usage.audio_output_tokens is not None:
+            resp.attributes[sc.USAGE_OUTPUT_AUDIO_TOKENS] = resp.usage.audio_output_tokens
         self._audio(turn, resp)
         if turn.text:
             message: Message = {"role": "assistant", "parts": [{"type": "text", "content": "".join(turn.text)}]}
@@ -231,12 +237,14 @@ class RealtimeSession:
             self.recorder.fail(inv, exc, resp)
 
 
-def _usage(usage: Any) -> Usage:
-    """`response.done` usage: text and audio tokens in and out; uncached audio in, for its own price."""
+def _usage(usage: Any) -> tuple[Usage, int | None]:
+    """`response.done` usage: text and audio tokens in and out (uncached audio in, for its own price),
+    and all the audio tokens in."""
     if not isinstance(usage, dict):
-        return Usage()
+        return Usage(), None
     out = Usage(input_tokens=_int(usage.get("input_tokens")), output_tokens=_int(usage.get("output_tokens")))
     inp = usage.get("input_token_details")
+    audio_in = None
     if isinstance(inp, dict):
         out.cache_read_input_tokens = _int(inp.get("cached_tokens"))
         audio_in = _int(inp.get("audio_tokens"))
@@ -247,7 +255,7 @@ def _usage(usage: Any) -> Usage:
     outd = usage.get("output_token_details")
     if isinstance(outd, dict):
         out.audio_output_tokens = _int(outd.get("audio_tokens"))
-    return out
+    return out, audio_in
 
 
 # --------------------------------------------------------------------------- the wrappers
