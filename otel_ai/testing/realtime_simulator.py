@@ -12,6 +12,9 @@ usage. The GA event names (`response.output_audio.delta`) are used, the beta one
 * ``error``: each `response.create` is answered by an `error` event and no response;
 * ``abrupt``: after `response.created` and one audio delta the TCP connection drops (no close frame).
 
+The reply is `REPLY`, or the ``x-simulator-reply`` header's text, one delta per word (an audio
+response's transcript: the first five words).
+
 Usage is deterministic: input text tokens 4 per conversation item plus 10 for the instructions, input
 audio tokens 10 per second of audio committed, output text tokens one per word, audio output tokens
 10 per 0.1 s chunk; from the second response on, 16 input tokens are cached (text).
@@ -33,6 +36,7 @@ from otel_ai.testing.elevenlabs_simulator import _Handler as _WebsocketHandler
 __all__ = ["AUDIO_CHUNKS", "AUDIO_CHUNK_BYTES", "REPLY", "SCENARIOS", "RealtimeSession", "RealtimeSimulator"]
 
 SCENARIO_HEADER = "x-simulator-scenario"
+REPLY_HEADER = "x-simulator-reply"  # the reply's text instead of REPLY (one line: a header holds no break)
 SCENARIOS = {
     "ok": "session events, text or audio responses with usage",
     "error": "an error event for each response.create",
@@ -80,6 +84,12 @@ class RealtimeSimulator(ScenarioService[RealtimeSession]):
         ``websocket_base_url``."""
         return "ws" + self.base_url[len("http"):]
 
+    @property
+    def genai_requests(self) -> int:
+        """What a client's telemetry counts as calls here: each session and each response it answered."""
+        with self._lock:
+            return sum(1 + record.responses for record in self.requests)
+
     def _session(self, handler: _Handler) -> None:
         path = handler.path
         headers = {k.lower(): v for k, v in handler.headers.items()}
@@ -91,7 +101,8 @@ class RealtimeSimulator(ScenarioService[RealtimeSession]):
             self.requests.append(record)
         beta = "realtime=v1" in headers.get("openai-beta", "")
         model = path.partition("model=")[2].split("&")[0] or "gpt-realtime"
-        state = {"beta": beta, "model": model, "audio": True, "items": 0, "pending_audio": 0}
+        state = {"beta": beta, "model": model, "audio": True, "items": 0, "pending_audio": 0,
+                 "reply": headers.get(REPLY_HEADER, REPLY)}
         session = self._describe(state, f"sess_{next(_ids)}")
         handler.ws_send_json({"type": "session.created", "event_id": f"event_{next(_ids)}", "session": session})
         while True:
@@ -166,7 +177,7 @@ class RealtimeSimulator(ScenarioService[RealtimeSession]):
         audio = "audio" in modalities if isinstance(modalities, list) else state["audio"]
         send({"type": "response.created", "event_id": f"event_{next(_ids)}",
               "response": {"id": rid, "object": "realtime.response", "status": "in_progress"}})
-        words = REPLY.split(" ")
+        words = state["reply"].split(" ")
         if audio:
             chunk = base64.b64encode(bytes(AUDIO_CHUNK_BYTES)).decode()
             name = "response.audio.delta" if beta else "response.output_audio.delta"
