@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from opentelemetry.trace import StatusCode
 
 from otel_ai.testing.realtime_simulator import AUDIO_CHUNK_BYTES, AUDIO_CHUNKS, REPLY, RealtimeSimulator
@@ -199,3 +201,68 @@ def test_content_capture_is_opt_in(rt_sim, telemetry, content_mode):
         _drain_until_done(conn)
     _, (response,) = _spans(telemetry)
     assert REPLY in str(response.attributes["gen_ai.output.messages"])
+
+
+def test_server_close_ends_the_session_without_the_client_closing(rt_sim, telemetry):
+    conn = _client(rt_sim).realtime.connect(model=MODEL, **_headers("server_close")).enter()
+    conn.response.create()
+    types = [event.type for event in conn]  # ends when the server closes (1000)
+    assert types[-1] == "response.done"
+    session, (response,) = _spans(telemetry)
+    assert session.status.status_code is StatusCode.UNSET
+    assert response.attributes["gen_ai.response.finish_reasons"] == ("completed",)
+    conn.close()
+    assert len(telemetry.genai_spans()) == 2  # ended once
+
+
+def test_a_connection_dropped_without_close_ends_its_session(rt_sim, telemetry):
+    import gc
+
+    conn = _client(rt_sim).realtime.connect(model=MODEL, **_headers()).enter()
+    conn.response.create()
+    _drain_until_done(conn)
+    assert len(telemetry.genai_spans()) == 1  # the response; the session is open
+    del conn
+    gc.collect()
+    session, (_response,) = _spans(telemetry)
+    assert session.end_time is not None
+
+
+def test_an_observer_failure_never_reaches_the_app(rt_sim, telemetry, monkeypatch):
+    from otel_ai.instrumentation.openai import realtime
+
+    def broken(self: Any, message: Any) -> None:
+        raise RuntimeError("observer bug")
+
+    monkeypatch.setattr(realtime.RealtimeSession, "received", broken)
+    with _client(rt_sim).realtime.connect(model=MODEL, **_headers()) as conn:
+        conn.response.create()
+        events = _drain_until_done(conn)
+    assert events[-1].type == "response.done"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(event=st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["type", "response", "usage", "id", "response_id", "delta", "session", "status",
+                         "input_token_details", "output_token_details", "audio_tokens", "cached_tokens",
+                         "input_tokens", "output_tokens", "audio", "output", "format", "rate", "error"]),
+        inner, max_size=5),
+    max_leaves=20,
+), kind=st.sampled_from(["response.created", "response.done", "response.output_audio.delta", "session.created",
+                         "session.updated", "error", "response.output_text.delta", "other"]))
+def test_any_server_event_is_read_without_raising(event, kind):
+    """The event reader takes whatever the server sends: it never raises and never counts negatives."""
+    import json as _json
+
+    from otel_ai.genai.recorder import GenAIRecorder
+    from otel_ai.instrumentation.openai.realtime import RealtimeSession, _usage
+
+    session = RealtimeSession(GenAIRecorder(None), "gpt-realtime", None, None)
+    session.received(_json.dumps({"type": "response.created", "response": {"id": "r"}}))
+    message = {**event, "type": kind} if isinstance(event, dict) else event
+    session.received(_json.dumps(message))
+    usage, _ = _usage(event if isinstance(event, dict) else None)
+    assert (usage.audio_input_tokens or 0) >= 0
+    session.close(None)

@@ -10,7 +10,8 @@ usage. The GA event names (`response.output_audio.delta`) are used, the beta one
 
 * ``ok``: as above;
 * ``error``: each `response.create` is answered by an `error` event and no response;
-* ``abrupt``: after `response.created` and one audio delta the TCP connection drops (no close frame).
+* ``abrupt``: after `response.created` and one audio delta the TCP connection drops (no close frame);
+* ``server_close``: after the first `response.done` the server closes the websocket (code 1000).
 
 The reply is `REPLY`, or the ``x-simulator-reply`` header's text, one delta per word (an audio
 response's transcript: the first five words).
@@ -41,6 +42,7 @@ SCENARIOS = {
     "ok": "session events, text or audio responses with usage",
     "error": "an error event for each response.create",
     "abrupt": "response.created, one audio delta, then the TCP connection drops",
+    "server_close": "after the first response.done the server closes the websocket (1000)",
 }
 REPLY = "Hello from the realtime simulator."
 AUDIO_CHUNKS = 5
@@ -120,6 +122,9 @@ class RealtimeSimulator(ScenarioService[RealtimeSession]):
                 record.events.append(event)
             if not self._answer(handler, record, state, session, event):
                 handler.abort()
+                return
+            if record.scenario == "server_close" and record.responses:
+                handler.ws_close(1000, "done")
                 return
 
     @staticmethod

@@ -13,6 +13,7 @@ changed, and an observer failure is reported, never raised.
 from __future__ import annotations
 
 import json
+import weakref
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -122,14 +123,14 @@ class RealtimeSession:
             return
         kind = event.get("type")
         if kind in _AUDIO_DELTAS:
-            turn = self.responses.get(event.get("response_id"))  # type: ignore[arg-type]
+            turn = self._turn(event.get("response_id"))
             delta = event.get("delta")
             if turn is not None and isinstance(delta, str):
                 turn.inv.chunk()
                 turn.audio_bytes += _b64_length(delta)
                 turn.audio_chunks += 1
         elif kind in _TEXT_DELTAS:
-            turn = self.responses.get(event.get("response_id"))  # type: ignore[arg-type]
+            turn = self._turn(event.get("response_id"))
             delta = event.get("delta")
             if turn is not None and isinstance(delta, str) and self.recorder.capture_content:
                 turn.text.append(delta)
@@ -141,6 +142,9 @@ class RealtimeSession:
             self._session(event.get("session"))
         elif kind == "error":
             self._error(event.get("error"))
+
+    def _turn(self, rid: Any) -> _Turn | None:
+        return self.responses.get(rid) if isinstance(rid, str) else None
 
     def _session(self, session: Any) -> None:
         if not isinstance(session, dict):
@@ -170,7 +174,8 @@ class RealtimeSession:
     def _done(self, response: Any) -> None:
         if not isinstance(response, dict):
             return
-        turn = self.responses.pop(response.get("id"), None)  # type: ignore[arg-type]
+        rid = response.get("id")
+        turn = self.responses.pop(rid, None) if isinstance(rid, str) else None
         if turn is None:
             return
         resp = GenAIResponse(response_id=response.get("id"), model=self.model)
@@ -327,7 +332,9 @@ def _wrappers(recorder: GenAIRecorder, is_async: bool) -> dict[str, Any]:
         wrapped(*args, **kwargs)
         try:
             ws = args[0] if args else kwargs.get("connection")
-            instance.__dict__[_STATE] = RealtimeSession(recorder, *_where(ws))
+            session = instance.__dict__[_STATE] = RealtimeSession(recorder, *_where(ws))
+            # a connection dropped without close() ends its session when collected (or at exit)
+            weakref.finalize(instance, _end, session, None)
         except Exception as exc:
             report("openai.realtime.start", exc)
 
