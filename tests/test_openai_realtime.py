@@ -266,3 +266,35 @@ def test_any_server_event_is_read_without_raising(event, kind):
     usage, _ = _usage(event if isinstance(event, dict) else None)
     assert (usage.audio_input_tokens or 0) >= 0
     session.close(None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rid=st.text(alphabet=st.characters(codec="ascii", exclude_characters='"\\'), max_size=12),
+    audio=st.binary(max_size=64),
+    kind=st.sampled_from(["response.output_audio.delta", "response.audio.delta"]),
+    extra=st.dictionaries(st.sampled_from(["event_id", "item_id", "output_index", "note"]),
+                          st.text(max_size=6) | st.integers(), max_size=3),
+    compact=st.booleans(),
+    order=st.permutations(["type", "response_id", "delta", "extra"]),
+)
+def test_the_audio_delta_fast_path_agrees_with_the_json_parser(rid, audio, kind, extra, compact, order):
+    """Audio deltas are read without parsing their base64: the same response id and byte count."""
+    import json as _json
+
+    from otel_ai.instrumentation.openai.realtime import _audio_delta
+
+    parts = {"type": kind, "response_id": rid, "delta": base64.b64encode(audio).decode()}
+    event: dict[str, Any] = {}
+    for key in order:
+        if key == "extra":
+            event.update({k: v for k, v in extra.items() if k not in parts})
+        else:
+            event[key] = parts[key]
+    message = _json.dumps(event, separators=(",", ":") if compact else None).encode()
+    got = _audio_delta(message)
+    if b"\\" in message:  # an escaped character: right, or left to the JSON parser
+        assert got in (None, (rid, len(audio)))
+    else:
+        assert got == (rid, len(audio))
+    assert _audio_delta(_json.dumps({**event, "type": "response.done"}).encode()) is None
