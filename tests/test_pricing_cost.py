@@ -192,6 +192,7 @@ def test_unknown_entry_fields_are_listed_with_the_allowed_ones(tmp_path):
     path = write_user_file(tmp_path, {"models": {"m": {"price": 1, "cost": 2}}})
     assert load_error(path) == (
         f"pricing file {path}: model 'm': unknown field(s) 'cost', 'price'; allowed fields: "
+        "audio_input_per_mtok, audio_output_per_mtok, "
         "cache_write_1h_per_mtok, cache_write_per_mtok, cached_input_per_mtok, checked, input_per_mtok, note, "
         "output_per_mtok, per_hour, per_image, per_kchar, per_ksearch, provider, source"
     )
@@ -332,3 +333,24 @@ def test_builtin_image_prices_by_quality_and_size():
         0.12, 0.0, 0.12, catalog.lookup("dall-e-3")[1]
     )
     assert catalog.cost("dall-e-2", images=4, image_kind="standard 256x256").total_usd == pytest.approx(0.064)
+
+
+def test_audio_tokens_are_priced_at_their_own_rates():
+    """Realtime models: uncached audio in and audio out at the audio rates, the rest at the text rates."""
+    from otel_ai.pricing.catalog import PricingCatalog
+
+    catalog = PricingCatalog.load()
+    cost = catalog.cost("gpt-realtime", input_tokens=1000, output_tokens=500, cached_input_tokens=100,
+                        audio_input_tokens=600, audio_output_tokens=400)
+    assert cost is not None
+    # text in 300 * 4.00 + cached 100 * 0.40 + audio in 600 * 32.00; text out 100 * 16.00 + audio out 400 * 64.00
+    assert cost.input_usd == (300 * 4.0 + 600 * 32.0 + 100 * 0.4) / 1e6 == 0.02044
+    assert cost.output_usd == (400 * 64.0 + 100 * 16.0) / 1e6 == 0.0272
+    # a model without audio rates prices the audio tokens as text
+    plain = catalog.cost("gpt-4o", input_tokens=1000, output_tokens=500, audio_input_tokens=600,
+                         audio_output_tokens=400)
+    same = catalog.cost("gpt-4o", input_tokens=1000, output_tokens=500)
+    assert plain == same
+    # more audio than input (bad usage data) never yields more than the input
+    odd = catalog.cost("gpt-realtime", input_tokens=10, output_tokens=0, audio_input_tokens=50)
+    assert odd is not None and odd.input_usd == 10 * 32.0 / 1e6

@@ -43,6 +43,8 @@ class Usage:
     cache_creation_input_tokens: int | None = None  # cache writes, all of them (part of input_tokens)
     cache_creation_1h_input_tokens: int | None = None  # the writes kept for an hour (Anthropic), for pricing
     reasoning_output_tokens: int | None = None
+    audio_input_tokens: int | None = None  # uncached audio input (Realtime), part of input_tokens, for pricing
+    audio_output_tokens: int | None = None  # audio output (Realtime), part of output_tokens, for pricing
     characters: int | None = None  # text sent to speech synthesis
     audio_seconds: float | None = None  # audio transcribed or produced
     images: int | None = None  # images generated (image models billed per image)

@@ -394,6 +394,8 @@ class GenAIRecorder:
                     cached_input_tokens=usage.cache_read_input_tokens,
                     cache_write_tokens=usage.cache_creation_input_tokens,
                     cache_write_1h_tokens=usage.cache_creation_1h_input_tokens,
+                    audio_input_tokens=usage.audio_input_tokens,
+                    audio_output_tokens=usage.audio_output_tokens,
                     characters=usage.characters,
                     audio_seconds=usage.audio_seconds,
                     images=usage.images,

@@ -113,6 +113,16 @@ AUDIO_BYTES: Final = "otel_ai.audio.bytes"
 AUDIO_CHUNKS: Final = "otel_ai.audio.chunks"
 AUDIO_FORMAT: Final = "otel_ai.audio.format"
 AUDIO_REAL_TIME_FACTOR: Final = "otel_ai.audio.real_time_factor"
+# Realtime voice sessions (OpenAI Realtime API): the session span's totals and a response's status.
+# Audio tokens by the open voice proposal's names (semantic-conventions-genai#390), not yet released.
+USAGE_INPUT_AUDIO_TOKENS: Final = "gen_ai.usage.input_audio_tokens"
+USAGE_OUTPUT_AUDIO_TOKENS: Final = "gen_ai.usage.output_audio_tokens"
+REALTIME_RESPONSE_STATUS: Final = "otel_ai.realtime.response.status"
+REALTIME_INPUT_TOKENS: Final = "otel_ai.realtime.input_tokens"
+REALTIME_OUTPUT_TOKENS: Final = "otel_ai.realtime.output_tokens"
+REALTIME_AUDIO_INPUT_TOKENS: Final = "otel_ai.realtime.audio_input_tokens"
+REALTIME_AUDIO_OUTPUT_TOKENS: Final = "otel_ai.realtime.audio_output_tokens"
+REALTIME_ERRORS: Final = "otel_ai.realtime.errors"
 SPEECH_DIALOGUE: Final = "otel_ai.speech.dialogue"
 TRANSCRIPT_CHARACTERS: Final = "otel_ai.transcript.characters"
 BUDGET_NAME: Final = "otel_ai.budget.name"  # attributes of the budget gauges

@@ -47,7 +47,7 @@ __all__ = ["Cost", "ModelPrice", "PricingCatalog"]
 
 _PRICE_FIELDS: Final = (
     "input_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok", "cache_write_1h_per_mtok",
-    "output_per_mtok", "per_kchar", "per_hour", "per_ksearch",
+    "output_per_mtok", "per_kchar", "per_hour", "per_ksearch", "audio_input_per_mtok", "audio_output_per_mtok",
 )
 _TEXT_FIELDS: Final = ("provider", "checked", "source", "note")
 _TABLE_FIELDS: Final = ("per_image",)  # {"<quality> <size>": USD}
@@ -78,6 +78,8 @@ class ModelPrice:
     per_hour: float | None = None
     cache_write_per_mtok: float | None = None  # cache writes (Anthropic's 5-minute write); falls back to input
     cache_write_1h_per_mtok: float | None = None  # 1-hour cache writes; falls back to the 5-minute write price
+    audio_input_per_mtok: float | None = None  # uncached audio input tokens (Realtime); else the input price
+    audio_output_per_mtok: float | None = None  # audio output tokens (Realtime); else the output price
     per_image: Mapping[str, float] | None = None  # USD per image by "<quality> <size>"
     per_ksearch: float | None = None  # USD per 1,000 searches (search units: rerank)
 
@@ -220,6 +222,8 @@ def _price_from_fields(model: str, fields: Mapping[str, Any]) -> ModelPrice:
         per_hour=fields.get("per_hour"),
         cache_write_per_mtok=fields.get("cache_write_per_mtok"),
         cache_write_1h_per_mtok=fields.get("cache_write_1h_per_mtok"),
+        audio_input_per_mtok=fields.get("audio_input_per_mtok"),
+        audio_output_per_mtok=fields.get("audio_output_per_mtok"),
         per_image=fields.get("per_image"),
         per_ksearch=fields.get("per_ksearch"),
     )
@@ -374,6 +378,8 @@ class PricingCatalog:
         cached_input_tokens: int | None = None,
         cache_write_tokens: int | None = None,
         cache_write_1h_tokens: int | None = None,
+        audio_input_tokens: int | None = None,
+        audio_output_tokens: int | None = None,
         characters: int | None = None,
         audio_seconds: float | None = None,
         images: int | None = None,
@@ -399,7 +405,7 @@ class PricingCatalog:
         if input_tokens is not None or output_tokens is not None:
             return _cost.tokens(
                 price, label, input_tokens, output_tokens, cached_input_tokens,
-                cache_write_tokens, cache_write_1h_tokens,
+                cache_write_tokens, cache_write_1h_tokens, audio_input_tokens, audio_output_tokens,
             )
         if characters is not None and price.per_kchar is not None:
             return _cost.characters(price, label, characters)

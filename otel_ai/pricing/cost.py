@@ -27,13 +27,17 @@ def tokens(
     cached_input_tokens: int | None,
     cache_write_tokens: int | None = None,
     cache_write_1h_tokens: int | None = None,
+    audio_input_tokens: int | None = None,
+    audio_output_tokens: int | None = None,
 ) -> Cost | None:
     """Cache-aware token cost: cache reads and writes are part of the input count, each at its own price.
 
     `input_tokens` counts every input token as the conventions do (uncached + cache read + cache
     write); `cache_write_1h_tokens` is the part of the writes kept for an hour (Anthropic), priced at
     the 1-hour write price. Missing prices fall back: a read or a write to the input price, a 1-hour
-    write to the 5-minute one.
+    write to the 5-minute one. `audio_input_tokens` (uncached audio, part of `input_tokens`) and
+    `audio_output_tokens` (part of `output_tokens`) are priced at the audio rates where the model has
+    them (Realtime voice models), otherwise at the text rates.
     """
     input_price = price.input_per_mtok
     output_price = price.output_per_mtok
@@ -44,7 +48,13 @@ def tokens(
     cached = min(max(cached_input_tokens or 0, 0), total_in)
     written = min(max(cache_write_tokens or 0, 0), total_in - cached)
     written_1h = min(max(cache_write_1h_tokens or 0, 0), written)
-    input_usd = 0.0
+    audio_in = audio_out = 0
+    if price.audio_input_per_mtok is not None:
+        audio_in = min(max(audio_input_tokens or 0, 0), total_in - cached - written)
+    total_out = max(output_tokens or 0, 0)
+    if price.audio_output_per_mtok is not None:
+        audio_out = min(max(audio_output_tokens or 0, 0), total_out)
+    input_micro = audio_in * (price.audio_input_per_mtok or 0.0)  # USD per 1M, divided once: exact sums
     if input_price is not None:
         cached_price = price.cached_input_per_mtok
         if cached_price is None:
@@ -55,15 +65,17 @@ def tokens(
         write_1h_price = price.cache_write_1h_per_mtok
         if write_1h_price is None:
             write_1h_price = write_price
-        input_usd = (
-            (total_in - cached - written) * input_price
+        input_micro += (
+            (total_in - cached - written - audio_in) * input_price
             + cached * cached_price
             + (written - written_1h) * write_price
             + written_1h * write_1h_price
-        ) / 1e6
-    output_usd = 0.0
+        )
+    input_usd = input_micro / 1e6
+    output_micro = audio_out * (price.audio_output_per_mtok or 0.0)
     if output_price is not None:
-        output_usd = max(output_tokens or 0, 0) * output_price / 1e6
+        output_micro += (total_out - audio_out) * output_price
+    output_usd = output_micro / 1e6
     return Cost(input_usd + output_usd, input_usd, output_usd, source)
 
 

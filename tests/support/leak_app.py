@@ -1120,7 +1120,7 @@ PLACES: tuple[Place, ...] = (
 )
 
 # The providers whose places live in their own module (tests/support/leak_<name>.py; see the docstring).
-PROVIDERS: tuple[str, ...] = ("ollama", "anthropic", "mistral", "openai_audio", "bedrock", "cohere", "frameworks")
+PROVIDERS: tuple[str, ...] = ("ollama", "anthropic", "mistral", "openai_audio", "bedrock", "cohere", "frameworks", "realtime")
 
 
 def _provider_module(name: str) -> Any:
@@ -1215,7 +1215,10 @@ def main() -> int:
             calls[place.name] = place.run(Ctx(app, place))
             providers[place.provider] = providers.get(place.provider, 0) + calls[place.name]
         requests = len(simulator.requests) + (len(speech.requests) if speech is not None else 0)
-        requests += sum(len(getattr(sim, "requests", ())) for sim in app.providers.values() if sim is not None)
+        # a simulator whose requests are not one per GenAI call (a Realtime session: one websocket,
+        # a session span and one per response) says how many it answered as `genai_requests`
+        requests += sum(getattr(sim, "genai_requests", None) or len(getattr(sim, "requests", ()))
+                        for sim in app.providers.values() if sim is not None)
     summary = {
         "genai_calls": sum(calls.values()),
         "providers": providers,

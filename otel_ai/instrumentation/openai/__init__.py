@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from otel_ai.genai.model import GenAIRequest
 from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.genai.streams import AsyncStreamProxy, SyncStreamProxy
+from otel_ai.guard import report
 from otel_ai.instrumentation.base import Endpoint, ProviderInstrumentor, Target
 from otel_ai.instrumentation.openai.audio import Speech, SpeechToText
 from otel_ai.instrumentation.openai.chat import Chat
@@ -55,6 +56,26 @@ class OpenAIInstrumentor(ProviderInstrumentor):
         )
         for prefix in ("", "Async")
     )
+
+    def _instrument(self, **kwargs: Any) -> None:
+        super()._instrument(**kwargs)
+        try:  # Realtime voice sessions: a connection object, not a call (see realtime.py)
+            from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+
+            from otel_ai.instrumentation.openai import realtime
+            from otel_ai.runtime import state
+
+            if get_dependency_conflicts(self.instruments) is None:
+                realtime.install(state.recorder(kwargs.get("tracer_provider"), kwargs.get("meter_provider"),
+                                                kwargs.get("logger_provider")))
+        except Exception as exc:
+            report("openai.realtime.install", exc)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        super()._uninstrument(**kwargs)
+        from otel_ai.instrumentation.openai import realtime
+
+        realtime.uninstall()
 
     def prepare(self) -> None:
         import openai
