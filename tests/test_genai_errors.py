@@ -405,3 +405,32 @@ def test_elevenlabs_voice_not_found_over_http(speech, fixed):
         b"".join(client.text_to_speech.convert("nope", text="Hello there"))
     [span] = speech.genai_spans()
     assert _error_attributes(span) == ("not_found", "voice_not_found")
+
+
+# --- codes recognised from the provider's message --------------------------------------------------------
+
+
+class MessageError(StatusError):
+    """An SDK error that carries the provider's message as `.message` (as the OpenAI SDK's do)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status)
+        self.message = message
+
+
+@pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        # the message under `detail` (ElevenLabs-style), with no status or code beside it
+        (StatusError(400, body={"detail": {"message": "The text is longer than the model's context window."}}),
+         "context_length_exceeded"),
+        # the message in a body without an `error` wrapper, next to a generic code
+        (StatusError(400, body={"message": "The model does not exist.", "code": "invalid_request_error"}),
+         "model_not_found"),
+        # no body: only the exception's own `message`
+        (MessageError(400, "This model's maximum context length is 8192 tokens."), "context_length_exceeded"),
+        (MessageError(404, "Model Not Exist"), "model_not_found"),
+    ],
+)
+def test_the_message_names_the_code_wherever_the_provider_puts_it(exc, code):
+    assert error_code(exc) == code
