@@ -434,3 +434,8 @@ class MessageError(StatusError):
 )
 def test_the_message_names_the_code_wherever_the_provider_puts_it(exc, code):
     assert error_code(exc) == code
+
+
+def test_a_code_under_detail_counts_when_there_is_no_status_beside_it():
+    exc = StatusError(401, body={"detail": {"code": "quota_exceeded", "message": "This request exceeds your quota."}})
+    assert (categorize(exc), error_code(exc)) == ("quota", "quota_exceeded")
