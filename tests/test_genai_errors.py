@@ -439,3 +439,12 @@ def test_the_message_names_the_code_wherever_the_provider_puts_it(exc, code):
 def test_a_code_under_detail_counts_when_there_is_no_status_beside_it():
     exc = StatusError(401, body={"detail": {"code": "quota_exceeded", "message": "This request exceeds your quota."}})
     assert (categorize(exc), error_code(exc)) == ("quota", "quota_exceeded")
+
+
+def test_a_code_of_the_maximum_length_is_kept():
+    code = "x" * CODE_MAX_LENGTH
+    assert error_code(StatusError(400, code=code)) == code
+
+
+def test_payment_required_is_quota_whatever_the_providers_own_code():
+    assert categorize(StatusError(402, code="account_on_hold")) == "quota"
