@@ -8,8 +8,8 @@
 #   scripts/mutation.sh --summary           # no run: the figures of the last runs
 #
 # Modules: recorder sums classify (genai = these three), streams, catalog cost (pricing = both),
-#          patterns validators custom redactor scan structure exporters secrets (privacy = the
-#          whole otel_ai/privacy package).
+#          patterns validators custom redactor scan structure exporters secrets current urls
+#          (privacy = the whole otel_ai/privacy package).
 # Settings: [tool.mutmut] in pyproject.toml (what is mutated, which tests run). Environment:
 #   MUTATION_JOBS=2          worker processes (default 2)
 #   MUTATION_SKIP_INSTALL=1  do not (re)install the package with the `test,mutation` extras
@@ -40,7 +40,7 @@ for name in "${names[@]}"; do
     pricing) modules+=(otel_ai.pricing.catalog otel_ai.pricing.cost) ;;
     catalog|cost) modules+=("otel_ai.pricing.$name") ;;
     privacy) modules+=(otel_ai.privacy) ;;
-    patterns|validators|custom|redactor|scan|structure|exporters|secrets) modules+=("otel_ai.privacy.$name") ;;
+    patterns|validators|custom|redactor|scan|structure|exporters|secrets|current|urls) modules+=("otel_ai.privacy.$name") ;;
     otel_ai.*) modules+=("$name") ;;
     *) echo "unknown module '$name' (see: scripts/mutation.sh --help)" >&2; exit 2 ;;
   esac

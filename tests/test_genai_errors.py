@@ -431,3 +431,46 @@ def test_the_status_description_is_never_cut_through_a_key():
     description = span.status.description or ""
     assert description.startswith("headers: x") and description.endswith("…[truncated]")
     assert key[:4] not in description
+
+
+# --- codes recognised from the provider's message --------------------------------------------------------
+
+
+class MessageError(StatusError):
+    """An SDK error that carries the provider's message as `.message` (as the OpenAI SDK's do)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status)
+        self.message = message
+
+
+@pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        # the message under `detail` (ElevenLabs-style), with no status or code beside it
+        (StatusError(400, body={"detail": {"message": "The text is longer than the model's context window."}}),
+         "context_length_exceeded"),
+        # the message in a body without an `error` wrapper, next to a generic code
+        (StatusError(400, body={"message": "The model does not exist.", "code": "invalid_request_error"}),
+         "model_not_found"),
+        # no body: only the exception's own `message`
+        (MessageError(400, "This model's maximum context length is 8192 tokens."), "context_length_exceeded"),
+        (MessageError(404, "Model Not Exist"), "model_not_found"),
+    ],
+)
+def test_the_message_names_the_code_wherever_the_provider_puts_it(exc, code):
+    assert error_code(exc) == code
+
+
+def test_a_code_under_detail_counts_when_there_is_no_status_beside_it():
+    exc = StatusError(401, body={"detail": {"code": "quota_exceeded", "message": "This request exceeds your quota."}})
+    assert (categorize(exc), error_code(exc)) == ("quota", "quota_exceeded")
+
+
+def test_a_code_of_the_maximum_length_is_kept():
+    code = "x" * CODE_MAX_LENGTH
+    assert error_code(StatusError(400, code=code)) == code
+
+
+def test_payment_required_is_quota_whatever_the_providers_own_code():
+    assert categorize(StatusError(402, code="account_on_hold")) == "quota"

@@ -354,3 +354,19 @@ def test_audio_tokens_are_priced_at_their_own_rates():
     # more audio than input (bad usage data) never yields more than the input
     odd = catalog.cost("gpt-realtime", input_tokens=10, output_tokens=0, audio_input_tokens=50)
     assert odd is not None and odd.input_usd == 10 * 32.0 / 1e6
+
+
+def test_cache_writes_are_billed_at_their_own_prices_five_minute_and_one_hour_apart():
+    p = price(input_per_mtok=2.0, cached_input_per_mtok=0.5, output_per_mtok=8.0,
+              cache_write_per_mtok=3.0, cache_write_1h_per_mtok=4.0)
+    cost = cost_module.tokens(p, "s", 1_000_000, 0, 100_000, cache_write_tokens=200_000, cache_write_1h_tokens=50_000)
+    assert cost is not None
+    # 700k uncached at 2.0, 100k read at 0.5, 150k written for 5 minutes at 3.0, 50k for an hour at 4.0
+    assert cost.input_usd == pytest.approx(1.4 + 0.05 + 0.45 + 0.2, rel=1e-12)
+
+
+def test_without_cache_writes_the_write_prices_change_nothing():
+    p = price(input_per_mtok=2.0, output_per_mtok=8.0, cache_write_per_mtok=3.0, cache_write_1h_per_mtok=4.0)
+    cost = cost_module.tokens(p, "s", 1000, 10, None)
+    assert cost is not None
+    assert (cost.input_usd, cost.output_usd) == (pytest.approx(0.002, rel=1e-12), pytest.approx(0.00008, rel=1e-12))

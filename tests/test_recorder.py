@@ -286,6 +286,16 @@ def test_provider_reported_pricing_source_is_kept(pipe):
     assert pipe.one_span().attributes[sc.PRICING_SOURCE] == "header"
 
 
+def test_a_local_providers_call_costs_a_known_zero_whatever_its_model(pipe):
+    request = GenAIRequest(operation="chat", provider="ollama", model="llama3.2:1b")
+    call(pipe, request, GenAIResponse(model="llama3.2:1b", usage=Usage(input_tokens=500, output_tokens=80)))
+    attrs = pipe.one_span().attributes
+    assert (attrs[sc.COST_USD], attrs[sc.COST_INPUT_USD], attrs[sc.COST_OUTPUT_USD]) == (0.0, 0.0, 0.0)
+    assert attrs[sc.PRICING_SOURCE] == "local"
+    counted = {sc.OPERATION: "chat", sc.PROVIDER: "ollama", sc.REQUEST_MODEL: "llama3.2:1b"}
+    assert [(a, p.value) for a, p in pipe.points(sc.METRIC_COST)] == [(counted, 0.0)]
+
+
 def test_unpriced_model_warns_once_naming_the_requested_model(pipe, capsys):
     from otel_ai import agent_warnings
 
