@@ -732,3 +732,22 @@ def test_repeated_calls_of_one_shape_add_up_in_their_counters(pipe, monkeypatch)
         "eleven_multilingual_v2": ({**counted, sc.OUTCOME: "ok"}, 3),
         "my-private-model": ({**COUNTED, sc.REQUEST_MODEL: "my-private-model", sc.OUTCOME: "ok"}, 1),
     }
+
+
+def test_the_call_scope_carries_the_task_conversation_and_user_with_or_without_a_call_in_flight() -> None:
+    """What the budget gate is asked about: from the call in flight, else from the caller's context."""
+    from otel_ai.genai import hooks
+    from otel_ai.genai.model import GenAIRequest
+    from otel_ai.genai.recorder import GenAIRecorder, call_scope
+    from otel_ai.work.conversation import conversation
+
+    request = GenAIRequest(operation="chat", provider="openai", model="gpt-4o-mini")
+    recorder = GenAIRecorder(None, tracer_provider=TracerProvider())
+    assert call_scope(request, None) == hooks.CallScope("openai", "chat", "gpt-4o-mini", None, None, None)
+    with otel_ai.task("triage"), conversation(id="c-9", user="zoe"):
+        outside = call_scope(request, None)
+        inv = recorder.start(request)
+    assert inv is not None
+    assert outside == hooks.CallScope("openai", "chat", "gpt-4o-mini", "triage", "c-9", "zoe")
+    assert call_scope(request, inv) == outside  # read from the call, wherever it ends
+    recorder.end(inv, None)
