@@ -213,7 +213,7 @@ class GeminiSimulator(ScenarioService[Recorded]):
         match = _PATH.match(record.path)
         if match is None or record.method != "POST":
             raise _Failure(404, _error(404, "NOT_FOUND", f"{record.path} not found"))
-        version, model, verb = match.groups()
+        _, model, verb = match.groups()
         if record.scenario in _ERRORS:
             raise _Failure(_ERRORS[record.scenario][0], _error(*_ERRORS[record.scenario]))
         body = record.json if isinstance(record.json, dict) else {}
@@ -254,7 +254,8 @@ class GeminiSimulator(ScenarioService[Recorded]):
             reason = "SAFETY"
         out_tokens = 0
         total = len(pieces) or 1
-        for index, part in enumerate(pieces or [None]):
+        slots: list[dict[str, Any] | None] = list(pieces) or [None]
+        for index, part in enumerate(slots):
             last = index == total - 1
             if part is not None and "text" in part and not part.get("thought"):
                 out_tokens += len(part["text"].split())

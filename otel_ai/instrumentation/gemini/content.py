@@ -113,7 +113,16 @@ def _tools(tools: Any) -> list[dict[str, Any]] | None:
     out: list[dict[str, Any]] = []
     for tool in tools or ():
         for decl in get(tool, "function_declarations") or ():
-            out.append({"type": "function", "name": get(decl, "name"), "description": get(decl, "description")})
+            entry: dict[str, Any] = {"type": "function", "name": get(decl, "name")}
+            if isinstance(get(decl, "description"), str):
+                entry["description"] = get(decl, "description")
+            params = get(decl, "parameters_json_schema") or get(decl, "parameters")
+            dump = getattr(params, "model_dump", None)
+            if callable(dump):
+                params = dump(mode="json", exclude_none=True)
+            if isinstance(params, dict):
+                entry["parameters"] = params
+            out.append(entry)
     return out or None
 
 
