@@ -44,9 +44,11 @@ EMBEDDING_DIMENSIONS = 3072  # gemini-embedding-001's
 SCENARIO_HEADER = "x-simulator-scenario"
 DELAY_HEADER = "x-simulator-delay"
 REPLY_HEADER = "x-simulator-reply"
+TOOL_ARGUMENTS_HEADER = "x-simulator-tool-arguments"
 
 SCENARIOS: Mapping[str, str] = {
     "ok": "normal answer",
+    "echo": "normal answer whose text is the last user text",
     "tool_call": f"the model calls {TOOL_NAME} (a functionCall part)",
     "cached": "usageMetadata.cachedContentTokenCount = promptTokenCount // 2",
     "thinking": f"a thought part first; thoughtsTokenCount = {THOUGHTS}",
@@ -233,19 +235,26 @@ class GeminiSimulator(ScenarioService[Recorded]):
                 out.append({"values": [round(0.001 * (i % 7), 3) for i in range(size)]})
             return {"embeddings": out}
         reply = record.headers.get(REPLY_HEADER) or DEFAULT_REPLY
+        if record.scenario == "echo":
+            said = _texts([c for c in body.get("contents") or () if isinstance(c, dict) and c.get("role") != "model"])
+            reply = said[-1] if said else reply
         prompt = max(1, _words(_texts(body.get("contents")) + _texts(body.get("systemInstruction"))))
-        frames = self._generate(record.scenario, model, prompt, reply, body)
+        try:
+            args = json.loads(record.headers.get(TOOL_ARGUMENTS_HEADER) or "null") or TOOL_ARGS
+        except ValueError:
+            args = TOOL_ARGS
+        frames = self._generate(record.scenario, model, prompt, reply, args)
         return frames if verb == "streamGenerateContent" else frames_merged(list(frames))
 
     def _generate(self, scenario: str, model: str, prompt: int, reply: str,
-                  body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+                  args: Any) -> Iterator[dict[str, Any]]:
         response_id = secrets.token_urlsafe(12)
         pieces: list[dict[str, Any]] = []
         reason = "STOP"
         if scenario == "thinking":
             pieces.append({"text": THOUGHT_TEXT, "thought": True})
         if scenario == "tool_call":
-            pieces.append({"functionCall": {"name": TOOL_NAME, "args": TOOL_ARGS}})
+            pieces.append({"functionCall": {"name": TOOL_NAME, "args": args}})
         elif scenario != "safety":
             pieces.extend({"text": w} for w in re.findall(r"\s*\S+", reply))
         if scenario == "max_tokens":
@@ -260,7 +269,7 @@ class GeminiSimulator(ScenarioService[Recorded]):
             if part is not None and "text" in part and not part.get("thought"):
                 out_tokens += len(part["text"].split())
             elif part is not None and "functionCall" in part:
-                out_tokens += len(json.dumps(TOOL_ARGS).split())
+                out_tokens += len(json.dumps(args).split())
             usage: dict[str, Any] = {"promptTokenCount": prompt, "candidatesTokenCount": out_tokens,
                                      "totalTokenCount": prompt + out_tokens,
                                      "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}]}
