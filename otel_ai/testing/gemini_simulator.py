@@ -236,8 +236,9 @@ class GeminiSimulator(ScenarioService[Recorded]):
             return {"embeddings": out}
         reply = record.headers.get(REPLY_HEADER) or DEFAULT_REPLY
         if record.scenario == "echo":
-            said = _texts([c for c in body.get("contents") or () if isinstance(c, dict) and c.get("role") != "model"])
-            reply = said[-1] if said else reply
+            turns = [c for c in body.get("contents") or () if isinstance(c, dict) and c.get("role") != "model"]
+            user_texts = _texts(turns)
+            reply = user_texts[-1] if user_texts else reply
         prompt = max(1, _words(_texts(body.get("contents")) + _texts(body.get("systemInstruction"))))
         try:
             args = json.loads(record.headers.get(TOOL_ARGUMENTS_HEADER) or "null") or TOOL_ARGS

@@ -42,7 +42,8 @@ def _user(text: str) -> dict[str, Any]:
 
 
 def _generate(ctx: Any, contents: Any, **config: Any) -> int:
-    _client(ctx).models.generate_content(model=config.pop("model", MODEL), contents=contents, config=_config(**config))
+    client = _client(ctx)  # kept: a google-genai Client closes its connections when collected
+    client.models.generate_content(model=config.pop("model", MODEL), contents=contents, config=_config(**config))
     return 1
 
 
@@ -94,10 +95,11 @@ def _run_output(ctx: Any) -> int:
 
 
 def _run_stream_output(ctx: Any) -> int:
-    for _ in _client(ctx).models.generate_content_stream(model=MODEL, contents=[_user(ctx.blob())],
-                                                         config=_config("echo")):
+    client = _client(ctx)
+    for _ in client.models.generate_content_stream(model=MODEL, contents=[_user(ctx.blob())],
+                                                   config=_config("echo")):
         pass
-    chat = _client(ctx).chats.create(model=MODEL, config=_config("echo"))
+    chat = client.chats.create(model=MODEL, config=_config("echo"))
     chat.send_message(ctx.blob())
     return 2
 
@@ -120,7 +122,8 @@ def _run_tool_call_output(ctx: Any) -> int:
 
     headers = {"x-simulator-tool-arguments": json.dumps(ctx.arguments())}
     _generate(ctx, "call the tool", scenario="tool_call", headers=headers, automatic_function_calling={"disable": True})
-    for _ in _client(ctx).models.generate_content_stream(model=MODEL, contents="call the tool", config=_config(
+    client = _client(ctx)
+    for _ in client.models.generate_content_stream(model=MODEL, contents="call the tool", config=_config(
             "tool_call", headers, automatic_function_calling={"disable": True})):
         pass
     return 2
