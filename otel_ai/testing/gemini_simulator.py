@@ -77,7 +77,7 @@ _ERRORS: dict[str, tuple[int, str, str]] = {
     "unavailable": (503, "UNAVAILABLE", "The model is overloaded. Please try again later."),
 }
 _ERRORS["auth_error"] = (403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.")
-_PATH = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^/:]+):(generateContent|streamGenerateContent|"
+_PATH = re.compile(r"^/(v1|v1beta|v1alpha)/models/(.+):(generateContent|streamGenerateContent|"
                    r"batchEmbedContents|embedContent|countTokens)$")
 
 
