@@ -139,7 +139,7 @@ def _run_model(ctx: Any) -> int:
     client = _client(ctx)
     kinds = _leak.KINDS
     for kind in kinds:
-        client.models.generate_content(model=f"{MODEL}-{ctx.canary}-{ctx.value('model', kind.name).text}",
+        client.models.generate_content(model=f"{MODEL}:{ctx.canary}:{ctx.value('model', kind.name).text}",
                                        contents="hi")
     return len(kinds)
 
