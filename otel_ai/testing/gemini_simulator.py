@@ -28,6 +28,7 @@ import secrets
 import sys
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
+from urllib.parse import unquote
 
 from otel_ai._net import LoopbackHandler, parse_float
 from otel_ai.testing.base import Aborted as _Aborted
@@ -216,6 +217,7 @@ class GeminiSimulator(ScenarioService[Recorded]):
         if match is None or record.method != "POST":
             raise _Failure(404, _error(404, "NOT_FOUND", f"{record.path} not found"))
         _, model, verb = match.groups()
+        model = unquote(model)
         if record.scenario in _ERRORS:
             raise _Failure(_ERRORS[record.scenario][0], _error(*_ERRORS[record.scenario]))
         body = record.json if isinstance(record.json, dict) else {}

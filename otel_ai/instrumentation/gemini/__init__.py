@@ -67,8 +67,11 @@ class GeminiInstrumentor(ProviderInstrumentor):
         url = getattr(options, "base_url", None)
         host, port = _host_port(url) if isinstance(url, str) and url else (None, None)
         model = kwargs.get("model")
-        if isinstance(model, str):
-            model = model.rsplit("/", 1)[-1]  # "models/gemini-2.5-flash", "publishers/google/models/..."
+        if isinstance(model, str):  # "models/gemini-2.5-flash", "publishers/google/models/...": the model's id
+            if model.startswith("models/"):
+                model = model[7:]
+            elif "/models/" in model:
+                model = model.rpartition("/models/")[2]
         return GenAIRequest(
             operation=endpoint.operation,
             provider=VERTEX if vertex else GEMINI,
