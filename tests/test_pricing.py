@@ -58,7 +58,7 @@ def test_every_builtin_entry_has_checked_date_https_source_and_a_price(catalog):
     for name, price in catalog.entries.items():
         assert price.model == name
         assert price.provider in {"openai", "deepseek", "elevenlabs", "anthropic", "mistral_ai", "aws.bedrock",
-                                  "cohere"}, name
+                                  "cohere", "gcp.gemini"}, name
         assert price.checked is not None and len(price.checked) == 10, name
         assert price.source is not None and price.source.startswith("https://"), name
         priced = (price.input_per_mtok, price.output_per_mtok, price.per_kchar, price.per_hour, price.per_image,

@@ -79,7 +79,10 @@ _NOT_FOUND_CODES = frozenset({
 })
 # Anthropic sends an overload mid-stream as an `error` event on a 200 answer: only the code tells.
 _SERVER_CODES = frozenset({"overloaded_error"})
-_AUTH_CODES = frozenset({"invalid_api_key", "invalid_authentication", "needs_authorization", "missing_permissions"})
+_AUTH_CODES = frozenset({
+    "invalid_api_key", "invalid_authentication", "needs_authorization", "missing_permissions",
+    "permission_denied", "unauthenticated",  # Google's canonical codes (google.rpc.Code names)
+})
 # AWS services (botocore `ClientError`, `Error.Code`; also sent mid-stream as an exception event, with
 # no status): the exception name says the category. docs.aws.amazon.com/bedrock/latest/APIReference.
 _CODE_CATEGORIES: Mapping[str, str] = {
@@ -209,7 +212,14 @@ def _status(exc: BaseException) -> int | None:
     if status is None:
         meta = _aws(exc, "ResponseMetadata")
         status = meta.get("HTTPStatusCode") if meta is not None else None
-    return status if isinstance(status, int) and not isinstance(status, bool) else None
+    if isinstance(status, int) and not isinstance(status, bool):
+        return status
+    # Google's clients (google-genai's APIError): the HTTP status in `code`, the canonical name in `status`.
+    code = getattr(exc, "code", None)
+    if isinstance(code, int) and not isinstance(code, bool) and 400 <= code < 600 and isinstance(
+            getattr(exc, "status", None), str):
+        return code
+    return None
 
 
 def _error_code(exc: BaseException, status: int | None) -> str | None:
@@ -238,6 +248,9 @@ def _provider_code(exc: BaseException) -> str | None:
     aws = _aws(exc, "Error")
     if aws is not None:
         return normalize_code(aws.get("Code"))
+    status = getattr(exc, "status", None)  # Google: "RESOURCE_EXHAUSTED", "PERMISSION_DENIED", ...
+    if isinstance(status, str):
+        return normalize_code(status)
     body = getattr(exc, "body", None)
     if not isinstance(body, Mapping):
         return None

@@ -84,6 +84,8 @@ ANTHROPIC_REQUEST_SERVICE_TIER: Final = "anthropic.request.service_tier"
 ANTHROPIC_RESPONSE_SERVICE_TIER: Final = "anthropic.response.service_tier"
 ANTHROPIC_CACHE_CREATION_1H: Final = "anthropic.usage.cache_creation.ephemeral_1h_input_tokens"
 ANTHROPIC_COUNT_TOKENS: Final = "anthropic.message.count_tokens.input_tokens"
+# Gemini count_tokens: no convention names the counted total; ours, under otel_ai.*.
+GEMINI_COUNT_TOKENS: Final = "otel_ai.gemini.count_tokens.total_tokens"
 
 # --- otel-ai's own names (no semantic convention exists) -------------------------------------
 COST_USD: Final = "otel_ai.cost.usd"

@@ -163,6 +163,13 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
         finally:
             self._self_finisher.end()
 
+    async def aclose(self) -> None:
+        """An async generator's close (google-genai's streams are async generators)."""
+        try:
+            await self.__wrapped__.aclose()
+        finally:
+            self._self_finisher.end()
+
     def __del__(self) -> None:
         finisher = getattr(self, "_self_finisher", None)
         if finisher is not None:

@@ -208,13 +208,16 @@ class Redactor:
         if "%" in view and PERCENT_ESCAPE_RE.search(view) is not None:
             # URL-encoded text (a query string: "jane%40example.com", "4111+1111+..."): scanned
             # decoded as well, each find mapped back to the encoded characters it came from.
-            decoded, index = url_decoded(view)
-            found = self._scan(decoded, None)
-            if found is not None:
-                if spans is None:
-                    spans = Spans()
-                for start, end, kind in found.items:
-                    spans.add(index[start], index[end], kind)
+            readings = [url_decoded(view)]
+            if "+" in view:  # a path keeps "+" as itself (a key with "+" in it, percent-escaped around it)
+                readings.append(url_decoded(view, plus=False))
+            for decoded, index in readings:
+                found = self._scan(decoded, None)
+                if found is not None:
+                    if spans is None:
+                        spans = Spans()
+                    for start, end, kind in found.items:
+                        spans.add(index[start], index[end], kind)
 
         if spans is None or not spans.items:
             return text, None

@@ -49,13 +49,16 @@ PERCENT_ESCAPE_RE = re.compile("%[0-9A-Fa-f]{2}")
 _URL_DECODE_RE = re.compile(r"%[0-9A-Fa-f]{2}|\+")
 
 
-def url_decoded(text: str) -> tuple[str, list[int]]:
-    """``text`` URL-decoded ("%40" -> "@", "+" -> " "), and for each decoded offset the original one."""
+def url_decoded(text: str, plus: bool = True) -> tuple[str, list[int]]:
+    """``text`` URL-decoded ("%40" -> "@", "+" -> " " unless ``plus`` is false, as in a URL's path), and for
+    each decoded offset the original one."""
     pieces: list[str] = []
     index: list[int] = []
     pos = 0
     for m in _URL_DECODE_RE.finditer(text):
         start, end = m.span()
+        if not plus and end - start == 1:
+            continue
         pieces.append(text[pos:start])
         index.extend(range(pos, start))
         pieces.append(" " if end - start == 1 else chr(int(text[start + 1 : end], 16)))

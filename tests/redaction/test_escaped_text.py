@@ -143,6 +143,16 @@ def test_url_encoded_values_are_found_and_the_encoded_characters_replaced():
     assert Redactor().redact(clean) == (clean, None)
 
 
+def test_a_key_with_a_plus_in_a_url_path_is_found_as_the_path_reads_it():
+    """A path keeps "+" as itself ("/models/gemini:aws_secret_access_key%3DAbc+def"): the query-string
+    reading ("+" is a space) breaks the key apart, so the path reading is scanned too."""
+    secret = "x+iCmPMctmuU1tAB" + "Q7vR9sLk2Jd4Fh8Wn0ZyAbCd"  # 40 characters, as AWS writes them
+    url = f"http://127.0.0.1:8080/v1/models/gemini:aws_secret_access_key%3D{secret}:generateContent"
+    out, counts = Redactor().redact(url)
+    assert secret not in out and "x+iC" not in out and counts == Counter({"aws_secret_key": 1})
+    assert out.startswith("http://127.0.0.1:8080/v1/models/gemini:aws_secret_access_key%3D[REDACTED")
+
+
 @pytest.mark.parametrize(("kind", "line", "value"), _LINE_STARTS)
 def test_a_secret_after_a_twice_escaped_newline_is_redacted(kind, line, value):
     """repr() of a dict holding repr() output (an SDK error's str): the newline is backslash, backslash, n."""
