@@ -209,7 +209,7 @@ class Redactor:
             # URL-encoded text (a query string: "jane%40example.com", "4111+1111+..."): scanned
             # decoded as well, each find mapped back to the encoded characters it came from.
             readings = [url_decoded(view)]
-            if "+" in view:  # a path keeps "+" as itself (a key with "+" in it, percent-escaped around it)
+            if "+" in view and escapes is None:  # a URL path keeps "+" as itself (a key with "+" in it)
                 readings.append(url_decoded(view, plus=False))
             for decoded, index in readings:
                 found = self._scan(decoded, None)
