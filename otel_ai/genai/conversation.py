@@ -71,10 +71,11 @@ def user_value(user: str) -> str:
     return user
 
 
-def make(conversation_id: str | None, user: str | None) -> Conversation:
-    """A `Conversation` whose `attributes` are the span attributes it adds (cut to `MAX_LENGTH`)."""
+def make(conversation_id: str | None, user: str | None, exported_user: str | None = None) -> Conversation:
+    """A `Conversation` whose `attributes` are the span attributes it adds (cut to `MAX_LENGTH`);
+    `exported_user`: a user already in its exported form (inherited from an outer conversation)."""
     cid = conversation_id[:MAX_LENGTH] if conversation_id is not None else None
-    exported = user_value(user[:MAX_LENGTH]) if user is not None else None
+    exported = user_value(user[:MAX_LENGTH]) if user is not None else exported_user
     attributes: dict[str, str] = {}
     if cid:
         attributes[sc.CONVERSATION_ID] = cid
@@ -83,9 +84,9 @@ def make(conversation_id: str | None, user: str | None) -> Conversation:
     return Conversation(cid, exported, attributes)
 
 
-configure_from_env()
-
-
 def current() -> Conversation | None:
     """The conversation open in the caller's context, or None."""
     return get_value(KEY)  # type: ignore[return-value]
+
+
+configure_from_env()

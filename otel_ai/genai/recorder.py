@@ -361,8 +361,7 @@ class GenAIRecorder:
         self._remember(inv, resp)
         if _calls.SEAM.listeners:  # units of work and budgets count this call
             _calls.publish(_calls.CallFacts(
-                _calls.CallScope(request.provider, request.operation, request.model, inv.task_type,
-                                 inv.conversation_id, inv.user),
+                call_scope(request, inv),
                 cost.total_usd if cost is not None else 0.0,
                 (usage.input_tokens or 0) if usage is not None else 0,
                 (usage.output_tokens or 0) if usage is not None else 0,

@@ -61,13 +61,8 @@ class ConversationScope:
             threads.install()  # threads started inside belong to the conversation too
             outer = conv.current()
             cid = self._id or (outer.id if outer is not None else None) or uuid.uuid4().hex
-            if self._user is None and outer is not None and outer.user is not None:
-                # the outer user is already in its exported form: keep it as it is
-                value = conv.make(cid, None)
-                attributes = {**outer.attributes, **value.attributes}
-                value = conv.Conversation(value.id, outer.user, attributes)
-            else:
-                value = conv.make(cid, self._user)
+            inherited = outer.user if self._user is None and outer is not None else None
+            value = conv.make(cid, self._user, exported_user=inherited)
             self._tokens.append(otel_context.attach(otel_context.set_value(conv.KEY, value)))
             return value
         except Exception as exc:
