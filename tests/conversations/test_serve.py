@@ -108,3 +108,26 @@ def test_the_report_prints_the_same(served: Any) -> None:
     assert data["calls"] == 3 and len(data["turns"]) == 3
     bad = subprocess.run([*run, "--model", "x"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "not a filter of `report conversations`" in bad.stderr
+
+
+def test_budget_spend_in_a_user_or_conversation_scope_reads_the_calls(served: Any) -> None:
+    from datetime import datetime, timezone
+
+    from otel_ai.serve.store import open_store
+    from otel_ai.serve.store.budgets import spend
+
+    _, db, spans = served
+
+    def cost(key: str, value: str) -> float:
+        return sum(s["attributes"].get("otel_ai.cost.usd", 0) for s in spans if s["attributes"].get(key) == value)
+
+    since = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    with open_store(str(db)) as store:
+        most = spend(store, since, scope={"user": "*"})
+        bob = spend(store, since, scope={"user": "bob", "provider": "openai"})
+        conv = spend(store, since, scope={"conversation": "conv-a"})
+        nobody = spend(store, since, scope={"user": "*", "provider": "elsewhere"})
+    assert (most["calls"], most["spent_usd"]) == (3, pytest.approx(cost("user.id", "alice")))
+    assert (bob["calls"], bob["spent_usd"]) == (2, pytest.approx(cost("user.id", "bob")))
+    assert (conv["calls"], conv["spent_usd"]) == (3, pytest.approx(cost("gen_ai.conversation.id", "conv-a")))
+    assert nobody == {"spent_usd": 0.0, "calls": 0}
