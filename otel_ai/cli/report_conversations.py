@@ -92,13 +92,20 @@ def _detail_table(detail: Any, grid: Callable[..., list[str]]) -> str:
              f"{format_usd(detail.cost_usd)}, users: {users}")
     headers = ("#", "started", "model", "user", "input tokens", "output tokens", "cost", "latency", "outcome")
     rows = [[str(detail.offset + i + 1), _time(t.started_at), t.model or "-", t.user or "-", f"{t.input_tokens:,}",
-             f"{t.output_tokens:,}", format_usd(t.cost_usd) if t.cost_usd is not None else "unpriced",
+             f"{t.output_tokens:,}", _turn_cost(t),
              _ms(t.latency_ms), t.outcome if t.outcome == "ok" else f"error ({t.error_category or 'other'})"]
             for i, t in enumerate(detail.turns)]
     lines = [title, "", *grid(headers, rows, [True, False, False, False, True, True, True, True, False])]
     if detail.next_offset is not None:
         lines += ["", f"first {len(detail.turns)} turns shown (--limit)"]
     return "\n".join(lines) + "\n"
+
+
+def _turn_cost(turn: Any) -> str:
+    """The turn's cost; "unpriced" only for usage without a price (a call that failed before any has none)."""
+    if turn.cost_usd is not None:
+        return format_usd(turn.cost_usd)
+    return "unpriced" if turn.input_tokens or turn.output_tokens else "-"
 
 
 def _turn_rows(detail: Any) -> Rows:

@@ -92,6 +92,7 @@ def test_one_conversation_is_its_turns_in_order(served: Any) -> None:
     detail = _get(api, "conversations/conv-b")
     assert [t["outcome"] for t in detail["turns"]] == ["ok", "error"]
     assert detail["turns"][1]["error_category"] == "rate_limit" and detail["users"] == ["bob"]
+    assert detail["unpriced_calls"] == 0  # the failed call had no usage: nothing to price
     assert requests.get(f"{api}/api/v1/conversations/nope", timeout=10).status_code == 404
     users = {u["user"]: u for u in _get(api, "users")["items"]}
     assert set(users) == {"alice", "bob"} and users["alice"]["calls"] == 3 and users["bob"]["conversations"] == 1
@@ -106,6 +107,8 @@ def test_the_report_prints_the_same(served: Any) -> None:
     data = json.loads(subprocess.run([*run, "--format", "json", "--conversation", "conv-a"], capture_output=True,
                                      text=True, timeout=60, check=True).stdout)
     assert data["calls"] == 3 and len(data["turns"]) == 3
+    failed = subprocess.run([*run, "--conversation", "conv-b"], capture_output=True, text=True, timeout=60, check=True)
+    assert "unpriced" not in failed.stdout and "error (rate_limit)" in failed.stdout
     bad = subprocess.run([*run, "--model", "x"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "not a filter of `report conversations`" in bad.stderr
 

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, case, func, literal, select
 
 from otel_ai.serve.store import schema
 from otel_ai.serve.store.aggregates import iso, to_ns
-from otel_ai.serve.store.queries import ns_range
+from otel_ai.serve.store.queries import ns_range, unpriced
 
 if TYPE_CHECKING:
     from otel_ai.serve.store.store import Store
@@ -34,7 +34,7 @@ def _measures(table: Any) -> list[Any]:
         func.count().label("calls"),
         func.sum(case((c.outcome == "error", 1), else_=0)).label("errors"),
         func.coalesce(func.sum(c.cost_usd), 0.0).label("cost_usd"),
-        func.sum(case((c.cost_usd.is_(None), 1), else_=0)).label("unpriced_calls"),
+        func.sum(case((unpriced(table), 1), else_=0)).label("unpriced_calls"),
         func.sum(c.input_tokens).label("input_tokens"),
         func.sum(c.output_tokens).label("output_tokens"),
         func.sum(c.duration_ns).label("duration_ns"),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Table, case, func, or_, select
+from sqlalchemy import ColumnElement, Table, and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from otel_ai.genai.advice import action_for, code_action
@@ -55,6 +55,7 @@ __all__ = [
     "segment_query",
     "summary",
     "totals",
+    "unpriced",
 ]
 
 GROUP_BY = ("model", "provider", "operation", "service", "task_type", "day", "response_model")
@@ -274,6 +275,12 @@ def forecast(store: Store, now: datetime | None = None, **filters: str | None) -
     return _forecast(daily, moment, first_day)
 
 
+def unpriced(calls: Table) -> ColumnElement[bool]:
+    """A raw call (genai_calls) with usage but no cost: one the agent had no price for."""
+    used = or_(calls.c.input_tokens > 0, calls.c.output_tokens > 0, calls.c.characters > 0)
+    return and_(calls.c.cost_usd.is_(None), used)
+
+
 def _unpriced(
     connection: Connection, lo: int | None, hi: int | None, filters: Mapping[str, str],
 ) -> list[dict[str, Any]]:
@@ -281,9 +288,8 @@ def _unpriced(
     `otel_ai.pricing.source=unknown` and no `otel_ai.cost.*`), per model, most first. Exact from the
     raw calls: a priced call always has a cost, and a call without usage has nothing to price."""
     calls = schema.genai_calls
-    used = or_(calls.c.input_tokens > 0, calls.c.output_tokens > 0, calls.c.characters > 0)
     query = (select(calls.c.model, func.count().label("calls"))
-             .where(calls.c.cost_usd.is_(None), used, *ns_range(calls.c.start_ns, lo, hi),
+             .where(unpriced(calls), *ns_range(calls.c.start_ns, lo, hi),
                     *(calls.c[k] == v for k, v in filters.items()))
              .group_by(calls.c.model))
     rows = [{"model": model or None, "calls": int(count)} for model, count in connection.execute(query)]
