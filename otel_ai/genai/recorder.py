@@ -384,7 +384,7 @@ class GenAIRecorder:
         if request.provider in self._pricing.local_providers:
             return Cost(0.0, 0.0, 0.0, "local")  # a model on the user's own hardware: a known zero, whatever its name
         usage = resp.usage
-        for model in (resp.model, request.model):
+        for model in self._pricing_order(request, resp):
             if model:
                 cost = self._pricing.cost(
                     model,
@@ -415,6 +415,20 @@ class GenAIRecorder:
                 "Add it with OTEL_AI_PRICING_FILE.",
             )
         return None
+
+    def _pricing_order(self, request: GenAIRequest, resp: GenAIResponse) -> tuple[str | None, str | None]:
+        """The response's model first, unless only the request's is priced for this call's provider.
+
+        Bedrock's Anthropic bodies name the first-party model ("claude-sonnet-4-5-…"), whose price is
+        Anthropic's, not Bedrock's regional one; the request's Bedrock model id is the billed one.
+        """
+        first, second = resp.model, request.model
+        if first and second and first != second and self._pricing is not None:
+            provider = request.provider
+            if (self._pricing.provider_of(first) not in (None, provider)
+                    and self._pricing.provider_of(second) == provider):
+                return second, first
+        return first, second
 
     def _shape(self, request: GenAIRequest, response_model: str | None, task_type: str | None,
                user: str | None = None) -> _Shape:

@@ -350,6 +350,11 @@ class PricingCatalog:
             self._cache[model] = result
         return result
 
+    def provider_of(self, model: str) -> str | None:
+        """The provider a model's price belongs to, or None if unpriced or not stated."""
+        found = self.lookup(model)
+        return found[0].provider if found is not None else None
+
     def _resolve(self, model: str) -> tuple[ModelPrice, str] | None:
         """Uncached lookup: exact name, then without provider prefix, then the snapshot's family."""
         name = model.strip().lower()

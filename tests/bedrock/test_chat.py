@@ -14,7 +14,7 @@ from tests.support.snapshots import span_snapshot
 
 MESSAGES = [user("Hello the simulator")]  # 3 input tokens
 OUTPUT = len(DEFAULT_REPLY.split())  # 5 output tokens
-SONNET_IN, SONNET_OUT, SONNET_READ = 3.0, 15.0, 0.3  # USD per million tokens (pricing/data/bedrock.json)
+SONNET_IN, SONNET_OUT, SONNET_READ = 3.3, 16.5, 0.33  # USD per MTok, regional endpoint (pricing/data/bedrock.json)
 
 
 def _count(telemetry: Telemetry, metric: str) -> int:
@@ -72,6 +72,14 @@ def test_a_region_prefixed_inference_profile_is_priced_as_its_model(client, br):
     assert attrs["otel_ai.cost.usd"] == pytest.approx((3 * SONNET_IN + OUTPUT * SONNET_OUT) / 1e6)
 
 
+def test_the_global_inference_profile_is_priced_below_the_regional_one(client, br):
+    """Sonnet 4.5's global profile is about 10% cheaper than in-region and geographic profiles."""
+    client.converse(modelId="global." + SONNET, messages=MESSAGES)
+    attrs = bedrock_span(br).attributes
+    assert attrs["gen_ai.request.model"] == "global." + SONNET
+    assert attrs["otel_ai.cost.usd"] == pytest.approx((3 * 3.0 + OUTPUT * 15.0) / 1e6)
+
+
 def test_cache_reads_count_as_input_and_are_priced_apart(client, br):
     undo = scenario(client, "cached")
     try:
@@ -108,7 +116,7 @@ FAMILIES = [
     ("cohere", "cohere.command-r-plus-v1:0", {"message": "Hello the simulator", "max_tokens": 64,
                                               "temperature": 0.2}, "COMPLETE"),
 ]
-PRICES = {SONNET: (3.0, 15.0), "meta.llama3-3-70b-instruct-v1:0": (0.72, 0.72),
+PRICES = {SONNET: (3.3, 16.5), "meta.llama3-3-70b-instruct-v1:0": (0.72, 0.72),
           "mistral.mistral-large-2407-v1:0": (2.0, 6.0), NOVA: (0.8, 3.2), "cohere.command-r-plus-v1:0": (3.0, 15.0)}
 
 

@@ -12,7 +12,7 @@ from tests.support.snapshots import span_snapshot
 
 MESSAGES = [{"role": "user", "content": "Bonjour the simulator"}]  # 3 input tokens
 OUTPUT = len(DEFAULT_REPLY.split())  # 5 output tokens
-SMALL_IN, SMALL_OUT = 0.1, 0.3  # mistral-small-latest, USD per million tokens (pricing/data/mistral.json)
+SMALL_IN, SMALL_OUT = 0.15, 0.6  # mistral-small-latest = Small 4, USD per MTok (pricing/data/mistral.json)
 
 
 def _count(telemetry: Telemetry, metric: str) -> int:

@@ -16,7 +16,7 @@ from tests.support.snapshots import span_snapshot
 
 MESSAGES = [{"role": "user", "content": "Bonjour the simulator"}]  # 3 input tokens
 WORDS = len(DEFAULT_REPLY.split())
-SMALL_IN, SMALL_OUT = 0.1, 0.3
+SMALL_IN, SMALL_OUT = 0.15, 0.6  # mistral-small-latest (Mistral Small 4, pricing/data/mistral.json)
 
 
 def _count(telemetry: Telemetry, metric: str) -> int:
