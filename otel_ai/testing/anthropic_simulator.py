@@ -45,10 +45,16 @@ import string
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from otel_ai._net import LoopbackHandler, parse_float
-from otel_ai.testing.base import Aborted, ScenarioService, serve_until_stopped
+from otel_ai._net import parse_float
+from otel_ai.testing.base import (
+    Aborted,
+    ScenarioService,
+    SimulatorHandler,
+    read_incoming,
+    serve_until_stopped,
+)
 
 __all__ = [
     "DEFAULT_REPLY",
@@ -65,7 +71,6 @@ TOOL_NAME = "get_weather"
 TOOL_INPUT = {"location": "Paris", "unit": "celsius"}
 ORGANIZATION_ID = "0b5ad0f4-sim0-4c1e-9d2a-organization"
 
-SCENARIO_HEADER = "x-simulator-scenario"
 DELAY_HEADER = "x-simulator-delay"
 REPLY_HEADER = "x-simulator-reply"
 USAGE_HEADER = "x-simulator-usage"
@@ -198,22 +203,8 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-class _Handler(LoopbackHandler):
+class _Handler(SimulatorHandler):
     server_version = "anthropic-simulator/1.0"
-    dropped = (Aborted, OSError)
-
-    def do_GET(self) -> None:
-        cast("AnthropicSimulator", self.server.owner)._handle(self)
-
-    def do_POST(self) -> None:
-        cast("AnthropicSimulator", self.server.owner)._handle(self)
-
-    def send_head(self, status: int, content_type: str, headers: Mapping[str, str]) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
 
     def send_body(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
         self.send_head(status, "application/json", {**headers, "Content-Length": str(len(body))})
@@ -247,22 +238,15 @@ class AnthropicSimulator(ScenarioService[RecordedRequest]):
     # -- request handling --------------------------------------------------
 
     def _handle(self, handler: _Handler) -> None:
-        path, _, query = handler.path.partition("?")
-        raw = handler.read_body()
-        headers = {k.lower(): v for k, v in handler.headers.items()}
-        scenario = headers.get(SCENARIO_HEADER, self.default_scenario).strip()
+        incoming = read_incoming(handler, self.default_scenario)
+        headers = incoming.headers
         answer_headers = {"request-id": _id("req_"), "anthropic-organization-id": ORGANIZATION_ID}
-        if path == "/health":
+        if incoming.path == "/health":
             handler.send_body(200, b'{"status":"ok"}', answer_headers)
             return
-        parsed: Any = None
-        try:
-            parsed = json.loads(raw) if raw else None
-        except ValueError:
-            parsed = ValueError
-        path, parsed = _vertex_route(path, parsed)
-        record = RecordedRequest(handler.command, path, query, headers, raw, parsed, scenario,
-                                 response_headers=answer_headers)
+        path, parsed = _vertex_route(incoming.path, ValueError if incoming.json_failed else incoming.json)
+        record = RecordedRequest(incoming.method, path, incoming.query, headers, incoming.raw, parsed,
+                                 incoming.scenario, response_headers=answer_headers)
         with self._lock:
             self.requests.append(record)
         try:

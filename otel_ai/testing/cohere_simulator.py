@@ -49,11 +49,11 @@ import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from otel_ai._net import LoopbackHandler, parse_float
+from otel_ai._net import parse_float
+from otel_ai.testing.base import SCENARIO_HEADER, ScenarioService, SimulatorHandler, read_incoming, serve_until_stopped
 from otel_ai.testing.base import Aborted as _Aborted
-from otel_ai.testing.base import ScenarioService, serve_until_stopped
 from otel_ai.testing.simulator import RecordedRequest, count_words, last_user_text
 
 __all__ = [
@@ -78,7 +78,6 @@ THINKING = "The user greets me; I greet back."
 EMBEDDING_DIMENSIONS = 1536  # embed-v4.0's default
 TEMPLATE_TOKENS = 66  # what `usage.tokens.input_tokens` adds to the billed input: Cohere's prompt template
 
-SCENARIO_HEADER = "x-simulator-scenario"
 DELAY_HEADER = "x-simulator-delay"
 REPLY_HEADER = "x-simulator-reply"
 TOOL_ARGUMENTS_HEADER = "x-simulator-tool-arguments"
@@ -188,28 +187,8 @@ class _Exchange:
         return self.body.get("stream") is True
 
 
-class _Handler(LoopbackHandler):
+class _Handler(SimulatorHandler):
     server_version = "cohere-simulator/1.0"
-    dropped = (_Aborted, OSError)
-
-    def do_GET(self) -> None:
-        cast("CohereSimulator", self.server.owner)._handle(self)
-
-    def do_POST(self) -> None:
-        cast("CohereSimulator", self.server.owner)._handle(self)
-
-    def send_head(self, status: int, content_type: str, headers: Mapping[str, str]) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-
-    def send_json(self, status: int, payload: Any, headers: Mapping[str, str]) -> None:
-        body = json.dumps(payload).encode()
-        self.send_head(status, "application/json", {**headers, "Content-Length": str(len(body))})
-        self.wfile.write(body)
-        self.wfile.flush()
 
 
 class CohereSimulator(ScenarioService[RecordedRequest]):
@@ -231,17 +210,10 @@ class CohereSimulator(ScenarioService[RecordedRequest]):
     # -- request handling --------------------------------------------------
 
     def _handle(self, handler: _Handler) -> None:
-        path, _, query = handler.path.partition("?")
-        raw = handler.read_body()
-        headers = {k.lower(): v for k, v in handler.headers.items()}
-        scenario = headers.get(SCENARIO_HEADER, self.default_scenario).strip()
-        parsed: Any = None
-        if raw:
-            try:
-                parsed = json.loads(raw)
-            except ValueError:
-                parsed = None
-        record = RecordedRequest(handler.command, path, query, headers, raw, parsed, scenario)
+        incoming = read_incoming(handler, self.default_scenario)
+        path, headers = incoming.path, incoming.headers
+        record = RecordedRequest(incoming.method, path, incoming.query, headers, incoming.raw, incoming.json,
+                                 incoming.scenario)
         if path == "/health":
             handler.send_json(200, {"status": "ok"}, self._headers())
             return

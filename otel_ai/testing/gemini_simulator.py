@@ -27,12 +27,12 @@ import re
 import secrets
 import sys
 from collections.abc import Iterator, Mapping
-from typing import Any, cast
+from typing import Any
 from urllib.parse import unquote
 
-from otel_ai._net import LoopbackHandler, parse_float
+from otel_ai._net import parse_float
 from otel_ai.testing.base import Aborted as _Aborted
-from otel_ai.testing.base import ScenarioService, serve_until_stopped
+from otel_ai.testing.base import ScenarioService, SimulatorHandler, read_incoming, serve_until_stopped
 
 __all__ = ["DEFAULT_REPLY", "EMBEDDING_DIMENSIONS", "SCENARIOS", "THOUGHTS", "TOOL_NAME", "GeminiSimulator", "main"]
 
@@ -42,7 +42,6 @@ TOOL_ARGS = {"location": "Paris", "unit": "celsius"}
 THOUGHTS = 7  # thoughtsTokenCount of the ``thinking`` scenario
 THOUGHT_TEXT = "The user greets me; I greet back."
 EMBEDDING_DIMENSIONS = 3072  # gemini-embedding-001's
-SCENARIO_HEADER = "x-simulator-scenario"
 DELAY_HEADER = "x-simulator-delay"
 REPLY_HEADER = "x-simulator-reply"
 TOOL_ARGUMENTS_HEADER = "x-simulator-tool-arguments"
@@ -108,24 +107,9 @@ class _Failure(Exception):
         self.body = body
 
 
-class _Handler(LoopbackHandler):
+class _Handler(SimulatorHandler):
     server_version = "gemini-simulator/1.0"
-    dropped = (_Aborted, OSError)
-
-    def do_GET(self) -> None:
-        cast("GeminiSimulator", self.server.owner)._handle(self)
-
-    def do_POST(self) -> None:
-        cast("GeminiSimulator", self.server.owner)._handle(self)
-
-    def send_json(self, status: int, payload: Any) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
+    json_type = "application/json; charset=UTF-8"
 
 
 class Recorded:
@@ -153,18 +137,12 @@ class GeminiSimulator(ScenarioService[Recorded]):
         return {"base_url": self.url + "/", "api_version": api_version}
 
     def _handle(self, handler: _Handler) -> None:
-        path, _, query = handler.path.partition("?")
-        raw = handler.read_body()
-        headers = {k.lower(): v for k, v in handler.headers.items()}
-        if path == "/health":
+        incoming = read_incoming(handler, self.default_scenario)
+        headers = incoming.headers
+        if incoming.path == "/health":
             handler.send_json(200, {"status": "ok"})
             return
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        record = Recorded(handler.command, path, query, headers, body,
-                          headers.get(SCENARIO_HEADER, self.default_scenario).strip())
+        record = Recorded(incoming.method, incoming.path, incoming.query, headers, incoming.json, incoming.scenario)
         with self._lock:
             self.requests.append(record)
         try:

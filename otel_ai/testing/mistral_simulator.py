@@ -52,9 +52,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from otel_ai._net import LoopbackHandler, parse_float
+from otel_ai._net import parse_float
+from otel_ai.testing.base import SCENARIO_HEADER, ScenarioService, SimulatorHandler, read_incoming, serve_until_stopped
 from otel_ai.testing.base import Aborted as _Aborted
-from otel_ai.testing.base import ScenarioService, serve_until_stopped
 from otel_ai.testing.simulator import RecordedRequest, count_words, last_user_text
 
 __all__ = [
@@ -76,7 +76,6 @@ EMBEDDING_DIMENSIONS = 1024  # mistral-embed's
 THINKING = "The user greets me; I greet back."
 _THINK_CHUNK = {"type": "thinking", "thinking": [{"type": "text", "text": THINKING}]}
 
-SCENARIO_HEADER = "x-simulator-scenario"
 DELAY_HEADER = "x-simulator-delay"
 REPLY_HEADER = "x-simulator-reply"
 TOOL_ARGUMENTS_HEADER = "x-simulator-tool-arguments"
@@ -193,29 +192,8 @@ class _Exchange:
         return self.body.get("stream") is True
 
 
-class _Handler(LoopbackHandler):
+class _Handler(SimulatorHandler):
     server_version = "mistral-simulator/1.0"
-    dropped = (_Aborted, OSError)
-
-    def do_GET(self) -> None:
-        cast("MistralSimulator", self.server.owner)._handle(self)
-
-    def do_POST(self) -> None:
-        cast("MistralSimulator", self.server.owner)._handle(self)
-
-    def send_head(self, status: int, content_type: str, headers: Mapping[str, str]) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-
-    def send_json(self, status: int, payload: Any, headers: Mapping[str, str],
-                  content_type: str = "application/json") -> None:
-        body = json.dumps(payload).encode()
-        self.send_head(status, content_type, {**headers, "Content-Length": str(len(body))})
-        self.wfile.write(body)
-        self.wfile.flush()
 
 
 class MistralSimulator(ScenarioService[RecordedRequest]):
@@ -237,17 +215,10 @@ class MistralSimulator(ScenarioService[RecordedRequest]):
     # -- request handling --------------------------------------------------
 
     def _handle(self, handler: _Handler) -> None:
-        path, _, query = handler.path.partition("?")
-        raw = handler.read_body()
-        headers = {k.lower(): v for k, v in handler.headers.items()}
-        scenario = headers.get(SCENARIO_HEADER, self.default_scenario).strip()
-        parsed: Any = None
-        if raw:
-            try:
-                parsed = json.loads(raw)
-            except ValueError:
-                parsed = None
-        record = RecordedRequest(handler.command, path, query, headers, raw, parsed, scenario)
+        incoming = read_incoming(handler, self.default_scenario)
+        path, headers = incoming.path, incoming.headers
+        record = RecordedRequest(incoming.method, path, incoming.query, headers, incoming.raw, incoming.json,
+                                 incoming.scenario)
         if path == "/health":
             handler.send_json(200, {"status": "ok"}, self._headers())
             return

@@ -51,10 +51,16 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, cast
+from typing import Any
 
-from otel_ai._net import LoopbackHandler, parse_float
-from otel_ai.testing.base import Aborted, ScenarioService, serve_until_stopped
+from otel_ai._net import parse_float
+from otel_ai.testing.base import (
+    Aborted,
+    ScenarioService,
+    SimulatorHandler,
+    read_incoming,
+    serve_until_stopped,
+)
 
 __all__ = [
     "DEFAULT_REPLY",
@@ -77,7 +83,6 @@ TOOL_ARGUMENTS: dict[str, Any] = {"city": "Paris", "unit": "celsius"}
 EMBEDDING_DIMENSIONS = 8
 MODELS = ("llama3.2", "llama3.2:latest", "qwen3", "qwen3:8b", "gemma3", "all-minilm", "nomic-embed-text")
 
-SCENARIO_HEADER = "x-simulator-scenario"
 DELAY_HEADER = "x-simulator-delay"
 REPLY_HEADER = "x-simulator-reply"
 
@@ -177,24 +182,9 @@ class _Error(Exception):
         self.message = message
 
 
-class _Handler(LoopbackHandler):
+class _Handler(SimulatorHandler):
     server_version = "ollama-simulator/1.0"
-    dropped = (Aborted, OSError)
-
-    def do_GET(self) -> None:
-        cast("OllamaSimulator", self.server.owner)._handle(self)
-
-    def do_POST(self) -> None:
-        cast("OllamaSimulator", self.server.owner)._handle(self)
-
-    def send_json(self, status: int, payload: Any) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
+    json_type = "application/json; charset=utf-8"
 
 
 @dataclass
@@ -257,18 +247,11 @@ class OllamaSimulator(ScenarioService[RecordedRequest]):
     # -- request handling --------------------------------------------------
 
     def _handle(self, handler: _Handler) -> None:
-        path = handler.path.partition("?")[0].rstrip("/") or "/"
-        raw = handler.read_body()
-        headers = {k.lower(): v for k, v in handler.headers.items()}
-        scenario = headers.get(SCENARIO_HEADER, self.default_scenario).strip()
-        parsed: Any = None
-        parse_failed = False
-        if raw:
-            try:
-                parsed = json.loads(raw)
-            except ValueError:
-                parse_failed = True
-        record = RecordedRequest(handler.command, path, headers, raw, parsed, scenario)
+        incoming = read_incoming(handler, self.default_scenario)
+        path = incoming.path.rstrip("/") or "/"
+        headers, parsed, scenario = incoming.headers, incoming.json, incoming.scenario
+        parse_failed = incoming.json_failed
+        record = RecordedRequest(incoming.method, path, headers, incoming.raw, parsed, scenario)
         with self._lock:
             self.requests.append(record)
 
