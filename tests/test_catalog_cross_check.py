@@ -95,6 +95,42 @@ def _comparisons() -> list[tuple[str, str, Decimal, Decimal]]:
             if their_rate is None or (ours == 0 and ours_field == "output_per_mtok"):
                 continue  # not priced there; an embedding model's zero output is ours to state
             rows.append((model, ours_field, Decimal(str(ours)), their_rate))
+        rows.extend(_variant_rows(model, price, theirs))
+    return rows
+
+
+def _long_rows(model: str, where: str, ours: Any, their_prices: Any) -> list[tuple[str, str, Decimal, Decimal]]:
+    """Our long-context prices against the database's first tier (start and price) of each field."""
+    rows = []
+    if ours.long_context is None:
+        return rows
+    for ours_field, their_field in FIELDS.items():
+        mine = getattr(ours.long_context, ours_field, None)
+        tiered = getattr(their_prices, their_field, None)
+        if mine is None or not getattr(tiered, "tiers", None):
+            continue
+        their_rate = Decimal(str(tiered.tiers[0].price))
+        rows.append((model, f"{where}long_context.{ours_field}", Decimal(str(mine)), their_rate))
+        rows.append((model, f"{where}long_context.above_input_tokens", Decimal(ours.long_context_above),
+                     Decimal(tiered.tiers[0].start)))
+    return rows
+
+
+def _variant_rows(model: str, price: Any, theirs: Any) -> list[tuple[str, str, Decimal, Decimal]]:
+    """Long-context and service-tier prices, where the catalog has them, against the database's."""
+    rows = _long_rows(model, "", price, _current(theirs.prices))
+    variants = {**{v.when.get("service_tier"): v.prices for v in theirs.price_variants or ()},
+                "batch": next((v.prices for v in theirs.price_variants or () if v.when.get("processing") == "batch"),
+                              None)}
+    for tier, ours in (price.service_tiers or {}).items():
+        their_prices = variants.get(tier)
+        assert their_prices is not None, f"{model}: tier {tier!r} is not in genai-prices"
+        for ours_field, their_field in FIELDS.items():
+            mine = getattr(ours, ours_field, None)
+            rate = _rate(getattr(their_prices, their_field, None))
+            if mine is not None and rate is not None:
+                rows.append((model, f"service_tiers.{tier}.{ours_field}", Decimal(str(mine)), rate))
+        rows.extend(_long_rows(model, f"service_tiers.{tier}.", ours, their_prices))
     return rows
 
 

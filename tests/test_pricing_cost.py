@@ -193,8 +193,9 @@ def test_unknown_entry_fields_are_listed_with_the_allowed_ones(tmp_path):
     assert load_error(path) == (
         f"pricing file {path}: model 'm': unknown field(s) 'cost', 'price'; allowed fields: "
         "audio_input_per_mtok, audio_output_per_mtok, "
-        "cache_write_1h_per_mtok, cache_write_per_mtok, cached_input_per_mtok, checked, input_per_mtok, note, "
-        "output_per_mtok, per_hour, per_image, per_kchar, per_ksearch, provider, source"
+        "cache_write_1h_per_mtok, cache_write_per_mtok, cached_input_per_mtok, checked, input_per_mtok, "
+        "long_context, note, output_per_mtok, per_hour, per_image, per_kchar, per_ksearch, provider, "
+        "service_tiers, source"
     )
 
 

@@ -384,6 +384,8 @@ class GenAIRecorder:
         if request.provider in self._pricing.local_providers:
             return Cost(0.0, 0.0, 0.0, "local")  # a model on the user's own hardware: a known zero, whatever its name
         usage = resp.usage
+        attrs = resp.attributes
+        tier = attrs.get(sc.OPENAI_RESPONSE_SERVICE_TIER) or attrs.get(sc.ANTHROPIC_RESPONSE_SERVICE_TIER)
         for model in self._pricing_order(request, resp):
             if model:
                 cost = self._pricing.cost(
@@ -401,6 +403,7 @@ class GenAIRecorder:
                     image_kind=usage.image_kind,
                     search_units=usage.search_units,
                     source=resp.pricing_source,
+                    service_tier=tier if isinstance(tier, str) else None,
                 )
                 if cost is not None:
                     return cost

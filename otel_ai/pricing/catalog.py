@@ -51,7 +51,10 @@ _PRICE_FIELDS: Final = (
 )
 _TEXT_FIELDS: Final = ("provider", "checked", "source", "note")
 _TABLE_FIELDS: Final = ("per_image",)  # {"<quality> <size>": USD}
-_ALLOWED_FIELDS: Final = frozenset(_PRICE_FIELDS + _TEXT_FIELDS + _TABLE_FIELDS)
+# Price variants: {"above_input_tokens": N, <prices>} and {"<tier>": {<prices>, "long_context": {...}}}
+_VARIANT_FIELDS: Final = ("long_context", "service_tiers")
+_ALLOWED_FIELDS: Final = frozenset(_PRICE_FIELDS + _TEXT_FIELDS + _TABLE_FIELDS + _VARIANT_FIELDS)
+_LONG_CONTEXT_THRESHOLD: Final = "above_input_tokens"
 _ALLOWED_TOP_LEVEL: Final = frozenset(("catalog_date", "models", "local_providers"))
 # Inference-profile ids on Bedrock carry a geography before the model id: "us.anthropic.claude-…".
 _REGION_PREFIX: Final = re.compile(r"^(?:us|eu|apac|jp|au|ca|us-gov|global)\.(?=[a-z0-9-]+\.)")
@@ -82,6 +85,22 @@ class ModelPrice:
     audio_output_per_mtok: float | None = None  # audio output tokens (Realtime); else the output price
     per_image: Mapping[str, float] | None = None  # USD per image by "<quality> <size>"
     per_ksearch: float | None = None  # USD per 1,000 searches (search units: rerank)
+    # A request whose input (cache included) is over `long_context_above` tokens is billed wholly at
+    # `long_context`'s prices (Anthropic's and Gemini's 200K tiers).
+    long_context_above: int | None = None
+    long_context: ModelPrice | None = None
+    # Prices by the service tier the provider reports (OpenAI "flex"/"priority", Anthropic "batch").
+    service_tiers: Mapping[str, ModelPrice] | None = None
+
+    def variant(self, service_tier: str | None, input_tokens: int | None) -> ModelPrice:
+        """The prices that apply to one call: its service tier's, then its long-context tier's."""
+        price = self
+        if service_tier and self.service_tiers:
+            price = self.service_tiers.get(service_tier.strip().lower(), self)
+        above = price.long_context_above
+        if price.long_context is not None and above is not None and (input_tokens or 0) > above:
+            return price.long_context
+        return price
 
 
 class _DuplicateKeyError(Exception):
@@ -173,6 +192,10 @@ def _validate_entry(path: str, model: str, entry: object) -> dict[str, Any]:
             fields[name] = float(value)
         elif name in _TABLE_FIELDS:
             fields[name] = _price_table(where, name, value)
+        elif name == "long_context":
+            fields[name] = _long_context(where, value)
+        elif name == "service_tiers":
+            fields[name] = _service_tiers(where, value)
         else:
             if not isinstance(value, str):
                 raise ConfigError(f"{where}: field {name!r} must be a string, got {json.dumps(value)}")
@@ -183,6 +206,53 @@ def _validate_entry(path: str, model: str, entry: object) -> dict[str, Any]:
             if name != "note":
                 fields[name] = value
     return fields
+
+
+def _prices(where: str, value: object, extra: tuple[str, ...]) -> dict[str, Any]:
+    """A nested object of price fields (and the `extra` keys, checked by the caller)."""
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(f"{where}: must be a non-empty object of prices, got {json.dumps(value)}")
+    allowed = _PRICE_FIELDS + extra
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; allowed fields: {', '.join(sorted(allowed))}"
+        )
+    fields: dict[str, Any] = {}
+    for name, price in value.items():
+        if name in extra:
+            fields[name] = price
+            continue
+        if isinstance(price, bool) or not isinstance(price, (int, float)) or not math.isfinite(price) or price < 0:
+            raise ConfigError(f"{where}: field {name!r} must be a finite non-negative number (USD), "
+                              f"got {json.dumps(price)}")
+        fields[name] = float(price)
+    return fields
+
+
+def _long_context(where: str, value: object) -> dict[str, Any]:
+    """`long_context`: {"above_input_tokens": 200000, "input_per_mtok": 6, ...}."""
+    fields = _prices(f"{where}: field 'long_context'", value, (_LONG_CONTEXT_THRESHOLD,))
+    above = fields.get(_LONG_CONTEXT_THRESHOLD)
+    if isinstance(above, bool) or not isinstance(above, int) or above <= 0:
+        raise ConfigError(f"{where}: field 'long_context' needs {_LONG_CONTEXT_THRESHOLD!r}, a positive whole "
+                          f"number of input tokens, got {json.dumps(above)}")
+    return fields
+
+
+def _service_tiers(where: str, value: object) -> dict[str, dict[str, Any]]:
+    """`service_tiers`: {"flex": {"input_per_mtok": 0.625, ...}, "priority": {...}} by the tier's reported name."""
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(f"{where}: field 'service_tiers' must be a non-empty object of prices by tier name, "
+                          f"got {json.dumps(value)}")
+    tiers: dict[str, dict[str, Any]] = {}
+    for tier, prices in value.items():
+        here = f"{where}: service tier {tier!r}"
+        fields = _prices(here, prices, ("long_context",))
+        if "long_context" in fields:
+            fields["long_context"] = _long_context(here, fields["long_context"])
+        tiers[tier.strip().lower()] = fields
+    return tiers
 
 
 def _price_table(where: str, name: str, value: object) -> Mapping[str, float]:
@@ -210,7 +280,7 @@ def _parse_models(path: str, document: Mapping[str, Any]) -> dict[str, dict[str,
 
 def _price_from_fields(model: str, fields: Mapping[str, Any]) -> ModelPrice:
     """Build a ModelPrice, leaving absent fields as None."""
-    return ModelPrice(
+    price = ModelPrice(
         model=model,
         provider=fields.get("provider"),
         input_per_mtok=fields.get("input_per_mtok"),
@@ -227,6 +297,24 @@ def _price_from_fields(model: str, fields: Mapping[str, Any]) -> ModelPrice:
         per_image=fields.get("per_image"),
         per_ksearch=fields.get("per_ksearch"),
     )
+    return _with_variants(price, fields)
+
+
+def _with_variants(price: ModelPrice, fields: Mapping[str, Any]) -> ModelPrice:
+    """Attach the long-context and service-tier prices of `fields`; each falls back to `price` per field."""
+    plain = dataclasses.replace(price, long_context_above=None, long_context=None, service_tiers=None)
+    long_context = fields.get("long_context")
+    if long_context is not None:
+        prices = {k: v for k, v in long_context.items() if k != _LONG_CONTEXT_THRESHOLD}
+        price = dataclasses.replace(price, long_context_above=long_context[_LONG_CONTEXT_THRESHOLD],
+                                    long_context=dataclasses.replace(plain, **prices))
+    tiers = fields.get("service_tiers")
+    if tiers is not None:
+        built = {name: _with_variants(dataclasses.replace(plain, **{k: v for k, v in tier.items()
+                                                                     if k != "long_context"}), tier)
+                 for name, tier in tiers.items()}
+        price = dataclasses.replace(price, service_tiers=MappingProxyType(built))
+    return price
 
 
 def _local_providers(path: str, document: Mapping[str, Any]) -> frozenset[str]:
@@ -330,7 +418,8 @@ class PricingCatalog:
                     price = _price_from_fields(model, fields)
                 else:
                     # Partial override: only the fields the user gave replace catalog values.
-                    price = dataclasses.replace(known[0], **fields)
+                    plain = {k: v for k, v in fields.items() if k not in _VARIANT_FIELDS}
+                    price = _with_variants(dataclasses.replace(known[0], **plain), fields)
                 prices[model] = (price, _OVERRIDE)
         return cls(builtin.catalog_date, prices, len(user), local)
 
@@ -391,6 +480,7 @@ class PricingCatalog:
         image_kind: str | None = None,
         search_units: int | None = None,
         source: str | None = None,
+        service_tier: str | None = None,
     ) -> Cost | None:
         """The cost of one call from whatever it is billed on; None if unpriced or nothing was reported.
 
@@ -398,12 +488,14 @@ class PricingCatalog:
         per search, whatever tokens it also reports); tokens are priced when reported; otherwise
         characters (speech synthesis) where the model has a per-character price, otherwise audio
         seconds (transcription; speech priced per minute), otherwise images by their "<quality> <size>".
-        `source` replaces the catalog's label (e.g. ``header``).
+        `source` replaces the catalog's label (e.g. ``header``). `service_tier` (as the provider reported
+        it) and the input count pick the service-tier and long-context prices where the model has them.
         """
         found = self.lookup(model)
         if found is None:
             return None
         price, label = found
+        price = price.variant(service_tier, input_tokens)
         label = source or label
         if search_units is not None and price.per_ksearch is not None:
             return _cost.searches(price, label, search_units)

@@ -400,6 +400,12 @@ class _Exchange:
         return self.body.get("stream") is True
 
     @property
+    def service_tier(self) -> str:
+        """The tier the answer reports: "flex" or "priority" when asked for, like the API, else "default"."""
+        asked = self.body.get("service_tier")
+        return asked if asked in ("flex", "priority") else "default"
+
+    @property
     def include_usage(self) -> bool:
         options = self.body.get("stream_options")
         return isinstance(options, dict) and options.get("include_usage") is True
@@ -779,7 +785,7 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
                 "model": ex.model,
                 "choices": choices,
                 "usage": usage,
-                "service_tier": "default",
+                "service_tier": ex.service_tier,
                 "system_fingerprint": SYSTEM_FINGERPRINT,
             }
         return self._chat_stream(ex, completion_id, choices_count, pieces, finish, usage, call_id)
@@ -794,7 +800,7 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
         return {
             "id": _random_id("chatcmpl-"), "object": "chat.completion", "created": ex.created, "model": ex.model,
             "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "tool_calls"}],
-            "usage": _chat_usage(prompt_tokens, output, ex), "service_tier": "default",
+            "usage": _chat_usage(prompt_tokens, output, ex), "service_tier": ex.service_tier,
             "system_fingerprint": SYSTEM_FINGERPRINT,
         }
 
@@ -814,7 +820,7 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
                 "object": "chat.completion.chunk",
                 "created": ex.created,
                 "model": ex.model,
-                "service_tier": "default",
+                "service_tier": ex.service_tier,
                 "system_fingerprint": SYSTEM_FINGERPRINT,
                 "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
             }
@@ -859,7 +865,7 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
                     "object": "chat.completion.chunk",
                     "created": ex.created,
                     "model": ex.model,
-                    "service_tier": "default",
+                    "service_tier": ex.service_tier,
                     "system_fingerprint": SYSTEM_FINGERPRINT,
                     "choices": [],
                     "usage": usage,
@@ -986,7 +992,7 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
             "prompt_cache_key": body.get("prompt_cache_key"),
             "reasoning": body.get("reasoning") or {"effort": None, "summary": None},
             "safety_identifier": body.get("safety_identifier"),
-            "service_tier": "default",
+            "service_tier": ex.service_tier,
             "store": body.get("store", True),
             "temperature": body.get("temperature", 1.0),
             "text": body.get("text") or {"format": {"type": "text"}, "verbosity": "medium"},
