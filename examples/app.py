@@ -1,6 +1,9 @@
 """Example AI app: a FastAPI service that calls an OpenAI-compatible API and ElevenLabs text to speech.
 It has no telemetry code, except the units of work of /digest (`otel_ai.workflow`, `otel_ai.task`,
-`otel_ai.map_batches`), which name the work so its calls' cost rolls up to it (docs/work.md).
+`otel_ai.map_batches`), which name the work so its calls' cost rolls up to it (docs/work.md), and in
+/agent (a LangGraph agent with one tool, docs/langchain.md) the conversation its turns belong to
+(`otel_ai.conversation`, docs/conversations.md) and one evaluation of its answer (`otel_ai.evaluate`,
+docs/evaluations.md).
 
 Run it instrumented:      opentelemetry-instrument python examples/app.py
 or with console output:   otel-ai run --console -- python examples/app.py
@@ -16,7 +19,8 @@ Local models likewise: without OLLAMA_HOST it starts the local Ollama simulator
 (otel_ai/testing/ollama_simulator.py); with it, it calls that Ollama server.
 
 By default it serves a few requests to itself and exits (`--units` adds /digest to them, `--providers`
-/ask/<provider> for each provider in ASKERS); `--serve` keeps it running (compose stack).
+/ask/<provider> for each provider in ASKERS, `--agent` two turns of one conversation with /agent);
+`--serve` keeps it running (compose stack).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import os
 import socket
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -234,13 +239,115 @@ def digest(topic: str = "observability") -> dict[str, Any]:
     }
 
 
+# /agent: a LangGraph agent (LangChain's `create_agent`) with one tool, driving the same OpenAI-compatible
+# endpoint through langchain-openai. The LangChain integration turns its runs into units of work (invoke_agent,
+# task per graph node, execute_tool) under the route's workflow, with the provider's chat spans inside.
+WEATHER = {"paris": ("18 degrees", "sunny"), "oslo": ("4 degrees", "rain"), "lima": ("22 degrees", "cloudy")}
+
+# Offline, the simulator plays the model: the tool plan makes it ask for get_weather first, then answer
+# (a turn whose history already holds that call is answered at once); the reply of each question is scripted
+# here, so the evaluation below has a real answer to check.
+AGENT_TOOL_PLAN = json.dumps([[{"name": "get_weather", "arguments": {"city": "Paris"}}]])
+AGENT_REPLIES = {
+    "What is the weather in Paris today?": "It is 18 degrees and sunny in Paris today.",
+    "Do I need an umbrella?": "No umbrella needed: it stays sunny in Paris.",
+}
+
+
+def get_weather(city: str) -> str:
+    """Today's weather in a city: its temperature and sky."""
+    temperature, sky = WEATHER.get(city.strip().lower(), ("15 degrees", "cloudy"))
+    return f"{city}: {temperature}, {sky}"
+
+
+def _scripted_reply(request: Any) -> None:
+    """httpx request hook (offline only): the simulator answers the latest question with its scripted reply."""
+    from otel_ai.testing.simulator import REPLY_HEADER
+
+    messages = json.loads(request.content or b"{}").get("messages") or []
+    questions = [m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+    reply = AGENT_REPLIES.get(questions[-1]) if questions and isinstance(questions[-1], str) else None
+    if reply:
+        request.headers[REPLY_HEADER] = reply
+
+
+def _make_agent() -> Any:
+    import httpx
+    from langchain.agents import create_agent
+    from langchain_core.tools import tool
+    from langchain_openai import ChatOpenAI
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    if simulator is None:
+        model = ChatOpenAI(model=MODEL, base_url=os.environ.get("OPENAI_BASE_URL") or None)
+    else:
+        from otel_ai.testing.simulator import TOOL_PLAN_HEADER
+
+        model = ChatOpenAI(
+            model=MODEL, base_url=simulator.base_url, api_key=client.api_key,  # type: ignore[arg-type]
+            default_headers={TOOL_PLAN_HEADER: AGENT_TOOL_PLAN},
+            http_client=httpx.Client(event_hooks={"request": [_scripted_reply]}),
+        )
+    # The checkpointer keeps each conversation's messages (its thread id), so a second turn sees the first.
+    return create_agent(model, [tool(get_weather)], name="weather_agent", checkpointer=InMemorySaver(),
+                        system_prompt="Answer weather questions in one sentence; look the weather up with get_weather.")
+
+
+def grounded(answer: str, tool_results: list[str]) -> tuple[float, str, str]:
+    """A deterministic check (score, label, explanation): does the answer state what the tool reported?"""
+    facts = [fact for result in tool_results for fact in result.split(": ", 1)[-1].split(", ") if fact]
+    if not facts:
+        return 0.0, "ungrounded", "no tool result to check the answer against"
+    found = [fact for fact in facts if fact.lower() in answer.lower()]
+    score = len(found) / len(facts)
+    label = "pass" if score == 1.0 else "partial" if found else "fail"
+    return score, label, f"states {len(found)} of the {len(facts)} facts get_weather reported"
+
+
+@otel_ai.workflow("weather_chat")
+def _agent_turn(q: str, conversation: str) -> dict[str, Any]:
+    from langchain_core.messages import AIMessage, ToolMessage
+
+    agent = _lazy_client("agent", _make_agent)
+    before = len(agent.get_state({"configurable": {"thread_id": conversation}}).values.get("messages", []))
+    # LangGraph's thread id is the conversation: its checkpoint holds the earlier turns.
+    result = agent.invoke({"messages": [("user", q)]}, {"configurable": {"thread_id": conversation}})
+    turn = result["messages"][before:]
+    final = turn[-1]
+    answer = final.content if isinstance(final, AIMessage) and isinstance(final.content, str) else ""
+    tool_results = [str(m.content) for m in turn if isinstance(m, ToolMessage)]
+    evaluation = None
+    if tool_results:  # a turn that looked something up: its final answer is checked against what it found
+        score, label, explanation = grounded(answer, tool_results)
+        otel_ai.evaluate("grounded", score, label, explanation, response_id=final.response_metadata.get("id"))
+        evaluation = {"name": "grounded", "score": score, "label": label}
+    unit = otel_ai.current_unit()
+    totals = unit.totals if unit is not None else None
+    return {
+        "conversation": conversation,
+        "answer": answer,
+        "tools": [m.name for m in turn if isinstance(m, ToolMessage)],
+        "evaluation": evaluation,
+        "calls": totals.calls if totals else 0,
+        "cost_usd": totals.cost_usd if totals else 0.0,
+    }
+
+
+@app.get("/agent")
+def agent_turn(q: str = "What is the weather in Paris today?", conversation: str = "weather-demo",
+               user: str = "demo-user") -> dict[str, Any]:
+    """One turn of a conversation with the weather agent; every span inside carries its id and user."""
+    with otel_ai.conversation(id=conversation, user=user):
+        return _agent_turn(q, conversation)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _drive(port: int, units: bool = False, providers: bool = False) -> None:
+def _drive(port: int, units: bool = False, providers: bool = False, agent: bool = False) -> None:
     """The demo workload: the app's own endpoints, the way a user's traffic would hit them."""
     base = f"http://127.0.0.1:{port}"
     questions = [
@@ -254,6 +361,9 @@ def _drive(port: int, units: bool = False, providers: bool = False) -> None:
         questions.extend(f"/ask/{name}?q=What+does+this+call+cost" for name in ASKERS)
     if units:
         questions.append("/digest?topic=tracing")
+    if agent:  # two turns of one conversation: the first looks the weather up, the second answers from it
+        questions.extend(f"/agent?q={urllib.parse.quote_plus(q)}&conversation=weather-demo-1&user=alice"
+                         for q in AGENT_REPLIES)
     for path in questions:
         with urllib.request.urlopen(base + path, timeout=30) as response:
             content_type = response.headers.get_content_type()
@@ -290,6 +400,8 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--units", action="store_true", help="also call /digest (a workflow with tasks) in the demo")
     parser.add_argument("--providers", action="store_true", help="also call /ask/<provider> for each of ASKERS")
+    parser.add_argument("--agent", action="store_true",
+                        help="also talk to /agent (a LangGraph agent with a tool): two turns of one conversation")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logger.setLevel(logging.INFO)
@@ -309,7 +421,7 @@ def main() -> int:
     speech_target = "the local ElevenLabs simulator" if speech_simulator is not None else "ElevenLabs"
     print(f"example app on http://127.0.0.1:{port}, calling {target} and {speech_target}", flush=True)
     try:
-        _drive(port, units=args.units, providers=args.providers)
+        _drive(port, units=args.units, providers=args.providers, agent=args.agent)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

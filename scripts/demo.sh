@@ -7,7 +7,9 @@
 # its store, the demo budgets' status and the URL of its API. The app also runs /digest, a workflow
 # with tasks whose calls roll up into it, under two alert budgets (OTEL_AI_BUDGETS, read by the app
 # and by otel-ai serve). A budget crossing is printed as it happens (the console stands in for a
-# notifier when none is set).
+# notifier when none is set). Then /agent: a LangGraph agent with one tool (get_weather), two turns of one
+# conversation (user alice), the first answer scored by a deterministic check (`otel_ai.evaluate`); the
+# conversations and evaluations reports from the store follow the summary.
 # From a terminal (stdin and stdout a tty, CI not "true") otel-ai serve then keeps serving, so the
 # dashboard URL printed works, until Ctrl-C; otherwise (CI, a pipe, a file) the demo exits.
 #   DEMO_KEEP_SERVING=1 scripts/demo.sh   # keep serving even without a terminal (Ctrl-C or SIGTERM stops it)
@@ -62,10 +64,14 @@ export OTEL_EXPORTER_OTLP_ENDPOINT=${OTEL_EXPORTER_OTLP_ENDPOINT:-$OTLP}
 export OTEL_TRACES_EXPORTER=${OTEL_TRACES_EXPORTER:-otel_ai_console,otlp}
 export OTEL_METRICS_EXPORTER=${OTEL_METRICS_EXPORTER:-none}  # local mode stores spans and logs
 export OTEL_LOGS_EXPORTER=${OTEL_LOGS_EXPORTER:-otlp}
-"$VENV/bin/otel-ai" run -- "$VENV/bin/python" examples/app.py --units --providers "$@"
+"$VENV/bin/otel-ai" run -- "$VENV/bin/python" examples/app.py --units --providers --agent "$@"
 
 echo
 "$VENV/bin/otel-ai" report summary --db "$DB"
+echo
+"$VENV/bin/otel-ai" report conversations --db "$DB"
+echo
+"$VENV/bin/otel-ai" report evals --db "$DB"
 echo
 "$VENV/bin/python" - "$API" <<'PY'
 import json, sys, urllib.request

@@ -18,12 +18,14 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "scripts" / "demo.sh"
-RUN_LIMIT_S = 240.0  # the demo takes about 20 s on the 2-core machine
+RUN_LIMIT_S = 240.0  # the demo takes about 25 s on the 2-core machine
+CONVERSATION = "weather-demo-1"  # the conversation examples/app.py --agent holds with /agent
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -58,6 +60,81 @@ def _check_demo_output(output: str) -> None:
     assert digest, output[-3000:]
     body = json.loads(digest.group(1).strip())  # a whole JSON object, not cut mid-string
     assert body["topic"] == "tracing" and body["calls"] == 4 and len(body["summaries"]) == 3
+    _check_agent_output(output)
+
+
+def _check_agent_output(output: str) -> None:
+    """The LangGraph agent: its units on the console, two turns of one conversation, the first one evaluated,
+    and the conversations and evaluations reports from serve's store."""
+    turns = [json.loads(found) for found in re.findall(r"GET /agent\s+-> (.*)", output)]
+    assert len(turns) == 2, output[-3000:]
+    first, second = turns
+    assert first["tools"] == ["get_weather"] and first["calls"] == 2 and "18 degrees and sunny" in first["answer"]
+    assert first["evaluation"] == {"name": "grounded", "score": 1.0, "label": "pass"}
+    assert second["tools"] == [] and second["calls"] == 1 and second["evaluation"] is None
+    assert first["conversation"] == second["conversation"] == CONVERSATION
+    agent = output.index("GET /agent")
+    for line in ("[otel-ai] execute_tool get_weather", "[otel-ai] invoke_agent weather_agent  calls=2",
+                 "[otel-ai] invoke_workflow weather_chat  calls=2"):
+        assert line in output[output.index("GET /digest"):agent], line  # the first turn's units, before its answer
+    conversations = re.search(rf"^{CONVERSATION}\s+alice\s+3\s+0\s", output, re.MULTILINE)
+    assert conversations, output[-3000:]  # report conversations: the 3 calls of both turns, under alice
+    assert conversations.start() > output.rindex("GET /agent")
+    assert re.search(r"^grounded\s+gpt-4o-mini\s+\S+\s+1\s+1\s+1\s", output, re.MULTILINE), output[-3000:]
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return json.load(answer)
+
+
+def _check_agent_in_store(dashboard: str) -> None:
+    """What reached otel-ai serve: each turn one trace (workflow > agent > graph nodes > the provider's chat
+    spans and the tool), the conversation and user on every span of it, and the evaluation joined to the call
+    that gave the evaluated answer."""
+    api = dashboard + "/api/v1"
+    [conversation] = [c for c in _get(api + "/conversations")["items"] if c["conversation_id"] == CONVERSATION]
+    assert conversation["calls"] == 3 and conversation["user"] == "alice" and conversation["cost_usd"] > 0
+    turns = _get(f"{api}/conversations/{CONVERSATION}")["turns"]
+    traces = list(dict.fromkeys(turn["trace_id"] for turn in turns))
+    assert len(traces) == 2 and [sum(t["trace_id"] == trace for t in turns) for trace in traces] == [2, 1]
+
+    trace = _get(f"{api}/traces/{traces[0]}")
+    spans = {span["span_id"]: span for span in trace["spans"]}
+    assert trace["span_total"] == len(spans)
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for span in spans.values():
+        by_name.setdefault(span["name"], []).append(span)
+
+    def parent(span: dict[str, Any]) -> str:
+        return str(spans[span["parent_span_id"]]["name"])
+
+    [workflow] = by_name["invoke_workflow weather_chat"]
+    [agent] = by_name["invoke_agent weather_agent"]
+    [tool] = by_name["execute_tool get_weather"]
+    chats = by_name["chat gpt-4o-mini"]
+    # one root: the workflow, or the app's HTTP server span above it where FastAPI is instrumented too
+    assert trace["root_count"] == 1 and trace["roots"][0] in (workflow["span_id"], workflow["parent_span_id"])
+    assert parent(agent) == "invoke_workflow weather_chat"
+    assert parent(tool) == "task tools" and parent(spans[tool["parent_span_id"]]) == "invoke_agent weather_agent"
+    assert len(chats) == 2 and all(parent(chat) == "task model" for chat in chats)  # one span per model call
+    assert all(spans[chat["parent_span_id"]]["parent_span_id"] == agent["span_id"] for chat in chats)
+    assert all(chat["scope"]["name"] != "otel_ai.work" for chat in chats)  # the OpenAI instrumentation's span
+    assert tool["attributes"]["gen_ai.tool.call.id"]
+    for span in (workflow, agent, tool, *chats):
+        assert span["attributes"]["gen_ai.conversation.id"] == CONVERSATION, span["name"]
+        assert span["attributes"]["user.id"] == "alice", span["name"]
+    chat_cost = sum(float(chat["attributes"]["otel_ai.cost.usd"]) for chat in chats)
+    for unit in (workflow, agent):  # the calls' cost rolled up
+        assert unit["attributes"]["otel_ai.task.calls"] == 2
+        assert float(unit["attributes"]["otel_ai.task.cost.usd"]) == pytest.approx(chat_cost)
+
+    [evaluation] = _get(api + "/evaluations")["items"]
+    final = max(chats, key=lambda chat: chat["start_ns"])  # the call that gave the answer evaluated
+    assert (evaluation["name"], evaluation["score"], evaluation["label"]) == ("grounded", 1.0, "pass")
+    assert (evaluation["trace_id"], evaluation["span_id"]) == (traces[0], final["span_id"])
+    assert evaluation["response_id"] == final["attributes"]["gen_ai.response.id"]
+    assert evaluation["cost_usd"] == pytest.approx(float(final["attributes"]["otel_ai.cost.usd"]))
 
 
 def _stop_group(proc: subprocess.Popen[bytes]) -> None:
@@ -134,6 +211,7 @@ def test_from_a_terminal_the_demo_keeps_serving_until_ctrl_c() -> None:
         assert proc.poll() is None, "the demo exited instead of serving"
         assert _answers(dashboard + "/"), "the dashboard URL the demo printed does not answer"
         assert _answers(dashboard + "/api/v1/summary")
+        _check_agent_in_store(dashboard)
 
         os.write(master, b"\x03")  # Ctrl-C: the terminal sends SIGINT to the foreground process group
         assert proc.wait(timeout=30) == 130
