@@ -157,6 +157,8 @@ PROVIDER_KEYS: tuple[KeyFormat, ...] = (
     KeyFormat("slack_token", r"xox[abprs]-[A-Za-z0-9-]{10,}", 0, "[A-Za-z0-9]"),
     KeyFormat("aws_access_key", r"A(?:KIA|SIA)[A-Z0-9]{16}", 0, "[A-Za-z0-9]", after="[A-Za-z0-9]"),
     KeyFormat("google_api_key", r"AIza[A-Za-z0-9_-]{35}", 2, _KEY_CHARS, after=_KEY_CHARS),
+    # Google OAuth 2.0 access tokens (Vertex AI and every Google Cloud API): ya29. + base64url.
+    KeyFormat("google_oauth_token", r"ya29\.[A-Za-z0-9_-]{20,}", 3, _KEY_CHARS),
     # Hugging Face user tokens: hf_ + 34 letters of both cases (names such as hf_hub_download
     # hold an underscore or are shorter; a placeholder is all one case).
     KeyFormat("huggingface_token", r"hf_[A-Za-z]{34}", 2, _KEY_CHARS, after=_KEY_CHARS, plausible=_mixed_case),

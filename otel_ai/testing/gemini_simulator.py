@@ -79,6 +79,10 @@ _ERRORS: dict[str, tuple[int, str, str]] = {
 _ERRORS["auth_error"] = (403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.")
 _PATH = re.compile(r"^/(v1|v1beta|v1alpha)/models/(.+):(generateContent|streamGenerateContent|"
                    r"batchEmbedContents|embedContent|countTokens)$")
+# Vertex AI: a project's publisher model, or express mode (an API key, no project); embeddings are `predict`.
+_VERTEX_PATH = re.compile(r"^/(v1|v1beta1)/(?:projects/[^/]+/locations/[^/]+/)?publishers/google/models/(.+):"
+                          r"(generateContent|streamGenerateContent|batchEmbedContents|embedContent|countTokens|"
+                          r"predict)$")
 
 
 def _error(status: int, code: str, message: str) -> dict[str, Any]:
@@ -122,7 +126,9 @@ class Recorded:
 
     @property
     def api_key(self) -> str | None:
-        return self.headers.get("x-goog-api-key") or None
+        """The API key, or Vertex's OAuth bearer token."""
+        scheme, _, token = self.headers.get("authorization", "").partition(" ")
+        return self.headers.get("x-goog-api-key") or (token.strip() if scheme.lower() == "bearer" else None) or None
 
 
 class GeminiSimulator(ScenarioService[Recorded]):
@@ -191,7 +197,7 @@ class GeminiSimulator(ScenarioService[Recorded]):
             raise _Failure(403, _error(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers."))
         if record.scenario not in SCENARIOS:
             raise _Failure(400, _error(400, "INVALID_ARGUMENT", f"Unknown simulator scenario {record.scenario!r}"))
-        match = _PATH.match(record.path)
+        match = _PATH.match(record.path) or _VERTEX_PATH.match(record.path)
         if match is None or record.method != "POST":
             raise _Failure(404, _error(404, "NOT_FOUND", f"{record.path} not found"))
         _, model, verb = match.groups()
@@ -204,6 +210,14 @@ class GeminiSimulator(ScenarioService[Recorded]):
             raise _Failure(400, _error(400, "INVALID_ARGUMENT", f"API key {key} cannot be used here. You said: {said}"))
         if record.scenario == "slow":
             self._sleep(parse_float(record.headers.get(DELAY_HEADER), 2.0))
+        if verb == "predict":  # Vertex embeddings: per-instance token statistics, billable characters
+            instances = [i for i in body.get("instances") or () if isinstance(i, dict)]
+            predictions = [{"embeddings": {
+                "values": [round(0.001 * (i % 7), 3) for i in range(EMBEDDING_DIMENSIONS)],
+                "statistics": {"token_count": float(max(1, len(str(i.get("content", "")).split()))),
+                               "truncated": False}}} for i in instances]
+            chars = sum(len(str(i.get("content", ""))) for i in instances)
+            return {"predictions": predictions, "metadata": {"billableCharacterCount": chars}}
         if verb == "countTokens":
             return {"totalTokens": max(1, _words(_texts(body.get("contents"))))}
         if verb in ("batchEmbedContents", "embedContent"):

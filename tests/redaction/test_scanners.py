@@ -105,6 +105,7 @@ PROVIDER_KEY_EXAMPLES = [
     ("slack_token", SLACK_BOT),
     ("aws_access_key", AWS_ACCESS_KEY),
     ("google_api_key", "AIza" + "SyD3asb-2pEZVqMkmL6M9N6nHZRR_znhrh0"),
+    ("google_oauth_token", "ya29." + "a0AfB_byC7kQ2r9XwT4bN8vL1pF6hJ3sD5gA0cE7xYz"),
     ("huggingface_token", "hf_" + "jCBaQngSHiHDRYOcsMcifUcysGyaiybUWz"),
     ("sendgrid_key", "SG." + "ngeVfQFYQlKU0ufo8x5d1A" + "." + "TwL2iGABf9DHoTf-09kqeF8tAmbihYzrnopKc-1s5cr"),
     ("npm_token", "npm_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"),

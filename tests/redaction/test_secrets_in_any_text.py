@@ -252,6 +252,7 @@ stripe_keys = st.builds(
     st.sampled_from(["sk", "rk"]), st.sampled_from(["live", "test", "prod"]), key_body(ALNUM, 24, 99),
 )
 google_api_keys = key_body(KEY_CHARS, 35, 35).map(lambda body: "AIza" + body)
+google_oauth_tokens = key_body(KEY_CHARS, 20, 200).map(lambda body: "ya29." + body)
 gitlab_tokens = st.one_of(
     st.builds(lambda p, b: f"{p}-{b}",
               st.sampled_from(["glpat", "gldt", "glrt", "glptt", "glcbt", "glft", "glimt", "glagent", "gloas"]),
@@ -314,6 +315,7 @@ KINDS: dict[str, st.SearchStrategy[Secret]] = {
     "private_key": private_keys(),
     "stripe_key": same("stripe_key", stripe_keys),
     "google_api_key": same("google_api_key", google_api_keys),
+    "google_oauth_token": same("google_oauth_token", google_oauth_tokens),
     "gitlab_token": same("gitlab_token", gitlab_tokens),
     "huggingface_token": same("huggingface_token", huggingface_tokens()),
     "sendgrid_key": same("sendgrid_key", sendgrid_keys),
