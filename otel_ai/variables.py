@@ -169,6 +169,11 @@ SYSTEM_METRICS: Final = Variable(
     "space, disk and network I/O, process CPU time, RSS, threads, open files; NVIDIA GPUs with `otel-ai[gpu]`), "
     "`full` (everything the contrib system-metrics instrumentation offers, plus disk space and GPUs), `off`; see "
     "[docs/system.md](docs/system.md)", default="basic", choices=("basic", "full", "off"), fallback="using basic")
+SEMCONV: Final = Variable(
+    "OTEL_AI_SEMCONV", "choice", "which semantic-convention names to emit where the conventions renamed one: "
+    "`current`, `previous` (for dashboards not migrated yet) or `both` side by side; see "
+    "[docs/conventions.md](docs/conventions.md)", default="current", choices=("current", "previous", "both"),
+    fallback="using current")
 LOG_LEVEL: Final = Variable(
     "OTEL_AI_LOG_LEVEL", "choice", "lowest `logging` level exported as OTLP logs (with trace and span ids) and "
     "written as JSON lines: `debug`, `info`, `warning`, `error`, `critical` (setting one lowers the root logger "
@@ -285,7 +290,7 @@ _STANDARD = (
 )
 
 VARIABLES: Final[tuple[Variable, ...]] = (
-    CAPTURE_CONTENT, CONTENT_MAX_LENGTH, PRICING_FILE, REDACT_PATTERNS, PROVIDER_HOSTS, SYSTEM_METRICS,
+    CAPTURE_CONTENT, CONTENT_MAX_LENGTH, PRICING_FILE, REDACT_PATTERNS, PROVIDER_HOSTS, SYSTEM_METRICS, SEMCONV,
     LOG_LEVEL, LOG_FORMAT, LOG_FILE, LOG_FILE_MAX_BYTES, LOG_FILE_BACKUPS,
     BUDGETS, BUDGET_SERVER, BUDGET_SERVER_TTL, BUDGET_SERVER_TOKEN,
     ALERT_WEBHOOK_URL, ALERT_SLACK_WEBHOOK_URL, ALERT_SMTP_HOST, ALERT_SMTP_PORT, ALERT_SMTP_FROM, ALERT_SMTP_TO,

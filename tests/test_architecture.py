@@ -29,7 +29,7 @@ LAYERS: list[set[str]] = [
     {"genai"},
     {"system"},
     {"pricing", "privacy"},
-    {"errors", "guard", "agent_warnings", "money", "_net", "version", "variables"},
+    {"errors", "guard", "agent_warnings", "money", "_net", "version", "variables", "conventions"},
 ]
 # The simulators are test support: they may use the bottom layer only, and nothing imports them.
 TESTING = "testing"

@@ -25,6 +25,7 @@ from otel_ai.system import SystemMetricsInstrumentor
 from otel_ai.system.filesystem import FilesystemCollector, skipped
 from otel_ai.system.gpu import GpuCollector
 from otel_ai.system.instrumentor import _virtual_disk, _virtual_interface, contrib_config
+from otel_ai.system.renamed import RENAMED
 from otel_ai.system.settings import (
     BASIC_CONTRIB_KEYS,
     FILESYSTEM_METRICS,
@@ -37,8 +38,10 @@ from otel_ai.system.settings import (
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-# Instrument names of the basic set (the contrib config keys are instrument names for all of these).
-BASIC = {*BASIC_CONTRIB_KEYS, *FILESYSTEM_METRICS}
+# Instrument names of the basic set (the contrib config keys are instrument names for all of these), as
+# OTEL_AI_SEMCONV=current (the default) names them, and as `previous` does.
+BASIC = {*(RENAMED[k][0] if k in RENAMED else k for k in BASIC_CONTRIB_KEYS), *FILESYSTEM_METRICS}
+BASIC_PREVIOUS = {*BASIC_CONTRIB_KEYS, *FILESYSTEM_METRICS}
 FULL_CONTRIB = set(contrib_config(MetricSet.FULL))
 
 
@@ -60,7 +63,7 @@ def _points(reader: InMemoryMetricReader) -> dict[str, list[tuple[dict[str, Any]
 def collect(monkeypatch):
     """Instrument on a fresh provider with the given environment; undone after the test."""
     made: list[tuple[SystemMetricsInstrumentor, MeterProvider]] = []
-    for var in ("OTEL_AI_SYSTEM_METRICS", "OTEL_PYTHON_SYSTEM_METRICS_EXCLUDED_METRICS"):
+    for var in ("OTEL_AI_SYSTEM_METRICS", "OTEL_PYTHON_SYSTEM_METRICS_EXCLUDED_METRICS", "OTEL_AI_SEMCONV"):
         monkeypatch.delenv(var, raising=False)
     if Contrib._instance is not None and Contrib._instance.is_instrumented_by_opentelemetry:
         Contrib._instance.uninstrument()  # left on by something else in this process
@@ -179,6 +182,7 @@ def test_full_is_everything_the_contrib_offers_plus_ours(collect):
         "process.runtime.thread_count": "process.runtime.cpython.thread_count",
         "process.runtime.cpu.utilization": "process.runtime.cpython.cpu.utilization",
         "process.runtime.context_switches": "process.runtime.cpython.context_switches",
+        "process.open_file_descriptor.count": "process.unix.file_descriptor.count",
     }
     optional = {"system.network.connections", "process.context_switches", "process.runtime.context_switches"}
     expected = {renamed.get(key, key) for key in FULL_CONTRIB - optional}
@@ -271,7 +275,7 @@ def test_contrib_is_driven_with_the_chosen_config(collect):
     collect()
     contrib = Contrib._instance
     assert contrib is not None and contrib.is_instrumented_by_opentelemetry
-    assert set(contrib._config) == set(BASIC_CONTRIB_KEYS)
+    assert set(contrib._config) == set(BASIC_CONTRIB_KEYS) - set(RENAMED)  # those three are ours now
 
 
 def test_contrib_instrumented_before_us_is_left_alone_and_nothing_is_registered_twice(collect):
@@ -636,3 +640,61 @@ def test_gpu_metrics_stop_and_nvml_is_released_on_uninstrument(collect, monkeypa
     SystemMetricsInstrumentor().uninstrument()
     assert nvml.calls[-1] == ("nvmlShutdown", None)
     assert not any(name.startswith("hw.") for name in _points(reader))
+
+
+# --- OTEL_AI_SEMCONV: the metrics the conventions renamed -----------------------------------------------------
+def _units(reader: InMemoryMetricReader) -> dict[str, str]:
+    data = reader.get_metrics_data()
+    return {m.name: m.unit for rm in (data.resource_metrics if data else ()) for sm in rm.scope_metrics
+            for m in sm.metrics}
+
+
+def test_current_names_and_units_are_the_default(collect):
+    reader = collect()
+    units = _units(reader)
+    assert units["process.unix.file_descriptor.count"] == "{file_descriptor}"
+    assert units["process.thread.count"] == "{thread}"
+    assert units["system.disk.operations"] == "{operation}"
+    assert "process.open_file_descriptor.count" not in units
+
+
+def test_previous_keeps_the_contribs_names_and_units(collect):
+    reader = collect(OTEL_AI_SEMCONV="previous")
+    units = _units(reader)
+    assert set(units) == BASIC_PREVIOUS
+    assert units["system.disk.operations"] == "operations"
+    assert units["process.thread.count"] == ""
+
+
+def test_both_emits_the_old_and_new_file_descriptor_count_with_one_reading(collect):
+    points = _points(collect(OTEL_AI_SEMCONV="Both"))
+    assert set(points) == BASIC | {"process.open_file_descriptor.count"}
+    [(_, new)] = points["process.unix.file_descriptor.count"]
+    [(_, old)] = points["process.open_file_descriptor.count"]
+    assert abs(new - old) <= 3  # read a moment apart: the test's own files may open or close in between
+    assert abs(new - psutil.Process().num_fds()) <= 3
+
+
+def test_our_disk_operations_are_the_contribs_series_and_values(collect, monkeypatch):
+    """Same devices (virtual ones dropped in basic), attributes and counts as the contrib's callback reads."""
+    ours = _points(collect())["system.disk.operations"]
+    counters = psutil.disk_io_counters(perdisk=True)
+    expected = {(d, direction) for d in counters if not _virtual_disk(d) for direction in ("read", "write")}
+    assert {(a["device"], a["direction"]) for a, _ in ours} == expected
+    for attributes, value in ours:
+        later = getattr(psutil.disk_io_counters(perdisk=True)[attributes["device"]], f"{attributes['direction']}_count")
+        assert value <= later
+
+
+def test_thread_count_matches_psutil(collect):
+    [(_, threads)] = _points(collect())["process.thread.count"]
+    assert threads == psutil.Process().num_threads()
+
+
+def test_a_bad_semconv_value_is_one_line_and_falls_back_to_current():
+    from otel_ai.runtime.settings import Settings
+
+    problems = Settings.from_env({"OTEL_AI_SEMCONV": "newest"}).problems
+    assert [p for p in problems if p.startswith("OTEL_AI_SEMCONV=")] == [
+        "OTEL_AI_SEMCONV='newest' is not one of: current, previous, both (case-insensitive); using current"
+    ]

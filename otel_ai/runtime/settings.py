@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from otel_ai import variables
+from otel_ai.conventions import parse_semconv
 from otel_ai.errors import ConfigError
 from otel_ai.genai.model import ContentMode
 from otel_ai.privacy.patterns import UserPattern, parse_pattern_entries
@@ -93,6 +94,9 @@ class Settings:
         _, system_metrics_problem = parse_system_metrics(env)
         if system_metrics_problem:
             problems.append(system_metrics_problem)
+        _, semconv_problem = parse_semconv(env)
+        if semconv_problem:
+            problems.append(semconv_problem)
         logs, log_problems = parse_log_settings(env)  # OTEL_AI_LOG_*: installed by sdk/logs.py
         problems.extend(log_problems)
         from otel_ai.budgets import parse_budget_config  # here: otel_ai.work imports this package

@@ -19,7 +19,9 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.metrics import CallbackOptions, Meter, Observation, get_meter
 
+from otel_ai.conventions import parse_semconv
 from otel_ai.guard import report
+from otel_ai.system import renamed as _renamed
 from otel_ai.system import settings as _settings
 from otel_ai.system.filesystem import FilesystemCollector
 from otel_ai.system.gpu import GpuCollector
@@ -48,6 +50,7 @@ class SystemMetricsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Host, process, disk-space and GPU metrics, as OTEL_AI_SYSTEM_METRICS (basic | full | off) selects."""
 
     _filesystem: FilesystemCollector | None = None
+    _renamed: _renamed.RenamedCollector | None = None
     _gpu: GpuCollector | None = None
     _drove_contrib = False
     metric_set: MetricSet = _settings.DEFAULT
@@ -65,11 +68,28 @@ class SystemMetricsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         meter_provider = kwargs.get("meter_provider")
         excluded = _settings.excluded_patterns()
         wanted = {name for name in (*FILESYSTEM_METRICS, *GPU_METRICS) if not _settings.is_excluded(name, excluded)}
+        names, _ = parse_semconv()
+        config: dict[str, list[str] | None] = {}
+        renamed: list[str] = []
         # Each part on its own: a failure is logged once at debug level and the others (and the app) go on.
         try:
-            self._drive_contrib(contrib_config(metric_set, excluded), meter_provider)
+            config = contrib_config(metric_set, excluded)
+            renamed = sorted(_renamed.recorded_here(names) & set(config))
+            taken = _renamed.taken_from_contrib(names)
+            self._drive_contrib({k: v for k, v in config.items() if k not in taken}, meter_provider)
         except Exception as exc:
             report("system.contrib", exc)
+        try:
+            if renamed and self._drove_contrib:  # a contrib instrumented before us keeps its own names
+                from opentelemetry.instrumentation import system_metrics
+
+                skip = _virtual_disk if metric_set is MetricSet.BASIC else None
+                directions = config.get("system.disk.operations") or ("read", "write")
+                shared = getattr(system_metrics, "psutil")  # noqa: B009 (mypy: not an exported name)
+                self._renamed = _renamed.RenamedCollector(shared, directions, skip)
+                _renamed.register(get_meter(SCOPE, _version(), meter_provider), self._renamed, renamed)
+        except Exception as exc:
+            report("system.renamed", exc)
         try:
             meter = get_meter(SCOPE, _version(), meter_provider)
             if wanted & set(FILESYSTEM_METRICS):
@@ -93,6 +113,9 @@ class SystemMetricsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if self._filesystem is not None:
             self._filesystem.active = False
             self._filesystem = None
+        if self._renamed is not None:
+            self._renamed.active = False
+            self._renamed = None
         if self._gpu is not None:
             self._gpu.shutdown()
             self._gpu = None

@@ -99,6 +99,8 @@ SYSTEM_METRICS: frozenset[str] = frozenset(
         "process_memory_usage_bytes",
         "process_memory_virtual_bytes",
         "process_disk_io_bytes_total",
+        "process_unix_file_descriptor_count",
+        # the name before OTEL_AI_SEMCONV=current (previous, both): dashboards query either
         "process_open_file_descriptor_count",
         "process_thread_count",
         "cpython_gc_collections_total",
@@ -153,10 +155,14 @@ BASIC_SYSTEM_METRICS: frozenset[str] = frozenset(
         "process_cpu_time_seconds_total",
         "process_memory_usage_bytes",
         "process_thread_count",
-        "process_open_file_descriptor_count",
+        "process_unix_file_descriptor_count",
         *FILESYSTEM_METRICS,
     }
 )
+
+# Names of the release before, which OTEL_AI_SEMCONV=previous (and both) still emits: a dashboard query may
+# name one only next to its current name (`current or previous`), so that it has data under every setting.
+PREVIOUS_NAMES: frozenset[str] = frozenset({"process_open_file_descriptor_count"})
 
 # The resource (service.name, service.instance.id, telemetry.sdk.*, ...) as one info series.
 RESOURCE_METRICS: frozenset[str] = frozenset({"target_info"})

@@ -18,6 +18,7 @@ from .metric_names import (
     FILESYSTEM_METRICS,
     GPU_LABELS,
     GPU_METRICS,
+    PREVIOUS_NAMES,
     PRODUCED,
     SYSTEM_METRICS,
 )
@@ -32,6 +33,7 @@ _SCRIPT = textwrap.dedent(
     import json, os, sys, time, types
     from collections import namedtuple
     os.environ["OTEL_AI_SYSTEM_METRICS"] = sys.argv[3]
+    os.environ["OTEL_AI_SEMCONV"] = sys.argv[4]
     os.environ.pop("OTEL_PYTHON_SYSTEM_METRICS_EXCLUDED_METRICS", None)
     nvml = types.ModuleType("pynvml")
     nvml.nvmlInit = nvml.nvmlShutdown = lambda: None
@@ -65,14 +67,14 @@ _SCRIPT = textwrap.dedent(
 )
 
 
-def _exposition(metric_set: str) -> str:
+def _exposition(metric_set: str, semconv: str = "current") -> str:
     instruments = [
         (name, unit, "counter" if unit in {"{USD}", "{request}", "{character}"} else "histogram")
         for name, unit in AGENT_METRICS
     ]
     attributes = sorted(AGENT_ATTRIBUTES)
     result = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, json.dumps(instruments), json.dumps(attributes), metric_set],
+        [sys.executable, "-c", _SCRIPT, json.dumps(instruments), json.dumps(attributes), metric_set, semconv],
         capture_output=True,
         text=True,
         timeout=60,
@@ -94,7 +96,14 @@ def _series(exposition: str) -> set[str]:
 
 
 def test_every_listed_name_is_produced(exposition):
-    assert PRODUCED - _series(exposition) == set()
+    assert PRODUCED - PREVIOUS_NAMES - _series(exposition) == set()
+
+
+def test_the_previous_names_come_with_both_and_only_then_next_to_the_current_ones():
+    both = _series(_exposition("basic", "both"))
+    assert both >= PREVIOUS_NAMES
+    assert "process_unix_file_descriptor_count" in both
+    assert not PREVIOUS_NAMES & _series(_exposition("basic"))
 
 
 def test_every_produced_name_is_listed(exposition):
