@@ -54,6 +54,8 @@ def query_spend(target: Target, query: str, at: float, *, timeout_s: float = 2.0
     nothing spent in the scope yet); raises on any failure."""
     base, basic = split_credentials(target.query_url)
     headers = {"Accept": "application/json"}
+    if target.org_id:
+        headers["X-Scope-OrgID"] = target.org_id
     if basic:
         headers["Authorization"] = basic
     if token:

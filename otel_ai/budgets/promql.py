@@ -57,15 +57,18 @@ USER_LABELS: Final = {False: "user_id", True: "user_hash"}  # by OTEL_AI_USER_ID
 # How far before the period's start a series' value is looked for (Prometheus' default lookback delta).
 LOOKBACK: Final = "5m"
 _METRIC_RE: Final = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_OPTIONS: Final = frozenset({"metric"})
+_OPTIONS: Final = frozenset({"metric", "org_id"})
+_ORG_RE: Final = re.compile(r"[A-Za-z0-9!._*'()|-]{1,150}")  # Mimir's tenant ids (several joined by |)
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where to ask: `base` is the http(s) URL under which `/api/v1/query` lives; `metric` the cost counter."""
+    """Where to ask: `base` is the http(s) URL under which `/api/v1/query` lives; `metric` the cost counter;
+    `org_id` the tenant of a multi-tenant Mimir, Cortex or Thanos (sent as `X-Scope-OrgID`)."""
 
     base: str
     metric: str = COST_METRIC
+    org_id: str | None = None
 
     @property
     def query_url(self) -> str:
@@ -73,7 +76,7 @@ class Target:
 
 
 def parse_target(server: str) -> tuple[Target | None, str]:
-    """`prometheus+http(s)://[user:password@]host[:port][/path][?metric=name]` -> (Target, "") or
+    """`prometheus+http(s)://[user:password@]host[:port][/path][?metric=name][&org_id=tenant]` -> (Target, "") or
     (None, what is wrong). The path is the API's prefix (Mimir's `/prometheus`, a proxy's); never raises."""
     try:
         parts = urlsplit(server.strip())
@@ -83,17 +86,19 @@ def parse_target(server: str) -> tuple[Target | None, str]:
         if not parts.hostname:
             return None, "no host (example: prometheus+http://127.0.0.1:9090)"
         _ = parts.port  # ValueError for a port that is not a number or out of range
-        metric = COST_METRIC
+        options: dict[str, str] = {}
         for key, value in parse_qsl(parts.query, keep_blank_values=True):
             if key not in _OPTIONS:
                 return None, f"unknown option {key!r} (known: {', '.join(sorted(_OPTIONS))})"
-            if not _METRIC_RE.fullmatch(value):
+            if key == "metric" and not _METRIC_RE.fullmatch(value):
                 return None, f"metric={value!r} is not a Prometheus metric name"
-            metric = value
+            if key == "org_id" and not _ORG_RE.fullmatch(value):
+                return None, f"org_id={value!r} is not a tenant id (letters, digits, !-_.*'() and | between ids)"
+            options[key] = value
         if parts.fragment:
             return None, "a #fragment means nothing here"
         base = urlunsplit((scheme.removeprefix("prometheus+"), parts.netloc, parts.path.rstrip("/"), "", ""))
-        return Target(base, metric), ""
+        return Target(base, options.get("metric", COST_METRIC), options.get("org_id")), ""
     except ValueError as exc:
         return None, f"not a URL ({exc})"
 

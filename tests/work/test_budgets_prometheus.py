@@ -285,6 +285,42 @@ def test_a_bad_spend_query_is_one_warning_of_its_own_kind(
     assert agent_warnings.counts() == {"budget.prometheus_query": 1}
 
 
+def test_the_tenant_and_credentials_of_the_url_are_sent_as_headers_not_in_the_address() -> None:
+    """Mimir's multi-tenant API (which cannot run here) wants X-Scope-OrgID; a gateway wants Basic auth."""
+    import http.server
+    import threading
+
+    seen: list[tuple[str, Any]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append((self.path, self.headers))  # case-insensitive, as HTTP headers are
+            body = b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"0.25"]}]}}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"prometheus+http://tenant:s3cret@127.0.0.1:{server.server_address[1]}/prometheus?org_id=team-a"
+        target, _ = parse_target(url)
+        assert target is not None
+        assert query_spend(target, "sum(x)", 1700000000.0) == 0.25
+    finally:
+        server.shutdown()
+        server.server_close()
+    ((path, headers),) = seen
+    assert path.startswith("/prometheus/api/v1/query?query=sum%28x%29&time=1700000000.000")
+    assert headers["X-Scope-OrgID"] == "team-a"
+    assert headers["Authorization"] == "Basic dGVuYW50OnMzY3JldA=="  # tenant:s3cret
+
+
 # --- the setting --------------------------------------------------------------------------------------------
 def test_the_setting_takes_prometheus_urls_and_says_what_is_wrong() -> None:
     budgets = '[{"name": "b", "limit_usd": 1}]'
@@ -296,7 +332,10 @@ def test_the_setting_takes_prometheus_urls_and_says_what_is_wrong() -> None:
     assert target.query_url == "https://u:pw@mimir.example/prometheus/api/v1/query"
     assert parse_target("prometheus+http://vm:8428?metric=otel_ai_client_cost_USD_total")[0] == Target(
         "http://vm:8428", "otel_ai_client_cost_USD_total")
-    for bad, words in (("prometheus+http://", "no host"), ("prometheus+http://h?metric=a-b", "metric name"),
+    assert parse_target("prometheus+http://mimir:8080/prometheus?org_id=team-a")[0] == Target(
+        "http://mimir:8080/prometheus", COST_METRIC, "team-a")
+    for bad, words in (("prometheus+http://", "no host"), ("prometheus+http://h?org_id=a b", "tenant id"),
+                        ("prometheus+http://h?metric=a-b", "metric name"),
                        ("prometheus+http://h?job=x", "unknown option"), ("prometheus+http://h:99999", "not a URL"),
                        ("prometheus+http://u:secret@", "no host")):
         config, problems = parse_budget_config({"OTEL_AI_BUDGETS": budgets, "OTEL_AI_BUDGET_SERVER": bad})
