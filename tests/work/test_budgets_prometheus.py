@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import otel_ai.budgets as B
@@ -351,6 +351,19 @@ def test_any_text_after_the_scheme_parses_or_is_refused_without_raising(rest: st
         if target is not None:
             assert target.base.startswith(("http://", "https://")) and not target.base.endswith("/")
             assert target.query_url.endswith("/api/v1/query")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.text(max_size=30), window_s=st.floats(0, 40 * 86400))
+def test_prometheus_accepts_the_query_for_any_scope_value_and_window(
+    prometheus: Prometheus, value: str, window_s: float,
+) -> None:
+    """Any model name (quotes, backslashes, newlines, any script) and any period length: a query Prometheus
+    parses and runs (no series has these names: 0)."""
+    budget = B.Budget("b", 1.0, scope={"provider": "no-such-provider", "model": value or "-"})
+    matchers, _ = label_matchers(budget)
+    assert matchers is not None
+    assert query_spend(Target(prometheus.url), spend_query(COST_METRIC, matchers, window_s), time.time()) == 0.0
 
 
 @given(st.text(max_size=40))
