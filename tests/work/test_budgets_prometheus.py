@@ -285,18 +285,17 @@ def test_a_bad_spend_query_is_one_warning_of_its_own_kind(
     assert agent_warnings.counts() == {"budget.prometheus_query": 1}
 
 
-def test_the_tenant_and_credentials_of_the_url_are_sent_as_headers_not_in_the_address() -> None:
-    """Mimir's multi-tenant API (which cannot run here) wants X-Scope-OrgID; a gateway wants Basic auth."""
+@contextlib.contextmanager
+def _answering(status: int, body: bytes, seen: list[tuple[str, Any]]) -> Iterator[int]:
+    """A stand-in for what cannot run here (Mimir's tenant API, an auth gateway): answers every GET with
+    `status` and `body`, records the path and the headers (case-insensitive, as HTTP's are); yields its port."""
     import http.server
     import threading
 
-    seen: list[tuple[str, Any]] = []
-
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            seen.append((self.path, self.headers))  # case-insensitive, as HTTP headers are
-            body = b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"0.25"]}]}}'
-            self.send_response(200)
+            seen.append((self.path, self.headers))
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -308,17 +307,40 @@ def test_the_tenant_and_credentials_of_the_url_are_sent_as_headers_not_in_the_ad
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        url = f"prometheus+http://tenant:s3cret@127.0.0.1:{server.server_address[1]}/prometheus?org_id=team-a"
-        target, _ = parse_target(url)
-        assert target is not None
-        assert query_spend(target, "sum(x)", 1700000000.0) == 0.25
+        yield int(server.server_address[1])
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_tenant_and_credentials_of_the_url_are_sent_as_headers_not_in_the_address() -> None:
+    seen: list[tuple[str, Any]] = []
+    answer = b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"0.25"]}]}}'
+    with _answering(200, answer, seen) as port:
+        target, _ = parse_target(f"prometheus+http://tenant:s3cret@127.0.0.1:{port}/prometheus?org_id=team-a")
+        assert target is not None
+        assert query_spend(target, "sum(x)", 1700000000.0) == 0.25
     ((path, headers),) = seen
     assert path.startswith("/prometheus/api/v1/query?query=sum%28x%29&time=1700000000.000")
     assert headers["X-Scope-OrgID"] == "team-a"
     assert headers["Authorization"] == "Basic dGVuYW50OnMzY3JldA=="  # tenant:s3cret
+
+
+def test_a_gateway_that_wants_credentials_is_one_warning_naming_the_variables(
+    capsys: pytest.CaptureFixture[str], notices: list[notify.Notification],
+) -> None:
+    from otel_ai import agent_warnings
+
+    agent_warnings.reset()
+    seen: list[tuple[str, Any]] = []
+    tracker = B.BudgetTracker([B.Budget("all", 1.0)], service="svc")
+    with _answering(401, b'{"message": "unauthorized"}', seen) as port:
+        refresher = PrometheusRefresher(tracker, f"prometheus+http://127.0.0.1:{port}", ttl_s=TTL_S, token="t0ken")
+        assert refresher.refresh() is False
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if "budget server" in line]
+    assert "refused the token in OTEL_AI_BUDGET_SERVER_TOKEN (HTTP 401)" in line and "t0ken" not in line
+    assert seen[0][1]["Authorization"] == "Bearer t0ken"
+    assert agent_warnings.counts() == {"budget.server_auth": 1}
 
 
 # --- the setting --------------------------------------------------------------------------------------------
