@@ -43,6 +43,8 @@ KINDS: Final = frozenset({
     "pricing.unknown_model",        # a call whose model has no price: no cost on it
     "budget.server_unreachable",    # OTEL_AI_BUDGET_SERVER did not answer: budgets count locally
     "budget.server_auth",           # the budget server refused (or asked for) the token
+    "budget.prometheus_scope",      # a budget's scope has no label on the cost counter: it counts locally
+    "budget.prometheus_query",      # the Prometheus query API refused the spend query: last reading kept
     "work.missing_method",          # instrument_methods() was given a name the object lacks
     "work.bad_argument",            # conversation() / evaluate() got an argument of the wrong type: ignored
     "instrumentation.version_conflict",  # an installed library outside an instrumentor's range

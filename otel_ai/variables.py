@@ -201,7 +201,10 @@ BUDGETS: Final = Variable(
     "`OTEL_AI_BUDGET_SERVER` is set", fallback="the entry is skipped", parser="otel_ai.budgets:parse_budgets")
 BUDGET_SERVER: Final = Variable(
     "OTEL_AI_BUDGET_SERVER", "structured", "URL of an `otel-ai serve` API: budgets count the whole fleet's spend "
-    "from its store (refreshed every `OTEL_AI_BUDGET_SERVER_TTL` s; unreachable: one warning, in-process spend)",
+    "from its store (refreshed every `OTEL_AI_BUDGET_SERVER_TTL` s; unreachable: one warning, in-process spend); "
+    "or `prometheus+http(s)://host:9090[/prefix][?metric=…&org_id=…]`: the spend read with PromQL from a "
+    "Prometheus-compatible query API (Prometheus, Thanos, Mimir, VictoriaMetrics) over `otel_ai_client_cost_total`; "
+    "see [docs/budgets.md](docs/budgets.md#fleet-budgets-on-prometheus)",
     fallback="this process's spend only", parser="otel_ai.budgets:parse_budget_config")
 BUDGET_SERVER_TTL: Final = Variable(
     "OTEL_AI_BUDGET_SERVER_TTL", "seconds", "seconds between two reads of the fleet's spend from "

@@ -14,7 +14,9 @@ period's spend has reached the limit.
 Spend is counted per process: each process of a fleet sees its own calls only. With
 `OTEL_AI_BUDGET_SERVER` naming an `otel-ai serve`, `otel_ai.budgets.fleet` refreshes the fleet's
 spend in the background and the tracker adds the local spend since (see `apply_fleet`); the
-call path never waits on the network.
+call path never waits on the network. With `OTEL_AI_BUDGET_SERVER=prometheus+http(s)://…`,
+`otel_ai.budgets.prometheus` does the same with PromQL (`otel_ai.budgets.promql`) over the cost counter
+in a Prometheus-compatible store.
 
 Spend is counted in whole units of 1e-12 USD (`UNITS_PER_USD`), as Python integers: each call's
 cost, the limit and every threshold are rounded to the unit once, then only added and compared, so
@@ -29,7 +31,8 @@ skipped; nothing here raises into the app except `BudgetExceeded` from the gate.
 
 Modules: `config` (the `Budget` spec, spend units, parsing the variables), `periods` (calendar
 periods), `tracker` (spend, thresholds, notices, the gate), `gauges`, `installation` (install and
-uninstall on the recorder's seam), `fleet` (the fleet-wide refresh). This module re-exports their
+uninstall on the recorder's seam), `fleet` (the fleet-wide refresh), `promql` and `prometheus` (the same
+from Prometheus). This module re-exports their
 public names.
 """
 

@@ -19,6 +19,7 @@ from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from otel_ai.budgets.promql import PROMETHEUS_SCHEMES, parse_target
 from otel_ai.privacy.urls import display_url
 from otel_ai.variables import parse_seconds
 
@@ -33,6 +34,7 @@ __all__ = [
     "EACH",
     "PERIODS",
     "PER_VALUE_KEYS",
+    "PROMETHEUS_SCHEMES",
     "SCOPE_KEYS",
     "UNITS_PER_USD",
     "Action",
@@ -133,9 +135,16 @@ def parse_budget_config(env: Mapping[str, str] | None = None) -> tuple[BudgetCon
     server = (env.get(BUDGET_SERVER_VAR) or "").strip() or None
     if server is not None:
         parts = urlsplit(server)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if parts.scheme.lower() in PROMETHEUS_SCHEMES:
+            target, problem = parse_target(server)
+            if target is None:
+                problems.append(f"{BUDGET_SERVER_VAR}={display_url(server)!r}: {problem}; "
+                                "budgets count this process's spend only")
+                server = None
+        elif parts.scheme not in ("http", "https") or not parts.hostname:
             problems.append(f"{BUDGET_SERVER_VAR}={display_url(server)!r} is not an http:// or https:// URL "
-                            "of an otel-ai serve (example: http://127.0.0.1:8200); "
+                            "of an otel-ai serve (example: http://127.0.0.1:8200) nor a prometheus+http:// or "
+                            "prometheus+https:// URL of a Prometheus query API; "
                             "budgets count this process's spend only")
             server = None
         else:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from otel_ai.budgets.config import BudgetConfig, parse_budget_config
+from otel_ai.budgets.config import PROMETHEUS_SCHEMES, BudgetConfig, parse_budget_config
 from otel_ai.budgets.gauges import register_gauges
 from otel_ai.budgets.tracker import BudgetTracker
 from otel_ai.genai import hooks as calls
@@ -30,7 +30,8 @@ def active() -> BudgetTracker | None:
 
 
 def refresher() -> Any:
-    """The running `otel_ai.budgets.fleet.FleetRefresher` (OTEL_AI_BUDGET_SERVER set), or None."""
+    """The running `otel_ai.budgets.fleet.FleetRefresher` (OTEL_AI_BUDGET_SERVER set; a
+    `otel_ai.budgets.prometheus.PrometheusRefresher` for a prometheus+http(s):// one), or None."""
     return _refresher
 
 
@@ -63,7 +64,12 @@ def install(
 
                 if config.token:
                     _remember_secret(config.token)
-                _refresher = FleetRefresher(tracker, config.server, ttl_s=config.ttl_s, token=config.token).start()
+                kind = FleetRefresher
+                if config.server.lower().startswith(PROMETHEUS_SCHEMES):
+                    from otel_ai.budgets.prometheus import PrometheusRefresher
+
+                    kind = PrometheusRefresher
+                _refresher = kind(tracker, config.server, ttl_s=config.ttl_s, token=config.token).start()
             _active = tracker
             return tracker
     except Exception as exc:
