@@ -100,8 +100,8 @@ class AioBedrockInstrumentor(BedrockInstrumentor):
     )
 
     def prepare(self) -> None:
-        from aiobotocore import response
-        from aiobotocore.eventstream import AioEventStream
+        from aiobotocore import response  # type: ignore[import-untyped]
+        from aiobotocore.eventstream import AioEventStream  # type: ignore[import-untyped]
 
         self._event_stream: type = AioEventStream
         self._stream_proxy: type = AioEventStreamProxy
