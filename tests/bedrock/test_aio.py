@@ -113,8 +113,8 @@ async def test_converse_records_what_the_sync_client_records(aio, abr, bedrock_s
                                 additionalModelRequestFields={"top_k": 40})
     assert result["output"]["message"]["content"] == [{"text": DEFAULT_REPLY}]  # untouched
     assert _span(abr).attributes["gen_ai.response.id"] == result["ResponseMetadata"]["RequestId"]
-    attrs = _same_as_sync(abr, bedrock_sim, lambda c: c.converse(modelId=SONNET, messages=MESSAGES, inferenceConfig=config,
-                                                    additionalModelRequestFields={"top_k": 40}))
+    attrs = _same_as_sync(abr, bedrock_sim, lambda c: c.converse(
+        modelId=SONNET, messages=MESSAGES, inferenceConfig=config, additionalModelRequestFields={"top_k": 40}))
     assert attrs["gen_ai.request.model"] == SONNET
     assert (attrs["gen_ai.request.max_tokens"], attrs["gen_ai.request.top_k"]) == (64, 40)
     assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (3, WORDS)
@@ -149,14 +149,16 @@ FAMILIES = [
 
 
 @pytest.mark.parametrize(("model", "body", "reason"), FAMILIES, ids=[f[0].split(".")[0] for f in FAMILIES])
-async def test_invoke_model_reads_each_family_and_the_caller_still_reads_the_body(aio, abr, bedrock_sim, model, body, reason):
+async def test_invoke_model_reads_each_family_and_the_caller_still_reads_the_body(
+        aio, abr, bedrock_sim, model, body, reason):
     result = await aio.invoke_model(modelId=model, body=json.dumps(body))
     answer = result["body"]
     assert isinstance(answer, aiobotocore.response.AioStreamingBody)  # aiobotocore's own class, readable
     data = await answer.read()
     assert DEFAULT_REPLY in json.dumps(json.loads(data))
     assert await answer.read() == b""  # read once, as the original
-    attrs = _same_as_sync(abr, bedrock_sim, lambda c: c.invoke_model(modelId=model, body=json.dumps(body))["body"].read())
+    attrs = _same_as_sync(
+        abr, bedrock_sim, lambda c: c.invoke_model(modelId=model, body=json.dumps(body))["body"].read())
     assert (attrs["gen_ai.request.max_tokens"], attrs["gen_ai.request.temperature"]) == (64, 0.2)
     assert attrs["gen_ai.response.finish_reasons"] == (reason,)
     assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (3, WORDS)
@@ -214,7 +216,8 @@ async def test_invoke_stream_usage_comes_from_the_invocation_metrics(aio, abr, b
     response = await aio.invoke_model_with_response_stream(modelId=model, body=body)
     chunks = [json.loads(e["chunk"]["bytes"]) async for e in response["body"]]
     assert "amazon-bedrock-invocationMetrics" in chunks[-1]
-    attrs = _same_as_sync(abr, bedrock_sim, lambda c: list(c.invoke_model_with_response_stream(modelId=model, body=body)["body"]))
+    attrs = _same_as_sync(
+        abr, bedrock_sim, lambda c: list(c.invoke_model_with_response_stream(modelId=model, body=body)["body"]))
     assert attrs["gen_ai.request.stream"] is True
     assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (3, WORDS)
     assert attrs["gen_ai.response.finish_reasons"]
@@ -486,7 +489,7 @@ print(len(spans.get_finished_spans()))
 def test_the_re_read_body_gives_back_the_same_bytes_in_any_pieces(data, sizes):
     from aiobotocore.response import AioStreamingBody
 
-    from otel_ai.instrumentation.bedrock.aio import _buffered, _Buffered
+    from otel_ai.instrumentation.bedrock.aio import _Buffered, _buffered
 
     async def read_all() -> bytes:
         body = AioStreamingBody(_Buffered(data, None, None), len(data))
