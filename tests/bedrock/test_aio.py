@@ -432,7 +432,7 @@ def test_the_two_instrumentors_are_two_instances():
 
     sync, aio_ = BedrockInstrumentor(), AioBedrockInstrumentor()  # BaseInstrumentor keeps one per class
     assert type(sync) is BedrockInstrumentor and type(aio_) is AioBedrockInstrumentor
-    assert AioBedrockInstrumentor.instruments == ("aiobotocore >= 2.13, < 4",)
+    assert AioBedrockInstrumentor.instruments == ("aiobotocore >= 3.0, < 4",)
     assert "aiobotocore" not in " ".join(BedrockInstrumentor.instruments)
 
 

@@ -78,7 +78,7 @@ class _Buffered:
 
 
 def _buffered(body: Any) -> _Buffered | None:
-    """The `_Buffered` under a body `settle` made (aiobotocore 3 keeps it as `_raw_stream`, 2 wraps it)."""
+    """The `_Buffered` under a body `settle` made (`AioStreamingBody` keeps it as `_raw_stream`, 3.0's wraps it)."""
     for name in ("_raw_stream", "__wrapped__"):
         try:
             raw = getattr(body, name, None)
@@ -94,7 +94,7 @@ class AioBedrockInstrumentor(BedrockInstrumentor):
 
     _instance = None  # BaseInstrumentor keeps one instance per class: not the sync instrumentor's
     provider_library = "aiobotocore"
-    instruments: ClassVar[tuple[str, ...]] = ("aiobotocore >= 2.13, < 4",)
+    instruments: ClassVar[tuple[str, ...]] = ("aiobotocore >= 3.0, < 4",)
     targets: ClassVar[tuple[Target, ...]] = (
         Target("aiobotocore.client", "AioBaseClient", "_make_api_call", Dispatch(), coroutine=True),
     )
@@ -105,7 +105,7 @@ class AioBedrockInstrumentor(BedrockInstrumentor):
 
         self._event_stream: type = AioEventStream
         self._stream_proxy: type = AioEventStreamProxy
-        # aiobotocore 3 has `AioStreamingBody` (aiohttp); 2 has `StreamingBody`, a proxy of the response
+        # recent aiobotocore has `AioStreamingBody` (aiohttp); 3.0 has `StreamingBody`, a proxy of the response
         self._body_class: type = getattr(response, "AioStreamingBody", None) or response.StreamingBody
 
     async def settle(self, result: Any) -> Any:
