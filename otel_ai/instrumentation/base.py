@@ -102,8 +102,8 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """The base of every provider instrumentor; subclasses declare, this class does.
 
     Subclasses set `provider_library`, `instruments` and `targets`, and implement `describe`;
-    they may override `prepare` (resolve library types once), `result` (streams, raw responses)
-    and `sent` (what the client resolves only while sending, such as a per-request API key).
+    they may override `prepare` (resolve library types once), `result` (streams, raw responses), `settle`
+    (an async body to read first) and `sent` (what the client resolves only while sending, such as a key).
     `BaseInstrumentor` is a per-class singleton whose `__init__` runs on every call: state set
     here lives on the class's one instance, and `_uninstrument` needs none of it.
     """
@@ -161,6 +161,11 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         """
         recorder.end(inv, endpoint.response(value, recorder.capture_content, recorder.content_limit))
         return value
+
+    async def settle(self, result: Any) -> Any:
+        """Async targets only, for providers that override it: finish reading what the returned value still
+        holds (a body to await) before `result` records it; returns what the caller gets (same API)."""
+        return result
 
     def sent(self, instance: Any) -> None:
         """The request went out (or failed) and the span has not ended yet; runs on every call, keep it cheap.
@@ -314,6 +319,7 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         # Providers that do nothing once the request is sent pay nothing for the hook.
         sent = self._sent if type(self).sent is not ProviderInstrumentor.sent else None
         named = self._arguments if type(self).arguments is not ProviderInstrumentor.arguments else None
+        settle = self._settle if type(self).settle is not ProviderInstrumentor.settle else None
         native = bool(self.native_scope)
         if target.is_async:
 
@@ -336,6 +342,8 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                     recorder.deactivate(token)
                 if sent is not None:
                     sent(instance)
+                if settle is not None:
+                    result = await settle(recorder, inv, result)
                 return finish(recorder, endpoint, inv, result)
 
             return async_wrapper
@@ -392,6 +400,16 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         return wrapper
 
+    async def _settle(self, recorder: GenAIRecorder, inv: Invocation, result: Any) -> Any:
+        try:
+            return await self.settle(result)
+        except Exception as exc:
+            report(f"{self.provider_library}.response", exc)
+            return result
+        except BaseException as exc:  # cancelled while reading: the call ends with it
+            recorder.fail(inv, exc)
+            raise
+
     def _sent(self, instance: Any) -> None:
         try:
             self.sent(instance)
@@ -422,10 +440,8 @@ class _DeferredCall:
 
     __slots__ = ("_endpoint", "_instance", "_kwargs", "_owner", "_recorder")
 
-    def __init__(
-        self, owner: ProviderInstrumentor, recorder: GenAIRecorder, endpoint: Endpoint, instance: Any,
-        kwargs: dict[str, Any],
-    ) -> None:
+    def __init__(self, owner: ProviderInstrumentor, recorder: GenAIRecorder, endpoint: Endpoint, instance: Any,
+                 kwargs: dict[str, Any]) -> None:
         self._owner = owner
         self._recorder = recorder
         self._endpoint = endpoint
@@ -441,15 +457,8 @@ class _CallContext(_DeferredCall):
 
     __slots__ = ("_cm", "_inv")
 
-    def __init__(
-        self,
-        cm: Any,
-        owner: ProviderInstrumentor,
-        recorder: GenAIRecorder,
-        endpoint: Endpoint,
-        instance: Any,
-        kwargs: dict[str, Any],
-    ) -> None:
+    def __init__(self, cm: Any, owner: ProviderInstrumentor, recorder: GenAIRecorder, endpoint: Endpoint,
+                 instance: Any, kwargs: dict[str, Any]) -> None:
         super().__init__(owner, recorder, endpoint, instance, kwargs)
         self._cm = cm
         self._inv: Invocation | None = None
@@ -521,15 +530,8 @@ class _LazyGenerator(_DeferredCall):
 
     __slots__ = ("__weakref__", "_finisher", "_generator", "_started")
 
-    def __init__(
-        self,
-        generator: Any,
-        owner: ProviderInstrumentor,
-        recorder: GenAIRecorder,
-        endpoint: Endpoint,
-        instance: Any,
-        kwargs: dict[str, Any],
-    ) -> None:
+    def __init__(self, generator: Any, owner: ProviderInstrumentor, recorder: GenAIRecorder, endpoint: Endpoint,
+                 instance: Any, kwargs: dict[str, Any]) -> None:
         super().__init__(owner, recorder, endpoint, instance, kwargs)
         self._generator = generator
         self._started = False

@@ -27,7 +27,7 @@ from otel_ai.instrumentation.bedrock.converse import Converse, request_id
 from otel_ai.instrumentation.bedrock.invoke import InvokeModel
 from otel_ai.privacy.secrets import remember
 
-__all__ = ["BedrockInstrumentor"]
+__all__ = ["BedrockInstrumentor", "Dispatch"]
 
 PROVIDER = "aws.bedrock"
 _SERVICE = "bedrock-runtime"
@@ -50,7 +50,7 @@ def _host_port(url: str) -> tuple[str | None, int | None]:
         return None, None
 
 
-class _Dispatch(Endpoint):
+class Dispatch(Endpoint):
     """The one endpoint of the shared seam: hands each call to its operation's endpoint."""
 
     def request(self, kwargs: dict[str, Any], req: GenAIRequest, capture: bool, limit: int) -> None:
@@ -62,7 +62,7 @@ class BedrockInstrumentor(ProviderInstrumentor):
 
     provider_library = "botocore"
     instruments: ClassVar[tuple[str, ...]] = ("botocore >= 1.34.116, < 2",)
-    targets: ClassVar[tuple[Target, ...]] = (Target("botocore.client", "BaseClient", "_make_api_call", _Dispatch()),)
+    targets: ClassVar[tuple[Target, ...]] = (Target("botocore.client", "BaseClient", "_make_api_call", Dispatch()),)
 
     def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         operation = args[0] if args else kwargs.get("operation_name")
@@ -98,16 +98,21 @@ class BedrockInstrumentor(ProviderInstrumentor):
             if stream is not None and isinstance(stream, self._event_stream):
                 acc = _ENDPOINTS[op].accumulator(capture, limit)
                 acc.request_id = request_id(result)  # type: ignore[attr-defined]
-                result[key] = SyncStreamProxy(stream, recorder, inv, acc)
+                result[key] = self._stream_proxy(stream, recorder, inv, acc)
                 return result
-        chosen = _ENDPOINTS["InvokeModel" if "body" in result else "Converse"]
-        recorder.end(inv, chosen.response(result, capture, limit))
+        recorder.end(inv, self._response(result, capture, limit))
         return result
+
+    def _response(self, result: dict[str, Any], capture: bool, limit: int) -> Any:
+        """A whole answer: `InvokeModel`'s body (read here, and handed back readable) or `Converse`'s document."""
+        chosen = _ENDPOINTS["InvokeModel" if "body" in result else "Converse"]
+        return chosen.response(result, capture, limit)
 
     def prepare(self) -> None:
         from botocore.eventstream import EventStream  # type: ignore[import-untyped]
 
         self._event_stream: type = EventStream
+        self._stream_proxy: type = SyncStreamProxy
 
     @staticmethod
     def _remember_credentials(client: Any) -> None:

@@ -182,15 +182,19 @@ class InvokeModel(Endpoint):
             req.input_messages = [{"role": "user", "parts": [{"type": "text", "content": truncate(prompt, limit)}]}]
 
     def response(self, result: Any, capture: bool, limit: int) -> GenAIResponse:
-        resp = GenAIResponse(response_id=request_id(result))
         body = result.get("body")
         read = getattr(body, "read", None)
         if read is None:
-            return resp
+            return GenAIResponse(response_id=request_id(result))
         data = read()
         from botocore.response import StreamingBody  # type: ignore[import-untyped]
 
         result["body"] = StreamingBody(io.BytesIO(data), len(data))
+        return self.parse(result, data, capture, limit)
+
+    def parse(self, result: Any, data: bytes | None, capture: bool, limit: int) -> GenAIResponse:
+        """The response from the body's bytes (read by the sync or the async client; None: unread)."""
+        resp = GenAIResponse(response_id=request_id(result))
         doc = load(data)
         if isinstance(doc, Mapping):
             reason = _reason(doc)
