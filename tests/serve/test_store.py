@@ -713,7 +713,7 @@ def test_migrations_match_the_schema(store: Store):
 
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-        assert context.get_current_revision() == "0004"
+        assert context.get_current_revision() == "0005"
         diff = [d for d in compare_metadata(context, metadata) if not (
             d[0] == "remove_table" and d[1].name == VERSION_TABLE)]
     assert diff == []
