@@ -21,7 +21,7 @@ function costTable(costs, label) {
 
 // A per-user or per-conversation budget ("*"): each value has the whole limit; its top spenders this period.
 function valueLink(values) {
-  return Object.entries(values).map(([k, v], i) => [i ? ", " : "", `${k} `,
+  return Object.entries(values).flatMap(([k, v], i) => [i ? ", " : "", `${k} `,
     el("a", { href: k === "conversation" ? `/conversations/${encodeURIComponent(v)}` : `/conversations?user=${encodeURIComponent(v)}` }, v)]);
 }
 
