@@ -62,7 +62,7 @@ with OpenAISimulator() as sim:
         ask("last words")
     ask("outside")
 """
-LIMIT = 0.0002  # USD a day per user, and per conversation
+LIMIT = 0.0001  # USD a day per user, and per conversation: alice and conv-a go over it
 BUDGETS = [
     {"name": "per-user", "scope": {"user": "*"}, "limit_usd": LIMIT, "period": "day", "action": "alert"},
     {"name": "per-conversation", "scope": {"conversation": "*"}, "limit_usd": LIMIT, "period": "day",
@@ -176,7 +176,8 @@ def test_per_value_budgets_show_the_top_spenders(served: Any) -> None:
             warn = min(states[name]["warn_at"]) * LIMIT
             assert value["status"] == ("exceeded" if spent >= LIMIT else "warning" if spent >= warn else "ok")
         assert per_value["values"] == len(sums)
-        assert per_value["exceeded"] == sum(s["cost"] >= LIMIT for s in sums.values())
+        assert per_value["exceeded"] == sum(s["cost"] >= LIMIT for s in sums.values()) >= 1
+        assert per_value["top"][0]["status"] == states[name]["status"] == "exceeded"
         assert states[name]["spent_usd"] == pytest.approx(sums[ranked[0]]["cost"])  # the top spender's
     assert len(_api(api, "budgets")["budgets"][0]["per_value"]["top"]) == 3  # all three users (default top 10)
 
@@ -303,6 +304,22 @@ def test_evaluations_per_conversation(tab: Tab, served: Any) -> None:  # noqa: F
     assert _rows(page, "#recent-evaluations tbody tr", "data-name") == ["relevance"]
     assert tab.value("#evaluations-total") == 1
     tab.assert_clean()
+
+
+def test_report_evals_per_conversation(served: Any) -> None:
+    _, db, _ = served
+    run = [str(BIN / "otel-ai"), "report", "evals", "--db", str(db)]
+    rows = subprocess.run([*run, "--format", "csv", "--group-by", "conversation"], capture_output=True, text=True,
+                          timeout=60, check=True).stdout.splitlines()
+    assert rows[0].startswith("evaluation,conversation,evaluations,mean_score,good,")
+    assert [r.split(",")[:5] for r in rows[1:]] == [["relevance", "conv-a", "1", "0.9", "1"],
+                                                   ["relevance", "conv-b", "1", "0.3", "0"]]
+    only = json.loads(subprocess.run([*run, "--format", "json", "--conversation", "conv-b"], capture_output=True,
+                                     text=True, timeout=60, check=True).stdout)
+    assert [(g["model"], g["good"]) for g in only["groups"]] == [("gpt-4o-mini", 0)]
+    table = subprocess.run([*run, "--group-by", "model", "--group-by", "conversation"], capture_output=True,
+                           text=True, timeout=60, check=True).stdout
+    assert "conv-a" in table and "gpt-4o " in table
 
 
 def test_the_conversations_view_behind_a_token(tab: Tab, served: Any) -> None:  # noqa: F811
