@@ -58,13 +58,12 @@ def test_span_events_are_read_and_a_result_sent_both_ways_counts_once(
     from opentelemetry.trace import NonRecordingSpan
 
     tracer = telemetry.providers["tracer_provider"].get_tracer("app")
-    with otel_ai.conversation(id="conv-a", user="alice"):
-        # a call of a provider otel-ai does not instrument, recorded by the app itself on the conventions
-        with tracer.start_as_current_span("chat local-llm", attributes={
-            "gen_ai.operation.name": "chat", "gen_ai.provider.name": "local", "gen_ai.request.model": "local-llm",
-            "gen_ai.conversation.id": "conv-a", "user.id": "alice", "otel_ai.cost.usd": 0.5,
-        }) as own:
-            assert otel_ai.evaluate("toxicity", 0.0, "pass", span=own)  # open: a span event
+    # a call of a provider otel-ai does not instrument, recorded by the app itself on the conventions
+    with otel_ai.conversation(id="conv-a", user="alice"), tracer.start_as_current_span("chat local-llm", attributes={
+        "gen_ai.operation.name": "chat", "gen_ai.provider.name": "local", "gen_ai.request.model": "local-llm",
+        "gen_ai.conversation.id": "conv-a", "user.id": "alice", "otel_ai.cost.usd": 0.5,
+    }) as own:
+        assert otel_ai.evaluate("toxicity", 0.0, "pass", span=own)  # open: a span event
     with otel_ai.conversation(id="conv-b", user="bob"):
         client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
         assert otel_ai.evaluate("relevance", 0.25, explanation="off topic")  # ended: a log record
@@ -104,3 +103,54 @@ def test_span_events_are_read_and_a_result_sent_both_ways_counts_once(
     assert rows[("toxicity", "conv-a")]["cost_per_good_answer_usd"] == pytest.approx(0.5)
     only_b = store.evaluation_summary(conversation="conv-b")
     assert [(g["name"], g["model"], g["evaluations"]) for g in only_b["groups"]] == [("relevance", "gpt-4o", 1)]
+
+
+def test_revision_0005_copies_the_stored_evaluation_log_records(store_url: str, client: Any, telemetry: Any) -> None:
+    """A store at 0004 holding the agent's calls and evaluation log records lists them after the upgrade, and
+    retention removes them with the rest."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from otel_ai.serve.store import open_store
+    from otel_ai.serve.store.database import _MIGRATIONS, create_store_engine
+    from otel_ai.serve.store.evaluation_rows import EVENT
+
+    for score in (0.9, 0.1):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        assert otel_ai.evaluate("relevance", score)
+    assert otel_ai.evaluate("relevance", 0.5, response_id="resp-unknown")  # linked to no span
+    logs = [item for item in telemetry.logs() if item.log_record.event_name == EVENT]
+    assert len(logs) == 3
+
+    engine = create_store_engine(store_url)
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    try:
+        with engine.connect() as connection, connection.begin():
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0004")
+    finally:
+        engine.dispose()
+    # written by a 0004 server: the rows only (ingest of this code would fill the new table too)
+    from otel_ai.serve.store.convert import log_rows
+
+    rows = list(log_rows(encode_logs(logs)).logs.values())
+    engine = create_store_engine(store_url)
+    try:
+        with engine.begin() as connection:
+            columns = ", ".join(rows[0])
+            connection.execute(text(f"INSERT INTO logs ({columns}) VALUES ({', '.join(':' + k for k in rows[0])})"),
+                               rows)
+    finally:
+        engine.dispose()
+    with open_store(store_url) as store:
+        store.ingest_traces(encode_spans(telemetry.spans()))
+        page = store.evaluations()
+        assert sorted(i["score"] for i in page["items"]) == [0.1, 0.5, 0.9]
+        assert {i["source"] for i in page["items"]} == {"log"}
+        assert sum(i["model"] == "gpt-4o-mini" for i in page["items"]) == 2
+        store.ingest_logs(encode_logs(logs))  # the same records again: nothing new
+        assert store.evaluations()["total"] == 3
+        deleted = store.delete_before(max(i["time_ns"] for i in page["items"]) + 1)
+        assert deleted["evaluations"] == 3 and store.evaluations()["total"] == 0

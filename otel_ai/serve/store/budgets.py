@@ -108,10 +108,13 @@ def _raw_spend(store: Store, since: datetime, until: datetime | None, scope: Map
     """A user or conversation scope, from genai_calls; `"*"`: the spend of the value that spent most."""
     if any(v == "*" for k, v in scope.items() if k in _RAW_SCOPES):
         top = top_spenders(store, since, until, scope=scope, limit=1)["items"]
-        return {"spent_usd": top[0]["spent_usd"], "calls": top[0]["calls"]} if top else {"spent_usd": 0.0, "calls": 0}
+        if not top:
+            return {"spent_usd": 0.0, "calls": 0}
+        return {"spent_usd": top[0]["spent_usd"], "calls": top[0]["calls"]}
     table = schema.genai_calls
     where, _ = _raw_where(table, since, until, scope)
-    query = select(func.coalesce(func.sum(table.c.cost_usd), 0.0).label("cost"), func.count().label("calls")).where(*where)
+    cost = func.coalesce(func.sum(table.c.cost_usd), 0.0)
+    query = select(cost.label("cost"), func.count().label("calls")).where(*where)
     with store._read() as connection:
         row = connection.execute(query).mappings().first()
     return {"spent_usd": float(row["cost"]) if row else 0.0, "calls": int(row["calls"]) if row else 0}

@@ -79,15 +79,17 @@ def evaluations(
     """A page of evaluations, newest first: `items`, `total`, `limit`, `offset`, `has_more`."""
     limit = max(1, min(int(limit), 1000))
     offset = max(0, min(int(offset), _MAX_OFFSET))
-    filters = {"name": name, "model": model, "task_type": task_type, "conversation": conversation,
-               "since": since, "until": until}
     evals = schema.evaluations
-    page = (_query(_columns(), **filters).order_by(evals.c.time_ns.desc(), evals.c.evaluation_id)
-            .limit(limit).offset(offset))
+
+    def query(columns: Sequence[Any]) -> Any:
+        return _query(columns, name=name, model=model, task_type=task_type, conversation=conversation,
+                      since=since, until=until)
+
+    page = query(_columns()).order_by(evals.c.time_ns.desc(), evals.c.evaluation_id).limit(limit).offset(offset)
     with store._read() as connection:
         items = [_item(row) for row in connection.execute(page).mappings()]
         total = int(connection.execute(select(func.count()).select_from(
-            _query([evals.c.evaluation_id], **filters).subquery())).scalar() or 0)
+            query([evals.c.evaluation_id]).subquery())).scalar() or 0)
     return {"items": items, "total": total, "limit": limit, "offset": offset, "has_more": offset + limit < total}
 
 
