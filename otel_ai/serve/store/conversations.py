@@ -75,7 +75,7 @@ def _order(table: Any, sort: str) -> Any:
     if sort == "tokens":
         return func.sum(c.input_tokens + c.output_tokens)
     if sort == "latency":
-        return func.sum(c.duration_ns) / func.count()
+        return func.sum(c.duration_ns) * 1.0 / func.count()
     if sort == "recent":
         return func.max(c.start_ns + c.duration_ns)
     raise ValueError(f"unknown sort {sort!r}; known: {', '.join(SORTS)}")
