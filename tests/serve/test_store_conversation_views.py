@@ -146,3 +146,21 @@ def test_the_evaluation_row_of_any_attributes(attributes: dict[str, Any], trace_
     response_id = attributes.get("gen_ai.response.id")
     tied = bool(trace_id and span_id) or (isinstance(response_id, str) and bool(response_id))
     assert (other["evaluation_id"] == row["evaluation_id"]) == tied
+
+
+def test_a_conversation_id_with_slashes_and_spaces_has_its_page(store: Store) -> None:
+    from urllib.parse import quote
+
+    from fastapi.testclient import TestClient
+
+    from otel_ai.serve.api import create_app
+
+    odd = "team/7 ü?x=1#y"
+    item = call(start=BASE)
+    item["span"].attributes.extend(_kvs({"gen_ai.conversation.id": odd}))
+    store.ingest_traces(synthetic_request([item]))
+    with TestClient(create_app(store, budgets=([], [], None)), base_url="http://127.0.0.1") as http:
+        answer = http.get("/api/v1/conversations/" + quote(odd, safe=""))
+        assert answer.status_code == 200 and answer.json()["conversation_id"] == odd
+        assert http.get("/conversations/" + quote(odd, safe="")).headers["content-type"].startswith("text/html")
+        assert http.get("/api/v1/conversations/" + quote("team/other", safe="")).status_code == 404

@@ -48,7 +48,7 @@ def conversations(
 
 
 @router.get(
-    "/conversations/{conversation_id}", response_model=ConversationDetail,
+    "/conversations/{conversation_id:path}", response_model=ConversationDetail,
     responses={404: {"model": Problem, "description": "no call of this conversation is stored"}, **RESPONSES_422},
 )
 def conversation(
