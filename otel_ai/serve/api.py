@@ -73,7 +73,8 @@ __all__ = [
 
 # The web dashboard: static files (no CDN; Chart.js vendored) and one HTML shell for every page.
 WEB_DIR: Final = Path(__file__).parent / "web"
-PAGES: Final = ("/", "/traces", "/traces/{trace_id}", "/costs", "/errors", "/evaluations")
+PAGES: Final = ("/", "/traces", "/traces/{trace_id}", "/costs", "/errors", "/evaluations", "/conversations",
+                 "/conversations/{conversation_id:path}")
 
 
 def create_app(

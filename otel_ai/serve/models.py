@@ -314,9 +314,29 @@ class Problem(_Model):
     detail: str
 
 
+class BudgetValue(_Model):
+    """One value of a per-user or per-conversation (`"*"`) budget: its own spend against the limit."""
+
+    values: dict[str, str] = Field(description="the value of each `*` key, e.g. {\"user\": \"u-42\"}")
+    spent_usd: Usd
+    calls: int
+    fraction: float = Field(description="spent_usd / limit_usd")
+    status: Literal["ok", "warning", "exceeded"]
+
+
+class BudgetValues(_Model):
+    """The top spenders of a `"*"` budget this period: each value has the whole limit to itself."""
+
+    top: list[BudgetValue] = Field(description="the values that spent most, highest first")
+    values: int = Field(description="values that made a call this period")
+    exceeded: int = Field(description="values at or over the limit")
+
+
 class BudgetState(_Model):
     name: str
-    scope: dict[str, str] = Field(description="what the budget counts: any of provider, model, task_type, service")
+    scope: dict[str, str] = Field(
+        description="what the budget counts: any of provider, model, task_type, service, user, conversation "
+                    "('*': each value on its own)")
     period: str = Field(description="day, week (ISO, Monday first) or month, in `timezone`")
     timezone: str
     period_start: datetime
@@ -329,6 +349,8 @@ class BudgetState(_Model):
     status: Literal["ok", "warning", "exceeded"] = Field(
         description="exceeded: the limit is reached; warning: a warn_at threshold is")
     action: Literal["alert", "block"]
+    per_value: BudgetValues | None = Field(
+        default=None, description="a `*` scope's top spenders (spent_usd above is the top one's); else null")
 
 
 class Budgets(_Model):
@@ -435,6 +457,10 @@ class Evaluation(_Model):
     model: str | None = Field(description="the evaluated call's request model")
     task_type: str | None
     cost_usd: float | None = Field(description="the evaluated call's cost")
+    conversation_id: str | None = Field(
+        default=None, description="the evaluated call's gen_ai.conversation.id, else the evaluation's own")
+    user: str | None = Field(default=None, description="the evaluated call's user.id (or user.hash)")
+    source: str = Field(default="log", description="how it arrived: span_event or log (the first of both kept)")
 
 
 class EvaluationPage(_Model):
@@ -447,8 +473,9 @@ class EvaluationPage(_Model):
 
 class EvaluationGroup(_Model):
     name: str
-    model: str | None
+    model: str | None = Field(description="null when not grouped by model, or the call had none")
     task_type: str | None
+    conversation_id: str | None = Field(default=None, description="set when grouped by conversation")
     evaluations: int
     mean_score: float | None = Field(description="over the evaluations with a score")
     good: int = Field(description="score >= threshold, or a label in good_labels")
@@ -459,4 +486,5 @@ class EvaluationGroup(_Model):
 class EvaluationSummary(_Model):
     threshold: float
     good_labels: list[str]
+    group_by: list[str] = Field(default=["name", "model", "task_type"], description="the group keys, in order")
     groups: list[EvaluationGroup]

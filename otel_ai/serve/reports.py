@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 from otel_ai.serve.models import (
     Budgets,
     BudgetState,
+    BudgetValue,
+    BudgetValues,
     CostGroup,
     Costs,
     CostTotals,
@@ -179,11 +181,12 @@ def load_budgets(env: Mapping[str, str] | None = None) -> tuple[list["Budget"], 
 
 def budgets_report(
     store: "Store", budgets: Iterable["Budget"], now: datetime | None = None, *,
-    problems: Iterable[str] = (), source: str | None = None,
+    problems: Iterable[str] = (), source: str | None = None, top_values: int = 10,
 ) -> Budgets:
-    """Each budget's current period, fleet spend (every service in the store) and status."""
+    """Each budget's current period, fleet spend (every service in the store) and status; a per-user or
+    per-conversation (`"*"`) budget also its `top_values` top spenders, each against the whole limit."""
     from otel_ai.budgets import period_bounds
-    from otel_ai.serve.store.budgets import spend
+    from otel_ai.serve.store.budgets import spend, top_spenders
 
     current = now if now is not None else datetime.now(timezone.utc)
     states = []
@@ -192,13 +195,24 @@ def budgets_report(
         found = spend(store, start, scope=budget.scope)
         fraction = found["spent_usd"] / budget.limit_usd
         warn = min((w for w in budget.warn_at), default=1.0)
-        status: Literal["ok", "warning", "exceeded"] = (
-            "exceeded" if fraction >= 1.0 else "warning" if fraction >= warn else "ok")
+
+        def status_of(part: float, warn: float = warn) -> Literal["ok", "warning", "exceeded"]:
+            return "exceeded" if part >= 1.0 else "warning" if part >= warn else "ok"
+
+        status = status_of(fraction)
+        per_value = None
+        if "*" in budget.scope.values():
+            top = top_spenders(store, start, scope=budget.scope, limit=top_values, at_least=budget.limit_usd)
+            per_value = BudgetValues(
+                top=[BudgetValue(values=item["values"], spent_usd=item["spent_usd"], calls=item["calls"],
+                                 fraction=item["spent_usd"] / budget.limit_usd,
+                                 status=status_of(item["spent_usd"] / budget.limit_usd)) for item in top["items"]],
+                values=top["values"], exceeded=top["at_least"] or 0)
         states.append(BudgetState(
             name=budget.name, scope=dict(budget.scope), period=budget.period, timezone=budget.timezone,
             period_start=start, period_end=end, limit_usd=budget.limit_usd, spent_usd=found["spent_usd"],
             calls=found["calls"], fraction=fraction, warn_at=sorted(budget.warn_at), status=status,
-            action=budget.action,
+            action=budget.action, per_value=per_value,
         ))
     return Budgets(now=current, budgets=states, source=source, problems=list(problems))
 

@@ -807,6 +807,11 @@ def test_openapi_describes_every_endpoint_with_its_response_model(api: TestClien
     assert {p["name"] for p in paths["/api/v1/export"]["get"]["parameters"]} >= {
         "format", "since", "until", "service", "model", "status",
     }
+    params = {path: {p["name"] for p in paths[path]["get"].get("parameters", [])} for path in paths}
+    assert {"conversation", "group_by"} <= params["/api/v1/evaluations/summary"]
+    assert "conversation" in params["/api/v1/evaluations"] and "top" in params["/api/v1/budgets"]
+    assert "sort" in params["/api/v1/conversations"] and "sort" in params["/api/v1/users"]
+    assert "per_value" in schema["components"]["schemas"]["BudgetState"]["properties"]
     # no Swagger UI / ReDoc page: they load from a CDN and run inline script (see docs/local.md, Security)
     assert api.get("/docs").status_code == 404 and api.get("/redoc").status_code == 404
 

@@ -600,7 +600,8 @@ def test_retention_deletes_old_data_and_keeps_the_sums_exact(open_stores: Any):
     assert store.summary()["p95_duration_ms"] == pytest.approx(durations[math.ceil(0.95 * len(durations)) - 1],
                                                                 rel=0.05)
     assert store.traces(since=at(0), limit=1000)["total"] == len(kept)
-    assert store.enforce_limits(now=now)["deleted"] == {"genai_calls": 0, "spans": 0, "logs": 0, "traces": 0}
+    assert store.enforce_limits(now=now)["deleted"] == {"genai_calls": 0, "spans": 0, "logs": 0, "evaluations": 0,
+                                                         "traces": 0}
     # the next runs cut inside hours and days already cut: still exact
     for later in (now + timedelta(hours=3, minutes=17), now + timedelta(days=1, hours=5, seconds=3)):
         store.enforce_limits(now=later)
@@ -713,7 +714,7 @@ def test_migrations_match_the_schema(store: Store):
 
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-        assert context.get_current_revision() == "0004"
+        assert context.get_current_revision() == "0005"
         diff = [d for d in compare_metadata(context, metadata) if not (
             d[0] == "remove_table" and d[1].name == VERSION_TABLE)]
     assert diff == []

@@ -35,7 +35,7 @@ from tests.serve.test_api import Dataset, build_dataset_with_default_settings
 
 CHROMIUM = os.environ.get("OTEL_AI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-PAGES = ("/", "/traces", "/costs", "/errors", "/evaluations")
+PAGES = ("/", "/traces", "/costs", "/errors", "/evaluations", "/conversations")
 
 
 def _missing(message: str) -> None:

@@ -27,11 +27,16 @@ __all__ = ["router"]
 router = APIRouter(prefix=API_PREFIX, tags=["budgets"])
 
 
-@router.get("/budgets", response_model=Budgets)
-def budget_status(store: StoreDep, budgets: BudgetsDep) -> Budgets:
-    """Budgets declared in OTEL_AI_SERVE_BUDGETS (else OTEL_AI_BUDGETS), with the fleet's spend this period."""
+@router.get("/budgets", response_model=Budgets, responses=RESPONSES_422)
+def budget_status(
+    store: StoreDep, budgets: BudgetsDep,
+    top: Annotated[int, Query(ge=1, le=100, description="top spenders listed per `*` (per user or conversation) "
+                                                       "budget")] = 10,
+) -> Budgets:
+    """Budgets declared in OTEL_AI_SERVE_BUDGETS (else OTEL_AI_BUDGETS), with the fleet's spend this period;
+    a per-user or per-conversation budget (`"*"`) with its top spenders, each against the limit."""
     declared, problems, source = budgets
-    return budgets_report(store, declared, problems=problems, source=source)
+    return budgets_report(store, declared, problems=problems, source=source, top_values=top)
 
 
 @router.get("/budgets/spend", response_model=BudgetSpend, responses=RESPONSES_422)

@@ -1,7 +1,7 @@
 """`/api/v1/conversations` (conversations with their totals), `/api/v1/conversations/{id}` (its turns in
 order) and `/api/v1/users` (spend and calls per user)."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
@@ -22,6 +22,9 @@ from otel_ai.serve.routers.deps import (
 __all__ = ["router"]
 
 router = APIRouter(prefix=API_PREFIX, tags=["conversations"])
+Sort = Literal["recent", "cost", "calls", "errors", "tokens", "latency"]  # store/conversations.py SORTS
+_SORT_HELP = ("highest first: recent (last activity), cost, calls, errors, tokens (input + output) or latency "
+              "(mean)")
 
 
 @router.get("/conversations", response_model=ConversationPage, responses=RESPONSES_422)
@@ -34,17 +37,18 @@ def conversations(
     until: Annotated[str | None, until_q] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="conversations to skip")] = 0,
+    sort: Annotated[Sort, Query(description=_SORT_HELP)] = "recent",
 ) -> ConversationPage:
     """Conversations (`gen_ai.conversation.id`), the most recently active first; the totals count the calls
     in the window only."""
     lo, hi = to_range(since, until)
     page = store.conversations(user=text(user), service=text(service), since=lo, until=hi, limit=limit,
-                               offset=offset)
+                               offset=offset, sort=sort)
     return ConversationPage.model_validate(page)
 
 
 @router.get(
-    "/conversations/{conversation_id}", response_model=ConversationDetail,
+    "/conversations/{conversation_id:path}", response_model=ConversationDetail,
     responses={404: {"model": Problem, "description": "no call of this conversation is stored"}, **RESPONSES_422},
 )
 def conversation(
@@ -67,8 +71,9 @@ def users(
     until: Annotated[str | None, until_q] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="users to skip")] = 0,
+    sort: Annotated[Sort, Query(description=_SORT_HELP + "; default cost")] = "cost",
 ) -> UserPage:
     """Users (`user.id`, or `user.hash`), the highest spend first, with their calls and conversations."""
     lo, hi = to_range(since, until)
     return UserPage.model_validate(store.users(service=text(service), since=lo, until=hi, limit=limit,
-                                               offset=offset))
+                                               offset=offset, sort=sort))

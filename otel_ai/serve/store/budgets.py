@@ -24,7 +24,7 @@ from otel_ai.serve.store.queries import ns_range
 if TYPE_CHECKING:
     from otel_ai.serve.store import Store
 
-__all__ = ["SCOPE_COLUMNS", "spend"]
+__all__ = ["SCOPE_COLUMNS", "spend", "top_spenders"]
 
 SCOPE_COLUMNS = ("provider", "model", "task_type", "service")
 
@@ -60,23 +60,61 @@ def spend(
 _RAW_SCOPES = {"user": "user_id", "conversation": "conversation_id"}
 
 
-def _raw_spend(store: Store, since: datetime, until: datetime | None, scope: Mapping[str, str]) -> dict[str, Any]:
-    """A user or conversation scope, from genai_calls; `"*"`: the spend of the value that spent most."""
-    table = schema.genai_calls
+def _raw_where(table: Table, since: datetime, until: datetime | None,
+               scope: Mapping[str, str]) -> tuple[list[ColumnElement[bool]], list[Any]]:
+    """The filter of a user/conversation scope, and the columns of its `"*"` keys (each value on its own)."""
     where = [*ns_range(table.c.start_ns, to_ns(since), to_ns(until)),
              *_scope_filter(table, {k: v for k, v in scope.items() if k not in _RAW_SCOPES})]
-    each = None
+    each = []
     for key, column in _RAW_SCOPES.items():
         value = scope.get(key)
         if value == "*":
-            each = table.c[column]
-            where.append(each != "")
+            each.append(table.c[column])
+            where.append(table.c[column] != "")
         elif value is not None:
             where.append(table.c[column] == value)
-    cost, calls = func.coalesce(func.sum(table.c.cost_usd), 0.0), func.count()
-    query = select(cost.label("cost"), calls.label("calls")).where(*where)
-    if each is not None:
-        query = query.group_by(each).order_by(cost.desc()).limit(1)
+    return where, each
+
+
+def top_spenders(
+    store: Store, since: datetime, until: datetime | None = None, *, scope: Mapping[str, str], limit: int = 10,
+    at_least: float | None = None,
+) -> dict[str, Any]:
+    """For a scope with a `"*"` (per user, per conversation): the values that spent most over [since, until).
+
+    `{"items": [{"values": {"user": "u1"}, "spent_usd", "calls"}...], "values": n, "at_least": m}`: `values`
+    counts the values that spent anything, `at_least` those that spent `at_least` USD or more (None if not
+    asked). The keys without `"*"` filter as in `spend`. Raises ValueError without a `"*"`."""
+    table = schema.genai_calls
+    where, each = _raw_where(table, since, until, scope)
+    if not each:
+        raise ValueError("top_spenders needs a scope with user or conversation '*'")
+    cost = func.coalesce(func.sum(table.c.cost_usd), 0.0)
+    keys = [k for k in _RAW_SCOPES if scope.get(k) == "*"]
+    grouped = select(*each, cost.label("cost"), func.count().label("calls")).where(*where).group_by(*each)
+    query = grouped.order_by(cost.desc(), *each).limit(max(1, min(int(limit), 1000)))
+    counted = grouped.subquery()
+    with store._read() as connection:
+        rows = connection.execute(query).all()
+        values = int(connection.execute(select(func.count()).select_from(counted)).scalar() or 0)
+        over = None if at_least is None else int(connection.execute(
+            select(func.count()).select_from(counted).where(counted.c.cost >= at_least)).scalar() or 0)
+    items = [{"values": dict(zip(keys, row[:len(keys)], strict=True)), "spent_usd": float(row[len(keys)]),
+              "calls": int(row[len(keys) + 1])} for row in rows]
+    return {"items": items, "values": values, "at_least": over}
+
+
+def _raw_spend(store: Store, since: datetime, until: datetime | None, scope: Mapping[str, str]) -> dict[str, Any]:
+    """A user or conversation scope, from genai_calls; `"*"`: the spend of the value that spent most."""
+    if any(v == "*" for k, v in scope.items() if k in _RAW_SCOPES):
+        top = top_spenders(store, since, until, scope=scope, limit=1)["items"]
+        if not top:
+            return {"spent_usd": 0.0, "calls": 0}
+        return {"spent_usd": top[0]["spent_usd"], "calls": top[0]["calls"]}
+    table = schema.genai_calls
+    where, _ = _raw_where(table, since, until, scope)
+    cost = func.coalesce(func.sum(table.c.cost_usd), 0.0)
+    query = select(cost.label("cost"), func.count().label("calls")).where(*where)
     with store._read() as connection:
         row = connection.execute(query).mappings().first()
     return {"spent_usd": float(row["cost"]) if row else 0.0, "calls": int(row["calls"]) if row else 0}

@@ -20,7 +20,7 @@ from otel_ai.serve.store.queries import ns_range, unpriced
 if TYPE_CHECKING:
     from otel_ai.serve.store.store import Store
 
-__all__ = ["COUNT_CAP", "conversation", "conversations", "users"]
+__all__ = ["COUNT_CAP", "SORTS", "conversation", "conversations", "users"]
 
 COUNT_CAP = 1_000  # totals past this say "1,000+" (a count over every conversation would read every call)
 _MAX_OFFSET = 2**62
@@ -60,6 +60,27 @@ def _totals(row: Any) -> dict[str, Any]:
     }
 
 
+# What a list can be sorted by, highest first (the dashboard's column headers): SQL over genai_calls rows.
+SORTS = ("recent", "cost", "calls", "errors", "tokens", "latency")
+
+
+def _order(table: Any, sort: str) -> Any:
+    c = table.c
+    if sort == "cost":
+        return func.coalesce(func.sum(c.cost_usd), 0.0)
+    if sort == "calls":
+        return func.count()
+    if sort == "errors":
+        return func.sum(case((c.outcome == "error", 1), else_=0))
+    if sort == "tokens":
+        return func.sum(c.input_tokens + c.output_tokens)
+    if sort == "latency":
+        return func.sum(c.duration_ns) * 1.0 / func.count()
+    if sort == "recent":
+        return func.max(c.start_ns + c.duration_ns)
+    raise ValueError(f"unknown sort {sort!r}; known: {', '.join(SORTS)}")
+
+
 def _page(limit: int, offset: int) -> tuple[int, int]:
     return max(1, min(int(limit), 1000)), max(0, min(int(offset), _MAX_OFFSET))
 
@@ -76,9 +97,10 @@ def _filters(table: Any, *, service: str | None, user: str | None, since: dateti
 
 def conversations(
     store: Store, *, user: str | None = None, service: str | None = None, since: datetime | None = None,
-    until: datetime | None = None, limit: int = 50, offset: int = 0,
+    until: datetime | None = None, limit: int = 50, offset: int = 0, sort: str = "recent",
 ) -> dict[str, Any]:
-    """A page of conversations, the most recently active first, each with its totals and users.
+    """A page of conversations, the most recently active first (or the highest `sort`: SORTS), each with its
+    totals and users.
 
     `since`/`until` bound the calls counted (a conversation shows only its calls in the window)."""
     limit, offset = _page(limit, offset)
@@ -87,7 +109,7 @@ def conversations(
     query = (select(table.c.conversation_id, *_measures(table), func.count(func.distinct(table.c.user_id))
                     .label("user_count"), func.max(table.c.user_id).label("a_user"))
              .where(*where).group_by(table.c.conversation_id)
-             .order_by(func.max(table.c.start_ns + table.c.duration_ns).desc(), table.c.conversation_id)
+             .order_by(_order(table, sort).desc(), table.c.conversation_id)
              .limit(limit + 1).offset(offset))
     with store._read() as connection:
         rows = connection.execute(query).mappings().all()
@@ -142,16 +164,17 @@ def conversation(store: Store, conversation_id: str, *, limit: int = 200, offset
 
 def users(
     store: Store, *, service: str | None = None, since: datetime | None = None, until: datetime | None = None,
-    limit: int = 50, offset: int = 0,
+    limit: int = 50, offset: int = 0, sort: str = "cost",
 ) -> dict[str, Any]:
-    """A page of users, the highest spend first: calls, cost, tokens, errors, latency and conversations."""
+    """A page of users, the highest spend first (or the highest `sort`: SORTS): calls, cost, tokens, errors,
+    latency and conversations."""
     limit, offset = _page(limit, offset)
     table = schema.genai_calls
     where = [table.c.user_id != "", *_filters(table, service=service, user=None, since=since, until=until)]
     conversations_count = func.count(func.distinct(case((table.c.conversation_id != "", table.c.conversation_id))))
     query = (select(table.c.user_id, *_measures(table), conversations_count.label("conversations"))
              .where(*where).group_by(table.c.user_id)
-             .order_by(func.coalesce(func.sum(table.c.cost_usd), 0.0).desc(), table.c.user_id)
+             .order_by(_order(table, sort).desc(), table.c.user_id)
              .limit(limit + 1).offset(offset))
     with store._read() as connection:
         rows = connection.execute(query).mappings().all()

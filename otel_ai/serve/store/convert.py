@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from otel_ai.genai.classify import normalize_code
 from otel_ai.serve.store.aggregates import duration_bucket
+from otel_ai.serve.store.evaluation_rows import EVENT, evaluation_row
 from otel_ai.serve.store.schema import DIMENSION_LENGTH
 
 if TYPE_CHECKING:
@@ -162,6 +163,7 @@ class SpanBatch:
 
     spans: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     genai: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    evaluations: dict[str, dict[str, Any]] = field(default_factory=dict)  # by evaluation_id (span events)
     rejected: int = 0  # spans without a valid trace or span id
     duplicates: int = 0  # spans repeated inside the request
 
@@ -223,6 +225,9 @@ def span_rows(request: ExportTraceServiceRequest) -> SpanBatch:
                     batch.duplicates += 1
                     continue
                 attributes = key_values(span.attributes)
+                events = [{"name": _clean(event.name), "time_ns": int(event.time_unix_nano),
+                           "attributes": key_values(event.attributes)} for event in span.events]
+                _span_evaluations(batch, events, trace_id=trace_id, span_id=span_id, service=service)
                 start_ns = _time(span.start_time_unix_nano)
                 end_ns = _time(span.end_time_unix_nano)
                 status_code = int(span.status.code)
@@ -242,11 +247,7 @@ def span_rows(request: ExportTraceServiceRequest) -> SpanBatch:
                     "status_message": _clean(span.status.message) or None,
                     "trace_state": _clean(span.trace_state) or None,
                     "attributes": dumps(attributes),
-                    "events": dumps([
-                        {"name": _clean(event.name), "time_ns": int(event.time_unix_nano),
-                         "attributes": key_values(event.attributes)}
-                        for event in span.events
-                    ]) if span.events else "[]",
+                    "events": dumps(events) if events else "[]",
                     "links": dumps([
                         {"trace_id": _hex(link.trace_id), "span_id": _hex(link.span_id),
                          "attributes": key_values(link.attributes)}
@@ -265,9 +266,22 @@ def span_rows(request: ExportTraceServiceRequest) -> SpanBatch:
     return batch
 
 
+def _span_evaluations(batch: SpanBatch, events: list[dict[str, Any]], *, trace_id: str, span_id: str,
+                      service: str | None) -> None:
+    for index, event in enumerate(events):
+        if event["name"] != EVENT:
+            continue
+        row = evaluation_row(event["attributes"], time_ns=_time(event["time_ns"]), trace_id=trace_id,
+                             span_id=span_id, service=service, source="span_event",
+                             unique=f"{trace_id}/{span_id}/{index}")
+        if row is not None:
+            batch.evaluations.setdefault(row["evaluation_id"], row)
+
+
 @dataclass
 class LogBatch:
     logs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    evaluations: dict[str, dict[str, Any]] = field(default_factory=dict)  # by evaluation_id
     duplicates: int = 0
 
 
@@ -309,4 +323,10 @@ def log_rows(request: ExportLogsServiceRequest) -> LogBatch:
                     "resource": resource_json,
                     "scope_name": scope_name,
                 }
+                if event_name == EVENT:
+                    row = batch.logs[log_id]
+                    evaluation = evaluation_row(attributes, time_ns=row["time_ns"], trace_id=row["trace_id"],
+                                                span_id=row["span_id"], service=service, source="log", unique=log_id)
+                    if evaluation is not None:
+                        batch.evaluations.setdefault(evaluation["evaluation_id"], evaluation)
     return batch

@@ -144,6 +144,7 @@ def _write_span_batch(store: Store, connection: Connection, batch: SpanBatch) ->
             _insert_new(store, connection, schema.genai_calls, ("trace_id", "span_id"), calls)
             _add_to_rollups(store, connection, calls)
         _upsert_traces(store, connection, [batch.spans[key] for key in sorted(new)], batch.genai)
+    _insert_evaluations(store, connection, batch.evaluations)
     return IngestResult(len(new), batch.duplicates + len(rows) - len(new), batch.rejected)
 
 
@@ -154,7 +155,14 @@ def ingest_logs_detailed(store: Store, request: ExportLogsServiceRequest) -> Ing
     rows = [batch.logs[key] for key in sorted(batch.logs)]
     with store._write() as connection:
         stored = len(_insert_new(store, connection, schema.logs, ("log_id",), rows))
+        _insert_evaluations(store, connection, batch.evaluations)
     return IngestResult(stored, batch.duplicates + len(rows) - stored, 0)
+
+
+def _insert_evaluations(store: Store, connection: Connection, found: Mapping[str, Mapping[str, Any]]) -> None:
+    """Store the evaluations not stored yet: the same one as a span event and a log record counts once."""
+    if found:
+        _insert_new(store, connection, schema.evaluations, ("evaluation_id",), [found[k] for k in sorted(found)])
 
 
 def _insert_new(

@@ -143,6 +143,7 @@ def delete_before(store: Store, cutoff_ns: int, *, keep_rollups: bool = False) -
             ("genai_calls", calls, calls.c.start_ns),
             ("spans", schema.spans, schema.spans.c.start_ns),
             ("logs", schema.logs, schema.logs.c.time_ns),
+            ("evaluations", schema.evaluations, schema.evaluations.c.time_ns),
             ("traces", schema.traces, schema.traces.c.start_ns),
         ):
             deleted[name] = connection.execute(delete(table).where(column < cutoff_ns)).rowcount or 0

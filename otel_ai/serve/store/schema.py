@@ -34,6 +34,7 @@ __all__ = [
     "DIMENSIONS",
     "ERROR_CODE_LENGTH",
     "ROLLUP_KEY",
+    "evaluations",
     "genai_calls",
     "genai_latency_day",
     "genai_latency_hour",
@@ -134,6 +135,29 @@ genai_calls = Table(
     Index("ix_genai_calls_service", "service", "start_ns"),
     Index("ix_genai_calls_conversation", "conversation_id", "start_ns"),
     Index("ix_genai_calls_user", "user_id", "start_ns"),
+)
+
+
+# since 0005: evaluation results (`gen_ai.evaluation.result`), from span events and log records alike,
+# one row per evaluation (evaluation_rows.py: the identity that keeps one sent both ways counted once).
+evaluations = Table(
+    "evaluations",
+    metadata,
+    Column("evaluation_id", String(32), nullable=False),  # digest of the identity
+    Column("time_ns", BigInteger, nullable=False),
+    Column("trace_id", String(32)),  # the evaluated span; NULL when not linked to one
+    Column("span_id", String(16)),
+    Column("name", String(DIMENSION_LENGTH), nullable=False),
+    Column("score", Double),
+    Column("label", String(DIMENSION_LENGTH)),
+    Column("explanation", Text),
+    Column("response_id", String(DIMENSION_LENGTH)),
+    Column("conversation_id", String(DIMENSION_LENGTH), nullable=False),  # the record's own, else ''
+    Column("service", Text),
+    Column("source", String(16), nullable=False),  # span_event | log
+    PrimaryKeyConstraint("evaluation_id", name="pk_evaluations"),
+    Index("ix_evaluations_time_ns", "time_ns"),
+    Index("ix_evaluations_span", "trace_id", "span_id"),
 )
 
 

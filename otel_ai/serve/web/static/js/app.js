@@ -10,6 +10,8 @@ const ROUTES = [
   [/^\/costs\/?$/, "costs", "./costs.js"],
   [/^\/errors\/?$/, "errors", "./errors.js"],
   [/^\/evaluations\/?$/, "evaluations", "./evals.js"],
+  [/^\/conversations\/?$/, "conversations", "./conversations.js"],
+  [/^\/conversations\/(.+)$/, "conversations", "./conversation.js"],
 ];
 
 async function main() {

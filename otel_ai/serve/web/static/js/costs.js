@@ -19,6 +19,32 @@ function costTable(costs, label) {
       el("td", { class: "num cost", dataset: { value: String(costs.total.cost_usd) } }, usd(costs.total.cost_usd)))));
 }
 
+// A per-user or per-conversation budget ("*"): each value has the whole limit; its top spenders this period.
+function valueLink(values) {
+  return Object.entries(values).flatMap(([k, v], i) => [i ? ", " : "", `${k} `,
+    el("a", { href: k === "conversation" ? `/conversations/${encodeURIComponent(v)}` : `/conversations?user=${encodeURIComponent(v)}` }, v)]);
+}
+
+function perValueRow(b) {
+  const badge = { ok: "ok", warning: "warning", exceeded: "error" };
+  const pv = b.per_value;
+  const keys = Object.keys(b.scope).filter((k) => b.scope[k] === "*").join(" and ");
+  const note = el("div", { class: "muted per-value-note" },
+    `Each ${keys} has the whole limit: ${int(pv.values)} this period, ${int(pv.exceeded)} at or over it. Top spenders:`);
+  const rows = pv.top.map((v) => el("tr", { dataset: { value: Object.values(v.values).join(","), status: v.status } },
+    el("td", { class: "who" }, valueLink(v.values)),
+    el("td", { class: "num spent", dataset: { value: String(v.spent_usd) } }, usd(v.spent_usd)),
+    el("td", { class: "num" }, int(v.calls) + " calls"),
+    el("td", { class: "budget-bar-cell" },
+      el("div", { class: `budget-bar ${v.status}` }, el("span", { style: { width: `${Math.min(100, v.fraction * 100)}%` } })),
+      el("div", { class: "muted fraction" }, `${(v.fraction * 100).toFixed(1)}% of ${usd(b.limit_usd)}`)),
+    el("td", {}, el("span", { class: `badge ${badge[v.status]} status` }, v.status))));
+  return el("tr", { class: "per-value", dataset: { perValue: b.name } },
+    el("td", { colspan: "7" }, note, pv.top.length
+      ? el("table", { class: "budget-values", id: `budget-values-${b.name}` }, el("tbody", {}, rows))
+      : el("div", { class: "muted" }, "No calls in this scope this period.")));
+}
+
 // Budgets (OTEL_AI_SERVE_BUDGETS, else OTEL_AI_BUDGETS): the whole fleet's spend this period against each limit.
 function budgetPanel(report) {
   const problems = report.problems.length
@@ -38,7 +64,10 @@ function budgetPanel(report) {
       el("div", { class: `budget-bar ${b.status}` }, el("span", { style: { width: `${Math.min(100, b.fraction * 100)}%` } })),
       el("div", { class: "muted fraction" }, `${(b.fraction * 100).toFixed(1)}%`)),
     el("td", {}, el("span", { class: `badge ${badge[b.status]} status` }, b.status)),
-    el("td", {}, b.action)));
+    el("td", {}, b.action))).flatMap((row, i) => {
+    const b = report.budgets[i];
+    return b.per_value ? [row, perValueRow(b)] : [row];
+  });
   return panel("Budgets",
     el("table", { id: "budgets" },
       el("thead", {}, el("tr", {}, ...["Budget", "Period", "Spent", "Limit", "Used", "Status", "Action"].map(
