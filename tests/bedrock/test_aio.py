@@ -118,7 +118,7 @@ async def test_converse_records_what_the_sync_client_records(aio, abr, bedrock_s
     assert attrs["gen_ai.request.model"] == SONNET
     assert (attrs["gen_ai.request.max_tokens"], attrs["gen_ai.request.top_k"]) == (64, 40)
     assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (3, WORDS)
-    assert attrs["otel_ai.cost.usd"] == pytest.approx((3 * 3.0 + WORDS * 15.0) / 1e6)
+    assert attrs["otel_ai.cost.usd"] == pytest.approx((3 * 3.3 + WORDS * 16.5) / 1e6)  # regional Sonnet 4.5 rates
     assert attrs["server.address"] == "127.0.0.1"
 
 
@@ -132,7 +132,7 @@ async def test_cache_reads_count_as_input_and_are_priced_apart(aio, abr):
     read = result["usage"]["cacheReadInputTokens"]
     assert attrs["gen_ai.usage.input_tokens"] == result["usage"]["inputTokens"] + read == 4
     assert attrs["gen_ai.usage.cache_read.input_tokens"] == read == 1
-    assert attrs["otel_ai.cost.usd"] == pytest.approx((3 * 3.0 + read * 0.3 + WORDS * 15.0) / 1e6)
+    assert attrs["otel_ai.cost.usd"] == pytest.approx((3 * 3.3 + read * 0.33 + WORDS * 16.5) / 1e6)
 
 
 FAMILIES = [
