@@ -88,6 +88,7 @@ def _run_leak_app(receiver: OTLPReceiver) -> subprocess.CompletedProcess[str]:
         "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_CLIENT_RESPONSE": ".*",
         "OTEL_AI_REDACT_PATTERNS": leak_app.CUSTOM_PATTERN,
         "OTEL_AI_CONTENT_MAX_LENGTH": str(CONTENT_LIMIT),
+        "OTEL_AI_METRICS_USER": "true",  # the user ids planted in conversations reach metric labels too
     })
     return subprocess.run(
         [str(BIN / "opentelemetry-instrument"), sys.executable, "tests/support/leak_app.py"],
