@@ -207,18 +207,57 @@ def _client_attributes(session: Any) -> dict[str, AttributeValue]:
     return attributes
 
 
+def _traced_tool(name: Any) -> Unit | None:
+    """The tool unit another instrumentation already opened for this call (the Agents SDK's function span
+    for one of its MCP tools): the current unit, a tool of the same name that is not ours."""
+    unit = current()
+    if (
+        unit is None or unit.kind != "tool" or unit.ended or isinstance(unit.spec, _ToolCall)
+        or unit.name != str(name) or unit.span is not trace.get_current_span()
+    ):
+        return None
+    return unit
+
+
+async def _enrich(unit: Unit, attributes: dict[str, AttributeValue], wrapped: Any, args: Any, kwargs: Any) -> Any:
+    """The call under a tool span that exists already: the MCP attributes go on it, no second span."""
+    try:
+        attributes[MCP_METHOD] = TOOLS_CALL
+        unit.set_attributes(attributes)
+        pending = _PENDING.set(_Pending(unit.span, TOOLS_CALL))
+    except Exception as exc:
+        report("mcp.enrich", exc)
+        return await wrapped(*args, **kwargs)
+    try:
+        result = await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        if _rpc_error(exc) is not None:
+            _fail(unit.span, exc)  # the code; the exception itself is the other instrumentation's to record
+        raise
+    finally:
+        _reset(pending)
+    if _is_error(result):
+        unit.set_attribute(sc.ERROR_TYPE, TOOL_ERROR)
+        unit.span.set_status(Status(StatusCode.ERROR))
+    return result
+
+
 async def _call_tool(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if not _STATE.enabled:
         return await wrapped(*args, **kwargs)
     try:
         name = args[0] if args else kwargs.get("name")
         arguments = args[1] if len(args) > 1 else kwargs.get("arguments")
-        spec = _ToolCall(name, _client_attributes(instance), SpanKind.CLIENT)
-        unit = spec.__enter__()
-        pending = _PENDING.set(_Pending(unit.span, TOOLS_CALL))
+        traced = _traced_tool(name)
+        if traced is None:
+            spec = _ToolCall(name, _client_attributes(instance), SpanKind.CLIENT)
+            unit = spec.__enter__()
+            pending = _PENDING.set(_Pending(unit.span, TOOLS_CALL))
     except Exception as exc:
         report("mcp.call_tool", exc)
         return await wrapped(*args, **kwargs)
+    if traced is not None:
+        return await _enrich(traced, _client_attributes(instance), wrapped, args, kwargs)
     try:
         result = await wrapped(*args, **kwargs)
     except BaseException as exc:

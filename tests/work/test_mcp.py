@@ -8,6 +8,7 @@ against the simulator) rolls up into both.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -200,31 +201,38 @@ async def test_other_requests_get_the_conventions_spans(sim: Any, instrumented: 
     assert not [s.name for s in instrumented.spans() if s.name.startswith("MCP send")]
 
 
-async def test_streamable_http_session(sim: Any, instrumented: Any) -> None:
-    """Over real HTTP: both spans carry the transport's session id, `network.transport` and the server."""
+@contextlib.contextmanager
+def serve_http(server: MCPServer) -> Iterator[str]:
+    """`server` over real streamable HTTP (uvicorn on 127.0.0.1, in a thread); yields its URL."""
     import socket
     import threading
     import time
 
     import uvicorn
 
-    app = _server(sim).streamable_http_app()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    web = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    web = uvicorn.Server(uvicorn.Config(server.streamable_http_app(), host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=web.run, daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + 10
         while not web.started and time.monotonic() < deadline:
             time.sleep(0.02)
-        async with Client(f"http://127.0.0.1:{port}/mcp", mode="legacy") as client:
-            result = await client.call_tool("forecast", {"city": "Paris"})
-        assert not result.is_error
+        yield f"http://127.0.0.1:{port}/mcp"
     finally:
         web.should_exit = True
         thread.join(10)
+
+
+async def test_streamable_http_session(sim: Any, instrumented: Any) -> None:
+    """Over real HTTP: both spans carry the transport's session id, `network.transport` and the server."""
+    with serve_http(_server(sim)) as url:
+        async with Client(url, mode="legacy") as client:
+            result = await client.call_tool("forecast", {"city": "Paris"})
+        assert not result.is_error
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
     client_span, server_span = _pair(instrumented, "tools/call forecast")
     session = client_span.attributes["mcp.session.id"]
     assert session and server_span.attributes["mcp.session.id"] == session
