@@ -226,6 +226,18 @@ def serve_http(server: MCPServer) -> Iterator[str]:
         thread.join(10)
 
 
+async def test_a_request_that_fails_carries_the_json_rpc_code(sim: Any, instrumented: Any) -> None:
+    from mcp.shared.exceptions import MCPError
+
+    async with Client(_catalogue(sim), mode="legacy") as client:
+        with pytest.raises(MCPError) as raised:
+            await client.read_resource("notes://missing")
+    [read] = [s for s in _named(instrumented, "resources/read") if s.kind.name == "CLIENT"]
+    assert read.attributes["error.type"] == read.attributes["rpc.response.status_code"] == str(raised.value.code)
+    assert read.status.status_code.name == "ERROR"
+    assert not read.events  # a JSON-RPC error's message may carry the request: not recorded as an exception
+
+
 async def test_streamable_http_session(sim: Any, instrumented: Any) -> None:
     """Over real HTTP: both spans carry the transport's session id, `network.transport` and the server."""
     with serve_http(_server(sim)) as url:
