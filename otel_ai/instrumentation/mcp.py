@@ -16,9 +16,9 @@ spans); we make that one span per side and add what makes a tool call count in o
   a tool makes roll up into it; our middleware adds `mcp.session.id`, `network.transport` and, with
   content capture on, arguments and result.
 - every span: `mcp.method.name`, `mcp.protocol.version`, `mcp.session.id` and `network.transport`
-  where the transport knows them (streamable HTTP: `tcp`, and the server's address), `error.type` as the
-  conventions say (`tool_error` for a result marked `isError`, the JSON-RPC code for an error answer,
-  the exception's type otherwise). The call itself is never changed.
+  where the transport knows them (streamable HTTP: `tcp` and the server's address; a stdio client:
+  `pipe`), `error.type` as the conventions say (`tool_error` for a result marked `isError`, the JSON-RPC
+  code for an error answer, the exception's type otherwise). The call itself is never changed.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -81,7 +81,7 @@ class _State:
 
 _STATE: Final = _State()
 # Transport facts by `id()` of a client's write stream (the streams take no attributes nor weak refs):
-# its streamable HTTP transport (session id, URL). Removed when the transport closes.
+# its streamable HTTP transport (session id, URL), or "pipe" for stdio. Removed when the transport closes.
 _TRANSPORTS: Final[dict[int, Any]] = {}
 
 
@@ -192,7 +192,9 @@ def _client_attributes(session: Any) -> dict[str, AttributeValue]:
             attributes[MCP_PROTOCOL_VERSION] = version
         stream = getattr(getattr(session, "_dispatcher", None), "_write_stream", None)
         transport = _TRANSPORTS.get(id(stream)) if stream is not None else None
-        if transport is not None:
+        if transport == "pipe":
+            attributes[NETWORK_TRANSPORT] = "pipe"
+        elif transport is not None:
             attributes[NETWORK_TRANSPORT] = "tcp"
             attributes[NETWORK_PROTOCOL] = "http"
             session_id = getattr(transport, "session_id", None)
@@ -344,20 +346,32 @@ def _dispatcher_span(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs:
     return wrapped(*args, **kwargs)
 
 
-def _post_writer(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+async def _post_writer(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Remember which streamable HTTP transport serves a write stream (for the session id and server)."""
-    stream = args[3] if len(args) > 3 else kwargs.get("write_stream")
+    key = id(args[3] if len(args) > 3 else kwargs.get("write_stream"))
+    _TRANSPORTS[key] = instance
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        _TRANSPORTS.pop(key, None)
 
-    async def run() -> Any:
-        key = id(stream)
-        if stream is not None:
-            _TRANSPORTS[key] = instance
+
+def _stdio_client(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return _stdio(wrapped(*args, **kwargs))
+
+
+@contextlib.asynccontextmanager
+async def _stdio(inner: Any) -> AsyncIterator[Any]:
+    """The SDK's stdio transport (a context manager), its write stream marked `pipe`; nothing else changed."""
+    async with inner as streams:
+        key = id(streams[1]) if isinstance(streams, tuple) and len(streams) > 1 else None
+        if key is not None:
+            _TRANSPORTS[key] = "pipe"
         try:
-            return await wrapped(*args, **kwargs)
+            yield streams
         finally:
-            _TRANSPORTS.pop(key, None)
-
-    return run()
+            if key is not None:
+                _TRANSPORTS.pop(key, None)
 
 
 # -- server -----------------------------------------------------------------------------------------
@@ -520,6 +534,9 @@ _TARGETS: Final[dict[str, tuple[tuple[str, str, Any], ...]]] = {
     "mcp.server._otel": (("", "otel_span", _server_span),),
     "mcp.server.lowlevel.server": (("Server", "__init__", _server_init),),
     "mcp.client.streamable_http": (("StreamableHTTPTransport", "post_writer", _post_writer),),
+    # `stdio_client` is imported by name: wrapped where it is defined and where `mcp.Client` reads it
+    "mcp.client.stdio": (("", "stdio_client", _stdio_client),),
+    "mcp.client.client": (("", "stdio_client", _stdio_client),),
 }
 
 

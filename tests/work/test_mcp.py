@@ -307,3 +307,37 @@ class TestContent:
         for span in _pair(instrumented, "tools/call forecast"):
             assert json.loads(span.attributes["gen_ai.tool.call.arguments"]) == {"city": "Paris"}
             assert "Paris: " in span.attributes["gen_ai.tool.call.result"]
+
+
+STDIO_SERVER = """
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer("echo")
+
+
+@server.tool()
+def echo(text: str) -> str:
+    return text
+
+
+server.run("stdio")
+"""
+
+
+async def test_stdio_client_is_a_pipe(tmp_path: Any, instrumented: Any) -> None:
+    """A server in a subprocess over stdio: the client's span says `network.transport` `pipe`."""
+    import sys
+
+    from mcp import StdioServerParameters
+
+    script = tmp_path / "server.py"
+    script.write_text(STDIO_SERVER)
+    params = StdioServerParameters(command=sys.executable, args=[str(script)])
+    async with Client(params, mode="legacy") as client:
+        result = await client.call_tool("echo", {"text": "hi"})
+    assert not result.is_error
+    [span] = _named(instrumented, "tools/call echo")  # the server's spans are in its own process
+    assert span.kind.name == "CLIENT"
+    assert span.attributes["network.transport"] == "pipe"
+    assert span.attributes["jsonrpc.request.id"]
+    assert "mcp.session.id" not in span.attributes
