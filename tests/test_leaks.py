@@ -88,6 +88,7 @@ def _run_leak_app(receiver: OTLPReceiver) -> subprocess.CompletedProcess[str]:
         "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_CLIENT_RESPONSE": ".*",
         "OTEL_AI_REDACT_PATTERNS": leak_app.CUSTOM_PATTERN,
         "OTEL_AI_CONTENT_MAX_LENGTH": str(CONTENT_LIMIT),
+        "OTEL_AI_METRICS_USER": "true",  # the user ids planted in conversations reach metric labels too
     })
     return subprocess.run(
         [str(BIN / "opentelemetry-instrument"), sys.executable, "tests/support/leak_app.py"],
@@ -412,3 +413,24 @@ def test_the_redactor_knows_every_planted_kind() -> None:
         if p.value in out:
             unknown.append(f"{p.kind}: {p.text}")
     assert not unknown, "\n".join(unknown)
+
+
+def test_the_framework_conversation_and_evaluation_places_ran(leak_run: LeakRun) -> None:
+    """The places of issue 19 (tool arguments and results of LangChain, the Agents SDK and MCP; conversation
+    and user ids, on spans, logs and metric labels; evaluation labels and explanations; Realtime content) ran
+    wherever their libraries are installed here, and the user ids reached the metric labels (redacted)."""
+    import importlib.util
+
+    wanted = {
+        "conversation.id", "conversation.id_cut", "conversation.user", "conversation.user_cut", "evaluation.label",
+        "evaluation.explanation",
+    }
+    if all(importlib.util.find_spec(n) is not None for n in ("agents", "mcp", "langchain_core")):
+        wanted |= {"langchain.tool_arguments", "langchain.tool_result", "agents.tool_arguments",
+                   "agents.tool_result", "agents.group_id", "mcp.tool_arguments", "mcp.tool_result"}
+    if importlib.util.find_spec("websockets") is not None:
+        wanted |= {"realtime.session.output", "realtime.session.async.output", "realtime.session.transcript"}
+    assert not wanted & set(leak_run.summary["skipped"]), leak_run.summary["skipped"]
+    assert wanted <= set(leak_run.summary["calls"])
+    labels = [text for where, text in leak_run.fields if where.startswith("metric ") and "'user.id'" in where]
+    assert any("canary-conversation.user " in text and "[REDACTED:" in text for text in labels), labels[:5]

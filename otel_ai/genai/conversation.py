@@ -20,11 +20,12 @@ from opentelemetry.context import create_key, get_value
 
 from otel_ai import variables
 from otel_ai.genai import semconv as sc
+from otel_ai.privacy.cut import cut_key
 
 __all__ = ["KEY", "Conversation", "configure", "current", "user_value"]
 
 KEY: Final = create_key("otel_ai.conversation")
-MAX_LENGTH: Final = 256  # an id longer than this is cut: it is a key, not content
+MAX_LENGTH: Final = 256  # an id longer than this is cut (`cut_key`): it is a key, not content
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +75,12 @@ def user_value(user: str) -> str:
 def make(conversation_id: str | None, user: str | None, exported_user: str | None = None) -> Conversation:
     """A `Conversation` whose `attributes` are the span attributes it adds (cut to `MAX_LENGTH`);
     `exported_user`: a user already in its exported form (inherited from an outer conversation)."""
-    cid = conversation_id[:MAX_LENGTH] if conversation_id is not None else None
-    exported = user_value(user[:MAX_LENGTH]) if user is not None else exported_user
+    # cut without leaving a piece of a secret at the cut (`cut_key`); a hashed user needs no cut
+    cid = cut_key(conversation_id, MAX_LENGTH) if conversation_id is not None else None
+    if user is None:
+        exported = exported_user
+    else:
+        exported = user_value(user[:MAX_LENGTH]) if OPTIONS.hash_user else cut_key(user, MAX_LENGTH)
     attributes: dict[str, str] = {}
     if cid:
         attributes[sc.CONVERSATION_ID] = cid

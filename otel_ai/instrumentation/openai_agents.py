@@ -2,16 +2,16 @@
 
 The SDK has its own tracing, with processors (`agents.tracing.add_trace_processor`). We add one, next to
 the SDK's exporter to OpenAI's platform (never instead of it), that opens a unit of work when the SDK
-starts a trace or span and ends it when the SDK ends it: the trace is `invoke_workflow {name}`, an
-agent span `invoke_agent {agent}`, a function span `execute_tool {tool}` (arguments and result only with
-content capture on), a guardrail span the conventions' `apply_guardrail`, a handoff an event on the
-agent that hands off. The SDK starts and ends each span in the caller's context (as it sets its own
-current span), so ours becomes the current OpenTelemetry context there: the model calls the SDK makes
-through the `openai` client are recorded once, by our OpenAI instrumentation, under the agent, and
-count in its roll-up. A model call that no instrumentation recorded (a model the SDK reaches another
-way, or the OpenAI instrumentation turned off) gets its chat span here, from the usage the SDK reports
-on its `generation` / `response` span. The SDK's group id becomes `gen_ai.conversation.id` when no
-conversation is open.
+starts a trace or span and ends it when the SDK ends it: the trace is `invoke_workflow {name}`, an agent
+span `invoke_agent {agent}`, a function span `execute_tool {tool}` (arguments and result only with
+content capture on), a guardrail span `apply_guardrail` (the open security-guardian proposal's names:
+the conventions have none yet), a handoff an event on the agent that hands off. The SDK starts and ends
+each span in the caller's context (as it sets its own current span), so ours becomes the current
+OpenTelemetry context there: the model calls the SDK makes through the `openai` client are recorded
+once, by our OpenAI instrumentation, under the agent, and count in its roll-up. A model call that no
+instrumentation recorded (a model the SDK reaches another way, or the OpenAI instrumentation turned off)
+gets its chat span here, from the usage the SDK reports on its `generation` / `response` span. The SDK's
+group id becomes `gen_ai.conversation.id` when no conversation is open.
 
 With the SDK's tracing turned off (`set_tracing_disabled`, `OPENAI_AGENTS_DISABLE_TRACING`) the SDK
 calls no processor: the model calls are still recorded, without the units.
@@ -48,9 +48,13 @@ from otel_ai.work.units import UnitOfWork
 __all__ = ["AgentsSpanError", "OTelAIProcessor", "OpenAIAgentsInstrumentor", "processor"]
 
 _INSTRUMENTS: Final = ("openai-agents >= 0.24, < 1",)
+# The guardrail span is not in the GenAI conventions yet (semantic-conventions-genai has no
+# `apply_guardrail`); these are the names of the open security-guardian proposal
+# (open-telemetry/semantic-conventions PR #3233): `apply_guardrail {gen_ai.guardian.name}`, INTERNAL.
 OP_APPLY_GUARDRAIL: Final = "apply_guardrail"
-GUARDRAIL_NAME: Final = "gen_ai.guardrail.name"
-GUARDRAIL_TRIGGERED: Final = "otel_ai.guardrail.triggered"
+GUARDIAN_NAME: Final = "gen_ai.guardian.name"
+SECURITY_TARGET_TYPE: Final = "gen_ai.security.target.type"  # llm_input | llm_output for the SDK's two kinds
+SECURITY_DECISION_TYPE: Final = "gen_ai.security.decision.type"  # allow | deny (a tripwire stops the run)
 HANDOFF_EVENT: Final = "otel_ai.agent.handoff"
 TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
 TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
@@ -274,7 +278,7 @@ class OTelAIProcessor:
 
     def _start_guardrail(self, span: Any, name: str) -> None:
         tracer, _ = telemetry()
-        attributes = {sc.OPERATION: OP_APPLY_GUARDRAIL, GUARDRAIL_NAME: name}
+        attributes = {sc.OPERATION: OP_APPLY_GUARDRAIL, GUARDIAN_NAME: name}
         ours = tracer.start_span(f"{OP_APPLY_GUARDRAIL} {name}", kind=SpanKind.INTERNAL, attributes=attributes)
         token = otel_context.attach(otel_trace.set_span_in_context(ours))
         self._remember(str(span.span_id), _Open(None, ours, token))
@@ -283,7 +287,7 @@ class OTelAIProcessor:
     def _end_guardrail(opened: _Open, data: Any, failure: AgentsSpanError | None) -> None:
         ours = opened.span
         triggered = bool(getattr(data, "triggered", False))
-        ours.set_attribute(GUARDRAIL_TRIGGERED, triggered)
+        ours.set_attribute(SECURITY_DECISION_TYPE, "deny" if triggered else "allow")
         if failure is not None:
             ours.set_attribute(sc.ERROR_TYPE, f"{__name__}.{AgentsSpanError.__qualname__}")
             ours.set_status(Status(StatusCode.ERROR, str(failure)[:512]))
@@ -349,9 +353,38 @@ def _attach() -> None:
             if _STATE.processor is None:
                 _STATE.processor = OTelAIProcessor()
                 add_trace_processor(_STATE.processor)  # type: ignore[arg-type]
+                _wrap_guardrails()
             _STATE.processor.enabled = True
     except Exception as exc:
         report("agents.instrument", exc)
+
+
+def _guardrail_target(target: str) -> Any:
+    """A wrapper for `InputGuardrail.run` / `OutputGuardrail.run`: the SDK's guardrail span does not say
+    which kind it is, the method that runs inside it does (our span is the current one there)."""
+
+    async def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            span = otel_trace.get_current_span()
+            ours = _STATE.processor is not None and _STATE.processor.enabled
+            if ours and span.is_recording() and str(getattr(span, "name", "")).startswith(OP_APPLY_GUARDRAIL):
+                span.set_attribute(SECURITY_TARGET_TYPE, target)
+        except Exception as exc:
+            report("agents.guardrail_target", exc)
+        return await wrapped(*args, **kwargs)
+
+    return wrapper
+
+
+def _wrap_guardrails() -> None:
+    try:
+        import agents.guardrail as guardrails
+
+        for owner, target in ((guardrails.InputGuardrail, "llm_input"), (guardrails.OutputGuardrail, "llm_output")):
+            if not hasattr(vars(owner).get("run"), "__wrapped__"):
+                wrapt.wrap_function_wrapper(owner, "run", _guardrail_target(target))
+    except Exception as exc:
+        report("agents.guardrail_wrap", exc)
 
 
 def processor() -> OTelAIProcessor | None:

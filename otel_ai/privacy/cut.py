@@ -7,9 +7,10 @@ secret matches any more, so the partial token-like run is dropped whole.
 
 from __future__ import annotations
 
+import hashlib
 import string
 
-__all__ = ["TRUNCATED", "truncate"]
+__all__ = ["TRUNCATED", "cut_key", "truncate"]
 
 TRUNCATED = "…[truncated]"
 
@@ -40,6 +41,31 @@ def _in_run(text: str, i: int) -> bool:
     return False
 
 
+def _cut_end(text: str, limit: int) -> int:
+    """Where to cut `text` to at most `limit` characters: before a token-like run the cut would split."""
+    end = limit
+    if end > 0 and _in_run(text, end) and _in_run(text, end - 1):
+        end -= 1
+        while end > 0 and _in_run(text, end - 1):
+            end -= 1
+    return end
+
+
+def cut_key(text: str, limit: int) -> str:
+    """An identifier (a conversation id, a user id) cut to at most `limit` characters, still a key.
+
+    A plain cut inside a secret would leave a piece no pattern matches any more (found by the leak
+    suite: a key across the 256th character of a conversation id). So the split run is dropped, as
+    `truncate` does, and `~` and 16 hex digits of the whole id's SHA-256 end it instead, so that two long
+    ids that differ only after the cut stay two keys (and an id that is one long run is not emptied).
+    """
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    room = max(limit - len(digest) - 1, 0)
+    return text[:_cut_end(text, room)] + "~" + digest
+
+
 def truncate(text: str, limit: int) -> str:
     """`text` cut to `limit` characters; a cut inside a token-like run drops the whole run.
 
@@ -48,9 +74,4 @@ def truncate(text: str, limit: int) -> str:
     """
     if len(text) <= limit:
         return text
-    end = limit
-    if end > 0 and _in_run(text, end) and _in_run(text, end - 1):
-        end -= 1
-        while end > 0 and _in_run(text, end - 1):
-            end -= 1
-    return text[:end] + TRUNCATED
+    return text[:_cut_end(text, limit)] + TRUNCATED

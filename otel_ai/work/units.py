@@ -81,6 +81,9 @@ class UnitOfWork:
     )
     task_type: str | None  # the `otel_ai.task.type` it sets; None: the enclosing unit's
     span_name: str
+    # INTERNAL (in-process work); a subclass whose unit is also a protocol's span (an MCP tool call's
+    # CLIENT or SERVER span) says so here.
+    span_kind: SpanKind = SpanKind.INTERNAL
 
     def __init__(
         self,
@@ -172,7 +175,7 @@ class UnitOfWork:
             conversation = _current_conversation()
             if conversation is not None and conversation.attributes:
                 attributes = {**attributes, **conversation.attributes}
-            span = tracer.start_span(self.span_name, kind=SpanKind.INTERNAL, attributes=attributes)
+            span = tracer.start_span(self.span_name, kind=self.span_kind, attributes=attributes)
             unit = Unit(self, parent, span, str(agent_name) if agent_name is not None else None)
             unit._context = set_value(UNIT_KEY, unit, trace.set_span_in_context(span))
             return unit

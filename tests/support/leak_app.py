@@ -1121,7 +1121,7 @@ PLACES: tuple[Place, ...] = (
 
 # The providers whose places live in their own module (tests/support/leak_<name>.py; see the docstring).
 PROVIDERS: tuple[str, ...] = ("ollama", "anthropic", "mistral", "openai_audio", "bedrock", "bedrock_aio", "cohere",
-                              "frameworks", "realtime", "gemini")
+                              "frameworks", "realtime", "gemini", "conversations")
 
 
 def _provider_module(name: str) -> Any:

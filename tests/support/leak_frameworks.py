@@ -1,8 +1,10 @@
 """Leak-suite places of the agent framework integrations (``PROVIDERS`` name ``frameworks``).
 
 What their telemetry reads: a tool's arguments and its result, on the `execute_tool` units of the
-OpenAI Agents SDK (a function tool the simulator's tool plan calls) and of MCP (a tool called through a
-real client and server in one process, both sides recorded). The Agents SDK's model calls go to an
+OpenAI Agents SDK (a function tool the simulator's tool plan calls), of LangChain (a tool run through
+`invoke`, sync and async) and of MCP (a tool called through a real client and server in one process,
+both sides recorded: the conventions' `tools/call` CLIENT and SERVER spans); and the Agents SDK's group
+id, which becomes the run's `gen_ai.conversation.id`. The Agents SDK's model calls go to an
 OpenAI simulator of this module's own (``start``); the SDK's own export is off (no OPENAI_API_KEY here,
 and the processors replaced by otel-ai's alone). ``leak`` is ``tests/support/leak_app.py``, passed in.
 """
@@ -19,14 +21,14 @@ NAME = "frameworks"
 
 
 def start(stack: contextlib.ExitStack) -> Any | None:
-    if importlib.util.find_spec("agents") is None or importlib.util.find_spec("mcp") is None:
+    if any(importlib.util.find_spec(name) is None for name in ("agents", "mcp", "langchain_core")):
         return None
     from otel_ai.testing.simulator import OpenAISimulator
 
     return stack.enter_context(OpenAISimulator())
 
 
-def _agent_run(ctx: Any, tool_name: str, arguments: dict[str, Any], result: str) -> int:
+def _agent_run(ctx: Any, tool_name: str, arguments: dict[str, Any], result: str, group_id: str | None = None) -> int:
     """One agent run: the model calls the tool with `arguments`, the tool answers `result`; 2 model calls."""
     import openai
     from agents import Agent, FunctionTool, Runner, set_trace_processors
@@ -52,8 +54,31 @@ def _agent_run(ctx: Any, tool_name: str, arguments: dict[str, Any], result: str)
         default_headers={"x-simulator-tool-plan": json.dumps(plan)},
     )
     agent = Agent(name="support", tools=[tool], model=OpenAIResponsesModel(model="gpt-4o-mini", openai_client=client))
-    Runner.run_sync(agent, "look the customer up")
+    if group_id is None:
+        Runner.run_sync(agent, "look the customer up")
+    else:
+        from agents import RunConfig
+
+        Runner.run_sync(agent, "look the customer up", run_config=RunConfig(group_id=group_id))
     return 2
+
+
+def _langchain_call(arguments: dict[str, Any], result: str) -> int:
+    """One LangChain tool run, sync and async: its `execute_tool` unit reads the arguments and the result."""
+    from langchain_core.tools import StructuredTool
+
+    def lookup(**kwargs: Any) -> str:
+        return result
+
+    async def alookup(**kwargs: Any) -> str:
+        return result
+
+    schema = {"type": "object", "properties": {}, "additionalProperties": True}
+    tool = StructuredTool.from_function(func=lookup, coroutine=alookup, name="lookup_customer",
+                                        description="Looks a customer up.", args_schema=schema)
+    tool.invoke(arguments)
+    asyncio.run(tool.ainvoke(arguments))
+    return 0
 
 
 def _mcp_call(arguments: dict[str, Any], result: str) -> int:
@@ -93,7 +118,26 @@ def places(leak: Any) -> tuple[Any, ...]:
     def run_mcp_result(ctx: Any) -> int:
         return _mcp_call({"note": "hi"}, ctx.blob())
 
+    def run_langchain_arguments(ctx: Any) -> int:
+        return _langchain_call(ctx.arguments(), "done")
+
+    def run_langchain_result(ctx: Any) -> int:
+        return _langchain_call({"note": "hi"}, ctx.blob())
+
+    def run_agents_group_id(ctx: Any) -> int:
+        calls = 0
+        for kind in leak.KINDS:
+            group = f"{ctx.canary} {ctx.value('group_id', kind.name).text}"
+            calls += _agent_run(ctx, leak.TOOL, {"id": 7}, "done", group_id=group)
+        return calls
+
     return (
+        Place("langchain.tool_arguments", "LangChain: a tool's arguments (invoke, ainvoke)", structured,
+              run_langchain_arguments, NAME, "gen_ai.tool.call.arguments"),
+        Place("langchain.tool_result", "LangChain: a tool's result (invoke, ainvoke)", text, run_langchain_result,
+              NAME, "gen_ai.tool.call.result"),
+        Place("agents.group_id", "Agents SDK: the run's group id (the conversation id)", (("group_id", None),),
+              run_agents_group_id, NAME, "gen_ai.conversation.id"),
         Place("agents.tool_arguments", "Agents SDK: a function tool's arguments", structured, run_agents_arguments,
               NAME, "gen_ai.tool.call.arguments"),
         Place("agents.tool_result", "Agents SDK: a function tool's result", text, run_agents_result,

@@ -1,7 +1,9 @@
 """Leak-suite places of OpenAI Realtime voice sessions (``PROVIDERS`` name ``realtime``).
 
 What their telemetry reads: the reply's text (captured as the response's output message) arriving
-as `response.output_text.delta` events over the websocket, sync and async. The sessions go to the
+as `response.output_text.delta` events over the websocket, sync and async, and an audio reply's
+transcript (`response.output_audio_transcript.delta`: the simulator speaks the first five words, so one
+session per kind, the value right after the canary). The sessions go to the
 Realtime simulator (``start``), with the app's OpenAI key. ``leak`` is ``tests/support/leak_app.py``,
 passed in (see its docstring).
 """
@@ -62,6 +64,21 @@ def _run_async_output(ctx: Any) -> int:
     return 2
 
 
+def _run_transcript(ctx: Any, kinds: Any) -> int:
+    import openai
+
+    client = openai.OpenAI(**_options(ctx))
+    for kind in kinds:
+        reply = f"{ctx.canary} {ctx.value('transcript', kind.name).text} end"
+        headers = {"x-simulator-reply": reply}
+        with client.realtime.connect(model="gpt-realtime", extra_headers=headers) as conn:
+            conn.response.create(response={"output_modalities": ["audio"]})
+            for event in conn:
+                if event.type == "response.done":
+                    break
+    return 2 * len(kinds)
+
+
 def places(leak: Any) -> tuple[Any, ...]:
     def blob(name: str, what: str, run: Callable[[Any], int]) -> Any:
         return leak._blob_place(f"{NAME}.{name}", what, run, needs=NAME, provider="openai")
@@ -69,4 +86,7 @@ def places(leak: Any) -> tuple[Any, ...]:
     return (
         blob("session.output", "OpenAI realtime.connect: the reply's text deltas (x-simulator-reply)", _run_output),
         blob("session.async.output", "OpenAI async realtime.connect: the reply's text deltas", _run_async_output),
+        leak.Place(f"{NAME}.session.transcript", "OpenAI realtime.connect: an audio reply's transcript deltas",
+                   (("transcript", None),), lambda ctx: _run_transcript(ctx, leak.KINDS), NAME,
+                   "gen_ai.output.messages", "openai"),
     )

@@ -2,7 +2,8 @@
 
 A real app in a subprocess: an Agents SDK agent whose function tool calls an MCP server's tool (JSON-RPC
 over memory streams), the model the simulator; its spans reach a real OTLP receiver as one trace:
-workflow → agent → function tool → MCP client unit → MCP server unit, and the model calls under the agent.
+workflow → agent → function tool → MCP CLIENT span → MCP SERVER span (both `tools/call forecast`, both
+units), and the model calls under the agent.
 `OPENAI_API_KEY` is unset, so the SDK's own exporter sends nothing anywhere.
 """
 
@@ -75,7 +76,7 @@ def test_both_integrations_load_and_make_one_trace(tmp_path: Path, sim: Any) -> 
     by_id = {s.span_id: s for s in spans}
     workflow = next(s for s in spans if s.name == "invoke_workflow Agent workflow")
     chats = [s for s in spans if s.name.startswith("chat ")]
-    mcp_units = [s for s in spans if s.name == "execute_tool forecast"]
+    mcp_units = [s for s in spans if s.name == "tools/call forecast"]
     assert len(chats) == 2 and len(mcp_units) == 2, [s.name for s in spans]
     for span in (*chats, *mcp_units):
         assert span.trace_id == workflow.trace_id
@@ -85,8 +86,14 @@ def test_both_integrations_load_and_make_one_trace(tmp_path: Path, sim: Any) -> 
             node = by_id[node.parent_span_id]
             chain.append(node.name)
         assert "invoke_agent planner" in chain and chain[-1] == workflow.name, chain
-    server_unit = next(u for u in mcp_units if by_id[u.parent_span_id].name == "tools/call forecast")
-    assert attrs_to_dict(server_unit.attributes)["mcp.method.name"] == "tools/call"
+    [client_unit] = [u for u in mcp_units if u.kind == 3]  # SPAN_KIND_CLIENT
+    [server_unit] = [u for u in mcp_units if u.kind == 2]  # SPAN_KIND_SERVER
+    assert server_unit.parent_span_id == client_unit.span_id
+    assert by_id[client_unit.parent_span_id].name == "execute_tool get_weather"
+    for unit in (client_unit, server_unit):
+        attributes = attrs_to_dict(unit.attributes)
+        assert attributes["mcp.method.name"] == "tools/call"
+        assert attributes["gen_ai.operation.name"] == "execute_tool"
     workflow_attributes = attrs_to_dict(workflow.attributes)
     assert workflow_attributes["otel_ai.task.calls"] == 2
 

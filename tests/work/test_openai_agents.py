@@ -223,10 +223,29 @@ async def test_guardrail_is_apply_guardrail(sim: Any, instrumented: Any, tripped
     guard = by_name(instrumented, "apply_guardrail no_secrets")
     planner = by_name(instrumented, "invoke_agent planner")
     assert guard.attributes["gen_ai.operation.name"] == "apply_guardrail"
-    assert guard.attributes["gen_ai.guardrail.name"] == "no_secrets"
-    assert guard.attributes["otel_ai.guardrail.triggered"] is tripped
+    assert guard.attributes["gen_ai.guardian.name"] == "no_secrets"
+    assert guard.attributes["gen_ai.security.target.type"] == "llm_input"
+    assert guard.attributes["gen_ai.security.decision.type"] == ("deny" if tripped else "allow")
+    assert guard.kind.name == "INTERNAL"
+    assert guard.status.status_code.name == "UNSET"  # a decision, not an error
     assert guard.context.trace_id == planner.context.trace_id
     assert guard.parent.span_id == planner.context.span_id
+
+
+async def test_output_guardrail_targets_the_output(sim: Any, instrumented: Any) -> None:
+    from agents import GuardrailFunctionOutput, output_guardrail
+
+    @output_guardrail
+    def polite(ctx: Any, agent: Any, output: Any) -> GuardrailFunctionOutput:
+        return GuardrailFunctionOutput(output_info=None, tripwire_triggered=False)
+
+    agent = _agents(sim)
+    agent.handoffs[0].output_guardrails = [polite]  # the writer gives the final output
+    await Runner.run(agent, "weather?")
+    guard = by_name(instrumented, "apply_guardrail polite")
+    assert guard.attributes["gen_ai.guardian.name"] == "polite"
+    assert guard.attributes["gen_ai.security.target.type"] == "llm_output"
+    assert guard.attributes["gen_ai.security.decision.type"] == "allow"
 
 
 @pytest.mark.parametrize("chat", [False, True])
