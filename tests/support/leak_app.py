@@ -269,6 +269,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("private_key", _same(_pem)),
     Kind("stripe_key", _same(lambda r: r.choice(("sk_live_", "rk_live_", "sk_test_")) + _random_body(r, _ALNUM, 24))),
     Kind("google_api_key", _same(lambda r: "AIza" + _random_body(r, _ALNUM + "-_", 35))),
+    Kind("google_oauth_token", _same(lambda r: "ya29." + _random_body(r, _ALNUM + "-_", 60))),
     Kind("gitlab_token", _same(lambda r: "glpat-" + _random_body(r, _ALNUM + "-_", 20))),
     Kind("huggingface_token", _same(lambda r: "hf_" + _random_body(r, string.ascii_letters, 34, digit=False))),
     Kind("sendgrid_key", _same(lambda r: f"SG.{_random_body(r, _KEY, 22)}.{_random_body(r, _KEY, 43)}")),

@@ -164,6 +164,21 @@ def _run_client_api_key(ctx: Any) -> int:
         model=MODEL, contents=f"{ctx.canary}: hi again", config=_config("echo_error")))
 
 
+def _run_vertex_token(ctx: Any) -> int:
+    # A Vertex client sends a Google OAuth access token as its bearer; the careless gateway repeats it.
+    from google import genai
+    from google.oauth2.credentials import Credentials
+
+    token = ctx.value("oauth_token", "google_oauth_token").value
+    sim = ctx.app.providers[NEEDS]
+    client = genai.Client(vertexai=True, project="leak-project", location="us-central1",
+                          credentials=Credentials(token=token),
+                          http_options={"base_url": sim.url + "/", "api_version": "v1"})
+    client.models.generate_content(model=MODEL, contents=f"{ctx.canary}: hi")
+    return 1 + _expect_error(ctx, lambda: client.models.generate_content(
+        model=MODEL, contents=f"{ctx.canary}: hi again", config=_config("echo_error")), log=True)
+
+
 def places(leak: Any) -> tuple[Any, ...]:
     global _leak
     _leak = leak
@@ -203,6 +218,11 @@ def places(leak: Any) -> tuple[Any, ...]:
             "gemini.client.api_key", "the Gemini client's own AIza... key: x-goog-api-key, error bodies",
             (("api_key", ("google_api_key",)),),
             _run_client_api_key, needs=NEEDS, shows="gen_ai.input.messages", provider=PROVIDER,
+        ),
+        leak.Place(
+            "gemini.vertex.oauth_token", "a Vertex client's ya29. OAuth token: Authorization, error bodies, logs",
+            (("oauth_token", ("google_oauth_token",)),),
+            _run_vertex_token, needs=NEEDS, shows="gen_ai.input.messages", provider="gcp.vertex_ai",
         ),
     )
 
