@@ -153,6 +153,7 @@ class ChatStream:
                     function = {"name": tool["name"], "arguments": "".join(tool["arguments"])}
                     parts.append(content.tool_call_part({"id": tool["id"], "function": function}, self.limit))
                 reason = self.reasons.get(index, "error")
-                messages.append({"role": "assistant", "parts": parts, "finish_reason": reason})
+                messages.append({"role": "assistant", "parts": parts,
+                                 "finish_reason": content.output_finish_reason(reason)})
             resp.output_messages = messages
         return resp
