@@ -98,8 +98,9 @@ def test_one_shot_chat_fields_reach_the_provider_whole(client, sim, telemetry, f
 def test_lists_of_every_field_are_still_captured(client, telemetry):
     client.chat.completions.create(**_chat_messages("none")(list))
 
-    assert captured(telemetry, "gen_ai.system_instructions") == [{"type": "text", "content": "Be terse."}]
-    user, assistant, tool = captured(telemetry, "gen_ai.input.messages")
+    assert captured(telemetry, "gen_ai.system_instructions") is None  # the system message is in the history
+    system, user, assistant, tool = captured(telemetry, "gen_ai.input.messages")
+    assert system == {"role": "system", "parts": [{"type": "text", "content": "Be terse."}]}
     assert user == {"role": "user", "parts": [{"type": "text", "content": "Weather in Paris?"}]}
     assert assistant["parts"] == [
         {"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}
@@ -111,7 +112,7 @@ def test_lists_of_every_field_are_still_captured(client, telemetry):
 def test_one_shot_parts_are_left_out_of_capture_not_read(client, telemetry):
     client.chat.completions.create(**_chat_messages("content parts")(once))
 
-    user = captured(telemetry, "gen_ai.input.messages")[0]
+    user = captured(telemetry, "gen_ai.input.messages")[1]
     assert user == {"role": "user", "parts": []}  # skipped: reading it would have emptied the request
 
 

@@ -191,3 +191,22 @@ async def test_cancelled_async_stream_is_recorded_as_cancelled(aclient, telemetr
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == "asyncio.exceptions.CancelledError" == exception_type_of(span)
     assert span.attributes["otel_ai.error.category"] == "cancelled"
+
+
+def test_the_service_tier_of_the_first_chunk_is_kept_when_the_last_one_lacks_it():
+    """Servers may send `service_tier` on the first chunk only; the usage chunk at the end then has none."""
+    from openai.types.chat import ChatCompletionChunk
+
+    from otel_ai.instrumentation.openai.chat import ChatStream
+
+    def chunk(tier: str | None, *, last: bool = False) -> ChatCompletionChunk:
+        choices = [] if last else [{"index": 0, "delta": {"content": "hi"}, "finish_reason": None}]
+        usage = {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4} if last else None
+        return ChatCompletionChunk.model_validate({
+            "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini",
+            "choices": choices, "usage": usage, "service_tier": tier})
+
+    stream = ChatStream(capture=False, limit=100)
+    for c in (chunk("priority"), chunk(None), chunk(None, last=True)):
+        stream.add(c)
+    assert stream.response().attributes["openai.response.service_tier"] == "priority"

@@ -51,8 +51,9 @@ def test_chat_input_output_and_tools(ol: Telemetry, ol_sim: OllamaSimulator) -> 
                                                 "parameters": {"type": "object", "properties": {}}}}
     make_client(ol_sim, "tool_call").chat(model="llama3.2", messages=messages, tools=[add, weather])
     span = one_span(ol)
-    assert _json(span, "gen_ai.system_instructions") == [{"type": "text", "content": "You are terse."}]
+    assert "gen_ai.system_instructions" not in span.attributes  # the system message is part of the history
     assert _json(span, "gen_ai.input.messages") == [
+        {"role": "system", "parts": [{"type": "text", "content": "You are terse."}]},
         {"role": "user", "parts": [{"type": "text", "content": "What is in this picture?"},
                                    {"type": "blob", "modality": "image"}]},
         {"role": "assistant", "parts": [{"type": "tool_call", "id": None, "name": "add", "arguments": {"a": 1}}]},

@@ -411,6 +411,8 @@ def _shows(name: str) -> str:
         return "exception.message"
     if name.endswith("output") and not name.endswith("function_call_output"):
         return "gen_ai.output.messages"
+    if name == "chat.system" or name.endswith(".chat.system"):
+        return "gen_ai.input.messages"  # a chat history's system message stays in it (the conventions' rule)
     if name.endswith((".system", ".instructions")):
         return "gen_ai.system_instructions"
     if name.endswith("tool_definitions"):
@@ -1002,7 +1004,7 @@ ELEVENLABS_PLACES: tuple[Place, ...] = (
 
 PLACES: tuple[Place, ...] = (
     _blob_place("chat.user", "chat: a user message", _run_chat_user),
-    _blob_place("chat.system", "chat: the system message (system instructions)", _run_chat_system),
+    _blob_place("chat.system", "chat: the system message (in the input messages)", _run_chat_system),
     _blob_place(
         "chat.tool_call_request", "chat: an assistant tool call's arguments sent back", _run_chat_tool_call_request,
         extras=True,

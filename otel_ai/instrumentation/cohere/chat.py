@@ -111,16 +111,16 @@ def _tool_response(content: Any, limit: int) -> str:
 
 
 def chat_input(messages: Any, limit: int) -> tuple[list[Message] | None, list[Message] | None]:
-    """v2 `messages` -> (system instructions, input messages)."""
+    """v2 `messages` -> (system instructions, input messages); a system message is part of the history, so
+    it stays in the input messages (the conventions' rule)."""
     if not reiterable(messages) or isinstance(messages, Mapping):
         return None, None
-    system: list[Message] = []
     inputs: list[Message] = []
     for message in messages:
         role = get(message, "role")
         content = get(message, "content")
         if role == "system":
-            system.extend(content_parts(content, limit))
+            inputs.append({"role": "system", "parts": content_parts(content, limit)})
         elif role == "tool":
             inputs.append({"role": "tool", "parts": [{
                 "type": "tool_call_response", "id": get(message, "tool_call_id"),
@@ -136,7 +136,7 @@ def chat_input(messages: Any, limit: int) -> tuple[list[Message] | None, list[Me
             if calls is not None and reiterable(calls):
                 parts.extend(tool_call_part(call, limit) for call in calls)
             inputs.append({"role": role if isinstance(role, str) else "user", "parts": parts})
-    return system or None, inputs or None
+    return None, inputs or None
 
 
 def output_message(message: Any, reason: Any, limit: int) -> Message:

@@ -21,6 +21,7 @@ from otel_ai.instrumentation.base import Endpoint
 from otel_ai.instrumentation.openai.content import (
     chat_input,
     get,
+    output_finish_reason,
     reiterable,
     tool_call_part,
     tool_definitions,
@@ -114,7 +115,8 @@ def output_messages(choices: Any, limit: int) -> list[Message] | None:
         calls = get(message, "tool_calls") if message is not None else None
         if calls is not None and reiterable(calls):
             parts.extend(tool_call_part(call, limit) for call in calls)
-        out.append({"role": "assistant", "parts": parts, "finish_reason": str(get(choice, "finish_reason") or "stop")})
+        reason = str(get(choice, "finish_reason") or "stop")
+        out.append({"role": "assistant", "parts": parts, "finish_reason": output_finish_reason(reason)})
     return out or None
 
 
@@ -230,7 +232,8 @@ class ChatStream:
         for tool in state["tools"].values():
             call = {"id": tool["id"], "function": {"name": tool["name"], "arguments": "".join(tool["arguments"])}}
             parts.append(tool_call_part(call, self.limit))
-        return {"role": "assistant", "parts": parts, "finish_reason": str(self.reasons.get(index, "error"))}
+        reason = str(self.reasons.get(index, "error"))
+        return {"role": "assistant", "parts": parts, "finish_reason": output_finish_reason(reason)}
 
 
 def _merge_text(parts: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:

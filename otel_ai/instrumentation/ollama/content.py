@@ -68,23 +68,21 @@ def message_parts(message: Any, limit: int) -> list[dict[str, Any]]:
 
 
 def chat_input(messages: Any, limit: int) -> tuple[list[Message] | None, list[Message] | None]:
-    """`messages` → (system instructions, input messages)."""
+    """`messages` → (system instructions, input messages); a system message is part of the history, so it
+    stays in the input messages (the conventions' rule; `generate`'s separate `system` is an instruction)."""
     if not reiterable(messages):
         return None, None
-    system: list[Message] = []
     inputs: list[Message] = []
     for message in messages:
         role = get(message, "role")
-        if role == "system":
-            system.extend(message_parts(message, limit))
-        elif role == "tool":
+        if role == "tool":
             content = get(message, "content")
             response = truncate(content if isinstance(content, str) else str(content), limit)
             part = {"type": "tool_call_response", "id": get(message, "tool_call_id"), "response": response}
             inputs.append({"role": "tool", "parts": [part]})
         else:
             inputs.append({"role": role or "user", "parts": message_parts(message, limit)})
-    return system or None, inputs or None
+    return None, inputs or None
 
 
 def generate_input(kwargs: Mapping[str, Any], limit: int) -> tuple[list[Message] | None, list[Message] | None]:

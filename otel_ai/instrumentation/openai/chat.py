@@ -89,7 +89,7 @@ class Chat(Endpoint):
 class ChatStream:
     """Accumulates `ChatCompletionChunk`s: ids, finish reasons, usage and (opt-in) the text."""
 
-    __slots__ = ("capture", "choices", "chunk", "limit", "reasons", "usage")
+    __slots__ = ("capture", "choices", "chunk", "limit", "reasons", "tier", "usage")
 
     def __init__(self, capture: bool, limit: int) -> None:
         self.capture = capture
@@ -98,9 +98,12 @@ class ChatStream:
         self.usage: Any = None
         self.reasons: dict[int, str] = {}
         self.choices: dict[int, dict[str, Any]] = {}
+        self.tier: Any = None  # the first chunk's service tier: the last (usage) chunk may not repeat it
 
     def add(self, chunk: Any) -> bool:
         self.chunk = chunk
+        if self.tier is None:
+            self.tier = getattr(chunk, "service_tier", None)
         usage = chunk.usage
         if usage is not None:
             self.usage = usage
@@ -139,6 +142,8 @@ class ChatStream:
             resp.response_id = last.id
             resp.model = last.model
             response_attributes(resp, last)
+        if isinstance(self.tier, str):
+            resp.attributes.setdefault(sc.OPENAI_RESPONSE_SERVICE_TIER, self.tier)
         if self.reasons:
             resp.finish_reasons = [self.reasons[i] for i in sorted(self.reasons)]
         read_usage(resp, self.usage, "prompt_tokens", "completion_tokens")
@@ -153,6 +158,7 @@ class ChatStream:
                     function = {"name": tool["name"], "arguments": "".join(tool["arguments"])}
                     parts.append(content.tool_call_part({"id": tool["id"], "function": function}, self.limit))
                 reason = self.reasons.get(index, "error")
-                messages.append({"role": "assistant", "parts": parts, "finish_reason": reason})
+                messages.append({"role": "assistant", "parts": parts,
+                                 "finish_reason": content.output_finish_reason(reason)})
             resp.output_messages = messages
         return resp

@@ -58,13 +58,71 @@ def _text_parts(content: Any, limit: int) -> list[dict[str, Any]]:
             elif kind in ("image_url", "input_image"):
                 image = get(part, "image_url")
                 url = get(image, "url") if image is not None and not isinstance(image, str) else image
-                if isinstance(url, str) and not url.startswith("data:"):
+                file_id = get(part, "file_id")
+                if isinstance(url, str) and url.startswith("data:"):
+                    parts.append(_data_uri_part(url, "image", limit))
+                elif isinstance(url, str):
                     parts.append({"type": "uri", "modality": "image", "uri": url})
+                elif isinstance(file_id, str):
+                    parts.append({"type": "file", "modality": "image", "file_id": file_id})
                 else:
                     parts.append({"type": "blob", "modality": "image"})
+            elif kind == "input_audio":
+                audio = get(part, "input_audio")
+                data, fmt = (get(audio, "data"), get(audio, "format")) if audio is not None else (None, None)
+                blob: dict[str, Any] = {"type": "blob", "modality": "audio"}
+                if isinstance(fmt, str):
+                    blob["mime_type"] = f"audio/{fmt}"
+                if isinstance(data, str):
+                    blob["content"] = truncate(data, limit)
+                parts.append(blob)
+            elif kind in ("file", "input_file"):
+                parts.append(_file_part(get(part, "file") or part, limit))
             elif kind is not None:
                 parts.append({"type": str(kind)})
     return parts
+
+
+def _data_uri_part(uri: str, modality: str, limit: int) -> dict[str, Any]:
+    """A `data:` URI as the conventions' blob part: its media type and (capture is on here) its base64 data."""
+    head, _, data = uri[5:].partition(",")
+    mime = head.split(";", 1)[0]
+    part: dict[str, Any] = {"type": "blob", "modality": modality}
+    if mime:
+        part["mime_type"] = mime
+    part["content"] = truncate(data, limit)
+    return part
+
+
+def _file_part(file: Any, limit: int) -> dict[str, Any]:
+    """A file input: by its id (`file`), inline data (`blob`) or URL (`uri`); modality from the media type."""
+    file_id, data, url = get(file, "file_id"), get(file, "file_data"), get(file, "file_url")
+    if isinstance(data, str) and data.startswith("data:"):
+        mime = data[5:].partition(",")[0].split(";", 1)[0]
+        return _data_uri_part(data, _modality(mime), limit)
+    if isinstance(file_id, str):
+        return {"type": "file", "modality": "document", "file_id": file_id}
+    if isinstance(url, str):
+        return {"type": "uri", "modality": "document", "uri": url}
+    part: dict[str, Any] = {"type": "blob", "modality": "document"}
+    if isinstance(data, str):
+        part["content"] = truncate(data, limit)
+    return part
+
+
+def _modality(mime: str) -> str:
+    kind = mime.partition("/")[0]
+    return kind if kind in ("image", "audio", "video") else "document"
+
+
+# Chat Completions finish reasons -> the conventions' output-message values (stop, length, content_filter,
+# tool_call, error); the span's gen_ai.response.finish_reasons keep the provider's own words.
+_FINISH = {"tool_calls": "tool_call", "function_call": "tool_call"}
+
+
+def output_finish_reason(reason: str) -> str:
+    """The conventions' output-message finish reason for a Chat Completions one."""
+    return _FINISH.get(reason, reason)
 
 
 def tool_call_part(call: Any, limit: int) -> dict[str, Any]:
@@ -83,16 +141,20 @@ def tool_call_part(call: Any, limit: int) -> dict[str, Any]:
 
 
 def chat_input(messages: Any, limit: int) -> tuple[list[Message] | None, list[Message] | None]:
-    """Chat Completions `messages` → (system instructions, input messages)."""
+    """Chat Completions `messages` → (system instructions, input messages).
+
+    A system (or developer) message is part of the chat history here, so it stays in the input messages
+    (role `system`), as the conventions ask; `gen_ai.system_instructions` is for instructions an API
+    takes apart from the history (the Responses API's `instructions`, Anthropic's `system`).
+    """
     if not reiterable(messages):
         return None, None
-    system: list[Message] = []
     inputs: list[Message] = []
     for message in messages:
         role = get(message, "role")
         content = get(message, "content")
         if role in ("system", "developer"):
-            system.extend(_text_parts(content, limit))
+            inputs.append({"role": "system", "parts": _text_parts(content, limit)})
             continue
         if role == "tool":
             response = content if isinstance(content, str) else json.dumps(content, default=str)
@@ -110,7 +172,7 @@ def chat_input(messages: Any, limit: int) -> tuple[list[Message] | None, list[Me
         if calls is not None and reiterable(calls):
             parts.extend(tool_call_part(call, limit) for call in calls)
         inputs.append({"role": role or "user", "parts": parts})
-    return system or None, inputs or None
+    return None, inputs or None
 
 
 def chat_output(choices: Any, limit: int) -> list[Message] | None:
@@ -121,7 +183,8 @@ def chat_output(choices: Any, limit: int) -> list[Message] | None:
         parts = _text_parts(get(message, "content"), limit) if message is not None else []
         for call in (get(message, "tool_calls") if message is not None else None) or ():
             parts.append(tool_call_part(call, limit))
-        out.append({"role": "assistant", "parts": parts, "finish_reason": get(choice, "finish_reason") or "stop"})
+        reason = get(choice, "finish_reason") or "stop"
+        out.append({"role": "assistant", "parts": parts, "finish_reason": output_finish_reason(reason)})
     return out or None
 
 
@@ -147,8 +210,8 @@ def responses_input(instructions: Any, items: Any, limit: int) -> tuple[list[Mes
                 })
             elif kind == "function_call":
                 inputs.append({"role": "assistant", "parts": [tool_call_part(item, limit)]})
-            elif role in ("system", "developer"):
-                system.extend(_text_parts(get(item, "content"), limit))
+            elif role in ("system", "developer"):  # in the input list: part of the history
+                inputs.append({"role": "system", "parts": _text_parts(get(item, "content"), limit)})
             elif role is not None:
                 inputs.append({"role": role, "parts": _text_parts(get(item, "content"), limit)})
     return system or None, inputs or None
