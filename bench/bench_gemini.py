@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_gemini.py          # ~1 min; prints a markdown table
 
-Each mode runs in its own process (instrumentation is process-wide): `baseline` (no agent), `otel_ai`
+Each mode runs in its own process (instrumentation is process-wide): `baseline` (no agent), `sdk_floor`
+(bench/floor.py: the bare SDK span and metric records of our contract around the call), `otel_ai`
 (the agent, spans and metrics into no-op exporters) and `peer` (the official
 `opentelemetry-instrumentation-google-genai`, same providers), skipped if it is not installed. The
 real `google-genai` client talks to the Gemini simulator on 127.0.0.1 (a server thread): the clock
@@ -20,6 +21,8 @@ import sys
 import time
 from collections.abc import Callable
 from typing import Any
+
+from floor import floor  # bench/floor.py, next to this file
 
 ROUNDS = 2
 SAMPLES = 5
@@ -77,11 +80,16 @@ def worker(mode: str) -> dict[str, float]:
         short = "hi"
         long_reply = {"http_options": {"headers": {"x-simulator-reply": " ".join(["word"] * 100)}}}
 
+        def wrap(op: Callable[[], object]) -> Callable[[], object]:
+            server = "generativelanguage.googleapis.com"
+            return floor(op, "gcp.gemini", MODEL, server, "generate_content") if mode == "sdk_floor" else op
+
         def stream(config: Any) -> Callable[[], object]:
-            return lambda: list(client.models.generate_content_stream(model=MODEL, contents=short, config=config))
+            return wrap(lambda: list(client.models.generate_content_stream(model=MODEL, contents=short,
+                                                                           config=config)))
 
         return {
-            "generate": _per_call(lambda: client.models.generate_content(model=MODEL, contents=short), 20),
+            "generate": _per_call(wrap(lambda: client.models.generate_content(model=MODEL, contents=short)), 20),
             "stream_5": _per_call(stream(None), 10),
             "stream_100": _per_call(stream(long_reply), 5),
         }
@@ -91,7 +99,7 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--worker":
         print(json.dumps(worker(sys.argv[2])))
         return
-    modes = ["baseline", "otel_ai"]
+    modes = ["baseline", "sdk_floor", "otel_ai"]
     if importlib.util.find_spec("opentelemetry.instrumentation.google_genai") is not None:
         modes.append("peer")
     runs: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
@@ -116,6 +124,8 @@ def main() -> None:
         print(f"| {label} | {base[key] * 1e6:.0f} | {cells} |")
     cells = " | ".join(f"{(added(m, 'stream_100') - added(m, 'stream_5')) / 95:.2f}" for m in modes[1:])
     print(f"| per streamed chunk (slope 5 → 100) | | {cells} |")
+    ratio = added("otel_ai", "generate") / added("sdk_floor", "generate")
+    print(f"| otel_ai added ÷ floor's added, per call | | | {ratio:.2f}x |" + " |" * (len(modes) - 3))
 
 
 if __name__ == "__main__":
