@@ -12,8 +12,8 @@ calls under that instrumentation with the same no-op exporters (forced with `ski
 declares `cohere < 6` and does nothing on 7.x otherwise; forced, it records its spans, with prompts
 and completions captured by default, and no metrics of its own). The real `cohere` client
 (`ClientV2`) runs over an httpx mock transport, so no network is involved. The clock is the calling
-thread's CPU time; each figure is the median of 5 runs of a few calls in one process, and the lowest
-such median over 2 processes per mode (modes interleaved). The per-event cost is also measured
+thread's CPU time; each figure is the median of 7 runs of many calls in one process, and the lowest
+such median over 4 processes per mode (modes interleaved). The per-event cost is also measured
 directly for otel_ai: the stream proxy and Cohere's accumulator over 200 events the client parsed,
 against iterating those events bare.
 """
@@ -31,8 +31,8 @@ from typing import Any
 
 from floor import floor  # bench/floor.py, next to this file
 
-ROUNDS = 2
-SAMPLES = 5
+ROUNDS = 4
+SAMPLES = 7
 SERVER = "https://api.cohere.com"
 KEY = "0123456789abcdefghijklmnopqrstuvwxyzABCD"
 MODEL = "command-a-03-2025"
@@ -97,7 +97,7 @@ def _setup(mode: str) -> None:
 
 
 def _per_call(op: Callable[[], object], calls: int) -> float:
-    for _ in range(3):
+    for _ in range(20):
         op()
     samples = []
     for _ in range(SAMPLES):
@@ -120,8 +120,8 @@ def worker(mode: str) -> dict[str, float]:
         return wrap(lambda: list(client.chat_stream(model=MODEL, messages=messages)))
 
     found = {
-        "chat": _per_call(wrap(lambda: plain.chat(model=MODEL, messages=messages)), 20),
-        "stream_10": _per_call(stream(s10), 20),
+        "chat": _per_call(wrap(lambda: plain.chat(model=MODEL, messages=messages)), 200),
+        "stream_10": _per_call(stream(s10), 50),
         "stream_200": _per_call(stream(s200), 5),
     }
     if mode in ("baseline", "otel_ai"):

@@ -8,7 +8,7 @@ Each mode runs in its own process (instrumentation is process-wide): `baseline` 
 `opentelemetry-instrumentation-google-genai`, same providers), skipped if it is not installed. The
 real `google-genai` client talks to the Gemini simulator on 127.0.0.1 (a server thread): the clock
 is the calling thread's CPU time, so the server's work is not counted. Each figure is the median of
-5 runs of a few calls in one process, and the lowest such median over 2 processes per mode.
+7 runs of many calls in one process, and the lowest such median over 4 processes per mode.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Any
 
 from floor import floor  # bench/floor.py, next to this file
 
-ROUNDS = 2
-SAMPLES = 5
+ROUNDS = 4
+SAMPLES = 7
 KEY = "AIzaSyBench0123456789abcdefghijklmnopqr"
 MODEL = "gemini-2.5-flash"
 
@@ -58,7 +58,7 @@ def _setup(mode: str) -> None:
 
 
 def _per_call(op: Callable[[], object], calls: int) -> float:
-    for _ in range(3):
+    for _ in range(20):
         op()
     samples = []
     for _ in range(SAMPLES):
@@ -89,8 +89,8 @@ def worker(mode: str) -> dict[str, float]:
                                                                            config=config)))
 
         return {
-            "generate": _per_call(wrap(lambda: client.models.generate_content(model=MODEL, contents=short)), 20),
-            "stream_5": _per_call(stream(None), 10),
+            "generate": _per_call(wrap(lambda: client.models.generate_content(model=MODEL, contents=short)), 100),
+            "stream_5": _per_call(stream(None), 30),
             "stream_100": _per_call(stream(long_reply), 5),
         }
 
