@@ -99,7 +99,8 @@ def main() -> None:
     print(f"calling thread's CPU time per call, lowest of {RUNS} runs of {CALLS} calls (microseconds)\n")
     print("| provider, call | SDK floor | otel_ai | otel_ai ÷ floor |")
     print("|---|---:|---:|---:|")
-    for provider, label in (("anthropic", "Anthropic `messages.create`"), ("openai", "OpenAI `chat.completions.create`")):
+    calls = (("anthropic", "Anthropic `messages.create`"), ("openai", "OpenAI `chat.completions.create`"))
+    for provider, label in calls:
         out = subprocess.run([sys.executable, __file__, "--worker", provider], capture_output=True, text=True,
                              check=True)
         best = json.loads(out.stdout.strip().splitlines()[-1])
