@@ -54,6 +54,17 @@ def _openai() -> tuple[Callable[[], object], Callable[[], object]]:
                  completion, low)
 
 
+def _mistral() -> tuple[Callable[[], object], Callable[[], object]]:
+    import bench_mistral
+
+    bench_mistral._setup("otel_ai")
+    client = bench_mistral._client()
+    kwargs = {"model": "mistral-small-latest", "messages": [{"role": "user", "content": "hi"}], "temperature": 0.2}
+    response = client.chat.complete(**kwargs)
+    return _pair(type(client.chat).__dict__["complete"], client.chat, kwargs, response,
+                 floor(lambda: response, "mistral_ai", "mistral-small-latest", "api.mistral.ai"))
+
+
 def _pair(patched: Any, instance: Any, kwargs: dict[str, Any], response: object,
           low: Callable[[], object]) -> tuple[Callable[[], object], Callable[[], object]]:
     """(otel_ai's wrapper around a method that returns `response`, the floor around the same)."""
@@ -94,12 +105,13 @@ def main() -> None:
     import subprocess
 
     if len(sys.argv) == 3 and sys.argv[1] == "--worker":  # one provider per process: instrumentation is global
-        print(json.dumps(measure({"anthropic": _anthropic, "openai": _openai}[sys.argv[2]])))
+        print(json.dumps(measure({"anthropic": _anthropic, "openai": _openai, "mistral": _mistral}[sys.argv[2]])))
         return
     print(f"calling thread's CPU time per call, lowest of {RUNS} runs of {CALLS} calls (microseconds)\n")
     print("| provider, call | SDK floor | otel_ai | otel_ai ÷ floor |")
     print("|---|---:|---:|---:|")
-    calls = (("anthropic", "Anthropic `messages.create`"), ("openai", "OpenAI `chat.completions.create`"))
+    calls = (("anthropic", "Anthropic `messages.create`"), ("openai", "OpenAI `chat.completions.create`"),
+             ("mistral", "Mistral `chat.complete`"))
     for provider, label in calls:
         out = subprocess.run([sys.executable, __file__, "--worker", provider], capture_output=True, text=True,
                              check=True)
