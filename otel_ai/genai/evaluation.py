@@ -102,14 +102,11 @@ class _Recent:
         self._calls.append(call)
 
     def _find(self, found: Callable[[_Call], bool]) -> _Call | None:
-        while True:
-            try:
-                for call in reversed(self._calls):
-                    if found(call):
-                        return call
-                return None
-            except RuntimeError:  # another thread appended while we searched: search again
-                continue
+        # `list()` copies the deque in one step under the GIL: other threads may go on appending.
+        for call in reversed(list(self._calls)):
+            if found(call):
+                return call
+        return None
 
     def by_response(self, response_id: str) -> _Call | None:
         if not response_id:
