@@ -7,7 +7,7 @@ Each mode runs in its own process (instrumentation is process-wide): `baseline` 
 metrics into no-op exporters). The real boto3 `bedrock-runtime` client runs with botocore's `Stubber`
 (it answers in `before-call`, inside `_make_api_call`, so the wrapped seam and botocore's validation and
 parsing of the request run; no network). The clock is the calling thread's CPU time; each figure is the
-median of 5 runs, the lowest over 2 processes per mode. Per event: the stream proxy and the
+median of 7 runs, the lowest over 4 processes per mode. Per event: the stream proxy and the
 `converse_stream` accumulator over 200 parsed events, against iterating them bare.
 """
 
@@ -23,8 +23,8 @@ from typing import Any
 
 from floor import floor  # bench/floor.py, next to this file
 
-ROUNDS = 2
-SAMPLES = 5
+ROUNDS = 4
+SAMPLES = 7
 MODEL = "amazon.nova-pro-v1:0"
 MESSAGES = [{"role": "user", "content": [{"text": "hi"}]}]
 RESPONSE = {"output": {"message": {"role": "assistant", "content": [{"text": "Hi there."}]}}, "stopReason": "end_turn",
@@ -56,7 +56,7 @@ def _setup(mode: str) -> None:
 
 
 def _per_call(op: Callable[[], object], calls: int) -> float:
-    for _ in range(3):
+    for _ in range(20):
         op()
     samples = []
     for _ in range(SAMPLES):

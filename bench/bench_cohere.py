@@ -4,6 +4,7 @@
     PEER_PYTHON=.venv-peer/bin/python .venv/bin/python bench/bench_cohere.py   # with the peer
 
 Each mode runs in its own process (instrumentation is process-wide): `baseline` (no agent),
+`sdk_floor` (bench/floor.py: the bare SDK span and metric records of our contract around the call),
 `otel_ai` (the agent, spans and metrics into no-op exporters) and, when `PEER_PYTHON` names an
 interpreter with `opentelemetry-instrumentation-cohere` (OpenLLMetry's, 0.62.x) and the same
 `cohere` installed (a separate venv: it pins its own OpenTelemetry packages), `peer`, the same
@@ -11,8 +12,8 @@ calls under that instrumentation with the same no-op exporters (forced with `ski
 declares `cohere < 6` and does nothing on 7.x otherwise; forced, it records its spans, with prompts
 and completions captured by default, and no metrics of its own). The real `cohere` client
 (`ClientV2`) runs over an httpx mock transport, so no network is involved. The clock is the calling
-thread's CPU time; each figure is the median of 5 runs of a few calls in one process, and the lowest
-such median over 2 processes per mode (modes interleaved). The per-event cost is also measured
+thread's CPU time; each figure is the median of 7 runs of many calls in one process, and the lowest
+such median over 4 processes per mode (modes interleaved). The per-event cost is also measured
 directly for otel_ai: the stream proxy and Cohere's accumulator over 200 events the client parsed,
 against iterating those events bare.
 """
@@ -28,8 +29,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-ROUNDS = 2
-SAMPLES = 5
+from floor import floor  # bench/floor.py, next to this file
+
+ROUNDS = 4
+SAMPLES = 7
 SERVER = "https://api.cohere.com"
 KEY = "0123456789abcdefghijklmnopqrstuvwxyzABCD"
 MODEL = "command-a-03-2025"
@@ -81,6 +84,8 @@ def _setup(mode: str) -> None:
     tp.add_span_processor(BatchSpanProcessor(Null()))  # export (and redaction) off the calling thread, as in an app
     trace.set_tracer_provider(tp)
     metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+    if mode == "sdk_floor":  # the floor is our telemetry alone, made by bench/floor.py around the call
+        return
     if mode == "peer":
         from opentelemetry.instrumentation.cohere import CohereInstrumentor as Peer
 
@@ -94,7 +99,7 @@ def _setup(mode: str) -> None:
 
 
 def _per_call(op: Callable[[], object], calls: int) -> float:
-    for _ in range(3):
+    for _ in range(20):
         op()
     samples = []
     for _ in range(SAMPLES):
@@ -110,15 +115,18 @@ def worker(mode: str) -> dict[str, float]:
     plain, s10, s200 = _client(), _client(10), _client(200)
     messages = [{"role": "user", "content": "hi"}]
 
+    def wrap(op: Callable[[], object]) -> Callable[[], object]:
+        return floor(op, "cohere", MODEL, "api.cohere.com") if mode == "sdk_floor" else op
+
     def stream(client: Any) -> Callable[[], object]:
-        return lambda: list(client.chat_stream(model=MODEL, messages=messages))
+        return wrap(lambda: list(client.chat_stream(model=MODEL, messages=messages)))
 
     found = {
-        "chat": _per_call(lambda: plain.chat(model=MODEL, messages=messages), 20),
-        "stream_10": _per_call(stream(s10), 20),
+        "chat": _per_call(wrap(lambda: plain.chat(model=MODEL, messages=messages)), 200),
+        "stream_10": _per_call(stream(s10), 50),
         "stream_200": _per_call(stream(s200), 5),
     }
-    if mode != "peer":
+    if mode in ("baseline", "otel_ai"):
         found.update(_per_chunk(mode, s200))
     return found
 
@@ -149,7 +157,7 @@ def main() -> None:
         print(json.dumps(worker(sys.argv[2])))
         return
     peer_python = os.environ.get("PEER_PYTHON")
-    pythons = {"baseline": sys.executable, "otel_ai": sys.executable}
+    pythons = {"baseline": sys.executable, "sdk_floor": sys.executable, "otel_ai": sys.executable}
     if peer_python:
         pythons["peer"] = peer_python
     runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in pythons}
@@ -163,7 +171,7 @@ def main() -> None:
     def added(mode: str, key: str) -> float:
         return (best[mode][key] - base[key]) * 1e6
 
-    modes = [m for m in ("otel_ai", "peer") if m in best]
+    modes = [m for m in ("sdk_floor", "otel_ai", "peer") if m in best]
     print(f"calling thread's CPU time, best of {ROUNDS} processes x median of {SAMPLES} runs (microseconds)\n")
     print("| work | uninstrumented | " + " | ".join(f"{m} (added)" for m in modes) + " |")
     print("|---|---:|" + "---:|" * len(modes))
@@ -173,8 +181,10 @@ def main() -> None:
         print(f"| {label} | {base[key] * 1e6:.0f} | {cells} |")
     slopes = " | ".join(f"{(added(m, 'stream_200') - added(m, 'stream_10')) / 190:.2f}" for m in modes)
     print(f"| per streamed event (slope 10 → 200) | | {slopes} |")
-    print(f"| per streamed event, otel_ai proxy + accumulator over parsed events | {base['chunk'] * 1e6:.2f} "
-          f"| {best['otel_ai']['chunk'] * 1e6:.2f} (+{added('otel_ai', 'chunk'):.2f}) |" + " |" * (len(modes) - 1))
+    ratio = added("otel_ai", "chat") / added("sdk_floor", "chat")
+    print(f"| otel_ai added ÷ floor's added, per call | | | {ratio:.2f}x |" + " |" * (len(modes) - 2))
+    print(f"| per streamed event, otel_ai proxy + accumulator over parsed events | {base['chunk'] * 1e6:.2f} | "
+          f"| {best['otel_ai']['chunk'] * 1e6:.2f} (+{added('otel_ai', 'chunk'):.2f}) |" + " |" * (len(modes) - 2))
 
 
 if __name__ == "__main__":

@@ -2,12 +2,13 @@
 
     .venv/bin/python bench/bench_gemini.py          # ~1 min; prints a markdown table
 
-Each mode runs in its own process (instrumentation is process-wide): `baseline` (no agent), `otel_ai`
+Each mode runs in its own process (instrumentation is process-wide): `baseline` (no agent), `sdk_floor`
+(bench/floor.py: the bare SDK span and metric records of our contract around the call), `otel_ai`
 (the agent, spans and metrics into no-op exporters) and `peer` (the official
 `opentelemetry-instrumentation-google-genai`, same providers), skipped if it is not installed. The
 real `google-genai` client talks to the Gemini simulator on 127.0.0.1 (a server thread): the clock
 is the calling thread's CPU time, so the server's work is not counted. Each figure is the median of
-5 runs of a few calls in one process, and the lowest such median over 2 processes per mode.
+7 runs of many calls in one process, and the lowest such median over 4 processes per mode.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-ROUNDS = 2
-SAMPLES = 5
+from floor import floor  # bench/floor.py, next to this file
+
+ROUNDS = 4
+SAMPLES = 7
 KEY = "AIzaSyBench0123456789abcdefghijklmnopqr"
 MODEL = "gemini-2.5-flash"
 
@@ -44,6 +47,8 @@ def _setup(mode: str) -> None:
     tp.add_span_processor(BatchSpanProcessor(Null()))
     trace.set_tracer_provider(tp)
     metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+    if mode == "sdk_floor":  # the floor is our telemetry alone, made by bench/floor.py around the call
+        return
     if mode == "peer":
         from opentelemetry.instrumentation.google_genai import GoogleGenAiSdkInstrumentor
 
@@ -55,7 +60,7 @@ def _setup(mode: str) -> None:
 
 
 def _per_call(op: Callable[[], object], calls: int) -> float:
-    for _ in range(3):
+    for _ in range(20):
         op()
     samples = []
     for _ in range(SAMPLES):
@@ -77,12 +82,17 @@ def worker(mode: str) -> dict[str, float]:
         short = "hi"
         long_reply = {"http_options": {"headers": {"x-simulator-reply": " ".join(["word"] * 100)}}}
 
+        def wrap(op: Callable[[], object]) -> Callable[[], object]:
+            server = "generativelanguage.googleapis.com"
+            return floor(op, "gcp.gemini", MODEL, server, "generate_content") if mode == "sdk_floor" else op
+
         def stream(config: Any) -> Callable[[], object]:
-            return lambda: list(client.models.generate_content_stream(model=MODEL, contents=short, config=config))
+            return wrap(lambda: list(client.models.generate_content_stream(model=MODEL, contents=short,
+                                                                           config=config)))
 
         return {
-            "generate": _per_call(lambda: client.models.generate_content(model=MODEL, contents=short), 20),
-            "stream_5": _per_call(stream(None), 10),
+            "generate": _per_call(wrap(lambda: client.models.generate_content(model=MODEL, contents=short)), 100),
+            "stream_5": _per_call(stream(None), 30),
             "stream_100": _per_call(stream(long_reply), 5),
         }
 
@@ -91,7 +101,7 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--worker":
         print(json.dumps(worker(sys.argv[2])))
         return
-    modes = ["baseline", "otel_ai"]
+    modes = ["baseline", "sdk_floor", "otel_ai"]
     if importlib.util.find_spec("opentelemetry.instrumentation.google_genai") is not None:
         modes.append("peer")
     runs: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
@@ -116,6 +126,8 @@ def main() -> None:
         print(f"| {label} | {base[key] * 1e6:.0f} | {cells} |")
     cells = " | ".join(f"{(added(m, 'stream_100') - added(m, 'stream_5')) / 95:.2f}" for m in modes[1:])
     print(f"| per streamed chunk (slope 5 → 100) | | {cells} |")
+    ratio = added("otel_ai", "generate") / added("sdk_floor", "generate")
+    print(f"| otel_ai added ÷ floor's added, per call | | | {ratio:.2f}x |" + " |" * (len(modes) - 3))
 
 
 if __name__ == "__main__":

@@ -146,3 +146,36 @@ def test_evaluate_never_raises(telemetry, name, score, label, explanation, respo
         warnings.simplefilter("ignore")
         result = otel_ai.evaluate(name, score, label, explanation, response_id=response_id, span=span)
     assert isinstance(result, bool)
+
+
+def test_recent_calls_newest_wins_and_lookups_survive_concurrent_appends() -> None:
+    import threading
+
+    from opentelemetry.trace import SpanContext
+
+    recent = evaluation._Recent(1000)
+    sink = evaluation.RECENT.default
+    recent.add(evaluation._Call(SpanContext(1, 1, False), "same", {}, sink))  # type: ignore[arg-type]
+    recent.add(evaluation._Call(SpanContext(1, 2, False), "same", {}, sink))  # type: ignore[arg-type]
+    found = recent.by_response("same")
+    assert found is not None and found.context.span_id == 2  # a reused response id names the latest call
+    assert recent.by_response("") is None
+
+    stop = threading.Event()
+
+    def append() -> None:
+        i = 10
+        while not stop.is_set():
+            recent.add(evaluation._Call(SpanContext(1, i, False), f"r{i}", {}, sink))  # type: ignore[arg-type]
+            i += 1
+
+    writer = threading.Thread(target=append)
+    writer.start()
+    try:
+        for _ in range(300):  # a search while another thread appends neither raises nor misses the newest
+            recent.add(evaluation._Call(SpanContext(1, 7, False), "mine", {}, sink))  # type: ignore[arg-type]
+            assert recent.by_response("mine") is not None
+            recent.by_span(123456789)
+    finally:
+        stop.set()
+        writer.join()

@@ -2,8 +2,10 @@
 
 Why here: an evaluation scores one GenAI call, so it belongs next to the recorder that made the call's
 span. The recorder remembers its recent calls (response id and span id -> span context and the call's
-low-cardinality facts) in a bounded map, so an evaluation that arrives after the span ended (a judge
+low-cardinality facts) in a bounded queue, so an evaluation that arrives after the span ended (a judge
 model, a user's thumbs-up) is still tied to it: as a log record carrying the call's trace and span id.
+Every call is remembered and few are evaluated, so remembering is one append (no lock, no index) and a
+lookup searches from the newest call back.
 While the span is still open the result is a span event on it instead.
 
 The explanation is content-like; it leaves only through the redacting exporters (span events and log
@@ -17,11 +19,10 @@ from __future__ import annotations
 import math
 import threading
 import warnings
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from opentelemetry import trace
 from opentelemetry._logs import Logger, LoggerProvider, get_logger
@@ -80,47 +81,43 @@ class EvaluationSink:
             return name
 
 
-@dataclass(frozen=True, slots=True)
-class _Call:
+class _Call(NamedTuple):
     context: SpanContext
     response_id: str | None
-    labels: Attributes  # provider, request model, task type: what the score histogram carries
+    labels: Attributes  # provider, request model, task type: what the score histogram carries (shared, read-only)
     sink: EvaluationSink
 
 
 class _Recent:
-    """A bounded map of recent calls, by response id and by span id (oldest forgotten first)."""
+    """The most recent calls, newest last (the oldest forgotten first); looked up by response id or span id.
+
+    `add` runs once per GenAI call, a lookup once per evaluation: a bounded deque (its `append` is atomic)
+    searched from the newest end, so the latest call with an id wins."""
 
     def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._by_response: OrderedDict[str, _Call] = OrderedDict()
-        self._by_span: OrderedDict[int, _Call] = OrderedDict()
-        self._lock = threading.Lock()
+        self._calls: deque[_Call] = deque(maxlen=limit)
         self.default: EvaluationSink | None = None
 
     def add(self, call: _Call) -> None:
-        with self._lock:
-            if call.response_id:
-                self._by_response[call.response_id] = call
-                self._by_response.move_to_end(call.response_id)
-                if len(self._by_response) > self._limit:
-                    self._by_response.popitem(last=False)
-            self._by_span[call.context.span_id] = call
-            if len(self._by_span) > self._limit:
-                self._by_span.popitem(last=False)
+        self._calls.append(call)
+
+    def _find(self, found: Callable[[_Call], bool]) -> _Call | None:
+        # `list()` copies the deque in one step under the GIL: other threads may go on appending.
+        for call in reversed(list(self._calls)):
+            if found(call):
+                return call
+        return None
 
     def by_response(self, response_id: str) -> _Call | None:
-        with self._lock:
-            return self._by_response.get(response_id)
+        if not response_id:
+            return None
+        return self._find(lambda call: call.response_id == response_id)
 
     def by_span(self, span_id: int) -> _Call | None:
-        with self._lock:
-            return self._by_span.get(span_id)
+        return self._find(lambda call: call.context.span_id == span_id)
 
     def clear(self) -> None:
-        with self._lock:
-            self._by_response.clear()
-            self._by_span.clear()
+        self._calls.clear()
 
 
 RECENT: Final = _Recent(RECENT_LIMIT)

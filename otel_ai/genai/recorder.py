@@ -117,7 +117,7 @@ def call_scope(request: GenAIRequest, inv: Invocation | None) -> _calls.CallScop
 class _Shape:
     """Attribute sets shared by every call of one shape, built once and reused."""
 
-    __slots__ = ("_cells", "counted", "input_tokens", "ok", "output_tokens", "timed")
+    __slots__ = ("_cells", "counted", "input_tokens", "labels", "ok", "output_tokens", "timed")
 
     def __init__(
         self, request: GenAIRequest, response_model: str | None, clean: Clean | None = None,
@@ -141,6 +141,12 @@ class _Shape:
         self.input_tokens: Attributes = {**timed, sc.TOKEN_TYPE: "input"}
         self.output_tokens: Attributes = {**timed, sc.TOKEN_TYPE: "output"}
         self.ok: Attributes = {**self.counted, sc.OUTCOME: "ok"}
+        # What `otel_ai.evaluate()` labels a score of this call with (`genai.evaluation`): read-only, shared.
+        self.labels: Attributes = {sc.PROVIDER: request.provider}
+        if request.model:
+            self.labels[sc.REQUEST_MODEL] = clean(request.model) if clean is not None else request.model
+        if task_type:
+            self.labels[sc.TASK_TYPE] = task_type
         # The running total this shape adds to in each in-process sum, looked up on first use (see
         # `genai.sums`): a series exists only once something was added to it.
         self._cells: dict[Sums, list[Any]] = {}
@@ -357,8 +363,11 @@ class GenAIRecorder:
         if span.is_recording():  # a sampled-out span takes no attributes: skip the SDK's checks
             span.set_attributes(attrs)
         span.end()
-        self._metrics(inv, usage, etype, category, cost, duration, response_model)
-        self._remember(inv, resp)
+        user = inv.user if inv.user is not None and _conversation.OPTIONS.user_on_metrics else None
+        shape = self._shape(request, response_model, inv.task_type, user)
+        self._metrics(shape, inv, usage, etype, category, cost, duration)
+        # Keep the call findable by `otel_ai.evaluate(response_id=...)` after its span ended.
+        _evaluation.remember(self._evaluations, span, resp.response_id if resp else None, shape.labels)
         if _calls.SEAM.listeners:  # units of work and budgets count this call
             _calls.publish(_calls.CallFacts(
                 call_scope(request, inv),
@@ -368,15 +377,6 @@ class GenAIRecorder:
                 (usage.characters or 0) if usage is not None else 0,
                 exc is not None,
             ))
-
-    def _remember(self, inv: Invocation, resp: GenAIResponse | None) -> None:
-        """Keep the call findable by `otel_ai.evaluate(response_id=...)` after its span ended."""
-        labels: Attributes = {sc.PROVIDER: inv.request.provider}
-        if inv.request.model:
-            labels[sc.REQUEST_MODEL] = self._clean(inv.request.model) if self._clean else inv.request.model
-        if inv.task_type:
-            labels[sc.TASK_TYPE] = inv.task_type
-        _evaluation.remember(self._evaluations, inv.span, resp.response_id if resp else None, labels)
 
     def _cost_of(self, request: GenAIRequest, resp: GenAIResponse) -> Cost | None:
         if self._pricing is None:
@@ -446,16 +446,14 @@ class GenAIRecorder:
 
     def _metrics(
         self,
+        shape: _Shape,
         inv: Invocation,
         usage: Usage | None,
         etype: str | None,
         category: str | None,
         cost: Cost | None,
         duration: float,
-        response_model: str | None,
     ) -> None:
-        user = inv.user if inv.user is not None and _conversation.OPTIONS.user_on_metrics else None
-        shape = self._shape(inv.request, response_model, inv.task_type, user)
         if etype is None:
             timed = shape.timed
             shape.add(self._requests, shape.ok, 1)
