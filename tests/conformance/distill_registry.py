@@ -7,7 +7,8 @@ Run from the repository root (any git checkout of the conventions, at the commit
 
 It reads the files with `git show COMMIT:PATH` (no work tree needed), so the JSON names exactly the
 commit it came from. The registry is YAML; the bucket advice of the metrics lives only in the generated
-markdown (docs/gen-ai/gen-ai-metrics.md), so it is read from there.
+markdown (docs/gen-ai/gen-ai-metrics.md) and the message shapes in the JSON schemas next to it, so
+they are read from there.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import yaml
 # Registry areas whose attributes GenAI telemetry uses (model/<area>/..., deprecated files included).
 AREAS = ("gen-ai", "openai", "server", "error", "user")
 METRICS_DOC = "docs/gen-ai/gen-ai-metrics.md"
+MESSAGE_SCHEMAS = ("docs/gen-ai/gen-ai-input-messages.json", "docs/gen-ai/gen-ai-output-messages.json")
 OUT = Path(__file__).with_name("genai_registry.json")
 
 
@@ -92,6 +94,16 @@ def distill(repo: Path, commit: str) -> dict[str, Any]:
         found = re.search(r"ExplicitBucketBoundaries\]\s+of\s+\[([^\]]*)\]", section)
         if found and name in metrics:
             metrics[name]["buckets"] = [float(x) for x in found.group(1).replace("\n", " ").split(",")]
+    schema: dict[str, Any] = {"finish_reasons": [], "roles": [], "parts": {}}
+    for path in MESSAGE_SCHEMAS:
+        for name, definition in json.loads(_git(git_dir, "show", f"{commit}:{path}"))["$defs"].items():
+            if name in ("FinishReason", "Role"):
+                key = "finish_reasons" if name == "FinishReason" else "roles"
+                schema[key] = sorted(set(schema[key]) | set(definition["enum"]))
+            kind = definition.get("properties", {}).get("type", {}).get("const")
+            if kind:
+                schema["parts"][kind] = sorted(definition.get("required", []))
+    schema["parts"] = dict(sorted(schema["parts"].items()))
     date = _git(git_dir, "show", "-s", "--format=%cI", commit).strip()
     return {
         "source": {
@@ -100,7 +112,7 @@ def distill(repo: Path, commit: str) -> dict[str, Any]:
             "areas": list(AREAS),
         },
         "attributes": dict(sorted(attributes.items())),
-        "spans": spans, "events": events, "metrics": dict(sorted(metrics.items())),
+        "spans": spans, "events": events, "metrics": dict(sorted(metrics.items())), "messages": schema,
     }
 
 

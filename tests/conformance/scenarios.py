@@ -1,0 +1,180 @@
+"""Representative calls of every instrumented provider, through the real clients against the simulators.
+
+Shared by the conformance test (GenAI registry) and the registry-sync test (our own `otel_ai.*` names):
+both look at what these calls really emit, so the checks are about telemetry, not about constants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from otel_ai.runtime import state as _state
+from tests.conftest import API_KEY, Telemetry, scenario
+
+MESSAGES = [{"role": "user", "content": "Say hello to the conformance suite"}]
+
+
+@dataclass
+class Sims:
+    """The simulators, one of each, started once for the session."""
+
+    openai: Any
+    anthropic: Any
+    gemini: Any
+    bedrock: Any
+    mistral: Any
+    cohere: Any
+    ollama: Any
+    stack: ExitStack = field(default_factory=ExitStack)
+
+
+@contextmanager
+def simulators(openai_sim: Any) -> Iterator[Sims]:
+    from otel_ai.testing.anthropic_simulator import AnthropicSimulator
+    from otel_ai.testing.bedrock_simulator import BedrockSimulator
+    from otel_ai.testing.cohere_simulator import CohereSimulator
+    from otel_ai.testing.gemini_simulator import GeminiSimulator
+    from otel_ai.testing.mistral_simulator import MistralSimulator
+    from otel_ai.testing.ollama_simulator import OllamaSimulator
+
+    with ExitStack() as stack:
+        yield Sims(
+            openai=openai_sim, anthropic=stack.enter_context(AnthropicSimulator()),
+            gemini=stack.enter_context(GeminiSimulator()), bedrock=stack.enter_context(BedrockSimulator()),
+            mistral=stack.enter_context(MistralSimulator()), cohere=stack.enter_context(CohereSimulator()),
+            ollama=stack.enter_context(OllamaSimulator()),
+        )
+
+
+@contextmanager
+def instrumented(telemetry: Telemetry, instrumentor: Any) -> Iterator[None]:
+    instrumentor.instrument(**telemetry.providers)
+    try:
+        yield
+    finally:
+        instrumentor.uninstrument()
+        _state.reset()
+
+
+def _openai(sims: Sims) -> Any:
+    import openai
+
+    return openai.OpenAI(base_url=sims.openai.base_url, api_key=API_KEY, max_retries=0)
+
+
+def openai_chat(telemetry: Telemetry, sims: Sims) -> None:
+    with _openai(sims) as client:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, temperature=0.2, max_tokens=64)
+
+
+def openai_chat_stream(telemetry: Telemetry, sims: Sims) -> None:
+    with _openai(sims) as client:
+        list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True,
+                                            stream_options={"include_usage": True}))
+
+
+def openai_embeddings(telemetry: Telemetry, sims: Sims) -> None:
+    with _openai(sims) as client:
+        client.embeddings.create(model="text-embedding-3-small", input="hello")
+
+
+def openai_responses(telemetry: Telemetry, sims: Sims) -> None:
+    with _openai(sims) as client:
+        client.responses.create(model="gpt-4o-mini", input="Say hello", max_output_tokens=64)
+
+
+def openai_chat_error(telemetry: Telemetry, sims: Sims) -> None:
+    import openai
+
+    with _openai(sims) as client, pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, extra_headers=scenario("rate_limit"))
+
+
+def anthropic_messages(telemetry: Telemetry, sims: Sims) -> None:
+    import anthropic
+
+    from otel_ai.instrumentation.anthropic import AnthropicInstrumentor
+
+    key = "sk-ant-api03-" + "Zq7" * 31 + "AA"
+    with instrumented(telemetry, AnthropicInstrumentor()), anthropic.Anthropic(
+        api_key=key, base_url=sims.anthropic.base_url, max_retries=0,
+    ) as client:
+        client.messages.create(model="claude-sonnet-4-6", max_tokens=100, messages=MESSAGES)
+
+
+def gemini_generate(telemetry: Telemetry, sims: Sims) -> None:
+    from google import genai
+
+    from otel_ai.instrumentation.gemini import GeminiInstrumentor
+
+    with instrumented(telemetry, GeminiInstrumentor()):
+        client = genai.Client(api_key="AIzaSyD4kQ2r9XwT4bN8vL1pF6hJ3sD5gA0cE7x", http_options=sims.gemini.http_options())
+        client.models.generate_content(model="gemini-2.5-flash", contents="Say hello", config={"temperature": 0.3})
+
+
+def bedrock_converse(telemetry: Telemetry, sims: Sims) -> None:
+    import boto3
+    from botocore.config import Config
+
+    from otel_ai.instrumentation.bedrock import BedrockInstrumentor
+
+    with instrumented(telemetry, BedrockInstrumentor()):
+        client = boto3.client(
+            "bedrock-runtime", aws_access_key_id="AKIAZ7QEXAMPLE4TESTS",
+            aws_secret_access_key="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",
+            config=Config(retries={"max_attempts": 1}), **sims.bedrock.client_options(),
+        )
+        client.converse(modelId="anthropic.claude-sonnet-4-5-20250929-v1:0",
+                        messages=[{"role": "user", "content": [{"text": "Say hello"}]}],
+                        inferenceConfig={"maxTokens": 64})
+
+
+def mistral_chat(telemetry: Telemetry, sims: Sims) -> None:
+    from mistralai.client import Mistral
+
+    from otel_ai.instrumentation.mistral import MistralInstrumentor
+
+    with instrumented(telemetry, MistralInstrumentor()):
+        client = Mistral(api_key="Mz7kQ2r9XwT4bN8vL1pF6hJ3sD5gA0cE", **sims.mistral.client_options())
+        client.chat.complete(model="mistral-small-latest", messages=MESSAGES)
+
+
+def cohere_chat(telemetry: Telemetry, sims: Sims) -> None:
+    import cohere
+
+    from otel_ai.instrumentation.cohere import CohereInstrumentor
+
+    with instrumented(telemetry, CohereInstrumentor()):
+        client = cohere.ClientV2(api_key="Qz7kQ2r9XwT4bN8vL1pF6hJ3sD5gA0cEm2Yt8Ku4", max_retries=0,
+                                 **sims.cohere.client_options())
+        client.chat(model="command-r-08-2024", messages=MESSAGES)
+
+
+def ollama_chat(telemetry: Telemetry, sims: Sims) -> None:
+    import ollama
+
+    from otel_ai.instrumentation.ollama import OllamaInstrumentor
+
+    with instrumented(telemetry, OllamaInstrumentor()):
+        ollama.Client(host=sims.ollama.url).chat(model="llama3.2", messages=MESSAGES)
+
+
+# The calls the conformance test runs: OpenAI's four APIs (and an error), one call per other provider.
+SCENARIOS: dict[str, Callable[[Telemetry, Sims], None]] = {
+    "openai_chat": openai_chat,
+    "openai_chat_stream": openai_chat_stream,
+    "openai_embeddings": openai_embeddings,
+    "openai_responses": openai_responses,
+    "openai_chat_error": openai_chat_error,
+    "anthropic_messages": anthropic_messages,
+    "gemini_generate": gemini_generate,
+    "bedrock_converse": bedrock_converse,
+    "mistral_chat": mistral_chat,
+    "cohere_chat": cohere_chat,
+    "ollama_chat": ollama_chat,
+}
