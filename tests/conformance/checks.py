@@ -31,9 +31,9 @@ def span_group(operation: str, provider: str) -> str | None:
     if operation in INFERENCE:
         return {"openai": "span.openai.inference.client", "anthropic": "span.anthropic.inference.client",
                 "aws.bedrock": "span.aws.bedrock.client"}.get(provider, "span.gen_ai.inference.client")
-    if operation == "embeddings":
-        return "span.gen_ai.embeddings.client"
-    return None
+    return {"embeddings": "span.gen_ai.embeddings.client", "invoke_workflow": "span.gen_ai.invoke_workflow.internal",
+            "invoke_agent": "span.gen_ai.invoke_agent.internal", "execute_tool": "span.gen_ai.execute_tool.internal",
+            }.get(operation)
 
 
 def _matches(kind: str, value: Any, members: list[str] | None) -> bool:
@@ -126,10 +126,11 @@ def check_span(span: Any) -> set[str]:
         return problems | {f"unknown-span:{where}"}
     group = REGISTRY["spans"][group_id]
     problems |= check_required(where, group["attributes"], attributes)
-    if group["span_kind"] == "client" and span.kind != SpanKind.CLIENT:
+    kind = {"client": SpanKind.CLIENT, "internal": SpanKind.INTERNAL}[group["span_kind"]]
+    if span.kind != kind:
         problems.add(f"span-kind:{where}:{span.kind.name}")
     model = attributes.get("gen_ai.request.model")
-    if model and span.name != f"{operation} {model}":
+    if operation in INFERENCE | {"embeddings"} and model and span.name != f"{operation} {model}":
         problems.add(f"span-name:{where}")
     return problems
 

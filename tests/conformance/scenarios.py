@@ -95,6 +95,40 @@ def openai_chat_error(telemetry: Telemetry, sims: Sims) -> None:
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, extra_headers=scenario("rate_limit"))
 
 
+def openai_chat_tools_and_image(telemetry: Telemetry, sims: Sims) -> None:
+    """A system message in the history, a data-URI image, a tool definition, and a tool call answered."""
+    tool = {"type": "function", "function": {"name": "get_weather", "description": "Weather of a city",
+                                             "parameters": {"type": "object", "properties": {}}}}
+    messages = [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": [
+            {"type": "text", "text": "What is in this picture?"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+        ]},
+    ]
+    with _openai(sims) as client:
+        client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=[tool],
+                                       extra_headers=scenario("tool_call"))
+
+
+def work_units(telemetry: Telemetry, sims: Sims) -> None:
+    """A workflow, an agent and a tool (otel_ai's units of work) around one chat call."""
+    from unittest import mock
+
+    from opentelemetry import trace
+    from opentelemetry.metrics import _internal as metrics_internal
+
+    import otel_ai
+    from otel_ai.work import units
+
+    # Units of work use the global providers: make them the test's for the call.
+    with mock.patch.object(trace, "_TRACER_PROVIDER", telemetry.providers["tracer_provider"]), \
+            mock.patch.object(metrics_internal, "_METER_PROVIDER", telemetry.providers["meter_provider"]):
+        units._ensure_registered()
+        with otel_ai.workflow("trip"), otel_ai.agent("planner"), otel_ai.tool("lookup"):
+            openai_chat(telemetry, sims)
+
+
 def anthropic_messages(telemetry: Telemetry, sims: Sims) -> None:
     import anthropic
 
@@ -171,6 +205,8 @@ SCENARIOS: dict[str, Callable[[Telemetry, Sims], None]] = {
     "openai_embeddings": openai_embeddings,
     "openai_responses": openai_responses,
     "openai_chat_error": openai_chat_error,
+    "openai_chat_tools_and_image": openai_chat_tools_and_image,
+    "work_units": work_units,
     "anthropic_messages": anthropic_messages,
     "gemini_generate": gemini_generate,
     "bedrock_converse": bedrock_converse,
