@@ -17,6 +17,7 @@ from otel_ai.runtime import state as _state
 from tests.conftest import API_KEY, Telemetry, scenario
 
 MESSAGES = [{"role": "user", "content": "Say hello to the conformance suite"}]
+GEMINI_KEY = "AIzaSyD4kQ2r9XwT4bN8vL1pF6hJ3sD5gA0cE7x"  # the shape of a Google API key
 
 
 @dataclass
@@ -147,7 +148,7 @@ def gemini_generate(telemetry: Telemetry, sims: Sims) -> None:
     from otel_ai.instrumentation.gemini import GeminiInstrumentor
 
     with instrumented(telemetry, GeminiInstrumentor()):
-        client = genai.Client(api_key="AIzaSyD4kQ2r9XwT4bN8vL1pF6hJ3sD5gA0cE7x", http_options=sims.gemini.http_options())
+        client = genai.Client(api_key=GEMINI_KEY, http_options=sims.gemini.http_options())
         client.models.generate_content(model="gemini-2.5-flash", contents="Say hello", config={"temperature": 0.3})
 
 
