@@ -73,10 +73,12 @@ def openai_chat(telemetry: Telemetry, sims: Sims) -> None:
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, temperature=0.2, max_tokens=64)
 
 
-def openai_chat_stream(telemetry: Telemetry, sims: Sims) -> None:
+def openai_chat_stream(telemetry: Telemetry, sims: Sims) -> dict[str, int]:
+    """Returns the chunks received: time_per_output_chunk is one value per chunk after the first."""
     with _openai(sims) as client:
-        list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True,
-                                            stream_options={"include_usage": True}))
+        chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True,
+                                                     stream_options={"include_usage": True}))
+    return {"chunks": len(chunks)}
 
 
 def openai_embeddings(telemetry: Telemetry, sims: Sims) -> None:
@@ -199,8 +201,35 @@ def ollama_chat(telemetry: Telemetry, sims: Sims) -> None:
         ollama.Client(host=sims.ollama.url).chat(model="llama3.2", messages=MESSAGES)
 
 
+def openai_audio_images_moderation(telemetry: Telemetry, sims: Sims) -> None:
+    from tests.openai_audio.common import wav_bytes
+
+    with _openai(sims) as client:
+        client.audio.speech.create(model="tts-1", voice="alloy", input="Hello there")
+        client.audio.transcriptions.create(model="whisper-1", file=("a.wav", wav_bytes(1.0)))
+        client.audio.translations.create(model="whisper-1", file=("a.wav", wav_bytes(1.0)))
+        client.images.generate(model="dall-e-3", prompt="a cat", size="1024x1024", quality="standard")
+        client.moderations.create(input="I will kill the bug")
+
+
+def gemini_count_and_cohere_rerank(telemetry: Telemetry, sims: Sims) -> None:
+    import cohere
+    from google import genai
+
+    from otel_ai.instrumentation.cohere import CohereInstrumentor
+    from otel_ai.instrumentation.gemini import GeminiInstrumentor
+
+    with instrumented(telemetry, GeminiInstrumentor()):
+        client = genai.Client(api_key=GEMINI_KEY, http_options=sims.gemini.http_options())
+        client.models.count_tokens(model="gemini-2.5-flash", contents="a b c")
+    with instrumented(telemetry, CohereInstrumentor()):
+        co = cohere.ClientV2(api_key="Qz7kQ2r9XwT4bN8vL1pF6hJ3sD5gA0cEm2Yt8Ku4", max_retries=0,
+                             **sims.cohere.client_options())
+        co.rerank(model="rerank-v3.5", query="capital", documents=["Paris", "Rome", "Berlin"], top_n=2)
+
+
 # The calls the conformance test runs: OpenAI's four APIs (and an error), one call per other provider.
-SCENARIOS: dict[str, Callable[[Telemetry, Sims], None]] = {
+SCENARIOS: dict[str, Callable[[Telemetry, Sims], dict[str, int] | None]] = {
     "openai_chat": openai_chat,
     "openai_chat_stream": openai_chat_stream,
     "openai_embeddings": openai_embeddings,
@@ -214,4 +243,6 @@ SCENARIOS: dict[str, Callable[[Telemetry, Sims], None]] = {
     "mistral_chat": mistral_chat,
     "cohere_chat": cohere_chat,
     "ollama_chat": ollama_chat,
+    "openai_audio_images_moderation": openai_audio_images_moderation,
+    "gemini_count_and_cohere_rerank": gemini_count_and_cohere_rerank,
 }

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conformance.checks import EXPECTED, REGISTRY, check_event, check_metric, check_span, metrics_of
+from tests.conformance.checks import EXPECTED, INFERENCE, REGISTRY, check_event, check_metric, check_span, metrics_of
 from tests.conformance.scenarios import SCENARIOS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,11 +26,21 @@ def expected_for(scenario: str) -> set[str]:
             if entry["scenarios"] == "*" or scenario in entry["scenarios"]}
 
 
-def problems_of(telemetry: Any, inference: bool = True) -> set[str]:
+def chunk_problems(telemetry: Any, facts: dict[str, int] | None) -> set[str]:
+    """time_per_output_chunk: one value per chunk after the first, and none for calls that do not stream."""
+    name = "gen_ai.client.operation.time_per_output_chunk"
+    recorded = sum(point.count for _, point in telemetry.points(name))
+    chunks = (facts or {}).get("chunks")
+    if chunks is None:
+        return {f"metric-not-streaming:{name}"} if recorded else set()
+    return set() if recorded == chunks - 1 else {f"metric-per-chunk:{name}"}
+
+
+def problems_of(telemetry: Any) -> set[str]:
     spans = [s for s in telemetry.spans() if (s.attributes or {}).get("gen_ai.operation.name")]
     assert spans, "the scenario emitted no GenAI span: the check would be vacuous"
     events = [log.log_record for log in telemetry.logs()]
-    if inference:  # the details event describes inference calls (it extends their attributes)
+    if {s.attributes["gen_ai.operation.name"] for s in spans} & INFERENCE:  # the event is of inference calls
         assert DETAILS_EVENT in {e.event_name for e in events}, "content capture is on: the details event must come"
     metrics = list(metrics_of(telemetry.metric_reader))
     assert "gen_ai.client.operation.duration" in {m.name for m in metrics}
@@ -46,8 +56,8 @@ def problems_of(telemetry: Any, inference: bool = True) -> set[str]:
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_scenario_conforms_but_for_the_listed_exceptions(scenario: str, telemetry: Any, sims: Any) -> None:
-    SCENARIOS[scenario](telemetry, sims)
-    found = problems_of(telemetry, inference=scenario != "openai_embeddings")
+    facts = SCENARIOS[scenario](telemetry, sims)
+    found = problems_of(telemetry) | chunk_problems(telemetry, facts)
     expected = expected_for(scenario)
     new, fixed = sorted(found - expected), sorted(expected - found)
     assert not new and not fixed, (

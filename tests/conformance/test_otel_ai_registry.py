@@ -22,7 +22,7 @@ import pytest
 
 from tests.conformance.checks import REGISTRY, instrument_of, metrics_of
 from tests.conformance.registry import ROOT, OurRegistry, load
-from tests.conformance.scenarios import GEMINI_KEY, MESSAGES, SCENARIOS, Sims, _openai, instrumented
+from tests.conformance.scenarios import MESSAGES, SCENARIOS, Sims, _openai
 from tests.conftest import Telemetry
 
 OURS: OurRegistry = load(REGISTRY["attributes"])
@@ -60,33 +60,6 @@ STATIC_ONLY = {
 # -- scenarios beyond the conformance ones: the rarer calls that carry our own names -----------------------
 
 
-def openai_audio_images_moderation(telemetry: Telemetry, sims: Sims) -> None:
-    from tests.openai_audio.common import wav_bytes
-
-    with _openai(sims) as client:
-        client.audio.speech.create(model="tts-1", voice="alloy", input="Hello there")
-        client.audio.transcriptions.create(model="whisper-1", file=("a.wav", wav_bytes(1.0)))
-        client.audio.translations.create(model="whisper-1", file=("a.wav", wav_bytes(1.0)))
-        client.images.generate(model="dall-e-3", prompt="a cat", size="1024x1024", quality="standard")
-        client.moderations.create(input="I will kill the bug")
-
-
-def gemini_count_and_cohere_rerank(telemetry: Telemetry, sims: Sims) -> None:
-    import cohere
-    from google import genai
-
-    from otel_ai.instrumentation.cohere import CohereInstrumentor
-    from otel_ai.instrumentation.gemini import GeminiInstrumentor
-
-    with instrumented(telemetry, GeminiInstrumentor()):
-        client = genai.Client(api_key=GEMINI_KEY, http_options=sims.gemini.http_options())
-        client.models.count_tokens(model="gemini-2.5-flash", contents="a b c")
-    with instrumented(telemetry, CohereInstrumentor()):
-        co = cohere.ClientV2(api_key="Qz7kQ2r9XwT4bN8vL1pF6hJ3sD5gA0cEm2Yt8Ku4", max_retries=0,
-                             **sims.cohere.client_options())
-        co.rerank(model="rerank-v3.5", query="capital", documents=["Paris", "Rome", "Berlin"], top_n=2)
-
-
 def units_batches_budgets_evaluations(telemetry: Telemetry, sims: Sims) -> None:
     from opentelemetry import metrics, trace
     from opentelemetry.metrics import _internal as metrics_internal
@@ -114,11 +87,7 @@ def units_batches_budgets_evaluations(telemetry: Telemetry, sims: Sims) -> None:
             budgets.uninstall()
 
 
-EXTRA = {
-    "openai_audio_images_moderation": openai_audio_images_moderation,
-    "gemini_count_and_cohere_rerank": gemini_count_and_cohere_rerank,
-    "units_batches_budgets_evaluations": units_batches_budgets_evaluations,
-}
+EXTRA = {"units_batches_budgets_evaluations": units_batches_budgets_evaluations}
 seen: list[tuple[str, str, Any]] = []  # filled by a scenario that must collect before it tears down
 
 
