@@ -98,7 +98,7 @@ def openai_chat_error(telemetry: Telemetry, sims: Sims) -> None:
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, extra_headers=scenario("rate_limit"))
 
 
-def openai_chat_tools_and_image(telemetry: Telemetry, sims: Sims) -> None:
+def openai_chat_tools_and_image(telemetry: Telemetry, sims: Sims) -> dict[str, int]:
     """A system message in the history, a data-URI image, a tool definition, and a tool call answered."""
     tool = {"type": "function", "function": {"name": "get_weather", "description": "Weather of a city",
                                              "parameters": {"type": "object", "properties": {}}}}
@@ -112,6 +112,7 @@ def openai_chat_tools_and_image(telemetry: Telemetry, sims: Sims) -> None:
     with _openai(sims) as client:
         client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=[tool],
                                        extra_headers=scenario("tool_call"))
+    return {"system_in_history": 1}
 
 
 def work_units(telemetry: Telemetry, sims: Sims) -> None:

@@ -8,6 +8,7 @@ stale) fails as loudly as a new problem does. docs/conventions.md, "Our registry
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,15 @@ def chunk_problems(telemetry: Any, facts: dict[str, int] | None) -> set[str]:
     return set() if recorded == chunks - 1 else {f"metric-per-chunk:{name}"}
 
 
+def history_problems(telemetry: Any, facts: dict[str, int] | None) -> set[str]:
+    """A system message that is part of the chat history SHOULD stay in gen_ai.input.messages."""
+    if not (facts or {}).get("system_in_history"):
+        return set()
+    spans = [s for s in telemetry.spans() if (s.attributes or {}).get("gen_ai.input.messages")]
+    roles = {m.get("role") for s in spans for m in json.loads(str(s.attributes["gen_ai.input.messages"]))}
+    return set() if "system" in roles else {"system-message-dropped:span[chat]:gen_ai.input.messages"}
+
+
 def problems_of(telemetry: Any) -> set[str]:
     spans = [s for s in telemetry.spans() if (s.attributes or {}).get("gen_ai.operation.name")]
     assert spans, "the scenario emitted no GenAI span: the check would be vacuous"
@@ -57,7 +67,7 @@ def problems_of(telemetry: Any) -> set[str]:
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_scenario_conforms_but_for_the_listed_exceptions(scenario: str, telemetry: Any, sims: Any) -> None:
     facts = SCENARIOS[scenario](telemetry, sims)
-    found = problems_of(telemetry) | chunk_problems(telemetry, facts)
+    found = problems_of(telemetry) | chunk_problems(telemetry, facts) | history_problems(telemetry, facts)
     expected = expected_for(scenario)
     new, fixed = sorted(found - expected), sorted(expected - found)
     assert not new and not fixed, (
