@@ -302,13 +302,15 @@ def _price_from_fields(model: str, fields: Mapping[str, Any]) -> ModelPrice:
 
 def _with_variants(price: ModelPrice, fields: Mapping[str, Any]) -> ModelPrice:
     """Attach the long-context and service-tier prices of `fields`; each falls back to `price` per field."""
-    plain = dataclasses.replace(price, long_context_above=None, long_context=None, service_tiers=None)
     long_context = fields.get("long_context")
+    tiers = fields.get("service_tiers")
+    if long_context is None and tiers is None:
+        return price  # most models: no variant to build
+    plain = dataclasses.replace(price, long_context_above=None, long_context=None, service_tiers=None)
     if long_context is not None:
         prices = {k: v for k, v in long_context.items() if k != _LONG_CONTEXT_THRESHOLD}
         price = dataclasses.replace(price, long_context_above=long_context[_LONG_CONTEXT_THRESHOLD],
                                     long_context=dataclasses.replace(plain, **prices))
-    tiers = fields.get("service_tiers")
     if tiers is not None:
         built = {name: _with_variants(dataclasses.replace(plain, **{k: v for k, v in tier.items()
                                                                      if k != "long_context"}), tier)

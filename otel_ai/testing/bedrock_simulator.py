@@ -44,8 +44,8 @@ from typing import Any, cast
 from urllib.parse import unquote
 
 from otel_ai._net import LoopbackHandler, parse_float
+from otel_ai.testing.base import SCENARIO_HEADER, ScenarioService, serve_until_stopped
 from otel_ai.testing.base import Aborted as _Aborted
-from otel_ai.testing.base import ScenarioService, serve_until_stopped
 from otel_ai.testing.simulator import RecordedRequest
 
 __all__ = ["DEFAULT_REPLY", "SCENARIOS", "SCENARIO_HEADER", "TOOL_INPUT", "TOOL_NAME", "BedrockSimulator",
@@ -54,7 +54,6 @@ __all__ = ["DEFAULT_REPLY", "SCENARIOS", "SCENARIO_HEADER", "TOOL_INPUT", "TOOL_
 DEFAULT_REPLY = "Hello from the Bedrock simulator."
 TOOL_NAME = "get_weather"
 TOOL_INPUT = {"location": "Paris", "unit": "celsius"}
-SCENARIO_HEADER = "x-simulator-scenario"
 DELAY_HEADER = "x-simulator-delay"
 REPLY_HEADER = "x-simulator-reply"
 

@@ -113,8 +113,8 @@ from io import BytesIO
 from typing import Any, Literal, cast
 
 from otel_ai._net import LoopbackHandler, parse_float
+from otel_ai.testing.base import SCENARIO_HEADER, ScenarioService, serve_until_stopped
 from otel_ai.testing.base import Aborted as _Aborted
-from otel_ai.testing.base import ScenarioService, serve_until_stopped
 
 __all__ = [
     "CHARACTER_COST_HEADER",
@@ -146,7 +146,6 @@ DEFAULT_OUTPUT_FORMAT = "mp3_44100_128"
 DEFAULT_TRANSCRIPT = "Hello from the simulator."
 DEFAULT_LANGUAGE = "eng"
 
-SCENARIO_HEADER = "x-simulator-scenario"
 DELAY_HEADER = "x-simulator-delay"
 COST_HEADER_HEADER = "x-simulator-cost-header"
 CHARACTER_COST_HEADER = "x-simulator-character-cost"

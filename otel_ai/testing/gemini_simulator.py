@@ -100,6 +100,11 @@ def _texts(contents: Any) -> list[str]:
     return out
 
 
+def _vector(size: int) -> list[float]:
+    """A deterministic embedding of `size` values (the Developer API's and Vertex's answers alike)."""
+    return [round(0.001 * (i % 7), 3) for i in range(size)]
+
+
 def _words(texts: list[str]) -> int:
     return sum(len(t.split()) for t in texts)
 
@@ -213,7 +218,7 @@ class GeminiSimulator(ScenarioService[Recorded]):
         if verb == "predict":  # Vertex embeddings: per-instance token statistics, billable characters
             instances = [i for i in body.get("instances") or () if isinstance(i, dict)]
             predictions = [{"embeddings": {
-                "values": [round(0.001 * (i % 7), 3) for i in range(EMBEDDING_DIMENSIONS)],
+                "values": _vector(EMBEDDING_DIMENSIONS),
                 "statistics": {"token_count": float(max(1, len(str(i.get("content", "")).split()))),
                                "truncated": False}}} for i in instances]
             chars = sum(len(str(i.get("content", ""))) for i in instances)
@@ -226,7 +231,7 @@ class GeminiSimulator(ScenarioService[Recorded]):
             for req in requests or ():
                 dims = req.get("outputDimensionality") if isinstance(req, dict) else None
                 size = dims if isinstance(dims, int) and dims > 0 else EMBEDDING_DIMENSIONS
-                out.append({"values": [round(0.001 * (i % 7), 3) for i in range(size)]})
+                out.append({"values": _vector(size)})
             return {"embeddings": out}
         reply = record.headers.get(REPLY_HEADER) or DEFAULT_REPLY
         if record.scenario == "echo":

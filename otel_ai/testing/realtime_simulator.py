@@ -31,12 +31,11 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, cast
 
-from otel_ai.testing.base import ScenarioService, serve_until_stopped
+from otel_ai.testing.base import SCENARIO_HEADER, ScenarioService, serve_until_stopped
 from otel_ai.testing.elevenlabs_simulator import _Handler as _WebsocketHandler
 
 __all__ = ["AUDIO_CHUNKS", "AUDIO_CHUNK_BYTES", "REPLY", "SCENARIOS", "RealtimeSession", "RealtimeSimulator"]
 
-SCENARIO_HEADER = "x-simulator-scenario"
 REPLY_HEADER = "x-simulator-reply"  # the reply's text instead of REPLY (one line: a header holds no break)
 SCENARIOS = {
     "ok": "session events, text or audio responses with usage",

@@ -64,8 +64,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from otel_ai._net import LoopbackHandler, parse_float
+from otel_ai.testing.base import SCENARIO_HEADER, ScenarioService, serve_until_stopped
 from otel_ai.testing.base import Aborted as _Aborted
-from otel_ai.testing.base import ScenarioService, serve_until_stopped
 from otel_ai.testing.elevenlabs_simulator import (
     SECONDS_PER_CHARACTER,
     UploadedFile,
@@ -99,7 +99,6 @@ TOOL_ARGUMENTS = json.dumps({"location": "Paris", "unit": "celsius"})
 SYSTEM_FINGERPRINT = "fp_sim0a1b2c3d"
 EMBEDDING_DIMENSIONS = 8
 
-SCENARIO_HEADER = "x-simulator-scenario"
 DELAY_HEADER = "x-simulator-delay"
 KEY_HEADER = "x-simulator-key"
 REPLY_HEADER = "x-simulator-reply"
