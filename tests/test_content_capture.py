@@ -55,7 +55,11 @@ def test_event_only_emits_the_details_event_and_keeps_the_span_clean(client, tel
     assert record.event_name == "gen_ai.client.inference.operation.details"
     assert record.trace_id == span.context.trace_id
     assert record.span_id == span.context.span_id
-    assert record.body["gen_ai.input.messages"][1]["parts"][0]["content"] == "What is the weather in Paris?"
+    # structured values on the event (the conventions' MUST), no body; DEBUG severity (their SHOULD)
+    assert record.attributes["gen_ai.input.messages"][1]["parts"][0]["content"] == "What is the weather in Paris?"
+    assert record.attributes["gen_ai.output.messages"][0]["role"] == "assistant"
+    assert record.body is None
+    assert record.severity_text == "DEBUG"
     assert record.attributes["gen_ai.operation.name"] == "chat"
     assert record.attributes["gen_ai.request.model"] == "gpt-4o-mini"
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
@@ -578,9 +579,40 @@ def test_event_is_emitted_even_when_the_span_is_sampled_out():
     assert pipe.spans() == []
     [log] = pipe.logs()
     assert log.log_record.event_name == sc.DETAILS_EVENT
-    assert log.log_record.body == {sc.INPUT_MESSAGES: USER}
-    assert json.loads(log.log_record.attributes[sc.INPUT_MESSAGES]) == USER
+    assert _plain(log.log_record.attributes[sc.INPUT_MESSAGES]) == USER
     assert log.log_record.attributes[sc.USAGE_INPUT_TOKENS] == 2
+
+
+def _plain(value: Any) -> Any:
+    """A structured attribute as the SDK keeps it (sequences as tuples) in plain JSON terms; a string stays one."""
+    assert not isinstance(value, str), f"a JSON string, not a structured value: {value[:80]}"
+    return json.loads(json.dumps(value))
+
+
+def test_the_event_carries_the_spans_content_as_structured_values_at_debug():
+    """On spans the content attributes are JSON strings; on the details event the same documents are AnyValue maps
+    and arrays (the conventions' MUST for events), the event has no body and its severity is DEBUG."""
+    pipe = make_pipeline(ContentMode.SPAN_AND_EVENT)
+    when = datetime.datetime(2026, 1, 2, 3, 4, 5)
+    output = [{"role": "assistant", "parts": [{"type": "text", "content": "ok"}], "at": when, "n": 7}]
+    tools = [{"type": "function", "name": "f", "parameters": {"type": "object", "required": ["city"]}}]
+    system = [{"type": "text", "content": "be terse"}]
+    call(pipe, chat(input_messages=USER, system_instructions=system, tool_definitions=tools),
+         GenAIResponse(output_messages=output))
+    span = pipe.one_span().attributes
+    [log] = pipe.logs()
+    record = log.log_record
+    names = (sc.INPUT_MESSAGES, sc.OUTPUT_MESSAGES, sc.SYSTEM_INSTRUCTIONS, sc.TOOL_DEFINITIONS)
+    for name in names:
+        assert isinstance(span[name], str)
+        assert _plain(record.attributes[name]) == json.loads(span[name]), name
+    assert _plain(record.attributes[sc.OUTPUT_MESSAGES])[0]["at"] == str(when)  # stringified as on the span
+    assert record.attributes[sc.OUTPUT_MESSAGES][0]["n"] == 7
+    assert record.attributes[sc.INPUT_MESSAGES][0]["parts"][0]["content"] == "Grüße aus Köln, 東京"
+    assert record.body is None
+    assert record.severity_number is SeverityNumber.DEBUG and record.severity_text == "DEBUG"
+    assert record.attributes["gen_ai.operation.name"] == "chat"
+    assert record.trace_id == pipe.one_span().context.trace_id
 
 
 # --- the in-process sums behind the cost, request and character counters --------------------------------------------

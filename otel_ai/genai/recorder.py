@@ -18,10 +18,10 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry._logs import Logger, LoggerProvider, get_logger
+from opentelemetry._logs import Logger, LoggerProvider, SeverityNumber, get_logger
 from opentelemetry.metrics import MeterProvider, get_meter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
-from opentelemetry.util.types import AttributeValue
+from opentelemetry.util.types import AnyValue, AttributeValue
 
 from otel_ai.genai import conversation as _conversation
 from otel_ai.genai import evaluation as _evaluation
@@ -492,18 +492,21 @@ class GenAIRecorder:
             parts[sc.OUTPUT_MESSAGES] = resp.output_messages
         if not parts:
             return
+        # Span attributes cannot be structured: JSON strings there. The event gets the same documents as
+        # structured values (AnyValue maps and arrays), as the conventions require on events; parsing the
+        # JSON back makes them exactly what the span says (`default=str` included).
         encoded = {key: json.dumps(value, ensure_ascii=False, default=str) for key, value in parts.items()}
         if self.content.on_span:
             attrs.update(encoded)
         if self._events is not None:
-            # The event repeats the call's identifying attributes so it stands alone in a log store;
-            # the body carries the structured messages, the attributes their JSON strings.
-            event_attrs: Attributes = dict(getattr(inv.span, "attributes", None) or {})
+            # The event repeats the call's identifying attributes so it stands alone in a log store.
+            event_attrs: dict[str, AnyValue] = dict(getattr(inv.span, "attributes", None) or {})
             event_attrs.update(attrs)
-            event_attrs.update(encoded)
+            event_attrs.update({key: json.loads(text) for key, text in encoded.items()})
             self._events.emit(
                 event_name=sc.DETAILS_EVENT,
-                body=parts,
+                severity_number=SeverityNumber.DEBUG,
+                severity_text="DEBUG",
                 attributes=event_attrs,
                 context=trace.set_span_in_context(inv.span),
             )

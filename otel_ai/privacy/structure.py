@@ -2,8 +2,9 @@
 
 :func:`walk` applies a :class:`Leaf` to each string: the redactor's (:meth:`Redactor.leaf`), or
 :class:`FailClosed` when redaction failed. A value whose key names a credential is replaced whole;
-the GenAI content attributes (JSON documents) are parsed, walked and serialized again; in log
-bodies and content, long integers are checked as text. Containers are copied only where something
+the GenAI content attributes (JSON documents on spans, structured values on the details event) are
+walked as structure, a document parsed and serialized again; in log bodies and content, long integers
+are checked as text. Containers are copied only where something
 changed.
 """
 
@@ -46,8 +47,8 @@ ERROR_KIND = "error"
 ERROR_PLACEHOLDER = "[REDACTED:error]"
 CREDENTIAL_KIND = "credential"
 CREDENTIAL_PLACEHOLDER = "[REDACTED:credential]"
-# Attributes whose value is a JSON document of message content (the conventions' parts shape):
-# redacted as structure, so the result always parses.
+# Attributes of message content (the conventions' parts shape): a JSON document on spans, redacted as
+# structure so the result always parses; structured values on the details event, long integers checked.
 CONTENT_ATTRIBUTES = frozenset({
     "gen_ai.input.messages",
     "gen_ai.output.messages",
@@ -209,8 +210,10 @@ def walk(value: Any, leaf: Leaf, *, numbers: bool = False) -> Any:
                     role = KEY_CREDENTIAL if names_credential(key) else KEY_CLEAN
                 if role == KEY_CREDENTIAL and _credential_value(item):
                     new_item = leaf.credential(item)
-                elif role == KEY_CONTENT and isinstance(item, str):
-                    new_item = leaf.document(item)
+                elif role == KEY_CONTENT:
+                    # A JSON document (spans), or the same messages as structured values (the details
+                    # event): long integers in content are checked either way.
+                    new_item = leaf.document(item) if isinstance(item, str) else walk(item, leaf, numbers=True)
                 else:
                     new_item = walk(item, leaf, numbers=numbers)
             else:
