@@ -20,7 +20,9 @@ to the test receiver. The tests then require that
   arrived where that place's content is captured), so the suite cannot pass by exporting nothing;
 * no planted value, in any form (as written, URL-encoded, a card or IBAN without separators, a
   number as a JSON number), is in any byte received, and no 12-character piece of a credential;
-* every captured JSON attribute (on spans and on log records) still parses.
+* every captured content attribute keeps its shape: a JSON string that still parses on spans, a
+  structured value (an array of maps) on the details event, where each content place's canary arrives
+  nested, so the scan reads the planted values there too.
 
 This is the regression suite for every new provider: add the provider's places to
 ``leak_app.PLACES`` (see its docstring); the kinds, the checks and the report come with them.
@@ -49,6 +51,7 @@ BIN = Path(sys.executable).parent
 # The units of work (tests/support/leak_frameworks.py): spans with an operation that are not GenAI calls.
 UNIT_OPERATIONS = ("invoke_workflow", "invoke_agent", "execute_tool", "apply_guardrail")
 CONTENT_LIMIT = 14000  # every blob is shorter; the truncation place cuts its parts at this length
+DETAILS = "gen_ai.client.inference.operation.details"
 JSON_ATTRIBUTES = (
     "gen_ai.input.messages",
     "gen_ai.output.messages",
@@ -323,7 +326,7 @@ def test_the_calls_happened_and_content_was_captured(leak_run: LeakRun) -> None:
     assert not missing, "content not captured where expected (place: where its canary arrived):\n" + "\n".join(
         f"{name} (expected in {places[name].shows!r}): {locations}" for name, locations in missing.items()
     )
-    details = [e for e in leak_run.logs if e.log.event_name == "gen_ai.client.inference.operation.details"]
+    details = [e for e in leak_run.logs if e.log.event_name == DETAILS]
     has_content = [any(key in e.attributes for key in JSON_ATTRIBUTES) for e in genai]
     assert all(  # every chat has (a Realtime session's span has none: its responses carry the messages)
         has for e, has in zip(genai, has_content, strict=True)
@@ -350,17 +353,23 @@ def test_no_piece_of_a_credential_is_exported(leak_run: LeakRun, leaks: Leaks) -
         pytest.fail(report(leaks.part, credentials, what), pytrace=False)
 
 
-def test_captured_json_attributes_still_parse(leak_run: LeakRun) -> None:
+def test_captured_content_attributes_keep_their_shape(leak_run: LeakRun) -> None:
+    """On spans each content attribute is a JSON string that still parses after redaction; on the details event
+    it is a structured value (an OTLP array of kvlists), never a string, as the conventions require there."""
     broken: list[str] = []
     checked = 0
 
-    def check(where: str, attributes: dict[str, Any]) -> None:
+    def check(where: str, attributes: dict[str, Any], *, structured: bool) -> None:
         nonlocal checked
         for key in JSON_ATTRIBUTES:
             value = attributes.get(key)
             if value is None:
                 continue
             checked += 1
+            if structured:
+                if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+                    broken.append(f"{where} {key}: not an array of maps: {str(value)[:80]!r}")
+                continue
             try:
                 json.loads(value)
             except (TypeError, ValueError) as exc:
@@ -368,13 +377,32 @@ def test_captured_json_attributes_still_parse(leak_run: LeakRun) -> None:
                 broken.append(f"{where} {key}: {exc}; near {str(value)[max(0, at - 40) : at + 40]!r}")
 
     for entry in leak_run.spans:
-        check(f"span {entry.span.name[:60]!r}", entry.attributes)
+        check(f"span {entry.span.name[:60]!r}", entry.attributes, structured=False)
     for log in leak_run.logs:
-        check(f"log {log.log.event_name or log.scope}", log.attributes)
+        check(f"log {log.log.event_name or log.scope}", log.attributes, structured=log.log.event_name == DETAILS)
     assert checked >= leak_run.summary["genai_calls"]
     if broken:
-        message = f"{len(broken)} of {checked} captured JSON attributes no longer parse:\n" + "\n".join(broken)
+        message = f"{len(broken)} of {checked} captured content attributes lost their shape:\n" + "\n".join(broken)
         pytest.fail(message, pytrace=False)
+
+
+def test_content_places_reach_the_structured_event_attributes(leak_run: LeakRun) -> None:
+    """Every content place's canary arrives inside a structured attribute of a details event, so the planted
+    values next to it were exported there, nested in maps and arrays, and the scan above read them (a secret
+    that redaction missed inside a structured event attribute fails test_no_planted_value_is_exported)."""
+    places = [place for place in leak_app.PLACES if place.name not in leak_run.summary["skipped"]
+              and place.shows in JSON_ATTRIBUTES]
+    assert len(places) >= 20
+    nested: dict[str, list[tuple[Location, str]]] = defaultdict(list)
+    for log in leak_run.logs:
+        for key in JSON_ATTRIBUTES:
+            value = log.attributes.get(key)
+            if log.log.event_name == DETAILS and isinstance(value, list):
+                _flatten(key, value, nested[key])
+    missing = [f"{place.name} (in {place.shows})" for place in places
+               if not any(f"canary-{place.name}" in text for _, text in nested[place.shows])]
+    assert not missing, "content places whose canary is not nested in a details event attribute:\n" + "\n".join(missing)
+    assert any("[REDACTED:" in text for fields in nested.values() for _, text in fields)
 
 
 def test_the_planted_values_are_valid_instances() -> None:
