@@ -156,7 +156,8 @@ def check_event(record: Any) -> set[str]:
         return set() if name in EXPECTED.get("extensions", {}) else {f"unknown-event:{name}"}
     attributes = dict(record.attributes or {})
     where = f"event[{name}]"
-    problems = check_attributes(where, attributes, structured=True) | check_required(where, fact["attributes"], attributes)
+    problems = check_attributes(where, attributes, structured=True)
+    problems |= check_required(where, fact["attributes"], attributes)
     severity = EVENT_SEVERITY.get(name)
     if severity is not None and record.severity_number != severity:
         problems.add(f"severity:{where}:{getattr(record.severity_number, 'name', record.severity_number)}")
