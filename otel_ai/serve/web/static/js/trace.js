@@ -7,6 +7,23 @@ function value(v) {
   return typeof v === "object" ? JSON.stringify(v) : String(v);
 }
 
+// The GenAI details event carries its content in attributes and no body: structured values from current
+// agents, JSON strings from older ones (which also sent the messages as the body).
+const CONTENT = ["gen_ai.system_instructions", "gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.tool.definitions"];
+
+function parsed(v) {
+  if (typeof v !== "string") return v;
+  try { return JSON.parse(v); } catch { return v; }
+}
+
+/** What the logs table shows for a record: its body, else its event name and content attributes. */
+export function logText(log) {
+  if (log.body !== null && log.body !== undefined) return value(log.body);
+  const attributes = log.attributes || {};
+  const content = Object.fromEntries(CONTENT.filter((k) => k in attributes).map((k) => [k, parsed(attributes[k])]));
+  return [log.event_name || "", Object.keys(content).length ? JSON.stringify(content) : ""].filter(Boolean).join(" ");
+}
+
 function attrTable(attributes, id) {
   const keys = Object.keys(attributes || {}).sort();
   if (keys.length === 0) return el("p", { class: "muted" }, "none");
@@ -169,7 +186,7 @@ export async function render([traceId]) {
       logBody.append(el("tr", { class: "log" },
         el("td", { class: "num muted" }, `+${ms(offsetMs(log.time_ns, startNs))}`),
         el("td", { class: `sev-${log.severity_text || ""}` }, log.severity_text || String(log.severity_number)),
-        el("td", { class: "body" }, value(log.body)),
+        el("td", { class: "body" }, logText(log)),
         el("td", {}, loaded ? el("a", { href: "#", onclick: (e) => { e.preventDefault(); const [span, row] = rows.get(log.span_id); select(span, row); } }, loaded[0].name)
           : el("span", { class: "mono muted" }, log.span_id ?? "—"))));
     }
