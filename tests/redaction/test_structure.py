@@ -136,3 +136,18 @@ def test_a_clean_content_document_is_the_same_string():
     attrs = {"gen_ai.input.messages": text}
     new, _ = _walked(attrs)
     assert new is attrs
+
+
+def test_structured_content_attributes_are_walked_with_their_numbers():
+    """The details event's content is structured: strings and keys redacted in place, long integers checked as in
+    the JSON document on the span, and the other attributes' integers left alone (as on spans)."""
+    messages = ({"role": "assistant", "parts": ({"type": "tool_call", "arguments": {
+        "card": 4770310296826624, "note": f"mail {EMAIL}", EMAIL: "a key"}},)},)
+    attrs = {"gen_ai.output.messages": messages, "gen_ai.usage.input_tokens": 4770310296826624}
+    new, counts = _walked(attrs)
+    arguments = new["gen_ai.output.messages"][0]["parts"][0]["arguments"]
+    assert arguments == {"card": "[REDACTED:card_number]", "note": "mail [REDACTED:email]", "[REDACTED:email]": "a key"}
+    assert isinstance(new["gen_ai.output.messages"], tuple)  # the SDK's sequences stay sequences
+    assert new["gen_ai.usage.input_tokens"] == 4770310296826624
+    assert counts == Counter({"card_number": 1, "email": 2})
+    assert messages[0]["parts"][0]["arguments"]["card"] == 4770310296826624  # the original is not mutated
