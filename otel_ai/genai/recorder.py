@@ -490,14 +490,13 @@ class GenAIRecorder:
                 self._audio_seconds.record(usage.audio_seconds, timed)
                 self._rtf.record(duration / usage.audio_seconds, timed)
         if inv.first_chunk is not None:
-            # The chunk metrics take no error.type (the conventions list it on the duration only).
-            self._ttfc.record(inv.first_chunk - inv.start, shape.timed)
-            if inv.gaps is not None:  # one value per chunk after the first, as the conventions ask
+            self._ttfc.record(inv.first_chunk - inv.start, timed)
+            if inv.gaps is not None:  # OTEL_AI_CHUNK_TIMING=each: one value per chunk after the first
                 record = self._tpoc.record
                 for gap in inv.gaps:
-                    record(gap, shape.timed)
+                    record(gap, timed)
             elif inv.chunks > 1:  # the default: one value per stream, the mean gap (docs/benchmarks.md)
-                self._tpoc.record((inv.last_chunk - inv.first_chunk) / (inv.chunks - 1), shape.timed)
+                self._tpoc.record((inv.last_chunk - inv.first_chunk) / (inv.chunks - 1), timed)
         if cost is not None:
             shape.add(self._cost, shape.counted, cost.total_usd)
 
