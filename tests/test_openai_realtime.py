@@ -145,7 +145,8 @@ def test_the_previous_audio_token_names_come_with_the_semconv_switch(rt_sim, tel
         conn.response.create()
         _drain_until_done(conn)
     _, (span,) = _spans(telemetry)
-    assert span.attributes["gen_ai.usage.input_audio_tokens"] == span.attributes["gen_ai.usage.audio.input_tokens"] == 20
+    attributes = span.attributes
+    assert attributes["gen_ai.usage.input_audio_tokens"] == attributes["gen_ai.usage.audio.input_tokens"] == 20
     assert span.attributes["gen_ai.usage.output_audio_tokens"] == span.attributes["gen_ai.usage.audio.output_tokens"]
     assert span.attributes["gen_ai.usage.audio.output_tokens"] == 50
 

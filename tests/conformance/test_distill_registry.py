@@ -63,7 +63,8 @@ SCHEMA = {"$defs": {"Role": {"enum": ["user"]}, "FinishReason": {"enum": ["stop"
 
 def test_distill_reads_one_commit(tmp_path: Path) -> None:
     files = {"model/gen-ai/registry.yaml": REGISTRY, "model/gen-ai/metrics.yaml": METRICS,
-             "docs/gen-ai/gen-ai-metrics.md": DOC, "docs/gen-ai/openai.md": OPENAI_DOC, "docs/gen-ai/gen-ai-input-messages.json": json.dumps(SCHEMA),
+             "docs/gen-ai/gen-ai-metrics.md": DOC,
+             "docs/gen-ai/openai.md": OPENAI_DOC, "docs/gen-ai/gen-ai-input-messages.json": json.dumps(SCHEMA),
              "docs/gen-ai/gen-ai-output-messages.json": json.dumps(SCHEMA)}
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -81,5 +82,6 @@ def test_distill_reads_one_commit(tmp_path: Path) -> None:
         "attributes": {"gen_ai.provider.name": "required", "gen_ai.request.model": "conditionally_required"},
     }
     # The provider page ties its attribute group to the common metric.
-    assert facts["provider_metrics"] == {"openai": {"gen_ai.client.token.usage": {"gen_ai.request.model": "recommended"}}}
+    added = {"gen_ai.client.token.usage": {"gen_ai.request.model": "recommended"}}
+    assert facts["provider_metrics"] == {"openai": added}
     assert facts["messages"] == {"finish_reasons": ["stop"], "roles": ["user"], "parts": {"text": ["content", "type"]}}

@@ -57,7 +57,8 @@ def points(reader: InMemoryMetricReader, name: str) -> list[dict[str, Any]]:
 
 def test_anthropic_tier_a_failed_call_and_the_shape_cache() -> None:
     reader = InMemoryMetricReader()
-    made = GenAIRecorder(CATALOG, tracer_provider=TracerProvider(), meter_provider=MeterProvider(metric_readers=[reader]))
+    made = GenAIRecorder(CATALOG, tracer_provider=TracerProvider(),
+                         meter_provider=MeterProvider(metric_readers=[reader]))
     usage = Usage(input_tokens=3, output_tokens=2)
     anthropic = chat("claude-sonnet-4-6", provider="anthropic")
     for _ in range(2):
@@ -82,7 +83,8 @@ def test_anthropic_tier_a_failed_call_and_the_shape_cache() -> None:
 
 def test_no_tier_no_attribute() -> None:
     reader = InMemoryMetricReader()
-    made = GenAIRecorder(CATALOG, tracer_provider=TracerProvider(), meter_provider=MeterProvider(metric_readers=[reader]))
+    made = GenAIRecorder(CATALOG, tracer_provider=TracerProvider(),
+                         meter_provider=MeterProvider(metric_readers=[reader]))
     inv = made.start(chat())
     assert inv is not None
     made.end(inv, GenAIResponse(usage=Usage(input_tokens=1), attributes={TIER: ""}))  # empty: not a tier
