@@ -190,8 +190,6 @@ class Unit:
             failure = None if isinstance(exc, GeneratorExit) else exc
             if self.kind != "task":
                 metric_attributes = dict(spec.metric_attributes)
-                if self._provider is not None and self.kind == "agent":
-                    metric_attributes[sc.PROVIDER] = self._provider
                 if self.kind == "tool" and self.agent_name is not None:
                     metric_attributes[sc.AGENT_NAME] = self.agent_name
             if failure is not None:

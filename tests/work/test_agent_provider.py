@@ -27,6 +27,7 @@ def chat(client: Any) -> None:
 
 
 def agent_metric(otel: Any) -> dict[str, Any]:
+    """The labels of gen_ai.invoke_agent.duration: as util-genai's local agent writes them, no provider."""
     [(labels, _)] = otel.points("gen_ai.invoke_agent.duration")
     return labels
 
@@ -36,7 +37,7 @@ def test_the_first_call_under_the_agent_names_its_provider(client: Any, otel: An
         chat(client)
     agent = by_name(otel, "invoke_agent planner")
     assert agent.attributes["gen_ai.provider.name"] == "openai"
-    assert agent_metric(otel)["gen_ai.provider.name"] == "openai"
+    assert "gen_ai.provider.name" not in agent_metric(otel)
     # Only the agent: the conventions ask no provider of workflow and tool spans.
     assert "gen_ai.provider.name" not in by_name(otel, "invoke_workflow trip").attributes
     assert "gen_ai.provider.name" not in by_name(otel, "execute_tool lookup").attributes
@@ -47,7 +48,6 @@ def test_a_given_provider_is_set_at_start_and_kept(client: Any, otel: Any) -> No
         chat(client)  # an OpenAI call does not overwrite what the app said
     agent = by_name(otel, "invoke_agent planner")
     assert agent.attributes["gen_ai.provider.name"] == "azure.ai.openai"
-    assert agent_metric(otel)["gen_ai.provider.name"] == "azure.ai.openai"
     assert otel_ai.agent("a", provider="anthropic").start_attributes["gen_ai.provider.name"] == "anthropic"
 
 
@@ -55,7 +55,6 @@ def test_an_agent_without_a_call_has_no_provider(otel: Any) -> None:
     with otel_ai.agent("idle"):
         pass
     assert "gen_ai.provider.name" not in by_name(otel, "invoke_agent idle").attributes
-    assert "gen_ai.provider.name" not in agent_metric(otel)
 
 
 def test_spend_recorded_by_hand_names_the_provider_only_when_told(otel: Any) -> None:
