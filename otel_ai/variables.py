@@ -174,6 +174,12 @@ SEMCONV: Final = Variable(
     "`current`, `previous` (for dashboards not migrated yet) or `both` side by side; see "
     "[docs/conventions.md](docs/conventions.md)", default="current", choices=("current", "previous", "both"),
     fallback="using current")
+CHUNK_TIMING: Final = Variable(
+    "OTEL_AI_CHUNK_TIMING", "choice", "`gen_ai.client.operation.time_per_output_chunk` of a stream: `mean` (one "
+    "value per stream, the mean gap between chunks; within the 2 µs per chunk budget) or `each` (one value per "
+    "chunk after the first, as the conventions ask: an SDK histogram record per chunk, recorded at the stream's "
+    "end, about 12 µs a chunk); see [docs/benchmarks.md](docs/benchmarks.md#chunk-timing)", default="mean",
+    choices=("mean", "each"), fallback="using mean")
 LOG_LEVEL: Final = Variable(
     "OTEL_AI_LOG_LEVEL", "choice", "lowest `logging` level exported as OTLP logs (with trace and span ids) and "
     "written as JSON lines: `debug`, `info`, `warning`, `error`, `critical` (setting one lowers the root logger "
@@ -294,7 +300,7 @@ _STANDARD = (
 
 VARIABLES: Final[tuple[Variable, ...]] = (
     CAPTURE_CONTENT, CONTENT_MAX_LENGTH, PRICING_FILE, REDACT_PATTERNS, PROVIDER_HOSTS, SYSTEM_METRICS, SEMCONV,
-    LOG_LEVEL, LOG_FORMAT, LOG_FILE, LOG_FILE_MAX_BYTES, LOG_FILE_BACKUPS,
+    CHUNK_TIMING, LOG_LEVEL, LOG_FORMAT, LOG_FILE, LOG_FILE_MAX_BYTES, LOG_FILE_BACKUPS,
     BUDGETS, BUDGET_SERVER, BUDGET_SERVER_TTL, BUDGET_SERVER_TOKEN,
     ALERT_WEBHOOK_URL, ALERT_SLACK_WEBHOOK_URL, ALERT_SMTP_HOST, ALERT_SMTP_PORT, ALERT_SMTP_FROM, ALERT_SMTP_TO,
     ALERT_SMTP_USERNAME, ALERT_SMTP_PASSWORD_FILE, ALERT_SMTP_PASSWORD, ALERT_SMTP_STARTTLS, ALERT_SMTP_CA_FILE,

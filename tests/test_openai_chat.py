@@ -127,6 +127,7 @@ def test_metrics_carry_semconv_attributes_and_bucket_advice(client, telemetry, s
         "gen_ai.response.model": completion.model,
         "server.address": "127.0.0.1",
         "server.port": sim.port,
+        "openai.response.service_tier": completion.service_tier,  # OpenAI's conventions add it to this metric
     }
     tokens = {labels["gen_ai.token.type"]: point for labels, point in telemetry.points("gen_ai.client.token.usage")}
     assert telemetry.metric("gen_ai.client.token.usage").unit == "{token}"

@@ -96,9 +96,11 @@ def test_sync_session_two_responses_text_and_audio(rt_sim, telemetry):
         assert span.attributes["gen_ai.usage.output_tokens"] == usage.output_tokens
         assert span.attributes["gen_ai.response.finish_reasons"] == ("completed",)
         assert span.attributes["otel_ai.cost.usd"] == pytest.approx(_cost(usage), rel=1e-12)
-    assert audio.attributes["gen_ai.usage.input_audio_tokens"] == 10
-    assert audio.attributes["gen_ai.usage.output_audio_tokens"] == 50
-    assert text.attributes["gen_ai.usage.output_audio_tokens"] == 0
+    assert audio.attributes["gen_ai.usage.audio.input_tokens"] == 10
+    assert audio.attributes["gen_ai.usage.audio.output_tokens"] == 50
+    assert text.attributes["gen_ai.usage.audio.output_tokens"] == 0
+    for span in (text, audio):  # the names of the release before come only with OTEL_AI_SEMCONV=previous|both
+        assert not {"gen_ai.usage.input_audio_tokens", "gen_ai.usage.output_audio_tokens"} & set(span.attributes)
     assert usages[1].input_token_details.audio_tokens == 10
     assert usages[1].output_token_details.audio_tokens == 50
     assert "otel_ai.audio.bytes" not in text.attributes
@@ -129,6 +131,24 @@ def test_audio_cost_to_the_digit(rt_sim, telemetry):
     assert (usage.input_tokens, usage.output_tokens) == (34, 55)
     expected = (14 * 4.0 + 20 * 32.0 + 5 * 16.0 + 50 * 64.0) / 1e6
     assert span.attributes["otel_ai.cost.usd"] == expected == 0.003976
+
+
+@pytest.mark.parametrize("names", ["both", "previous"])
+def test_the_previous_audio_token_names_come_with_the_semconv_switch(rt_sim, telemetry, monkeypatch, names):
+    """`gen_ai.usage.input_audio_tokens` / `output_audio_tokens` were renamed to the registry's
+    `gen_ai.usage.audio.input_tokens` / `output_tokens`: `previous` and `both` write the old ones beside them."""
+    monkeypatch.setenv("OTEL_AI_SEMCONV", names)
+    telemetry.reinstrument()
+    with _client(rt_sim).realtime.connect(model=MODEL, **_headers()) as conn:
+        conn.input_audio_buffer.append(audio=base64.b64encode(bytes(96000)).decode())  # two seconds: 20 tokens
+        conn.input_audio_buffer.commit()
+        conn.response.create()
+        _drain_until_done(conn)
+    _, (span,) = _spans(telemetry)
+    attributes = span.attributes
+    assert attributes["gen_ai.usage.input_audio_tokens"] == attributes["gen_ai.usage.audio.input_tokens"] == 20
+    assert span.attributes["gen_ai.usage.output_audio_tokens"] == span.attributes["gen_ai.usage.audio.output_tokens"]
+    assert span.attributes["gen_ai.usage.audio.output_tokens"] == 50
 
 
 async def test_async_session(rt_sim, telemetry):

@@ -60,6 +60,7 @@ CONTRACT = {
     "OPENAI_REQUEST_SERVICE_TIER": "openai.request.service_tier",
     "OPENAI_RESPONSE_SERVICE_TIER": "openai.response.service_tier",
     "OPENAI_RESPONSE_SYSTEM_FINGERPRINT": "openai.response.system_fingerprint",
+    "AWS_BEDROCK_GUARDRAIL_ID": "aws.bedrock.guardrail.id",
     "OP_INVOKE_WORKFLOW": "invoke_workflow",
     "OP_INVOKE_AGENT": "invoke_agent",
     "OP_EXECUTE_TOOL": "execute_tool",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from array import array
 from collections.abc import Callable
 from typing import Any
 
@@ -50,11 +51,12 @@ Clean = Callable[[str], str]
 class Invocation:
     """One call in flight. Ends exactly once, whichever of `end`/`fail` comes first."""
 
-    __slots__ = ("_claim", "chunks", "closer", "conversation_id", "first_chunk", "last_chunk", "request", "span",
-                 "start", "task_type", "user")
+    __slots__ = ("_claim", "chunks", "closer", "conversation_id", "first_chunk", "gaps", "last_chunk", "request",
+                 "span", "start", "task_type", "user")
 
     def __init__(self, request: GenAIRequest, span: Span, start: float, task_type: str | None = None,
-                 conversation_id: str | None = None, user: str | None = None) -> None:
+                 conversation_id: str | None = None, user: str | None = None, gaps: array[float] | None = None,
+                 ) -> None:
         self.request = request
         self.span = span
         self.start = start
@@ -66,6 +68,9 @@ class Invocation:
         self.first_chunk: float | None = None
         self.last_chunk = 0.0
         self.chunks = 0
+        # With `OTEL_AI_CHUNK_TIMING=each`: the gap before each output chunk after the first, 8 bytes a chunk,
+        # each recorded into time_per_output_chunk when the stream ends; None: the mean gap is recorded.
+        self.gaps = gaps
         # Set when something else (a stream proxy) holds what the call delivered: ends the call
         # with it, given the exception the call ended with (or None).
         self.closer: Callable[[BaseException | None], None] | None = None
@@ -80,6 +85,8 @@ class Invocation:
         now = time.perf_counter()
         if self.first_chunk is None:
             self.first_chunk = now
+        elif self.gaps is not None:
+            self.gaps.append(now - self.last_chunk)
         self.last_chunk = now
         self.chunks += 1
 
@@ -117,11 +124,11 @@ def call_scope(request: GenAIRequest, inv: Invocation | None) -> _calls.CallScop
 class _Shape:
     """Attribute sets shared by every call of one shape, built once and reused."""
 
-    __slots__ = ("_cells", "counted", "input_tokens", "labels", "ok", "output_tokens", "timed")
+    __slots__ = ("_cells", "counted", "duration", "input_tokens", "labels", "ok", "output_tokens", "timed")
 
     def __init__(
         self, request: GenAIRequest, response_model: str | None, clean: Clean | None = None,
-        task_type: str | None = None, user: str | None = None,
+        task_type: str | None = None, user: str | None = None, tier: tuple[str, str] | None = None,
     ) -> None:
         timed = _call_attributes(request, server=True)
         if response_model:
@@ -137,9 +144,13 @@ class _Shape:
             timed = {k: clean(v) if isinstance(v, str) else v for k, v in timed.items()}
             counted = {k: clean(v) if isinstance(v, str) else v for k, v in counted.items()}
         self.counted = counted
-        self.timed = timed  # the conventions' metric attributes: durations and tokens
-        self.input_tokens: Attributes = {**timed, sc.TOKEN_TYPE: "input"}
-        self.output_tokens: Attributes = {**timed, sc.TOKEN_TYPE: "output"}
+        self.timed = timed  # the conventions' metric attributes: chunk timings (and our audio histograms)
+        # The duration and token histograms add the response's service tier where the provider's
+        # conventions list it (`openai.response.service_tier`; Anthropic's alike): `tier` is (name, value).
+        spent = timed if tier is None else {**timed, tier[0]: clean(tier[1]) if clean is not None else tier[1]}
+        self.duration = spent
+        self.input_tokens: Attributes = {**spent, sc.TOKEN_TYPE: "input"}
+        self.output_tokens: Attributes = {**spent, sc.TOKEN_TYPE: "output"}
         self.ok: Attributes = {**self.counted, sc.OUTCOME: "ok"}
         # What `otel_ai.evaluate()` labels a score of this call with (`genai.evaluation`): read-only, shared.
         self.labels: Attributes = {sc.PROVIDER: request.provider}
@@ -172,10 +183,12 @@ class GenAIRecorder:
         meter_provider: MeterProvider | None = None,
         logger_provider: LoggerProvider | None = None,
         clean: Clean | None = None,
+        chunk_timing: str = "mean",
     ) -> None:
         """`content` and `content_limit`: the two settings it reads (capture mode, `OTEL_AI_CONTENT_MAX_LENGTH`).
 
-        `clean` redacts a metric attribute value (applied once per call shape)."""
+        `clean` redacts a metric attribute value (applied once per call shape); `chunk_timing`
+        (`OTEL_AI_CHUNK_TIMING`): `each` records time_per_output_chunk once per chunk, `mean` once per stream."""
         from otel_ai.version import __version__
 
         self.content: ContentMode = content
@@ -183,6 +196,7 @@ class GenAIRecorder:
         self.content_limit = content_limit
         self._pricing = pricing
         self._clean = clean
+        self._each_chunk = chunk_timing == "each"
         self._warned_models: set[str] = set()
         self._starts: dict[tuple[Any, ...], tuple[str, Attributes]] = {}
         self._shapes: dict[tuple[Any, ...], _Shape] = {}
@@ -257,7 +271,8 @@ class GenAIRecorder:
                 if isinstance(own, str):
                     cid = own
             span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
-            return Invocation(request, span, time.perf_counter(), task, cid, user)
+            gaps: array[float] | None = array("d") if self._each_chunk and request.stream else None
+            return Invocation(request, span, time.perf_counter(), task, cid, user, gaps)
         except Exception as exc:
             report("recorder.start", exc)
             return None
@@ -364,7 +379,7 @@ class GenAIRecorder:
             span.set_attributes(attrs)
         span.end()
         user = inv.user if inv.user is not None and _conversation.OPTIONS.user_on_metrics else None
-        shape = self._shape(request, response_model, inv.task_type, user)
+        shape = self._shape(request, response_model, inv.task_type, user, _tier(resp))
         self._metrics(shape, inv, usage, etype, category, cost, duration)
         # Keep the call findable by `otel_ai.evaluate(response_id=...)` after its span ended.
         _evaluation.remember(self._evaluations, span, resp.response_id if resp else None, shape.labels)
@@ -434,12 +449,12 @@ class GenAIRecorder:
         return first, second
 
     def _shape(self, request: GenAIRequest, response_model: str | None, task_type: str | None,
-               user: str | None = None) -> _Shape:
+               user: str | None = None, tier: tuple[str, str] | None = None) -> _Shape:
         key = (request.operation, request.provider, request.model, request.server_address,
-               request.server_port, response_model, task_type, user)
+               request.server_port, response_model, task_type, user, tier)
         shape = self._shapes.get(key)
         if shape is None:
-            shape = _Shape(request, response_model, self._clean, task_type, user)
+            shape = _Shape(request, response_model, self._clean, task_type, user, tier)
             if len(self._shapes) < _CACHE_LIMIT:
                 self._shapes[key] = shape
         return shape
@@ -456,12 +471,14 @@ class GenAIRecorder:
     ) -> None:
         if etype is None:
             timed = shape.timed
+            spent = shape.duration
             shape.add(self._requests, shape.ok, 1)
         else:
             timed = {**shape.timed, sc.ERROR_TYPE: etype}
+            spent = timed if shape.duration is shape.timed else {**shape.duration, sc.ERROR_TYPE: etype}
             outcome = {**shape.counted, sc.OUTCOME: "error", sc.ERROR_CATEGORY: category or "other"}
             self._requests.add(1, outcome)
-        self._duration.record(duration, timed)
+        self._duration.record(duration, spent)
         if usage is not None:
             if usage.input_tokens is not None:
                 self._tokens.record(usage.input_tokens, shape.input_tokens)
@@ -474,7 +491,11 @@ class GenAIRecorder:
                 self._rtf.record(duration / usage.audio_seconds, timed)
         if inv.first_chunk is not None:
             self._ttfc.record(inv.first_chunk - inv.start, timed)
-            if inv.chunks > 1:
+            if inv.gaps is not None:  # OTEL_AI_CHUNK_TIMING=each: one value per chunk after the first
+                record = self._tpoc.record
+                for gap in inv.gaps:
+                    record(gap, timed)
+            elif inv.chunks > 1:  # the default: one value per stream, the mean gap (docs/benchmarks.md)
                 self._tpoc.record((inv.last_chunk - inv.first_chunk) / (inv.chunks - 1), timed)
         if cost is not None:
             shape.add(self._cost, shape.counted, cost.total_usd)
@@ -519,11 +540,30 @@ _USAGE_ATTRIBUTES = (
     ("cache_read_input_tokens", sc.USAGE_CACHE_READ_INPUT_TOKENS),
     ("cache_creation_input_tokens", sc.USAGE_CACHE_CREATION_INPUT_TOKENS),
     ("reasoning_output_tokens", sc.USAGE_REASONING_OUTPUT_TOKENS),
+    # Audio tokens (part of the input and output tokens). A reader whose `audio_input_tokens` leaves out
+    # cached audio (it is priced apart) puts the full count in `resp.attributes`, which is applied after.
+    ("audio_input_tokens", sc.USAGE_AUDIO_INPUT_TOKENS),
+    ("audio_output_tokens", sc.USAGE_AUDIO_OUTPUT_TOKENS),
     ("characters", sc.USAGE_CHARACTERS),
     ("audio_seconds", sc.AUDIO_SECONDS),
     ("images", sc.USAGE_IMAGES),
     ("search_units", sc.USAGE_SEARCH_UNITS),
 )
+
+
+# The response attributes that name the service tier a call ran on, by provider namespace.
+_TIERS = (sc.OPENAI_RESPONSE_SERVICE_TIER, sc.ANTHROPIC_RESPONSE_SERVICE_TIER)
+
+
+def _tier(resp: GenAIResponse | None) -> tuple[str, str] | None:
+    """(attribute, value) of the service tier the response reports, for the duration and token metrics."""
+    if resp is None or not resp.attributes:
+        return None
+    for name in _TIERS:
+        value = resp.attributes.get(name)
+        if isinstance(value, str) and value:
+            return name, value
+    return None
 
 
 def _usage_attributes(usage: Usage, attrs: Attributes) -> None:

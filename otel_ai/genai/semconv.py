@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from opentelemetry.semconv._incubating.attributes import aws_attributes as _aws
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _gen_ai
 from opentelemetry.semconv._incubating.attributes import openai_attributes as _openai
 from opentelemetry.semconv._incubating.attributes import user_attributes as _user
@@ -57,6 +58,7 @@ OPENAI_API_TYPE: Final = _openai.OPENAI_API_TYPE
 OPENAI_REQUEST_SERVICE_TIER: Final = _openai.OPENAI_REQUEST_SERVICE_TIER
 OPENAI_RESPONSE_SERVICE_TIER: Final = _openai.OPENAI_RESPONSE_SERVICE_TIER
 OPENAI_RESPONSE_SYSTEM_FINGERPRINT: Final = _openai.OPENAI_RESPONSE_SYSTEM_FINGERPRINT
+AWS_BEDROCK_GUARDRAIL_ID: Final = _aws.AWS_BEDROCK_GUARDRAIL_ID
 # Units of work (as opentelemetry-util-genai emits them; docs/work.md).
 OP_INVOKE_WORKFLOW: Final[str] = _gen_ai.GenAiOperationNameValues.INVOKE_WORKFLOW.value
 OP_INVOKE_AGENT: Final[str] = _gen_ai.GenAiOperationNameValues.INVOKE_AGENT.value
@@ -73,6 +75,9 @@ REQUEST_TOP_K: Final = _gen_ai.GEN_AI_REQUEST_TOP_K
 # From the open speech proposal of the GenAI conventions (provisional; docs/speech.md).
 SPEECH_VOICE: Final = "gen_ai.speech.voice"
 SPEECH_INPUT_LANGUAGE: Final = "gen_ai.speech.input.language"
+# Audio tokens, part of the input and output tokens (the registry of semantic-conventions-genai).
+USAGE_AUDIO_INPUT_TOKENS: Final = "gen_ai.usage.audio.input_tokens"
+USAGE_AUDIO_OUTPUT_TOKENS: Final = "gen_ai.usage.audio.output_tokens"
 # The event of the GenAI conventions that carries message content when it goes to logs.
 DETAILS_EVENT: Final = "gen_ai.client.inference.operation.details"
 
@@ -116,9 +121,10 @@ AUDIO_CHUNKS: Final = "otel_ai.audio.chunks"
 AUDIO_FORMAT: Final = "otel_ai.audio.format"
 AUDIO_REAL_TIME_FACTOR: Final = "otel_ai.audio.real_time_factor"
 # Realtime voice sessions (OpenAI Realtime API): the session span's totals and a response's status.
-# Audio tokens by the open voice proposal's names (semantic-conventions-genai#390), not yet released.
-USAGE_INPUT_AUDIO_TOKENS: Final = "gen_ai.usage.input_audio_tokens"
-USAGE_OUTPUT_AUDIO_TOKENS: Final = "gen_ai.usage.output_audio_tokens"
+# The audio tokens' previous names (the open voice proposal's, semantic-conventions-genai#390), written
+# beside or instead of USAGE_AUDIO_*_TOKENS under OTEL_AI_SEMCONV=both|previous (docs/conventions.md).
+PREVIOUS_USAGE_INPUT_AUDIO_TOKENS: Final = "gen_ai.usage.input_audio_tokens"
+PREVIOUS_USAGE_OUTPUT_AUDIO_TOKENS: Final = "gen_ai.usage.output_audio_tokens"
 REALTIME_RESPONSE_STATUS: Final = "otel_ai.realtime.response.status"
 REALTIME_INPUT_TOKENS: Final = "otel_ai.realtime.input_tokens"
 REALTIME_OUTPUT_TOKENS: Final = "otel_ai.realtime.output_tokens"

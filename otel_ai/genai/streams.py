@@ -51,6 +51,8 @@ class StreamFinisher:
                 now = perf_counter()
                 if inv.first_chunk is None:
                     inv.first_chunk = now
+                elif inv.gaps is not None:  # OTEL_AI_CHUNK_TIMING=each
+                    inv.gaps.append(now - inv.last_chunk)
                 inv.last_chunk = now
                 inv.chunks += 1
         except Exception as exc:

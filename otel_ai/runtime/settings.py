@@ -68,6 +68,7 @@ class Settings:
     patterns: tuple[UserPattern, ...] = ()
     provider_hosts: Mapping[str, str] = field(default_factory=dict)
     gc_freeze: bool = False
+    chunk_timing: str = "mean"  # OTEL_AI_CHUNK_TIMING: time_per_output_chunk per chunk (`each`) or per stream
     hash_user: bool = False
     metrics_user: bool = False
     strict: bool = False
@@ -115,6 +116,7 @@ class Settings:
             patterns=tuple(patterns),
             provider_hosts=provider_hosts(env.get(PROVIDER_HOSTS_VAR), problems),
             gc_freeze=variables.GC_FREEZE.boolean(env, problems),
+            chunk_timing=variables.CHUNK_TIMING.choice(env, problems) or "mean",
             hash_user=variables.USER_ID_HASH.boolean(env, problems),
             metrics_user=variables.METRICS_USER.boolean(env, problems),
             strict=variables.STRICT.boolean(env, problems),

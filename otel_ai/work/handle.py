@@ -32,6 +32,8 @@ __all__ = ["EXTERNAL_OPERATION", "Kind", "Unit"]
 
 # The `CallScope.operation` of spend recorded with `Unit.set_cost` (what budgets can match on).
 EXTERNAL_OPERATION: Final = "external"
+# The provider `set_cost` records when it is not told one: not a provider an agent span can name.
+UNKNOWN_PROVIDER: Final = "unknown"
 
 Kind = Literal["workflow", "agent", "tool", "task"]
 
@@ -40,8 +42,8 @@ class Unit:
     """One running workflow, agent, tool or task: its span, its roll-up, and what the app may add."""
 
     __slots__ = (
-        "_calls", "_characters", "_claim", "_context", "_cost", "_failed", "_input", "_lock", "_output", "_start",
-        "_token", "agent_name", "kind", "name", "parent", "span", "spec", "task_type",
+        "_calls", "_characters", "_claim", "_context", "_cost", "_failed", "_input", "_lock", "_output", "_provider",
+        "_start", "_token", "agent_name", "kind", "name", "parent", "span", "spec", "task_type",
     )
 
     def __init__(self, spec: UnitOfWork, parent: Unit | None, span: Span, agent_name: str | None) -> None:
@@ -61,6 +63,9 @@ class Unit:
         self._context: Context | None = None
         self._token: object = None
         self._start = timeit.default_timer()
+        # An agent's `gen_ai.provider.name`: the one it was given, else that of the first call under it.
+        provider = spec.start_attributes.get(sc.PROVIDER) if spec.kind == "agent" else None
+        self._provider: str | None = provider if isinstance(provider, str) else None
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -94,7 +99,7 @@ class Unit:
         output_tokens: int = 0,
         characters: int = 0,
         model: str | None = None,
-        provider: str = "unknown",
+        provider: str = UNKNOWN_PROVIDER,
         failed: bool = False,
     ) -> None:
         """Record spend the agent cannot see (a library it does not instrument, a local model).
@@ -128,6 +133,8 @@ class Unit:
     # -- internal -------------------------------------------------------------------------------
 
     def _add(self, facts: calls.CallFacts) -> None:
+        if self.kind == "agent" and self._provider is None:
+            self._learn_provider(facts.scope.provider)
         with self._lock:
             self._cost += facts.cost_usd
             self._input += facts.input_tokens
@@ -136,6 +143,17 @@ class Unit:
             self._calls += 1
             if facts.failed:
                 self._failed += 1
+
+    def _learn_provider(self, provider: str) -> None:
+        """The conventions require `gen_ai.provider.name` on `invoke_agent`: the first known provider of a call."""
+        if not provider or provider == UNKNOWN_PROVIDER:
+            return
+        with self._lock:
+            if self._provider is not None:
+                return
+            self._provider = provider
+        if not self.ended and self.span.is_recording():
+            self.span.set_attribute(sc.PROVIDER, provider)
 
     def _activate(self) -> object:
         """Make this unit (and its span) current; returns the token for `_deactivate`."""

@@ -97,12 +97,13 @@ class UnitOfWork:
         description: str | None = None,
         tool_type: str | None = None,
         agent_name: str | None = None,
+        provider: str | None = None,
     ) -> None:
         self.kind: Kind = kind
         self.name = name
         self._options: dict[str, Any] = {
             "task_type": task_type, "task_id": task_id, "attributes": attributes, "model": model,
-            "description": description, "tool_type": tool_type, "agent_name": agent_name,
+            "description": description, "tool_type": tool_type, "agent_name": agent_name, "provider": provider,
         }
         self._open: list[Unit] = []
         start: Attributes = {}
@@ -120,6 +121,8 @@ class UnitOfWork:
             start[sc.OPERATION] = sc.OP_INVOKE_AGENT
             if model is not None:
                 start[sc.REQUEST_MODEL] = metric[sc.REQUEST_MODEL] = model
+            if provider is not None:  # else the provider of the first call under the agent (handle.py)
+                start[sc.PROVIDER] = provider
             if name is not None:
                 start[sc.AGENT_NAME] = metric[sc.AGENT_NAME] = name
             if description is not None:
@@ -260,16 +263,22 @@ def agent(name: F, /) -> F: ...
 def agent(
     name: str | None = None, *, model: str | None = None, description: str | None = None,
     task_type: str | None = None, attributes: Mapping[str, AttributeValue] | None = None,
+    provider: str | None = None,
 ) -> UnitOfWork: ...
 def agent(
     name: str | F | None = None, *, model: str | None = None, description: str | None = None,
     task_type: str | None = None, attributes: Mapping[str, AttributeValue] | None = None,
+    provider: str | None = None,
 ) -> UnitOfWork | F:
-    """An in-process `invoke_agent {name}` span (INTERNAL), with `gen_ai.agent.name`."""
+    """An in-process `invoke_agent {name}` span (INTERNAL), with `gen_ai.agent.name`.
+
+    `gen_ai.provider.name` is `provider` if given (`"openai"`, `"anthropic"`, ...), else the provider of the
+    first GenAI call made under the agent, set on the span when that call ends."""
     if callable(name):
         return UnitOfWork("agent", None)(name)
     return UnitOfWork(
-        "agent", name, model=model, description=description, task_type=task_type, attributes=attributes
+        "agent", name, model=model, description=description, task_type=task_type, attributes=attributes,
+        provider=provider,
     )
 
 

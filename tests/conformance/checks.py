@@ -190,8 +190,10 @@ def check_metric(metric: Any) -> set[str]:
     for point in metric.data.data_points:
         attributes = dict(point.attributes or {})
         problems |= check_attributes(where, attributes) | check_required(where, fact["attributes"], attributes)
+        # A provider's page may add attributes to the common metric (OpenAI: the response's service tier).
+        added = REGISTRY["provider_metrics"].get(str(attributes.get("gen_ai.provider.name")), {}).get(name, {})
         for attribute in attributes:
-            if attribute.startswith(CHECKED) and attribute not in fact["attributes"] \
+            if attribute.startswith(CHECKED) and attribute not in fact["attributes"] and attribute not in added \
                     and attribute not in EXPECTED.get("extensions", {}):
                 problems.add(f"attribute-not-on-metric:{where}:{attribute}")
         bounds = getattr(point, "explicit_bounds", None)

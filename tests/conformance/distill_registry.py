@@ -25,6 +25,9 @@ import yaml
 # Registry areas whose attributes GenAI telemetry uses (model/<area>/..., deprecated files included).
 AREAS = ("gen-ai", "openai", "server", "error", "user")
 METRICS_DOC = "docs/gen-ai/gen-ai-metrics.md"
+# Providers whose page adds attributes to the common metrics (`### Metric: ...` sections that include a
+# `<!-- semconv GROUP -->` snippet): the registry YAML ties those groups to no metric, only the page does.
+PROVIDER_DOCS = {"openai": "docs/gen-ai/openai.md"}
 MESSAGE_SCHEMAS = ("docs/gen-ai/gen-ai-input-messages.json", "docs/gen-ai/gen-ai-output-messages.json")
 OUT = Path(__file__).with_name("genai_registry.json")
 
@@ -94,6 +97,17 @@ def distill(repo: Path, commit: str) -> dict[str, Any]:
         found = re.search(r"ExplicitBucketBoundaries\]\s+of\s+\[([^\]]*)\]", section)
         if found and name in metrics:
             metrics[name]["buckets"] = [float(x) for x in found.group(1).replace("\n", " ").split(",")]
+    provider_metrics: dict[str, dict[str, dict[str, str]]] = {}
+    for provider, path in PROVIDER_DOCS.items():
+        try:
+            page = _git(git_dir, "show", f"{commit}:{path}")
+        except subprocess.CalledProcessError:
+            continue
+        for section in re.split(r"^### Metric: ", page, flags=re.M)[1:]:
+            name = section.split("`")[1]
+            for group_id in re.findall(r"<!-- semconv ([\w.]+) -->", section):
+                if group_id in groups and name in metrics:
+                    provider_metrics.setdefault(provider, {}).setdefault(name, {}).update(resolved(group_id))
     schema: dict[str, Any] = {"finish_reasons": [], "roles": [], "parts": {}}
     for path in MESSAGE_SCHEMAS:
         for name, definition in json.loads(_git(git_dir, "show", f"{commit}:{path}"))["$defs"].items():
@@ -112,7 +126,8 @@ def distill(repo: Path, commit: str) -> dict[str, Any]:
             "areas": list(AREAS),
         },
         "attributes": dict(sorted(attributes.items())),
-        "spans": spans, "events": events, "metrics": dict(sorted(metrics.items())), "messages": schema,
+        "spans": spans, "events": events, "metrics": dict(sorted(metrics.items())),
+        "provider_metrics": provider_metrics, "messages": schema,
     }
 
 

@@ -81,6 +81,22 @@ def openai_chat_stream(telemetry: Telemetry, sims: Sims) -> dict[str, int]:
     return {"chunks": len(chunks)}
 
 
+def openai_chat_stream_each(telemetry: Telemetry, sims: Sims) -> dict[str, int]:
+    """`OTEL_AI_CHUNK_TIMING=each`: one time_per_output_chunk value per output chunk after the first.
+
+    An output chunk is one with a choice; the usage-only chunk that ends the stream carries no output.
+    """
+    import os
+    from unittest import mock
+
+    with mock.patch.dict(os.environ, {"OTEL_AI_CHUNK_TIMING": "each"}):
+        telemetry.reinstrument()
+    with _openai(sims) as client:
+        chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True,
+                                                     stream_options={"include_usage": True}))
+    return {"chunks": len([c for c in chunks if c.choices])}
+
+
 def openai_embeddings(telemetry: Telemetry, sims: Sims) -> None:
     with _openai(sims) as client:
         client.embeddings.create(model="text-embedding-3-small", input="hello")
@@ -172,6 +188,31 @@ def bedrock_converse(telemetry: Telemetry, sims: Sims) -> None:
                         inferenceConfig={"maxTokens": 64})
 
 
+def bedrock_guardrail(telemetry: Telemetry, sims: Sims) -> None:
+    """Calls that apply a guardrail: `guardrailConfig` (converse) and `guardrailIdentifier` (invoke_model)."""
+    import json
+
+    import boto3
+    from botocore.config import Config
+
+    from otel_ai.instrumentation.bedrock import BedrockInstrumentor
+
+    model = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    with instrumented(telemetry, BedrockInstrumentor()):
+        client = boto3.client(
+            "bedrock-runtime", aws_access_key_id="AKIAZ7QEXAMPLE4TESTS",
+            aws_secret_access_key="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",
+            config=Config(retries={"max_attempts": 1}), **sims.bedrock.client_options(),
+        )
+        client.converse(modelId=model, messages=[{"role": "user", "content": [{"text": "Say hello"}]}],
+                        inferenceConfig={"maxTokens": 64},
+                        guardrailConfig={"guardrailIdentifier": "sgi5gkybzqak", "guardrailVersion": "1"})
+        body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64,
+                "messages": [{"role": "user", "content": "Say hello"}]}
+        client.invoke_model(modelId=model, body=json.dumps(body), guardrailIdentifier="sgi5gkybzqak",
+                            guardrailVersion="1")
+
+
 def mistral_chat(telemetry: Telemetry, sims: Sims) -> None:
     from mistralai.client import Mistral
 
@@ -233,6 +274,7 @@ def gemini_count_and_cohere_rerank(telemetry: Telemetry, sims: Sims) -> None:
 SCENARIOS: dict[str, Callable[[Telemetry, Sims], dict[str, int] | None]] = {
     "openai_chat": openai_chat,
     "openai_chat_stream": openai_chat_stream,
+    "openai_chat_stream_each": openai_chat_stream_each,
     "openai_embeddings": openai_embeddings,
     "openai_responses": openai_responses,
     "openai_chat_error": openai_chat_error,
@@ -241,6 +283,7 @@ SCENARIOS: dict[str, Callable[[Telemetry, Sims], dict[str, int] | None]] = {
     "anthropic_messages": anthropic_messages,
     "gemini_generate": gemini_generate,
     "bedrock_converse": bedrock_converse,
+    "bedrock_guardrail": bedrock_guardrail,
     "mistral_chat": mistral_chat,
     "cohere_chat": cohere_chat,
     "ollama_chat": ollama_chat,

@@ -31,6 +31,12 @@ METRICS = """groups:
         requirement_level: required
       - ref: gen_ai.request.model
         requirement_level: {conditionally_required: If available.}
+  - id: metric_attributes.openai
+    type: attribute_group
+    brief: b
+    attributes:
+      - ref: gen_ai.request.model
+        requirement_level: recommended
   - id: metric.gen_ai.client.token.usage
     type: metric
     metric_name: gen_ai.client.token.usage
@@ -45,13 +51,20 @@ DOC = """### Metric: `gen_ai.client.token.usage`
 This metric SHOULD be specified with [ExplicitBucketBoundaries] of
 [1, 4, 16].
 """
+OPENAI_DOC = """## Metrics
+
+### Metric: `gen_ai.client.token.usage`
+
+<!-- semconv metric_attributes.openai -->
+"""
 SCHEMA = {"$defs": {"Role": {"enum": ["user"]}, "FinishReason": {"enum": ["stop"]},
                     "TextPart": {"properties": {"type": {"const": "text"}}, "required": ["type", "content"]}}}
 
 
 def test_distill_reads_one_commit(tmp_path: Path) -> None:
     files = {"model/gen-ai/registry.yaml": REGISTRY, "model/gen-ai/metrics.yaml": METRICS,
-             "docs/gen-ai/gen-ai-metrics.md": DOC, "docs/gen-ai/gen-ai-input-messages.json": json.dumps(SCHEMA),
+             "docs/gen-ai/gen-ai-metrics.md": DOC,
+             "docs/gen-ai/openai.md": OPENAI_DOC, "docs/gen-ai/gen-ai-input-messages.json": json.dumps(SCHEMA),
              "docs/gen-ai/gen-ai-output-messages.json": json.dumps(SCHEMA)}
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -68,4 +81,7 @@ def test_distill_reads_one_commit(tmp_path: Path) -> None:
         "instrument": "histogram", "unit": "{token}", "buckets": [1.0, 4.0, 16.0],
         "attributes": {"gen_ai.provider.name": "required", "gen_ai.request.model": "conditionally_required"},
     }
+    # The provider page ties its attribute group to the common metric.
+    added = {"gen_ai.client.token.usage": {"gen_ai.request.model": "recommended"}}
+    assert facts["provider_metrics"] == {"openai": added}
     assert facts["messages"] == {"finish_reasons": ["stop"], "roles": ["user"], "parts": {"text": ["content", "type"]}}

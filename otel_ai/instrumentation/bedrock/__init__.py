@@ -16,9 +16,11 @@ no exported byte (an error string, a log line) carries them.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from otel_ai.genai import semconv as sc
 from otel_ai.genai.model import GenAIRequest
 from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.genai.streams import SyncStreamProxy
@@ -27,7 +29,7 @@ from otel_ai.instrumentation.bedrock.converse import Converse, request_id
 from otel_ai.instrumentation.bedrock.invoke import InvokeModel
 from otel_ai.privacy.secrets import remember
 
-__all__ = ["BedrockInstrumentor", "Dispatch"]
+__all__ = ["BedrockInstrumentor", "Dispatch", "guardrail_id"]
 
 PROVIDER = "aws.bedrock"
 _SERVICE = "bedrock-runtime"
@@ -54,7 +56,20 @@ class Dispatch(Endpoint):
     """The one endpoint of the shared seam: hands each call to its operation's endpoint."""
 
     def request(self, kwargs: dict[str, Any], req: GenAIRequest, capture: bool, limit: int) -> None:
+        guardrail = guardrail_id(kwargs["params"])
+        if guardrail is not None:  # before the body is read: a body we cannot read still names its guardrail
+            req.attributes[sc.AWS_BEDROCK_GUARDRAIL_ID] = guardrail
         _ENDPOINTS[kwargs["operation"]].request(kwargs, req, capture, limit)
+
+
+def guardrail_id(params: Mapping[str, Any]) -> str | None:
+    """The guardrail a request applies: `guardrailConfig.guardrailIdentifier` (Converse, ConverseStream) or
+    `guardrailIdentifier` (InvokeModel, sent as a header). An ARN gives its last part, the id (no account number)."""
+    config = params.get("guardrailConfig")
+    ident = config.get("guardrailIdentifier") if isinstance(config, Mapping) else params.get("guardrailIdentifier")
+    if not isinstance(ident, str) or not ident.strip():
+        return None
+    return ident.strip().rsplit("/", 1)[-1] if ident.startswith("arn:") else ident.strip()
 
 
 class BedrockInstrumentor(ProviderInstrumentor):

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import wrapt
 
+from otel_ai.conventions import Names, parse_semconv
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.model import GenAIRequest, GenAIResponse, Message, Usage
 from otel_ai.genai.recorder import GenAIRecorder, Invocation
@@ -38,6 +39,20 @@ TARGETS: tuple[tuple[str, str], ...] = (
     ("openai.resources.beta.realtime.realtime", "AsyncRealtimeConnection"),
 )
 _STATE = "_otel_ai_realtime"
+# The span names of a response's audio tokens in and out, by OTEL_AI_SEMCONV (read at `install`). The
+# registry's names (`gen_ai.usage.audio.*`) always: the recorder writes them from the usage of every provider.
+# `previous` and `both` add the names of the release before (docs/conventions.md).
+_CURRENT_AUDIO: list[tuple[str, ...]] = [(sc.USAGE_AUDIO_INPUT_TOKENS,), (sc.USAGE_AUDIO_OUTPUT_TOKENS,)]
+_AUDIO_NAMES: list[tuple[str, ...]] = list(_CURRENT_AUDIO)
+
+
+def _audio_names(names: Names) -> list[tuple[str, ...]]:
+    if not names.previous:
+        return list(_CURRENT_AUDIO)
+    return [(sc.USAGE_AUDIO_INPUT_TOKENS, sc.PREVIOUS_USAGE_INPUT_AUDIO_TOKENS),
+            (sc.USAGE_AUDIO_OUTPUT_TOKENS, sc.PREVIOUS_USAGE_OUTPUT_AUDIO_TOKENS)]
+
+
 _AUDIO_DELTAS = frozenset(("response.output_audio.delta", "response.audio.delta"))
 _TEXT_DELTAS = frozenset((
     "response.output_text.delta", "response.text.delta",
@@ -197,10 +212,12 @@ class RealtimeSession:
         if isinstance(status, str):
             resp.attributes[sc.REALTIME_RESPONSE_STATUS] = status
         resp.usage, audio_in = _usage(response.get("usage"))
-        if audio_in is not None:
-            resp.attributes[sc.USAGE_INPUT_AUDIO_TOKENS] = audio_in
-        if resp.usage.audio_output_tokens is not None:
-            resp.attributes[sc.USAGE_OUTPUT_AUDIO_TOKENS] = resp.usage.audio_output_tokens
+        # The usage's audio input leaves cached audio out (priced apart): the span gets every audio token in.
+        audio_out = resp.usage.audio_output_tokens
+        for names, value in ((_AUDIO_NAMES[0], audio_in), (_AUDIO_NAMES[1], audio_out)):
+            if value is not None:
+                for name in names:
+                    resp.attributes[name] = value
         self._audio(turn, resp)
         if turn.text:
             message: Message = {"role": "assistant", "parts": [{"type": "text", "content": "".join(turn.text)}]}
@@ -437,6 +454,7 @@ def _owner(module: Any, name: str) -> Any:
 
 def install(recorder: GenAIRecorder) -> None:
     """Wrap the Realtime connections when their modules are imported."""
+    _AUDIO_NAMES[:] = _audio_names(parse_semconv()[0])
     _generation[0] += 1
     generation = _generation[0]
     for module_name, name in TARGETS:
