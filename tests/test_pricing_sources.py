@@ -1,0 +1,211 @@
+"""Where a call's price comes from (`otel_ai.pricing.source`): a cost the provider reports beats the catalog.
+
+The real openai client, over real HTTP, against the simulator's gateway scenarios: `openrouter` (the
+body's `usage.cost`, also in a stream's last chunk), `openrouter_byok` (the fee plus the upstream
+provider's cost) and `litellm` (the `x-litellm-response-cost` header). Costs are compared to the digit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from otel_ai import agent_warnings
+from otel_ai.pricing.catalog import PricingCatalog
+from otel_ai.testing.simulator import GATEWAY_PRICES, LITELLM_COST_HEADER
+from tests.conftest import Telemetry, scenario
+
+MESSAGES = [{"role": "user", "content": "Say hello to the test suite please"}]
+UNKNOWN_MODEL = "acme/house-model-7"  # no catalog knows it
+COST = "0.000123456"  # what the gateway reports, as a decimal
+
+
+def catalog_label() -> str:
+    return f"catalog:{PricingCatalog.load().catalog_date}"
+
+
+def cost_points(telemetry: Telemetry) -> list[float]:
+    return [point.value for _, point in telemetry.points("otel_ai.client.cost")]
+
+
+def assert_provider_cost(telemetry: Telemetry, usd: float) -> None:
+    attrs = dict(telemetry.one_genai_span().attributes or {})
+    assert attrs["otel_ai.cost.usd"] == usd
+    assert attrs["otel_ai.pricing.source"] == "provider"
+    # a total only: the provider did not say how it splits, so no parts are made up
+    assert "otel_ai.cost.input_usd" not in attrs and "otel_ai.cost.output_usd" not in attrs
+    assert cost_points(telemetry) == [usd]
+
+
+# -- OpenRouter: usage.cost in the body ------------------------------------------------------------
+
+
+def test_openrouter_cost_prices_a_model_no_catalog_knows(client, telemetry):
+    completion = client.chat.completions.create(
+        model=UNKNOWN_MODEL, messages=MESSAGES, extra_headers=scenario("openrouter", cost=COST),
+    )
+    assert completion.usage.cost == 0.000123456  # what the caller gets is the provider's body, untouched
+    assert_provider_cost(telemetry, 0.000123456)
+    assert agent_warnings.counts().get("pricing.unknown_model", 0) == 0  # priced, so nothing to warn about
+
+
+def test_openrouter_cost_wins_over_the_catalog_price(client, telemetry):
+    completion = client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, extra_headers=scenario("openrouter", cost=COST),
+    )
+    price, _ = PricingCatalog.load().lookup("gpt-4o-mini")  # type: ignore[misc]
+    usage = completion.usage
+    listed = (usage.prompt_tokens * price.input_per_mtok + usage.completion_tokens * price.output_per_mtok) / 1e6
+    assert listed != 0.000123456
+    assert_provider_cost(telemetry, 0.000123456)
+
+
+def test_openrouter_default_cost_is_the_gateway_price(client, telemetry):
+    completion = client.chat.completions.create(model=UNKNOWN_MODEL, messages=MESSAGES,
+                                                extra_headers=scenario("openrouter"))
+    usage = completion.usage
+    expected = (usage.prompt_tokens * GATEWAY_PRICES[0] + usage.completion_tokens * GATEWAY_PRICES[1]) / 1e6
+    assert usage.cost == expected
+    assert_provider_cost(telemetry, expected)
+
+
+def test_openrouter_stream_takes_the_cost_from_the_last_chunk(client, telemetry):
+    # OpenRouter sends the usage chunk whether or not stream_options asks for it
+    stream = client.chat.completions.create(
+        model=UNKNOWN_MODEL, messages=MESSAGES, stream=True, extra_headers=scenario("openrouter", cost=COST),
+    )
+    chunks = list(stream)
+    assert chunks[-1].usage.cost == 0.000123456
+    assert_provider_cost(telemetry, 0.000123456)
+
+
+async def test_openrouter_async_call_and_stream(aclient, telemetry):
+    await aclient.chat.completions.create(model=UNKNOWN_MODEL, messages=MESSAGES,
+                                          extra_headers=scenario("openrouter", cost="0.25"))
+    stream = await aclient.chat.completions.create(
+        model="gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True},
+        extra_headers=scenario("openrouter", cost="0.0000031"),
+    )
+    async for _ in stream:
+        pass
+    costs = sorted(s.attributes["otel_ai.cost.usd"] for s in telemetry.genai_spans())  # type: ignore[index]
+    assert costs == [0.0000031, 0.25]
+    assert {s.attributes["otel_ai.pricing.source"] for s in telemetry.genai_spans()} == {"provider"}  # type: ignore[index]
+    assert sorted(cost_points(telemetry)) == [0.0000031, 0.25]  # one series per model
+
+
+def test_openrouter_byok_cost_is_the_fee_plus_the_upstream_cost(client, telemetry):
+    completion = client.chat.completions.create(
+        model=UNKNOWN_MODEL, messages=MESSAGES, extra_headers=scenario("openrouter_byok", cost="0.002"),
+    )
+    usage = completion.usage
+    assert usage.is_byok is True and usage.cost == 0.002 * 0.05  # OpenRouter's fee only
+    assert_provider_cost(telemetry, 0.002 * 0.05 + 0.002)
+
+
+def test_openrouter_responses_api(client, telemetry):
+    client.responses.create(model=UNKNOWN_MODEL, input="Say hello", extra_headers=scenario("openrouter", cost=COST))
+    assert_provider_cost(telemetry, 0.000123456)
+
+
+# -- LiteLLM proxy: the x-litellm-response-cost header -----------------------------------------------
+
+
+def test_litellm_header_prices_a_model_no_catalog_knows(client, telemetry, sim):
+    completion = client.chat.completions.create(
+        model=UNKNOWN_MODEL, messages=MESSAGES, extra_headers=scenario("litellm", cost=COST),
+    )
+    assert completion.choices[0].message.content  # the caller's completion as usual
+    assert_provider_cost(telemetry, 0.000123456)
+
+
+def test_litellm_header_wins_over_the_catalog_price(client, telemetry):
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
+                                   extra_headers=scenario("litellm", cost="0.5"))
+    assert_provider_cost(telemetry, 0.5)
+
+
+def test_litellm_header_on_embeddings_and_responses(client, telemetry):
+    client.embeddings.create(model="text-embedding-3-small", input="hello",
+                             extra_headers=scenario("litellm", cost="0.0000002"))
+    client.responses.create(model=UNKNOWN_MODEL, input="Say hello", extra_headers=scenario("litellm", cost=COST))
+    spans = telemetry.genai_spans()
+    assert [(s.attributes["otel_ai.cost.usd"], s.attributes["otel_ai.pricing.source"])  # type: ignore[index]
+            for s in spans] == [(0.0000002, "provider"), (0.000123456, "provider")]
+
+
+def test_litellm_header_with_raw_and_streaming_response(client, telemetry):
+    raw = client.chat.completions.with_raw_response.create(
+        model=UNKNOWN_MODEL, messages=MESSAGES, extra_headers=scenario("litellm", cost="0.01"),
+    )
+    assert raw.headers[LITELLM_COST_HEADER] == "0.01"
+    raw.parse()
+    with client.chat.completions.with_streaming_response.create(
+        model=UNKNOWN_MODEL, messages=MESSAGES, extra_headers=scenario("litellm", cost="0.02"),
+    ) as response:
+        response.parse()
+    spans = telemetry.genai_spans()
+    assert [s.attributes["otel_ai.cost.usd"] for s in spans] == [0.01, 0.02]  # type: ignore[index]
+    assert {s.attributes["otel_ai.pricing.source"] for s in spans} == {"provider"}  # type: ignore[index]
+
+
+async def test_litellm_header_async_concurrent_calls_keep_their_own_cost(aclient, telemetry):
+    async def call(model: str, headers: dict[str, str]) -> Any:
+        return await aclient.chat.completions.create(model=model, messages=MESSAGES, extra_headers=headers)
+
+    await asyncio.gather(
+        call("model-a", scenario("litellm", cost="0.1")),
+        call("gpt-4o-mini", scenario("slow", delay="0.1")),
+        call("model-c", scenario("litellm", cost="0.3")),
+    )
+    by_model = {s.attributes["gen_ai.request.model"]: dict(s.attributes or {}) for s in telemetry.genai_spans()}
+    assert by_model["model-a"]["otel_ai.cost.usd"] == 0.1
+    assert by_model["model-c"]["otel_ai.cost.usd"] == 0.3
+    assert by_model["gpt-4o-mini"]["otel_ai.pricing.source"] == catalog_label()  # no header: the catalog's price
+
+
+def test_litellm_header_on_a_stream_is_not_read(client, telemetry):
+    # A stream's headers leave before anything is generated: whatever one says is not the call's cost.
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True},
+        extra_headers={**scenario("ok"), "x-simulator-response-headers": f'{{"{LITELLM_COST_HEADER}": "0.9"}}'},
+    )
+    list(stream)
+    attrs = dict(telemetry.one_genai_span().attributes or {})
+    assert attrs["otel_ai.pricing.source"] == catalog_label()
+    assert attrs["otel_ai.cost.usd"] != 0.9 and "otel_ai.cost.input_usd" in attrs
+
+
+@pytest.mark.parametrize("value", ["-0.5", "nan", "inf", "twelve cents", ""])
+def test_an_unusable_header_is_ignored(client, telemetry, value):
+    client.chat.completions.create(model=UNKNOWN_MODEL, messages=MESSAGES,
+                                   extra_headers=scenario("litellm", cost=value))
+    attrs = dict(telemetry.one_genai_span().attributes or {})
+    if value == "":  # no x-simulator-cost: the proxy's own figure
+        assert attrs["otel_ai.pricing.source"] == "provider"
+        return
+    assert attrs["otel_ai.pricing.source"] == "unknown"  # not priced: no cost at all, never a made-up 0
+    assert not [k for k in attrs if k.startswith("otel_ai.cost.")]
+    assert cost_points(telemetry) == []
+
+
+def test_a_header_does_not_follow_into_the_next_call(client, telemetry):
+    # The legacy completions API is not recorded: its cost header must not price the next call.
+    client.completions.create(model="gpt-3.5-turbo-instruct", prompt="hi", extra_headers=scenario("litellm", cost="7"))
+    client.chat.completions.create(model=UNKNOWN_MODEL, messages=MESSAGES)
+    attrs = dict(telemetry.one_genai_span().attributes or {})
+    assert attrs["otel_ai.pricing.source"] == "unknown" and "otel_ai.cost.usd" not in attrs
+
+
+def test_uninstrument_stops_reading_the_header(telemetry):
+    import openai
+
+    from otel_ai.instrumentation.openai import OpenAIInstrumentor
+
+    OpenAIInstrumentor().uninstrument()
+    assert not hasattr(openai._base_client.SyncAPIClient._process_response, "__wrapped__")
+    assert not hasattr(openai._base_client.AsyncAPIClient._process_response, "__wrapped__")
+    OpenAIInstrumentor().instrument(**telemetry.providers)
+    assert hasattr(openai._base_client.SyncAPIClient._process_response, "__wrapped__")
