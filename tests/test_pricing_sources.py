@@ -43,12 +43,13 @@ def assert_provider_cost(telemetry: Telemetry, usd: float) -> None:
 
 
 def test_openrouter_cost_prices_a_model_no_catalog_knows(client, telemetry):
+    warned = agent_warnings.counts().get("pricing.unknown_model", 0)
     completion = client.chat.completions.create(
         model=UNKNOWN_MODEL, messages=MESSAGES, extra_headers=scenario("openrouter", cost=COST),
     )
     assert completion.usage.cost == 0.000123456  # what the caller gets is the provider's body, untouched
     assert_provider_cost(telemetry, 0.000123456)
-    assert agent_warnings.counts().get("pricing.unknown_model", 0) == 0  # priced, so nothing to warn about
+    assert agent_warnings.counts().get("pricing.unknown_model", 0) == warned  # priced: nothing to warn about
 
 
 def test_openrouter_cost_wins_over_the_catalog_price(client, telemetry):
@@ -209,3 +210,58 @@ def test_uninstrument_stops_reading_the_header(telemetry):
     assert not hasattr(openai._base_client.AsyncAPIClient._process_response, "__wrapped__")
     OpenAIInstrumentor().instrument(**telemetry.providers)
     assert hasattr(openai._base_client.SyncAPIClient._process_response, "__wrapped__")
+
+
+def test_a_noted_header_belongs_to_the_span_current_when_it_arrived():
+    from types import SimpleNamespace
+
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from otel_ai.instrumentation.openai import reported
+
+    tracer = TracerProvider().get_tracer("test")
+    response = SimpleNamespace(headers={LITELLM_COST_HEADER: "0.4"})
+    with tracer.start_as_current_span("a") as a:
+        assert reported._sync(lambda **kwargs: "parsed", None, (), {"response": response}) == "parsed"
+    with tracer.start_as_current_span("b") as b:
+        pass
+    assert reported.take(b) is None  # another call's header
+    assert reported.take(a) == 0.4
+    assert reported.take(a) is None  # taken once
+
+
+# -- otel-ai check: every price's date and source page ------------------------------------------------
+
+
+def test_check_shows_each_catalog_date_and_every_source_page(monkeypatch, tmp_path):
+    import io
+    import json
+
+    from otel_ai.cli.check import run_check
+    from otel_ai.runtime import state
+
+    user = tmp_path / "prices.json"
+    user.write_text(json.dumps({"models": {
+        "gpt-4o-mini": {"input_per_mtok": 0.12},
+        "my-fine-tune": {"provider": "openai", "input_per_mtok": 0.3, "output_per_mtok": 1.2,
+                         "source": "https://example.com/contract"},
+    }}))
+    monkeypatch.setenv("OTEL_AI_PRICING_FILE", str(user))
+    state.reset()
+    out = io.StringIO()
+    try:
+        assert run_check(out, probe_endpoints=False) == 0
+    finally:
+        state.reset()
+    text = out.getvalue()
+    lines = text.splitlines()
+    builtin = PricingCatalog.load()
+    for model, price in builtin.entries.items():
+        if model in ("gpt-4o-mini", "my-fine-tune"):
+            continue
+        label = builtin.lookup(model)[1]  # type: ignore[index]
+        assert label.startswith("catalog:20")  # the date of the file that prices it
+        assert any(f"{label} {price.provider} (" in line and str(price.source) in line for line in lines), model
+    assert "override gpt-4o-mini: no source page given" in text  # the user's price, not the catalog's page
+    assert "override my-fine-tune: https://example.com/contract" in text
+    assert "provider: a cost stated in the response" in text
