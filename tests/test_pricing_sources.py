@@ -265,3 +265,44 @@ def test_check_shows_each_catalog_date_and_every_source_page(monkeypatch, tmp_pa
     assert "override gpt-4o-mini: no source page given" in text  # the user's price, not the catalog's page
     assert "override my-fine-tune: https://example.com/contract" in text
     assert "provider: a cost stated in the response" in text
+
+
+# -- unknown: no cost value anywhere, and counted as unpriced -------------------------------------------
+
+
+def test_an_unpriced_call_has_no_cost_anywhere_and_its_unit_counts_it(client, telemetry, monkeypatch):
+    import otel_ai
+    from otel_ai.runtime.console import format_call
+    from tests.work.units_support import by_name, use_global_providers
+
+    use_global_providers(telemetry, monkeypatch)
+    with otel_ai.task("route", name="routed"):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        client.chat.completions.create(model=UNKNOWN_MODEL, messages=MESSAGES)
+        client.chat.completions.create(model="acme/other-1", messages=MESSAGES,
+                                       extra_headers=scenario("openrouter", cost="0.5"))
+    spans = {s.attributes["gen_ai.request.model"]: dict(s.attributes or {}) for s in telemetry.genai_spans()}
+    unknown = spans[UNKNOWN_MODEL]
+    assert unknown["otel_ai.pricing.source"] == "unknown"
+    assert not [k for k in unknown if k.startswith("otel_ai.cost.")]  # no value at all, not a 0
+    assert {labels["gen_ai.request.model"] for labels, _ in telemetry.points("otel_ai.client.cost")} == {
+        "gpt-4o-mini", "acme/other-1"}  # the cost counter never hears of the unpriced call
+    unit = dict(by_name(telemetry, "task routed").attributes or {})
+    assert unit["otel_ai.task.calls"] == 3
+    assert unit["otel_ai.task.calls.unpriced"] == 1  # the provider-priced call is priced
+    assert unit["otel_ai.task.cost.usd"] == pytest.approx(spans["gpt-4o-mini"]["otel_ai.cost.usd"] + 0.5)
+    line = format_call(by_name(telemetry, "task routed"))
+    assert line is not None and " (+1 unpriced)" in line
+    [unpriced] = [s for s in telemetry.genai_spans() if s.attributes["gen_ai.request.model"] == UNKNOWN_MODEL]
+    call_line = format_call(unpriced)
+    assert call_line is not None and "cost=unknown" in call_line
+
+
+def test_a_unit_without_unpriced_calls_does_not_say_so(client, telemetry, monkeypatch):
+    import otel_ai
+    from tests.work.units_support import by_name, use_global_providers
+
+    use_global_providers(telemetry, monkeypatch)
+    with otel_ai.task("route", name="routed"):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert "otel_ai.task.calls.unpriced" not in dict(by_name(telemetry, "task routed").attributes or {})

@@ -378,6 +378,7 @@ class GenAIRecorder:
                 (usage.output_tokens or 0) if usage is not None else 0,
                 (usage.characters or 0) if usage is not None else 0,
                 exc is not None,
+                cost is None and attrs.get(sc.PRICING_SOURCE) == "unknown",
             ))
 
     def _cost_of(self, request: GenAIRequest, resp: GenAIResponse) -> Cost | None:
