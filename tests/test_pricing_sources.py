@@ -111,6 +111,14 @@ def test_openrouter_responses_api(client, telemetry):
     assert_provider_cost(telemetry, 0.000123456)
 
 
+def test_openrouter_responses_stream(client, telemetry):
+    stream = client.responses.create(model=UNKNOWN_MODEL, input="Say hello", stream=True,
+                                     extra_headers=scenario("openrouter", cost=COST))
+    events = list(stream)
+    assert events[-1].response.usage.cost == 0.000123456
+    assert_provider_cost(telemetry, 0.000123456)
+
+
 # -- LiteLLM proxy: the x-litellm-response-cost header -----------------------------------------------
 
 
@@ -149,6 +157,20 @@ def test_litellm_header_with_raw_and_streaming_response(client, telemetry):
         response.parse()
     spans = telemetry.genai_spans()
     assert [s.attributes["otel_ai.cost.usd"] for s in spans] == [0.01, 0.02]  # type: ignore[index]
+    assert {s.attributes["otel_ai.pricing.source"] for s in spans} == {"provider"}  # type: ignore[index]
+
+
+async def test_litellm_header_async_raw_and_streaming_response(aclient, telemetry):
+    raw = await aclient.chat.completions.with_raw_response.create(
+        model=UNKNOWN_MODEL, messages=MESSAGES, extra_headers=scenario("litellm", cost="0.03"),
+    )
+    raw.parse()
+    async with aclient.chat.completions.with_streaming_response.create(
+        model=UNKNOWN_MODEL, messages=MESSAGES, extra_headers=scenario("litellm", cost="0.04"),
+    ) as response:
+        await response.parse()
+    spans = telemetry.genai_spans()
+    assert [s.attributes["otel_ai.cost.usd"] for s in spans] == [0.03, 0.04]  # type: ignore[index]
     assert {s.attributes["otel_ai.pricing.source"] for s in spans} == {"provider"}  # type: ignore[index]
 
 
