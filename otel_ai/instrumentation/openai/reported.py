@@ -87,6 +87,10 @@ def take(span: object) -> float | None:
 
 def _note(kwargs: dict[str, Any]) -> None:
     try:
+        if kwargs.get("stream") is True:  # a stream's header is not its cost (see above)
+            if _noted.get() is not None:
+                _noted.set(None)
+            return
         response = kwargs.get("response")
         value = from_headers(getattr(response, "headers", None))
         if value is not None:
