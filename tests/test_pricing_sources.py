@@ -328,3 +328,14 @@ def test_a_unit_without_unpriced_calls_does_not_say_so(client, telemetry, monkey
     with otel_ai.task("route", name="routed"):
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert "otel_ai.task.calls.unpriced" not in dict(by_name(telemetry, "task routed").attributes or {})
+
+
+def test_body_cost_rules():
+    from otel_ai.instrumentation.openai.reported import body_cost
+
+    assert body_cost(0.001, False, {"upstream_inference_cost": 0.001}) == 0.001  # not BYOK: never counted twice
+    assert body_cost(0.001, True, {"upstream_inference_cost": 0.02}) == 0.001 + 0.02
+    assert body_cost(0.001, True, None) is None  # the fee alone is not what the call cost
+    assert body_cost(0.001, True, {"upstream_inference_cost": None}) is None
+    assert body_cost(0, False, None) == 0.0  # a free model: a known zero, stated by the provider
+    assert [body_cost(v, False, None) for v in (True, -1, float("nan"), "x", None)] == [None] * 5
