@@ -105,6 +105,20 @@ def _work_lines(env: Mapping[str, str], line: Callable[[str, str], None]) -> Non
         line("notifiers", "none (budget crossings are not sent anywhere)")
 
 
+def _price_lines(sources: list[tuple[str, str, int, tuple[str, ...]]], line: Callable[[str, str], None]) -> None:
+    """Each price's date and source page; a cost the provider reports is used ahead of all of them."""
+    label = "price sources"
+    for source, name, count, pages in sources:
+        where = ", ".join(pages) or "no source page given"
+        if source == "override":
+            line(label, f"override {name}: {where}")
+        else:
+            line(label, f"{source} {name or '(no provider)'} ({count} models): {where}")
+        label = ""
+    line(label, "provider: a cost stated in the response (OpenRouter usage.cost, LiteLLM x-litellm-response-cost) "
+                "wins over these")
+
+
 def run_check(out: TextIO | None = None, env: Mapping[str, str] | None = None, *, probe_endpoints: bool = True) -> int:
     """Print the settings in effect and the problems found; 0 when there are none, else 2."""
     out = out or sys.stdout
@@ -146,6 +160,7 @@ def run_check(out: TextIO | None = None, env: Mapping[str, str] | None = None, *
         use = "NOT used (see below)" if broken else f"prices {pricing.overrides} model(s)"
         overrides = f"; {settings.pricing_file} {use}"
     line("pricing", f"built-in catalog dated {pricing.catalog_date}{overrides}")
+    _price_lines(pricing.sources(), line)
     line("redaction", f"built-in kinds + {len(settings.patterns)} custom pattern(s)")
     if settings.provider_hosts:
         line("provider hosts", ", ".join(f"{h}={p}" for h, p in settings.provider_hosts.items()))

@@ -37,6 +37,7 @@ class CallFacts:
     output_tokens: int
     characters: int
     failed: bool
+    unpriced: bool = False  # it used something but had no price: `cost_usd` is 0 for want of one, not a known zero
 
 
 Listener = Callable[[CallFacts], None]

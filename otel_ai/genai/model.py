@@ -50,6 +50,9 @@ class Usage:
     images: int | None = None  # images generated (image models billed per image)
     image_kind: str | None = None  # "<quality> <size>" of those images: what the per-image price depends on
     search_units: int | None = None  # searches billed (rerank: one unit per query of up to 100 documents)
+    # What the provider itself says the call cost, in USD (OpenRouter's `usage.cost`, a LiteLLM proxy's
+    # `x-litellm-response-cost`): a total, priced with source `provider` ahead of the catalog.
+    reported_cost_usd: float | None = None
 
     @property
     def has_tokens(self) -> bool:
@@ -59,7 +62,7 @@ class Usage:
     def is_empty(self) -> bool:
         return (
             not self.has_tokens and self.characters is None and self.audio_seconds is None and self.images is None
-            and self.search_units is None
+            and self.search_units is None and self.reported_cost_usd is None
         )
 
 

@@ -34,6 +34,7 @@ from otel_ai.genai.sums import Sums, sums_for
 from otel_ai.guard import report
 from otel_ai.pricing.catalog import PricingCatalog
 from otel_ai.pricing.cost import Cost
+from otel_ai.pricing.cost import reported as reported_cost
 from otel_ai.privacy.cut import truncate
 
 __all__ = ["GenAIRecorder", "GenAIRequest", "GenAIResponse", "Invocation", "Usage"]
@@ -355,8 +356,9 @@ class GenAIRecorder:
                 attrs[sc.PRICING_SOURCE] = "unknown"
         if cost is not None:
             attrs[sc.COST_USD] = cost.total_usd
-            attrs[sc.COST_INPUT_USD] = cost.input_usd
-            attrs[sc.COST_OUTPUT_USD] = cost.output_usd
+            if cost.input_usd is not None and cost.output_usd is not None:  # a provider's total has no parts
+                attrs[sc.COST_INPUT_USD] = cost.input_usd
+                attrs[sc.COST_OUTPUT_USD] = cost.output_usd
             attrs[sc.PRICING_SOURCE] = cost.source
 
         etype = category = None
@@ -391,6 +393,7 @@ class GenAIRecorder:
                 (usage.output_tokens or 0) if usage is not None else 0,
                 (usage.characters or 0) if usage is not None else 0,
                 exc is not None,
+                cost is None and attrs.get(sc.PRICING_SOURCE) == "unknown",
             ))
 
     def _cost_of(self, request: GenAIRequest, resp: GenAIResponse) -> Cost | None:
@@ -399,6 +402,8 @@ class GenAIRecorder:
         if request.provider in self._pricing.local_providers:
             return Cost(0.0, 0.0, 0.0, "local")  # a model on the user's own hardware: a known zero, whatever its name
         usage = resp.usage
+        if usage.reported_cost_usd is not None:  # what the provider billed for this very call beats any list price
+            return reported_cost(usage.reported_cost_usd)
         attrs = resp.attributes
         tier = attrs.get(sc.OPENAI_RESPONSE_SERVICE_TIER) or attrs.get(sc.ANTHROPIC_RESPONSE_SERVICE_TIER)
         for model in self._pricing_order(request, resp):

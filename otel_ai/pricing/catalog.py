@@ -382,7 +382,7 @@ def _load_user(user_file: str | os.PathLike[str]) -> tuple[frozenset[str], dict[
 class PricingCatalog:
     """Model prices merged from the built-in catalog and an optional user file, with cached lookups."""
 
-    __slots__ = ("_cache", "_prices", "catalog_date", "local_providers", "overrides")
+    __slots__ = ("_cache", "_prices", "_user_pages", "catalog_date", "local_providers", "overrides")
 
     catalog_date: str  # the newest date of the built-in files
     overrides: int  # models priced (added or changed) by the user's file
@@ -394,8 +394,10 @@ class PricingCatalog:
         prices: Mapping[str, tuple[ModelPrice, str]],
         overrides: int = 0,
         local_providers: frozenset[str] = frozenset(),
+        user_pages: Mapping[str, str | None] | None = None,
     ) -> None:
         self.catalog_date = catalog_date
+        self._user_pages = dict(user_pages or {})  # the `source` each model of the user's file gave (or None)
         self.overrides = overrides
         self.local_providers = local_providers
         self._prices: dict[str, tuple[ModelPrice, str]] = dict(prices)
@@ -423,12 +425,31 @@ class PricingCatalog:
                     plain = {k: v for k, v in fields.items() if k not in _VARIANT_FIELDS}
                     price = _with_variants(dataclasses.replace(known[0], **plain), fields)
                 prices[model] = (price, _OVERRIDE)
-        return cls(builtin.catalog_date, prices, len(user), local)
+        pages = {model: fields.get("source") for model, fields in user.items()}
+        return cls(builtin.catalog_date, prices, len(user), local, pages)
 
     @property
     def entries(self) -> Mapping[str, ModelPrice]:
         """Read-only view of every priced model, for inspection and tests."""
         return MappingProxyType({model: price for model, (price, _) in self._prices.items()})
+
+    def sources(self) -> list[tuple[str, str, int, tuple[str, ...]]]:
+        """Where the prices come from, for `otel-ai check`: (label, provider, models, source pages) per
+        catalog date and provider, then one row per model of the user's file (its page, if it gave one)."""
+        groups: dict[tuple[str, str], tuple[int, set[str]]] = {}
+        rows: list[tuple[str, str, int, tuple[str, ...]]] = []
+        for model, (price, label) in sorted(self._prices.items()):
+            if label == _OVERRIDE:
+                page = self._user_pages.get(model)
+                rows.append((label, model, 1, (page,) if page else ()))
+                continue
+            count, pages = groups.get((label, price.provider or ""), (0, set()))
+            if price.source:
+                pages.add(price.source)
+            groups[(label, price.provider or "")] = (count + 1, pages)
+        catalog = [(label, provider, count, tuple(sorted(pages)))
+                   for (label, provider), (count, pages) in sorted(groups.items())]
+        return catalog + rows
 
     def lookup(self, model: str) -> tuple[ModelPrice, str] | None:
         """Return (price, source label) for a model name, resolving snapshots and provider prefixes."""

@@ -11,12 +11,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Cost:
-    """A computed cost; ``source`` (otel_ai.pricing.source) is ``catalog:<date>``, ``override`` or ``header``."""
+    """A call's cost; ``source`` (otel_ai.pricing.source) is ``catalog:<date>``, ``override``, ``header``,
+    ``provider`` or ``local``. A total the provider reported has no input and output parts (None)."""
 
     total_usd: float
-    input_usd: float
-    output_usd: float
+    input_usd: float | None
+    output_usd: float | None
     source: str
+
+
+def reported(total_usd: float) -> Cost:
+    """The cost the provider itself reported for the call: a total, without input and output parts."""
+    return Cost(total_usd, None, None, "provider")
 
 
 def tokens(

@@ -74,7 +74,8 @@ def _format_unit(span: ReadableSpan, attrs: Mapping[str, Any]) -> str:
         fields.append(f"chars={characters}")
     cost = attrs.get(sc.TASK_COST_USD)
     if isinstance(cost, (int, float)):
-        fields.append(f"cost={format_cost(float(cost))}")
+        unpriced = attrs.get(sc.TASK_CALLS_UNPRICED)
+        fields.append(f"cost={format_cost(float(cost))}" + (f" (+{unpriced} unpriced)" if unpriced else ""))
     _latency(span, fields)
     _status(span, attrs, fields)
     return "[otel-ai] " + "  ".join(fields)

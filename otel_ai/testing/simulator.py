@@ -36,6 +36,9 @@ simulator's ``default_scenario``, normally ``ok``); see ``SCENARIOS``. Other req
   ``{"name": ..., "arguments": {...}}``: a request whose input already holds N function calls answers
   with the turn that starts after N calls (several calls: parallel tool calls), and with the reply
   text once the plan is done (Responses, and Chat Completions without streaming; see ``plan_turn``);
+* ``x-simulator-cost``: the cost in USD (a decimal) the gateway scenarios report (``openrouter``: ``usage.cost``;
+  ``openrouter_byok``: the upstream provider's cost, OpenRouter's fee being 5% of it; ``litellm``: the
+  ``x-litellm-response-cost`` header, sent as given); default: ``GATEWAY_PRICES`` times the tokens;
 * ``x-simulator-response-headers``: a JSON object of extra headers for the answer (a gateway
   that echoes request data in its response headers), as is or base64-encoded (so that the request
   does not carry the values in clear).
@@ -76,7 +79,10 @@ from otel_ai.testing.elevenlabs_simulator import (
 )
 
 __all__ = [
+    "COST_HEADER",
     "DEFAULT_REPLY",
+    "GATEWAY_PRICES",
+    "LITELLM_COST_HEADER",
     "RESPONSE_HEADERS_HEADER",
     "SCENARIOS",
     "TOOL_ARGUMENTS",
@@ -105,6 +111,11 @@ REPLY_HEADER = "x-simulator-reply"
 TOOL_ARGUMENTS_HEADER = "x-simulator-tool-arguments"
 TOOL_PLAN_HEADER = "x-simulator-tool-plan"
 RESPONSE_HEADERS_HEADER = "x-simulator-response-headers"
+COST_HEADER = "x-simulator-cost"
+LITELLM_COST_HEADER = "x-litellm-response-cost"
+GATEWAY_PRICES = (2.0, 8.0)
+"""USD per 1M input and output tokens the gateway scenarios report when ``x-simulator-cost`` is absent."""
+_OPENROUTER = ("openrouter", "openrouter_byok")
 
 SCENARIOS: Mapping[str, str] = {
     "ok": "normal answer",
@@ -122,6 +133,11 @@ SCENARIOS: Mapping[str, str] = {
     "malformed": "200 application/json that is not JSON; streams: a data line with invalid JSON",
     "slow_stream": "waits x-simulator-delay seconds (default 0.1) between stream chunks",
     "echo": "normal answer whose text is the last user message (any characters, newlines included)",
+    "openrouter": "like OpenRouter: usage.cost (USD) with is_byok false and cost_details, in the body and in a "
+    "stream's last chunk (usage always included); Chat Completions and Responses",
+    "openrouter_byok": "like OpenRouter with the user's own provider key: usage.cost is the 5% fee, "
+    "cost_details.upstream_inference_cost the provider's cost, is_byok true",
+    "litellm": "like a LiteLLM proxy: the x-litellm-response-cost header on a whole (not streamed) answer",
     "echo_error": "400 whose message repeats the model, the API key, the Authorization header and the last "
     "user message (a careless gateway)",
 }
@@ -625,6 +641,9 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
             if scenario == "slow" or (scenario == "slow_stream" and not exchange.stream):
                 self._sleep(exchange.delay)
             answer = route(exchange)
+            if scenario == "litellm" and isinstance(answer, dict) and isinstance(answer.get("usage"), dict):
+                exchange.response_headers[LITELLM_COST_HEADER] = _gateway_cost(exchange, answer["usage"])
+                exchange.response_headers["x-litellm-call-id"] = _random_id("", 32, string.hexdigits[:16])
         except _ClientError as err:
             send_error(err.status, err.error)
             return
@@ -760,6 +779,7 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
             per_choice = len(pieces)
             finish = "length" if truncated else "stop"
         usage = _chat_usage(prompt_tokens, per_choice * choices_count, ex)
+        _openrouter_usage(ex, usage)
         completion_id = _random_id("chatcmpl-")
         if not ex.stream:
             choices = []
@@ -857,7 +877,7 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
                     yield chunk(i, {"content": piece})
         for i in choice_indexes:
             yield chunk(i, {}, finish)
-        if ex.include_usage:
+        if ex.include_usage or ex.scenario in _OPENROUTER:  # OpenRouter always sends the usage chunk
             yield _sse(
                 {
                     "id": completion_id,
@@ -960,6 +980,7 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
             "output_tokens_details": {"reasoning_tokens": ex.reasoning_tokens},
             "total_tokens": input_tokens + output_tokens,
         }
+        _openrouter_usage(ex, usage)
         final = self._response_object(ex, _hex_id("resp_"), status="incomplete" if truncated else "completed")
         final["output"] = items
         final["usage"] = usage
@@ -1265,6 +1286,27 @@ class OpenAISimulator(ScenarioService[RecordedRequest]):
 
 def _invalid_request(message: str, *, param: str | None = None, code: str | None = None) -> dict[str, Any]:
     return {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+
+
+def _gateway_cost(ex: _Exchange, usage: Mapping[str, Any]) -> str:
+    """The cost a gateway scenario reports: ``x-simulator-cost`` as given, else the tokens at ``GATEWAY_PRICES``."""
+    given = ex.record.headers.get(COST_HEADER)
+    if given:
+        return given.strip()
+    tokens_in = usage.get("prompt_tokens", usage.get("input_tokens")) or 0
+    tokens_out = usage.get("completion_tokens", usage.get("output_tokens")) or 0
+    return repr((tokens_in * GATEWAY_PRICES[0] + tokens_out * GATEWAY_PRICES[1]) / 1e6)
+
+
+def _openrouter_usage(ex: _Exchange, usage: dict[str, Any]) -> None:
+    """OpenRouter's usage accounting: ``cost`` what it charged; with the user's key, only its 5% fee."""
+    if ex.scenario not in _OPENROUTER:
+        return
+    cost = float(_gateway_cost(ex, usage))
+    if ex.scenario == "openrouter":
+        usage.update(cost=cost, is_byok=False, cost_details={"upstream_inference_cost": cost})
+    else:
+        usage.update(cost=cost * 0.05, is_byok=True, cost_details={"upstream_inference_cost": cost})
 
 
 def _chat_usage(prompt_tokens: int, completion_tokens: int, ex: _Exchange) -> dict[str, Any]:

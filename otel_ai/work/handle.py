@@ -43,7 +43,7 @@ class Unit:
 
     __slots__ = (
         "_calls", "_characters", "_claim", "_context", "_cost", "_failed", "_input", "_lock", "_output", "_provider",
-        "_start", "_token", "agent_name", "kind", "name", "parent", "span", "spec", "task_type",
+        "_start", "_token", "_unpriced", "agent_name", "kind", "name", "parent", "span", "spec", "task_type",
     )
 
     def __init__(self, spec: UnitOfWork, parent: Unit | None, span: Span, agent_name: str | None) -> None:
@@ -58,7 +58,7 @@ class Unit:
         self.agent_name = agent_name
         self._lock = threading.Lock()
         self._cost = 0.0
-        self._input = self._output = self._characters = self._calls = self._failed = 0
+        self._input = self._output = self._characters = self._calls = self._failed = self._unpriced = 0
         self._claim = [True]  # list.pop is atomic: the one caller that pops it ends the unit
         self._context: Context | None = None
         self._token: object = None
@@ -77,7 +77,8 @@ class Unit:
     def totals(self) -> Totals:
         """The roll-up so far: every call under this unit, threads and asyncio tasks included."""
         with self._lock:
-            return Totals(self._cost, self._input, self._output, self._characters, self._calls, self._failed)
+            return Totals(self._cost, self._input, self._output, self._characters, self._calls, self._failed,
+                          self._unpriced)
 
     def set_attribute(self, key: str, value: AttributeValue) -> None:
         try:
@@ -143,6 +144,8 @@ class Unit:
             self._calls += 1
             if facts.failed:
                 self._failed += 1
+            if facts.unpriced:
+                self._unpriced += 1
 
     def _learn_provider(self, provider: str) -> None:
         """The conventions require `gen_ai.provider.name` on `invoke_agent`: the first known provider of a call."""

@@ -32,9 +32,10 @@ class Totals:
     characters: int = 0
     calls: int = 0
     failed_calls: int = 0
+    unpriced_calls: int = 0  # calls with usage but no price: `cost_usd` leaves them out
 
     def attributes(self) -> Attributes:
-        return {
+        attributes: Attributes = {
             sc.TASK_COST_USD: self.cost_usd,
             sc.TASK_INPUT_TOKENS: self.input_tokens,
             sc.TASK_OUTPUT_TOKENS: self.output_tokens,
@@ -42,6 +43,9 @@ class Totals:
             sc.TASK_CALLS: self.calls,
             sc.TASK_CALLS_FAILED: self.failed_calls,
         }
+        if self.unpriced_calls:
+            attributes[sc.TASK_CALLS_UNPRICED] = self.unpriced_calls
+        return attributes
 
 
 def on_call(facts: calls.CallFacts) -> None:

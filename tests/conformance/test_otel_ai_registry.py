@@ -78,6 +78,9 @@ def units_batches_budgets_evaluations(telemetry: Telemetry, sims: Sims) -> None:
         try:
             with _openai(sims) as client, otel_ai.task("summarize", name="summary", id="job-1"):
                 client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+                client.chat.completions.create(model="acme-unpriced-1", messages=MESSAGES)  # calls.unpriced
+                client.chat.completions.create(model="acme/routed-1", messages=MESSAGES,  # pricing.source=provider
+                                               extra_headers={"x-simulator-scenario": "openrouter"})
                 otel_ai.evaluate("relevance", 0.8, "good")
             otel_ai.map_batches(lambda item: 1 / item, [1, 0, 2], batch_size=3, task_type="divide")
             agent_warnings.count("config.invalid")

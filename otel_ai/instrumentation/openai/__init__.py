@@ -16,6 +16,7 @@ from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.genai.streams import AsyncStreamProxy, SyncStreamProxy
 from otel_ai.guard import report
 from otel_ai.instrumentation.base import Endpoint, ProviderInstrumentor, Target
+from otel_ai.instrumentation.openai import reported
 from otel_ai.instrumentation.openai.audio import Speech, SpeechToText
 from otel_ai.instrumentation.openai.chat import Chat
 from otel_ai.instrumentation.openai.embeddings import Embeddings
@@ -70,12 +71,17 @@ class OpenAIInstrumentor(ProviderInstrumentor):
                                                 kwargs.get("logger_provider")))
         except Exception as exc:
             report("openai.realtime.install", exc)
+        try:  # a LiteLLM proxy's cost header (reported.py); openai is imported by now (`prepare`)
+            reported.install()
+        except Exception as exc:
+            report("openai.reported_cost.install", exc)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         super()._uninstrument(**kwargs)
         from otel_ai.instrumentation.openai import realtime
 
         realtime.uninstall()
+        reported.uninstall()
 
     def prepare(self) -> None:
         import openai
@@ -113,14 +119,16 @@ class OpenAIInstrumentor(ProviderInstrumentor):
         if isinstance(result, self._raw):
             if not inv.request.stream:
                 # `with_raw_response`: the body is already read; parsing caches, so the user's parse is free.
-                recorder.end(inv, endpoint.response(result.parse(), capture, limit))  # type: ignore[attr-defined]
+                resp = endpoint.response(result.parse(), capture, limit)  # type: ignore[attr-defined]
+                recorder.end(inv, reported.with_header(resp, reported.from_headers(result.headers)))  # type: ignore[attr-defined]
                 return result
             return RawResponseProxy(result, recorder, inv, endpoint, self._stream)
         if isinstance(result, self._streamed):  # `with_streaming_response`: the caller reads the body
             return RawResponseProxy(result, recorder, inv, endpoint, self._stream)
         if isinstance(result, self._async_streamed):
             return AsyncRawResponseProxy(result, recorder, inv, endpoint, self._async_stream)
-        return super().result(recorder, endpoint, inv, result)
+        recorder.end(inv, reported.with_header(endpoint.response(result, capture, limit), reported.take(inv.span)))
+        return result
 
     def sent(self, instance: Any) -> None:
         """Register a key from a callable (`api_key=get_token`): the client resolves it per request.

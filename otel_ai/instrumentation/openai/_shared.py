@@ -10,6 +10,7 @@ from opentelemetry.util.types import AttributeValue
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.model import GenAIResponse
 from otel_ai.instrumentation.openai.content import get
+from otel_ai.instrumentation.openai.reported import body_cost
 
 
 def number(value: Any) -> AttributeValue | None:
@@ -77,6 +78,9 @@ def read_usage(resp: GenAIResponse, usage: Any, input_key: str, output_key: str)
     output_details = get(usage, f"{output_key}_details")
     if output_details is not None:
         counts.reasoning_output_tokens = get(output_details, "reasoning_tokens")
+    cost = get(usage, "cost")  # OpenRouter (and LiteLLM's streaming usage): what the call was charged
+    if cost is not None:
+        counts.reported_cost_usd = body_cost(cost, get(usage, "is_byok"), get(usage, "cost_details"))
 
 
 def response_attributes(resp: GenAIResponse, result: Any) -> None:

@@ -16,6 +16,7 @@ from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.genai.streams import AsyncStreamProxy, SyncStreamProxy
 from otel_ai.guard import report
 from otel_ai.instrumentation.base import Endpoint
+from otel_ai.instrumentation.openai import reported
 
 
 class _RawState:
@@ -30,7 +31,8 @@ class _RawState:
         self.stream_type = stream_type
         self.wrapped_stream: Any = None  # the proxy handed out, so parsing twice gives the same one
 
-    def parsed(self, value: Any, proxy: type[SyncStreamProxy] | type[AsyncStreamProxy]) -> Any:
+    def parsed(self, value: Any, proxy: type[SyncStreamProxy] | type[AsyncStreamProxy], raw: Any) -> Any:
+        """`raw`: the response object parsed (its headers may carry the call's cost: reported.py)."""
         if self.inv.ended:
             return value
         try:
@@ -39,7 +41,8 @@ class _RawState:
                 if self.wrapped_stream is None or self.wrapped_stream.__wrapped__ is not value:
                     self.wrapped_stream = proxy(value, recorder, self.inv, self.endpoint.accumulator(capture, limit))
                 return self.wrapped_stream
-            recorder.end(self.inv, self.endpoint.response(value, capture, limit))
+            resp = self.endpoint.response(value, capture, limit)
+            recorder.end(self.inv, reported.with_header(resp, reported.from_headers(raw.headers)))
         except Exception as exc:
             report("openai.raw_response", exc)
         return value
@@ -59,7 +62,8 @@ class RawResponseProxy(wrapt.ObjectProxy[Any]):
         self._self_state = _RawState(recorder, inv, endpoint, stream_type)
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
-        return self._self_state.parsed(self.__wrapped__.parse(*args, **kwargs), SyncStreamProxy)
+        value = self.__wrapped__.parse(*args, **kwargs)
+        return self._self_state.parsed(value, SyncStreamProxy, self.__wrapped__)
 
     def close(self) -> None:
         try:
@@ -83,7 +87,8 @@ class AsyncRawResponseProxy(wrapt.ObjectProxy[Any]):
         self._self_state = _RawState(recorder, inv, endpoint, stream_type)
 
     async def parse(self, *args: Any, **kwargs: Any) -> Any:
-        return self._self_state.parsed(await self.__wrapped__.parse(*args, **kwargs), AsyncStreamProxy)
+        value = await self.__wrapped__.parse(*args, **kwargs)
+        return self._self_state.parsed(value, AsyncStreamProxy, self.__wrapped__)
 
     async def close(self) -> None:
         try:
