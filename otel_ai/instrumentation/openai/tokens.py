@@ -35,7 +35,9 @@ PACKAGE = "bpe_openai"  # ships the encodings as data/<name>.tiktoken.gz
 # message costs 3 tokens around its fields, a `name` one more, and the reply is primed with 3.
 PER_MESSAGE, PER_NAME, REPLY_PRIMING = 3, 1, 3
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # the bookkeeping below, held for no time
+_build_lock = threading.Lock()
+_MISSING = object()
 _loaded: dict[str, Any] = {}  # encoding name -> tiktoken.Encoding, or None when it could not be built
 _warming: set[str] = set()
 
@@ -73,7 +75,10 @@ def _build(name: str) -> Any:
 
 
 def _encoding(name: str) -> Any:
-    with _lock:
+    encoding = _loaded.get(name, _MISSING)
+    if encoding is not _MISSING:
+        return encoding
+    with _build_lock:  # about a second, once per encoding; `warm` never waits for it
         if name in _loaded:
             return _loaded[name]
         try:
@@ -96,6 +101,11 @@ def encoding_for(model: str | None) -> str | None:
     try:
         from tiktoken.model import encoding_name_for_model
     except ImportError:
+        agent_warnings.warn(
+            "stream_usage.estimate_unavailable", "tiktoken",
+            "OTEL_AI_STREAM_USAGE=estimate: tiktoken is not installed; streams without usage get no estimate. "
+            "Install otel-ai[estimate].",
+        )
         return None
     try:
         name = encoding_name_for_model(model)
