@@ -211,3 +211,20 @@ def test_sdk_stream_object_is_still_an_openai_stream(client, telemetry, mode):
     with client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True) as stream:
         assert isinstance(stream, openai.Stream)
         assert [c for c in stream if not c.choices] == []
+
+
+def test_usage_on_a_content_chunk_is_read_then_hidden():
+    """Some OpenAI-compatible servers put the usage on the last content chunk instead of a chunk of its own."""
+    from openai.types.chat import ChatCompletionChunk
+
+    from otel_ai.instrumentation.openai.stream_usage import visible
+
+    head = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+    usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    last = ChatCompletionChunk.model_validate({
+        **head, "choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": "stop"}], "usage": usage})
+    plain = ChatCompletionChunk.model_validate(
+        {**head, "choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": "stop"}]})
+    assert visible(last)
+    assert last.usage is None and last.to_dict() == plain.to_dict() and last.model_fields_set == plain.model_fields_set
+    assert not visible(ChatCompletionChunk.model_validate({**head, "choices": [], "usage": usage}))

@@ -110,7 +110,9 @@ def visible(chunk: Any) -> bool:
             if not chunk.choices:
                 return False  # the usage chunk the agent asked for
             chunk.usage = None  # a provider that puts usage on a content chunk: the app would have seen none
-        fields = getattr(chunk, "__pydantic_fields_set__", None)
+        fields = getattr(chunk, "__pydantic_fields_set__", None)  # pydantic 2
+        if fields is None:
+            fields = getattr(chunk, "__fields_set__", None)  # pydantic 1 (openai 1.x supports both)
         if fields is not None:
             fields.discard("usage")  # `usage: null` was sent only because usage was asked for
     except Exception as exc:
