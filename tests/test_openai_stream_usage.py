@@ -186,6 +186,21 @@ def test_stream_helper_is_injected_and_its_final_completion_unchanged(client, si
     assert telemetry.genai_spans()[-1].attributes["gen_ai.usage.output_tokens"] > 0
 
 
+async def test_async_stream_helper(aclient, sim, telemetry, mode):
+    async def helper() -> tuple[list[str], Any]:
+        async with aclient.chat.completions.stream(model="gpt-4o-mini", messages=MESSAGES) as stream:
+            events = [event.type async for event in stream]
+            final = await stream.get_final_completion()
+        return events, final.usage
+
+    mode("")
+    plain = await helper()
+    mode("inject")
+    assert await helper() == plain
+    assert sent(sim)["stream_options"] == {"include_usage": True}
+    assert telemetry.genai_spans()[-1].attributes["gen_ai.usage.output_tokens"] > 0
+
+
 def test_raw_and_streaming_responses_are_not_injected(client, sim, telemetry, mode):
     mode("inject")
     raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
