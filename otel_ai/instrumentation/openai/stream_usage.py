@@ -73,30 +73,38 @@ def _inject(kwargs: dict[str, Any]) -> bool:
 
 
 def plan(request: GenAIRequest, kwargs: dict[str, Any], modes: frozenset[str]) -> GenAIRequest:
-    """For a Chat Completions stream: inject and/or prepare an estimate, per `modes`; never raises."""
+    """For a Chat Completions stream: inject and/or prepare an estimate, per `modes`; never raises.
+
+    The request is changed last, once nothing else can fail: a request that was changed always gets
+    the proxy that hides the change.
+    """
     try:
         if _raw(kwargs):
             return request
-        injected = "inject" in modes and _inject(kwargs)
         encoding = None
         if "estimate" in modes:
             encoding = tokens.encoding_for(request.model)
             if encoding is not None:
                 tokens.warm(encoding)
-        if not injected and encoding is None:
-            return request
+        messages = kwargs.get("messages")
+        if isinstance(messages, list):
+            messages = list(messages)  # the app may append the reply to its list before the stream ends
+        usage = UsagePlan(False, encoding, messages, kwargs.get("tools"))
         planned = PlannedRequest(
             operation=request.operation, provider=request.provider, model=request.model,
             server_address=request.server_address, server_port=request.server_port, stream=request.stream,
         )
-        messages = kwargs.get("messages")
-        if isinstance(messages, list):
-            messages = list(messages)  # the app may append the reply to its list before the stream ends
-        planned.usage_plan = UsagePlan(injected, encoding, messages, kwargs.get("tools"))
-        return planned
     except Exception as exc:
         report("openai.stream_usage", exc)
         return request
+    try:  # `_inject` assigns last: if it fails, nothing was changed
+        usage.injected = "inject" in modes and _inject(kwargs)
+    except Exception as exc:
+        report("openai.stream_usage", exc)
+    if not usage.injected and encoding is None:
+        return request
+    planned.usage_plan = usage
+    return planned
 
 
 def usage_plan(request: GenAIRequest) -> UsagePlan | None:
