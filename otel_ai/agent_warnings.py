@@ -53,6 +53,7 @@ KINDS: Final = frozenset({
     "config.invalid",               # a bad setting: one line, then its safe fallback
     "notify.failed",                # a notifier dropped a notification (queue full, not delivered)
     "export.failed",                # telemetry could not be delivered to the endpoint
+    "stream_usage.estimate_unavailable",  # OTEL_AI_STREAM_USAGE=estimate without its offline encodings
     "other",
 })
 

@@ -164,6 +164,12 @@ PROVIDER_HOSTS: Final = Variable(
     "OTEL_AI_PROVIDER_HOSTS", "structured", "`host=provider` pairs (comma separated; `*.domain` and `*` "
     "allowed, `*domain` is rejected) overriding provider detection by base-URL host",
     fallback="the entry is skipped", parser="otel_ai.runtime.settings:provider_hosts")
+STREAM_USAGE: Final = Variable(
+    "OTEL_AI_STREAM_USAGE", "structured", "token usage for Chat Completions streams that do not ask for it: "
+    "`inject` (adds `stream_options.include_usage` to the request and hides the extra usage chunk from the app), "
+    "`estimate` (counts a stream that ended without usage offline with tiktoken: `otel-ai[estimate]`), both "
+    "comma separated, or `off`; see [docs/stream-usage.md](docs/stream-usage.md)", default="off",
+    fallback="using off", parser="otel_ai.runtime.settings:stream_usage")
 SYSTEM_METRICS: Final = Variable(
     "OTEL_AI_SYSTEM_METRICS", "choice", "host and process metrics: `basic` (CPU and memory utilization, disk "
     "space, disk and network I/O, process CPU time, RSS, threads, open files; NVIDIA GPUs with `otel-ai[gpu]`), "
@@ -299,8 +305,8 @@ _STANDARD = (
 )
 
 VARIABLES: Final[tuple[Variable, ...]] = (
-    CAPTURE_CONTENT, CONTENT_MAX_LENGTH, PRICING_FILE, REDACT_PATTERNS, PROVIDER_HOSTS, SYSTEM_METRICS, SEMCONV,
-    CHUNK_TIMING, LOG_LEVEL, LOG_FORMAT, LOG_FILE, LOG_FILE_MAX_BYTES, LOG_FILE_BACKUPS,
+    CAPTURE_CONTENT, CONTENT_MAX_LENGTH, PRICING_FILE, REDACT_PATTERNS, PROVIDER_HOSTS, STREAM_USAGE,
+    SYSTEM_METRICS, SEMCONV, CHUNK_TIMING, LOG_LEVEL, LOG_FORMAT, LOG_FILE, LOG_FILE_MAX_BYTES, LOG_FILE_BACKUPS,
     BUDGETS, BUDGET_SERVER, BUDGET_SERVER_TTL, BUDGET_SERVER_TOKEN,
     ALERT_WEBHOOK_URL, ALERT_SLACK_WEBHOOK_URL, ALERT_SMTP_HOST, ALERT_SMTP_PORT, ALERT_SMTP_FROM, ALERT_SMTP_TO,
     ALERT_SMTP_USERNAME, ALERT_SMTP_PASSWORD_FILE, ALERT_SMTP_PASSWORD, ALERT_SMTP_STARTTLS, ALERT_SMTP_CA_FILE,

@@ -92,6 +92,9 @@ def test_booleans_accept_the_common_spellings(value, expected):
          ["OTEL_AI_PROVIDER_HOSTS", "entry 2", "invalid provider name"], ("provider_hosts", {"a.com": "openai"})),
         ({"OTEL_AI_PROVIDER_HOSTS": "*foo.com=gw,*.bar.com=gw2"},
          ["OTEL_AI_PROVIDER_HOSTS", "entry 1", "'*.example.com'"], ("provider_hosts", {"*.bar.com": "gw2"})),
+        ({"OTEL_AI_STREAM_USAGE": "inject,estimat"}, ["OTEL_AI_STREAM_USAGE", "inject,estimat", "using off"],
+         ("stream_usage", frozenset())),
+        ({"OTEL_AI_STREAM_USAGE": "off,inject"}, ["OTEL_AI_STREAM_USAGE", "using off"], ("stream_usage", frozenset())),
         ({CAPTURE: "true", "OTEL_AI_REDACT_PATTERNS": "ok-\\d+;;(?<=x)y"},
          ["OTEL_AI_REDACT_PATTERNS", "entry 2", "RE2", "content capture is off"], ("content", ContentMode.NO_CONTENT)),
         ({CAPTURE: "true", "OTEL_AI_REDACT_PATTERNS": "[unclosed"},
@@ -268,6 +271,22 @@ def test_bad_otlp_protocol_is_reported_by_check():
     result = _run([str(BIN / "otel-ai"), "check", "--no-probe"], OTEL_EXPORTER_OTLP_PROTOCOL="http/json-ish")
     assert result.returncode == 2
     assert "OTEL_EXPORTER_OTLP_PROTOCOL" in result.stderr
+
+
+def test_stream_usage_values():
+    assert Settings.from_env({}).stream_usage == frozenset()
+    assert Settings.from_env({"OTEL_AI_STREAM_USAGE": "off"}).stream_usage == frozenset()
+    assert Settings.from_env({"OTEL_AI_STREAM_USAGE": " Inject "}).stream_usage == {"inject"}
+    both = Settings.from_env({"OTEL_AI_STREAM_USAGE": "estimate, inject"})
+    assert both.stream_usage == {"inject", "estimate"} and both.problems == ()
+
+
+def test_bad_stream_usage_is_reported_by_check():
+    result = _run([str(BIN / "otel-ai"), "check", "--no-probe"], OTEL_AI_STREAM_USAGE="always")
+    assert result.returncode == 2
+    assert "OTEL_AI_STREAM_USAGE='always'" in result.stderr
+    good = _run([str(BIN / "otel-ai"), "check", "--no-probe"], OTEL_AI_STREAM_USAGE="inject,estimate")
+    assert "stream usage" in good.stdout and "estimate ready" in good.stdout, good.stdout
 
 
 def test_version():

@@ -164,6 +164,11 @@ def run_check(out: TextIO | None = None, env: Mapping[str, str] | None = None, *
     line("redaction", f"built-in kinds + {len(settings.patterns)} custom pattern(s)")
     if settings.provider_hosts:
         line("provider hosts", ", ".join(f"{h}={p}" for h, p in settings.provider_hosts.items()))
+    if settings.stream_usage:
+        from otel_ai.instrumentation.openai.tokens import available
+
+        modes = ", ".join(sorted(settings.stream_usage))
+        line("stream usage", modes + (f"; estimate {available()}" if "estimate" in settings.stream_usage else ""))
     _work_lines(env, line)
     line("strict", "on" if settings.strict else "off (bad settings fall back)")
     if probe_endpoints:

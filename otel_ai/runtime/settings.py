@@ -33,6 +33,8 @@ REDACT_PATTERNS_VAR = variables.REDACT_PATTERNS.name
 PROVIDER_HOSTS_VAR = variables.PROVIDER_HOSTS.name
 CONTENT_MAX_LENGTH_VAR = variables.CONTENT_MAX_LENGTH.name
 GC_FREEZE_VAR = variables.GC_FREEZE.name
+STREAM_USAGE_VAR = variables.STREAM_USAGE.name
+STREAM_USAGE_WORDS = ("inject", "estimate")
 STRICT_VAR = variables.STRICT.name
 
 
@@ -67,6 +69,7 @@ class Settings:
     redact_patterns: str | None = None
     patterns: tuple[UserPattern, ...] = ()
     provider_hosts: Mapping[str, str] = field(default_factory=dict)
+    stream_usage: frozenset[str] = frozenset()  # OTEL_AI_STREAM_USAGE: "inject", "estimate" (empty: off)
     gc_freeze: bool = False
     chunk_timing: str = "mean"  # OTEL_AI_CHUNK_TIMING: time_per_output_chunk per chunk (`each`) or per stream
     hash_user: bool = False
@@ -115,6 +118,7 @@ class Settings:
             redact_patterns=raw_patterns,
             patterns=tuple(patterns),
             provider_hosts=provider_hosts(env.get(PROVIDER_HOSTS_VAR), problems),
+            stream_usage=stream_usage(env.get(STREAM_USAGE_VAR), problems),
             gc_freeze=variables.GC_FREEZE.boolean(env, problems),
             chunk_timing=variables.CHUNK_TIMING.choice(env, problems) or "mean",
             hash_user=variables.USER_ID_HASH.boolean(env, problems),
@@ -144,6 +148,21 @@ def content_mode(raw: str | None, problems: list[str]) -> ContentMode:
         )
         return ContentMode.NO_CONTENT
     return mode
+
+
+def stream_usage(raw: str | None, problems: list[str]) -> frozenset[str]:
+    """`OTEL_AI_STREAM_USAGE`: `off`, or `inject` and/or `estimate` (comma separated, any case).
+
+    A bad value turns the whole setting off (one problem line): it changes requests, so it is never
+    half-applied.
+    """
+    words = {word.strip().lower() for word in (raw or "").split(",")} - {""}
+    if not words or words == {"off"}:
+        return frozenset()
+    if words <= set(STREAM_USAGE_WORDS):
+        return frozenset(words)
+    problems.append(f"{STREAM_USAGE_VAR}={raw!r} is not off, inject, estimate or inject,estimate; using off")
+    return frozenset()
 
 
 def provider_hosts(raw: str | None, problems: list[str]) -> dict[str, str]:

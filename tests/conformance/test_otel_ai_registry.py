@@ -54,6 +54,7 @@ STATIC_ONLY = {
     "otel_ai.retrieval.documents": "LangChain retrievers (tests/langchain)",
     "otel_ai.redacted.count": "added by the redacting exporters on export, not in the in-memory pipeline",
     "otel_ai.redacted.kinds": "added by the redacting exporters on export",
+    "otel_ai.usage.estimated": "OTEL_AI_STREAM_USAGE=estimate streams (tests/test_openai_stream_estimate.py)",
 }
 
 

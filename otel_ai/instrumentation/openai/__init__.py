@@ -3,7 +3,8 @@
 One module per API it reads (`chat`, `responses`, `embeddings`, `audio`, `images`, `moderations`;
 `media` for what the audio and image APIs share), message content in the
 conventions' parts shape (`content`), provider detection by base-URL host (`providers`), and the
-`with_raw_response` / `with_streaming_response` wrappers (`raw`). Everything else is the base.
+`with_raw_response` / `with_streaming_response` wrappers (`raw`), and `OTEL_AI_STREAM_USAGE` for
+Chat Completions streams (`stream_usage`, `tokens`). Everything else is the base.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from otel_ai.genai.streams import AsyncStreamProxy, SyncStreamProxy
 from otel_ai.guard import report
 from otel_ai.instrumentation.base import Endpoint, ProviderInstrumentor, Target
 from otel_ai.instrumentation.openai import reported
+from otel_ai.instrumentation.openai import stream_usage
 from otel_ai.instrumentation.openai.audio import Speech, SpeechToText
 from otel_ai.instrumentation.openai.chat import Chat
 from otel_ai.instrumentation.openai.embeddings import Embeddings
@@ -26,6 +28,7 @@ from otel_ai.instrumentation.openai.moderations import Moderations
 from otel_ai.instrumentation.openai.providers import provider_for_host
 from otel_ai.instrumentation.openai.raw import AsyncRawResponseProxy, RawResponseProxy
 from otel_ai.instrumentation.openai.responses import Responses
+from otel_ai.instrumentation.openai.stream_usage import usage_plan
 from otel_ai.privacy.secrets import remember
 
 __all__ = ["OpenAIInstrumentor"]
@@ -96,7 +99,7 @@ class OpenAIInstrumentor(ProviderInstrumentor):
     def describe(self, instance: Any, kwargs: dict[str, Any], endpoint: Endpoint) -> GenAIRequest:
         provider, host, port = self._target(instance)
         model = kwargs.get("model")
-        return GenAIRequest(
+        request = GenAIRequest(
             operation=endpoint.operation,
             provider=provider,
             model=model if isinstance(model, str) else None,
@@ -104,6 +107,13 @@ class OpenAIInstrumentor(ProviderInstrumentor):
             server_port=port,
             stream=kwargs.get("stream") is True,
         )
+        if request.stream and endpoint is _CHAT:
+            from otel_ai.runtime import state as agent_state
+
+            modes = agent_state.settings().stream_usage
+            if modes:  # OTEL_AI_STREAM_USAGE: may add `stream_options` to the kwargs about to be sent
+                return stream_usage.plan(request, kwargs, modes)
+        return request
 
     def result(self, recorder: GenAIRecorder, endpoint: Endpoint, inv: Invocation, result: Any) -> Any:
         capture, limit = recorder.capture_content, recorder.content_limit
@@ -112,6 +122,9 @@ class OpenAIInstrumentor(ProviderInstrumentor):
             body = endpoint.body_accumulator(result)  # speech through `with_streaming_response`
             if body is not None:
                 return wrap_body(recorder, inv, result, body)
+        plan = usage_plan(inv.request)
+        if plan is not None and isinstance(result, (self._stream, self._async_stream)):
+            return stream_usage.wrap(result, recorder, inv, plan, isinstance(result, self._async_stream))
         if isinstance(result, self._stream):
             return SyncStreamProxy(result, recorder, inv, endpoint.accumulator(capture, limit))
         if isinstance(result, self._async_stream):
