@@ -17,8 +17,7 @@ from otel_ai.genai.recorder import GenAIRecorder, Invocation
 from otel_ai.genai.streams import AsyncStreamProxy, SyncStreamProxy
 from otel_ai.guard import report
 from otel_ai.instrumentation.base import Endpoint, ProviderInstrumentor, Target
-from otel_ai.instrumentation.openai import reported
-from otel_ai.instrumentation.openai import stream_usage
+from otel_ai.instrumentation.openai import reported, stream_usage
 from otel_ai.instrumentation.openai.audio import Speech, SpeechToText
 from otel_ai.instrumentation.openai.chat import Chat
 from otel_ai.instrumentation.openai.embeddings import Embeddings
