@@ -28,6 +28,7 @@ from otel_ai.genai import evaluation as _evaluation
 from otel_ai.genai import hooks as _calls
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.classify import categorize, error_code, error_type
+from otel_ai.genai.cost_shapes import CostShapes
 from otel_ai.genai.model import ContentMode, GenAIRequest, GenAIResponse, Usage
 from otel_ai.genai.sums import Sums, sums_for
 from otel_ai.guard import report
@@ -172,10 +173,12 @@ class GenAIRecorder:
         meter_provider: MeterProvider | None = None,
         logger_provider: LoggerProvider | None = None,
         clean: Clean | None = None,
+        cost_shapes: CostShapes | None = None,
     ) -> None:
         """`content` and `content_limit`: the two settings it reads (capture mode, `OTEL_AI_CONTENT_MAX_LENGTH`).
 
-        `clean` redacts a metric attribute value (applied once per call shape)."""
+        `clean` redacts a metric attribute value (applied once per call shape); `cost_shapes`: the names the
+        cost goes under besides ours (`OTEL_AI_COST_ATTRIBUTES`; None: the default)."""
         from otel_ai.version import __version__
 
         self.content: ContentMode = content
@@ -183,6 +186,8 @@ class GenAIRecorder:
         self.content_limit = content_limit
         self._pricing = pricing
         self._clean = clean
+        shapes = CostShapes() if cost_shapes is None else cost_shapes
+        self._cost_shapes: CostShapes | None = shapes if shapes.any else None
         self._warned_models: set[str] = set()
         self._starts: dict[tuple[Any, ...], tuple[str, Attributes]] = {}
         self._shapes: dict[tuple[Any, ...], _Shape] = {}
@@ -343,6 +348,8 @@ class GenAIRecorder:
             attrs[sc.COST_INPUT_USD] = cost.input_usd
             attrs[sc.COST_OUTPUT_USD] = cost.output_usd
             attrs[sc.PRICING_SOURCE] = cost.source
+        if self._cost_shapes is not None:  # the cost under other backends' names (genai/cost_shapes.py)
+            self._cost_shapes.write(attrs, cost, request, usage, response_model)
 
         etype = category = None
         if exc is not None:
