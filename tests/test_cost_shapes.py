@@ -179,3 +179,8 @@ def test_otel_ai_check_exits_2_on_a_bad_value():
                             timeout=60, env={**env, "OTEL_AI_COST_ATTRIBUTES": "langfuse"})
     assert result.returncode == 2, result.stdout + result.stderr
     assert "OTEL_AI_COST_ATTRIBUTES='langfuse' has an unknown entry 'langfuse'" in result.stderr + result.stdout
+    assert "cost attributes      otel_ai,gen_ai (docs/backends.md)" in result.stdout  # the fallback in effect
+    chosen = subprocess.run([str(BIN / "otel-ai"), "check", "--no-probe"], capture_output=True, text=True,
+                            timeout=60, env={**env, "OTEL_AI_COST_ATTRIBUTES": "openlit,OpenInference"})
+    assert chosen.returncode == 0, chosen.stdout + chosen.stderr
+    assert "cost attributes      otel_ai,openinference,openlit (docs/backends.md)" in chosen.stdout

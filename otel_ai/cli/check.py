@@ -146,6 +146,7 @@ def run_check(out: TextIO | None = None, env: Mapping[str, str] | None = None, *
         use = "NOT used (see below)" if broken else f"prices {pricing.overrides} model(s)"
         overrides = f"; {settings.pricing_file} {use}"
     line("pricing", f"built-in catalog dated {pricing.catalog_date}{overrides}")
+    line("cost attributes", f"{settings.cost_shapes.names} (docs/backends.md)")
     line("redaction", f"built-in kinds + {len(settings.patterns)} custom pattern(s)")
     if settings.provider_hosts:
         line("provider hosts", ", ".join(f"{h}={p}" for h, p in settings.provider_hosts.items()))
