@@ -156,6 +156,13 @@ CONTENT_MAX_LENGTH: Final = Variable(
 PRICING_FILE: Final = Variable(
     "OTEL_AI_PRICING_FILE", "text", "JSON file merged over the built-in pricing catalog (see "
     "[docs/pricing.md](docs/pricing.md))", fallback="the built-in catalog")
+COST_ATTRIBUTES: Final = Variable(
+    "OTEL_AI_COST_ATTRIBUTES", "structured", "which names the cost goes under besides `otel_ai.cost.usd` "
+    "(always on), a comma list: `gen_ai` (the GenAI conventions' open cost proposal: "
+    "`gen_ai.usage.cost.amount`, `.currency`, `.source`), `openinference` (`llm.cost.*`, `llm.token_count.*`, "
+    "`llm.model_name`: Arize Phoenix), `openlit` (`gen_ai.usage.cost`: OpenLIT, Langfuse); `otel_ai` or `none`: "
+    "ours only; see [docs/backends.md](docs/backends.md)", fallback="using otel_ai,gen_ai",
+    parser="otel_ai.genai.cost_shapes:parse_cost_attributes", shown_default="`otel_ai,gen_ai`")
 REDACT_PATTERNS: Final = Variable(
     "OTEL_AI_REDACT_PATTERNS", "structured", "extra regexes to redact (run on RE2: linear time, no "
     "look-around), see [docs/privacy.md](docs/privacy.md)", fallback="the entry is ignored and content capture "
@@ -305,8 +312,9 @@ _STANDARD = (
 )
 
 VARIABLES: Final[tuple[Variable, ...]] = (
-    CAPTURE_CONTENT, CONTENT_MAX_LENGTH, PRICING_FILE, REDACT_PATTERNS, PROVIDER_HOSTS, STREAM_USAGE,
-    SYSTEM_METRICS, SEMCONV, CHUNK_TIMING, LOG_LEVEL, LOG_FORMAT, LOG_FILE, LOG_FILE_MAX_BYTES, LOG_FILE_BACKUPS,
+    CAPTURE_CONTENT, CONTENT_MAX_LENGTH, PRICING_FILE, COST_ATTRIBUTES, REDACT_PATTERNS, PROVIDER_HOSTS,
+    STREAM_USAGE, SYSTEM_METRICS, SEMCONV, CHUNK_TIMING, LOG_LEVEL, LOG_FORMAT, LOG_FILE, LOG_FILE_MAX_BYTES,
+    LOG_FILE_BACKUPS,
     BUDGETS, BUDGET_SERVER, BUDGET_SERVER_TTL, BUDGET_SERVER_TOKEN,
     ALERT_WEBHOOK_URL, ALERT_SLACK_WEBHOOK_URL, ALERT_SMTP_HOST, ALERT_SMTP_PORT, ALERT_SMTP_FROM, ALERT_SMTP_TO,
     ALERT_SMTP_USERNAME, ALERT_SMTP_PASSWORD_FILE, ALERT_SMTP_PASSWORD, ALERT_SMTP_STARTTLS, ALERT_SMTP_CA_FILE,

@@ -92,6 +92,8 @@ def _run_leak_app(receiver: OTLPReceiver) -> subprocess.CompletedProcess[str]:
         "OTEL_AI_REDACT_PATTERNS": leak_app.CUSTOM_PATTERN,
         "OTEL_AI_CONTENT_MAX_LENGTH": str(CONTENT_LIMIT),
         "OTEL_AI_METRICS_USER": "true",  # the user ids planted in conversations reach metric labels too
+        # every cost shape: llm.model_name repeats the (planted) model name, redacted on export like the rest
+        "OTEL_AI_COST_ATTRIBUTES": "gen_ai,openinference,openlit",
     })
     return subprocess.run(
         [str(BIN / "opentelemetry-instrument"), sys.executable, "tests/support/leak_app.py"],

@@ -161,6 +161,7 @@ def run_check(out: TextIO | None = None, env: Mapping[str, str] | None = None, *
         overrides = f"; {settings.pricing_file} {use}"
     line("pricing", f"built-in catalog dated {pricing.catalog_date}{overrides}")
     _price_lines(pricing.sources(), line)
+    line("cost attributes", f"{settings.cost_shapes.names} (docs/backends.md)")
     line("redaction", f"built-in kinds + {len(settings.patterns)} custom pattern(s)")
     if settings.provider_hosts:
         line("provider hosts", ", ".join(f"{h}={p}" for h, p in settings.provider_hosts.items()))

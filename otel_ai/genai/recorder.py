@@ -29,6 +29,7 @@ from otel_ai.genai import evaluation as _evaluation
 from otel_ai.genai import hooks as _calls
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.classify import categorize, error_code, error_type
+from otel_ai.genai.cost_shapes import CostShapes
 from otel_ai.genai.model import ContentMode, GenAIRequest, GenAIResponse, Usage
 from otel_ai.genai.sums import Sums, sums_for
 from otel_ai.guard import report
@@ -185,11 +186,13 @@ class GenAIRecorder:
         logger_provider: LoggerProvider | None = None,
         clean: Clean | None = None,
         chunk_timing: str = "mean",
+        cost_shapes: CostShapes | None = None,
     ) -> None:
         """`content` and `content_limit`: the two settings it reads (capture mode, `OTEL_AI_CONTENT_MAX_LENGTH`).
 
         `clean` redacts a metric attribute value (applied once per call shape); `chunk_timing`
-        (`OTEL_AI_CHUNK_TIMING`): `each` records time_per_output_chunk once per chunk, `mean` once per stream."""
+        (`OTEL_AI_CHUNK_TIMING`): `each` records time_per_output_chunk once per chunk, `mean` once per stream;
+        `cost_shapes`: the names the cost goes under besides ours (`OTEL_AI_COST_ATTRIBUTES`; None: the default)."""
         from otel_ai.version import __version__
 
         self.content: ContentMode = content
@@ -198,6 +201,8 @@ class GenAIRecorder:
         self._pricing = pricing
         self._clean = clean
         self._each_chunk = chunk_timing == "each"
+        shapes = CostShapes() if cost_shapes is None else cost_shapes
+        self._cost_shapes: CostShapes | None = shapes if shapes.any else None
         self._warned_models: set[str] = set()
         self._starts: dict[tuple[Any, ...], tuple[str, Attributes]] = {}
         self._shapes: dict[tuple[Any, ...], _Shape] = {}
@@ -360,6 +365,8 @@ class GenAIRecorder:
                 attrs[sc.COST_INPUT_USD] = cost.input_usd
                 attrs[sc.COST_OUTPUT_USD] = cost.output_usd
             attrs[sc.PRICING_SOURCE] = cost.source
+        if self._cost_shapes is not None:  # the cost under other backends' names (genai/cost_shapes.py)
+            self._cost_shapes.write(attrs, cost, request, usage, response_model)
 
         etype = category = None
         if exc is not None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from otel_ai import variables
 from otel_ai.conventions import parse_semconv
 from otel_ai.errors import ConfigError
+from otel_ai.genai.cost_shapes import CostShapes, parse_cost_attributes
 from otel_ai.genai.model import ContentMode
 from otel_ai.privacy.patterns import UserPattern, parse_pattern_entries
 from otel_ai.runtime.logs import LogSettings, parse_log_settings
@@ -66,6 +67,7 @@ class Settings:
     content: ContentMode = ContentMode.NO_CONTENT
     content_max_length: int = 8192
     pricing_file: str | None = None
+    cost_shapes: CostShapes = field(default_factory=CostShapes)  # OTEL_AI_COST_ATTRIBUTES
     redact_patterns: str | None = None
     patterns: tuple[UserPattern, ...] = ()
     provider_hosts: Mapping[str, str] = field(default_factory=dict)
@@ -115,6 +117,7 @@ class Settings:
             content=content,
             content_max_length=variables.CONTENT_MAX_LENGTH.integer(env, problems),
             pricing_file=env.get(PRICING_FILE_VAR) or None,
+            cost_shapes=parse_cost_attributes(env, problems),
             redact_patterns=raw_patterns,
             patterns=tuple(patterns),
             provider_hosts=provider_hosts(env.get(PROVIDER_HOSTS_VAR), problems),

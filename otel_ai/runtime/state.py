@@ -105,6 +105,7 @@ def recorder(
         pricing(),
         content=current.content,
         content_limit=current.content_max_length,
+        cost_shapes=current.cost_shapes,
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
         logger_provider=logger_provider,

@@ -11,7 +11,11 @@ asserts and fails on any attribute added, dropped or changed:
 * `known` values, ones the test can compute (the simulator's port, a response id, a byte count),
   become `"<name>"` when the span's value equals them (`pytest.approx` works), and stay as they are
   otherwise, which makes the snapshot fail;
-* an exception event's stack trace becomes `"<stacktrace>"`.
+* an exception event's stack trace becomes `"<stacktrace>"`;
+* the default cost mirror (`OTEL_AI_COST_ATTRIBUTES`: `gen_ai.usage.cost.amount`, `.currency`, `.source`)
+  is left out when it repeats `otel_ai.cost.usd` in USD from our own price table, as it must; anything
+  else (a different amount, a mirror without our cost) stays and fails the snapshot. Its own tests are
+  tests/test_cost_shapes.py.
 
 Snapshots are written by `pytest --inline-snapshot=create` (new ones) or `=fix` (changed ones), then
 read in review like any code; a plain run only compares (pyproject.toml, `[tool.inline-snapshot]`).
@@ -32,6 +36,17 @@ TIMINGS = frozenset({
     "elevenlabs.tts_latency_ms",
 })
 STACKTRACE = "exception.stacktrace"
+COST_MIRROR = {"gen_ai.usage.cost.currency": "USD", "gen_ai.usage.cost.source": "local"}
+
+
+def _without_cost_mirror(attributes: Attributes) -> Attributes:
+    """The span's attributes less the default cost mirror, when it repeats `otel_ai.cost.usd` exactly."""
+    if not attributes or "gen_ai.usage.cost.amount" not in attributes:
+        return attributes
+    mirror = {"gen_ai.usage.cost.amount": attributes.get("otel_ai.cost.usd"), **COST_MIRROR}
+    if any(attributes.get(name) != value for name, value in mirror.items()):
+        return attributes
+    return {name: value for name, value in attributes.items() if name not in mirror}
 
 
 def _plain(value: Any) -> Any:
@@ -64,7 +79,7 @@ def span_snapshot(
         "name": span.name,
         "kind": span.kind.name,
         "status": span.status.status_code.name,
-        "attributes": _attributes(span.attributes, known, volatile_names),
+        "attributes": _attributes(_without_cost_mirror(span.attributes), known, volatile_names),
     }
     if span.status.description:
         plain["status_description"] = span.status.description
