@@ -109,6 +109,7 @@ def recorder(
         meter_provider=meter_provider,
         logger_provider=logger_provider,
         clean=lambda value: redact(value)[0],
+        conventions=current.conventions,
     )
 
 
