@@ -63,7 +63,9 @@ def test_unset_it_is_the_current_name(asim, anth):
     assert attrs[WRITE] == 1536 and CREATION not in attrs
 
 
-@pytest.mark.parametrize(("semconv", "expected"), [(None, {WRITE}), ("previous", {CREATION}), ("both", {WRITE, CREATION})])
+@pytest.mark.parametrize(("semconv", "expected"), [
+    (None, {WRITE}), ("previous", {CREATION}), ("both", {WRITE, CREATION}),
+])
 def test_gen_ai_latest_experimental_selects_current_and_otel_ai_semconv_wins(asim, anth, monkeypatch, semconv,
                                                                              expected):
     env = {"OTEL_SEMCONV_STABILITY_OPT_IN": "http, gen_ai_latest_experimental"}
