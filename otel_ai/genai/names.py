@@ -8,7 +8,7 @@ docs/conventions.md lists every name, with the release or proposal it comes from
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from opentelemetry.metrics import Meter
@@ -17,6 +17,7 @@ from opentelemetry.util.types import AttributeValue
 from otel_ai.conventions import Names
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.model import Usage
+from otel_ai.genai.sums import Sums, sums_for
 
 __all__ = ["RENAMED_ATTRIBUTES", "ProposedMetrics", "proposed_metrics", "usage_rows"]
 
@@ -54,7 +55,9 @@ def usage_rows(names: Names) -> tuple[tuple[str, str], ...]:
 
 # The operations #374 and #521 call inference (the conventions' inference client span).
 _INFERENCE = frozenset({"chat", "text_completion", "generate_content"})
-Attributes = Mapping[str, AttributeValue]
+Attributes = dict[str, AttributeValue]
+# The call shape's cached add (`_Shape.add` of the recorder): a sum's cell looked up once per shape.
+AddToShape = Callable[[Sums, Attributes, float], None]
 
 
 class ProposedMetrics:
@@ -63,12 +66,13 @@ class ProposedMetrics:
     __slots__ = ("_counters", "_duration", "_histograms")
 
     def __init__(self, meter: Meter, proposals: frozenset[str]) -> None:
-        self._counters: tuple[tuple[str, Any], ...] = ()
+        self._counters: tuple[tuple[str, Sums], ...] = ()
         self._histograms: tuple[tuple[str, Any], ...] = ()
         self._duration: Any = None
         if "token_metrics" in proposals:  # semantic-conventions-genai#374
+            # Counters as the recorder's own are: sums kept in-process, observed once per collection.
             self._counters = tuple(
-                (field_name, meter.create_counter(name, unit="{token}", description=description))
+                (field_name, sums_for(meter, name, "{token}", description))
                 for field_name, name, description in (
                     ("input_tokens", sc.METRIC_USAGE_INPUT_TOKENS, "Input tokens used by inference calls."),
                     ("output_tokens", sc.METRIC_USAGE_OUTPUT_TOKENS, "Output tokens produced by inference calls."),
@@ -95,18 +99,24 @@ class ProposedMetrics:
                 explicit_bucket_boundaries_advisory=list(sc.SECONDS_BUCKETS),
             )
 
-    def record(self, operation: str, usage: Usage | None, attributes: Attributes, duration: float) -> None:
-        """One inference call: its tokens by direction and its duration, with the duration metric's attributes."""
+    def record(self, operation: str, usage: Usage | None, attributes: Attributes, duration: float,
+               add: AddToShape | None = None) -> None:
+        """One inference call: its tokens by direction and its duration, with the duration metric's attributes.
+
+        `add`: the call shape's cached add, for a call whose `attributes` are the shape's own set (no error)."""
         if operation not in _INFERENCE:
             return
         if self._duration is not None:
             self._duration.record(duration, attributes)
         if usage is None:
             return
-        for field_name, counter in self._counters:
+        for field_name, sums in self._counters:
             value = getattr(usage, field_name)
             if value:
-                counter.add(value, attributes)
+                if add is not None:
+                    add(sums, attributes, value)
+                else:
+                    sums.add(value, attributes)
         for field_name, histogram in self._histograms:
             value = getattr(usage, field_name)
             if value is not None:

@@ -486,7 +486,7 @@ class GenAIRecorder:
         if cost is not None:
             shape.add(self._cost, shape.counted, cost.total_usd)
         if self._proposed is not None:  # OTEL_AI_SEMCONV_PROPOSALS: the open proposals' metrics (genai/names.py)
-            self._proposed.record(inv.request.operation, usage, timed, duration)
+            self._proposed.record(inv.request.operation, usage, timed, duration, shape.add if etype is None else None)
 
     def _content(self, inv: Invocation, resp: GenAIResponse | None, attrs: Attributes) -> None:
         request = inv.request

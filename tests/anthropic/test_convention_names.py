@@ -149,3 +149,13 @@ def test_the_rows_are_chosen_once_per_recorder():
     assert [a for _, a in rows[Names.BOTH] if "cache" in a] == ["gen_ai.usage.cache_read.input_tokens", WRITE,
                                                                 CREATION]
     assert len(rows[Names.BOTH]) == len(rows[Names.CURRENT]) + len(genai_names.RENAMED_ATTRIBUTES)
+
+
+def test_a_failed_inference_call_has_its_proposed_duration_with_the_error(asim, anth, monkeypatch):
+    _reinstrument(anth, monkeypatch, OTEL_AI_SEMCONV_PROPOSALS="inference_duration")
+    with anthropic.Anthropic(api_key=KEY, base_url=asim.base_url, max_retries=0) as client, \
+            pytest.raises(anthropic.RateLimitError):
+        client.messages.create(model=MODEL, max_tokens=50, messages=MESSAGES, **opts("rate_limit"))
+    [(labels, point)] = anth.points("gen_ai.client.inference.duration")
+    assert point.count == 1 and labels["error.type"] == "anthropic.RateLimitError"
+    assert anth.metric("gen_ai.client.inference.usage.input_tokens") is None  # token_metrics was not asked for
