@@ -185,8 +185,15 @@ SYSTEM_METRICS: Final = Variable(
 SEMCONV: Final = Variable(
     "OTEL_AI_SEMCONV", "choice", "which semantic-convention names to emit where the conventions renamed one: "
     "`current`, `previous` (for dashboards not migrated yet) or `both` side by side; see "
-    "[docs/conventions.md](docs/conventions.md)", default="current", choices=("current", "previous", "both"),
-    fallback="using current")
+    "[docs/conventions.md](docs/conventions.md); set, it wins over `gen_ai_latest_experimental` in "
+    "`OTEL_SEMCONV_STABILITY_OPT_IN` (which selects `current`)", default="current",
+    choices=("current", "previous", "both"), fallback="using current")
+SEMCONV_PROPOSALS: Final = Variable(
+    "OTEL_AI_SEMCONV_PROPOSALS", "structured", "also record the metrics of open GenAI convention proposals "
+    "(provisional names, next to the released ones): a comma list of `token_metrics` (per-direction token "
+    "counters, semantic-conventions-genai#374), `inference_duration` (`gen_ai.client.inference.duration`, #521), "
+    "or `all`; see [docs/conventions.md](docs/conventions.md)", fallback="the entry is skipped",
+    parser="otel_ai.conventions:parse_proposals", shown_default="none")
 CHUNK_TIMING: Final = Variable(
     "OTEL_AI_CHUNK_TIMING", "choice", "`gen_ai.client.operation.time_per_output_chunk` of a stream: `mean` (one "
     "value per stream, the mean gap between chunks; within the 2 µs per chunk budget) or `each` (one value per "
@@ -304,8 +311,9 @@ _STANDARD = (
              "installed", default="otel_ai"),
     Variable("OTEL_SEMCONV_STABILITY_OPT_IN", "standard", "standard; the HTTP instrumentations write the stable "
              "names (`http.request.method`, `http.response.status_code`, `url.full`, "
-             "`http.server.request.duration` in s); `http/dup` writes old and new; a value you set is kept",
-             default="http"),
+             "`http.server.request.duration` in s); `http/dup` writes old and new; a value you set is kept, with "
+             "`http` added when it names no HTTP mode (`gen_ai_latest_experimental` becomes "
+             "`gen_ai_latest_experimental,http`); an empty value keeps the old HTTP names", default="http"),
     Variable("OTEL_PYTHON_FASTAPI_EXCLUDE_SPANS", "standard", "ours (the contrib instrumentation takes it only as "
              "an argument, which the distro and `configure()` pass): no internal `http send` / `http receive` "
              "span per ASGI message; empty keeps them", default="send,receive"),
@@ -313,8 +321,8 @@ _STANDARD = (
 
 VARIABLES: Final[tuple[Variable, ...]] = (
     CAPTURE_CONTENT, CONTENT_MAX_LENGTH, PRICING_FILE, COST_ATTRIBUTES, REDACT_PATTERNS, PROVIDER_HOSTS,
-    STREAM_USAGE, SYSTEM_METRICS, SEMCONV, CHUNK_TIMING, LOG_LEVEL, LOG_FORMAT, LOG_FILE, LOG_FILE_MAX_BYTES,
-    LOG_FILE_BACKUPS,
+    STREAM_USAGE, SYSTEM_METRICS, SEMCONV, SEMCONV_PROPOSALS, CHUNK_TIMING, LOG_LEVEL, LOG_FORMAT, LOG_FILE,
+    LOG_FILE_MAX_BYTES, LOG_FILE_BACKUPS,
     BUDGETS, BUDGET_SERVER, BUDGET_SERVER_TTL, BUDGET_SERVER_TOKEN,
     ALERT_WEBHOOK_URL, ALERT_SLACK_WEBHOOK_URL, ALERT_SMTP_HOST, ALERT_SMTP_PORT, ALERT_SMTP_FROM, ALERT_SMTP_TO,
     ALERT_SMTP_USERNAME, ALERT_SMTP_PASSWORD_FILE, ALERT_SMTP_PASSWORD, ALERT_SMTP_STARTTLS, ALERT_SMTP_CA_FILE,

@@ -402,3 +402,23 @@ def test_one_boolean_rule_for_every_boolean_variable(value, expected):
         assert config.smtp is None and any("is not a boolean" in p for p in problems)
     else:
         assert config.smtp is not None and config.smtp.starttls is expected
+
+
+def test_otel_ai_check_says_which_convention_names_are_in_effect_and_what_chose_them():
+    check = [str(BIN / "otel-ai"), "check", "--no-probe"]
+    cases = [
+        ({}, "current names (the default); proposals: none"),
+        ({"OTEL_SEMCONV_STABILITY_OPT_IN": "gen_ai_latest_experimental"},
+         "current names (gen_ai_latest_experimental in OTEL_SEMCONV_STABILITY_OPT_IN); proposals: none"),
+        ({"OTEL_SEMCONV_STABILITY_OPT_IN": "gen_ai_latest_experimental", "OTEL_AI_SEMCONV": "previous",
+          "OTEL_AI_SEMCONV_PROPOSALS": "inference_duration"},
+         "previous names (OTEL_AI_SEMCONV); proposals: inference_duration"),
+    ]
+    for env, expected in cases:
+        result = _run(check, **env)
+        assert result.returncode == 0, result.stderr
+        assert f"  conventions          {expected}\n" in result.stdout, result.stdout
+    bad = _run(check, OTEL_AI_SEMCONV_PROPOSALS="token_metrics,cost")
+    assert bad.returncode == 2
+    assert "OTEL_AI_SEMCONV_PROPOSALS: 'cost' is not one of" in bad.stderr
+    assert "proposals: token_metrics\n" in bad.stdout  # the good entry still applies

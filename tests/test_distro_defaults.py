@@ -175,6 +175,21 @@ def test_the_defaults_are_in_the_table_every_set_up_path_applies() -> None:
     assert setup.instrumentor_kwargs("httpx", {"OTEL_PYTHON_FASTAPI_EXCLUDE_SPANS": "send"}) == {}
 
 
+def test_a_stability_opt_in_without_an_http_mode_gets_ours_added() -> None:
+    """The values combine: the user's GenAI (or database) opt-in keeps the stable HTTP names of our dashboards."""
+    cases = {
+        "gen_ai_latest_experimental": "gen_ai_latest_experimental,http",
+        " database , gen_ai_latest_experimental": "database,gen_ai_latest_experimental,http",
+        "http/dup,gen_ai_latest_experimental": "http/dup,gen_ai_latest_experimental",
+        "gen_ai_latest_experimental,http": "gen_ai_latest_experimental,http",
+        "": "",  # empty: every signal's old names, HTTP's included, as the user asked
+    }
+    for mine, expected in cases.items():
+        env = {"OTEL_SEMCONV_STABILITY_OPT_IN": mine}
+        setup.apply_env_defaults(env)
+        assert env["OTEL_SEMCONV_STABILITY_OPT_IN"] == expected, mine
+
+
 def test_no_send_or_receive_spans_by_default(default_run: tuple[OTLPReceiver, Any]) -> None:
     receiver, _ = default_run
     names = [s.name for s in _server_spans(receiver)]

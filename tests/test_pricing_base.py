@@ -154,7 +154,7 @@ def test_the_recorder_prices_cache_writes_from_usage() -> None:
     attributes = _record(catalog, GenAIRequest(operation="chat", provider="anthropic", model="claude-x"),
                          GenAIResponse(model="claude-x", usage=usage))
     assert attributes["otel_ai.cost.input_usd"] == pytest.approx(0.0183, abs=1e-15)
-    assert attributes["gen_ai.usage.cache_creation.input_tokens"] == 3_000
+    assert attributes["gen_ai.usage.cache_write.input_tokens"] == 3_000
     assert attributes["gen_ai.usage.cache_read.input_tokens"] == 6_000
 
 

@@ -246,7 +246,7 @@ def test_response_usage_and_cost_attributes_are_exact(pipe):
         sc.USAGE_INPUT_TOKENS: 1000,
         sc.USAGE_OUTPUT_TOKENS: 200,
         sc.USAGE_CACHE_READ_INPUT_TOKENS: 400,
-        sc.USAGE_CACHE_CREATION_INPUT_TOKENS: 30,
+        sc.USAGE_CACHE_WRITE_INPUT_TOKENS: 30,
         sc.USAGE_REASONING_OUTPUT_TOKENS: 50,
         sc.OPENAI_RESPONSE_SERVICE_TIER: "default",
         sc.COST_USD: cost.total_usd,

@@ -15,6 +15,7 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from otel_ai import variables
+from otel_ai.conventions import Conventions, gen_ai_latest_experimental
 from otel_ai.genai.model import ContentMode
 from otel_ai.privacy.urls import display_url, mask_urls, split_credentials
 from otel_ai.runtime import setup as _setup
@@ -119,6 +120,18 @@ def _price_lines(sources: list[tuple[str, str, int, tuple[str, ...]]], line: Cal
                 "wins over these")
 
 
+def _conventions_line(conventions: Conventions, env: Mapping[str, str]) -> str:
+    """The GenAI names in effect and what chose them (docs/conventions.md), and the proposals on."""
+    if variables.raw(env, variables.SEMCONV.name) is not None:
+        chosen_by = variables.SEMCONV.name
+    elif gen_ai_latest_experimental(env):
+        chosen_by = "gen_ai_latest_experimental in OTEL_SEMCONV_STABILITY_OPT_IN"
+    else:
+        chosen_by = "the default"
+    proposals = ", ".join(sorted(conventions.proposals)) or "none"
+    return f"{conventions.names.value} names ({chosen_by}); proposals: {proposals}"
+
+
 def run_check(out: TextIO | None = None, env: Mapping[str, str] | None = None, *, probe_endpoints: bool = True) -> int:
     """Print the settings in effect and the problems found; 0 when there are none, else 2."""
     out = out or sys.stdout
@@ -171,6 +184,7 @@ def run_check(out: TextIO | None = None, env: Mapping[str, str] | None = None, *
         modes = ", ".join(sorted(settings.stream_usage))
         line("stream usage", modes + (f"; estimate {available()}" if "estimate" in settings.stream_usage else ""))
     _work_lines(env, line)
+    line("conventions", _conventions_line(settings.conventions, env))
     line("strict", "on" if settings.strict else "off (bad settings fall back)")
     if probe_endpoints:
         for (protocol, server), (endpoint, signals) in endpoints.items():

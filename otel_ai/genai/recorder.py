@@ -24,9 +24,11 @@ from opentelemetry.metrics import MeterProvider, get_meter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.util.types import AnyValue, AttributeValue
 
+from otel_ai.conventions import Conventions
 from otel_ai.genai import conversation as _conversation
 from otel_ai.genai import evaluation as _evaluation
 from otel_ai.genai import hooks as _calls
+from otel_ai.genai import names as _names
 from otel_ai.genai import semconv as sc
 from otel_ai.genai.classify import categorize, error_code, error_type
 from otel_ai.genai.cost_shapes import CostShapes
@@ -187,12 +189,15 @@ class GenAIRecorder:
         clean: Clean | None = None,
         chunk_timing: str = "mean",
         cost_shapes: CostShapes | None = None,
+        conventions: Conventions | None = None,
     ) -> None:
         """`content` and `content_limit`: the two settings it reads (capture mode, `OTEL_AI_CONTENT_MAX_LENGTH`).
 
         `clean` redacts a metric attribute value (applied once per call shape); `chunk_timing`
         (`OTEL_AI_CHUNK_TIMING`): `each` records time_per_output_chunk once per chunk, `mean` once per stream;
-        `cost_shapes`: the names the cost goes under besides ours (`OTEL_AI_COST_ATTRIBUTES`; None: the default)."""
+        `cost_shapes`: the names the cost goes under besides ours (`OTEL_AI_COST_ATTRIBUTES`; None: the default);
+        `conventions`: the names (`OTEL_AI_SEMCONV`) and proposals (`OTEL_AI_SEMCONV_PROPOSALS`) in effect,
+        settled here once."""
         from otel_ai.version import __version__
 
         self.content: ContentMode = content
@@ -248,6 +253,9 @@ class GenAIRecorder:
         )
         self._requests = sums_for(meter, sc.METRIC_REQUESTS, "{request}", "GenAI calls by outcome and error category.")
         self._characters = sums_for(meter, sc.METRIC_CHARACTERS, "{character}", "Characters sent to speech synthesis.")
+        conventions = conventions or Conventions()
+        self._usage_rows = _names.usage_rows(conventions.names)  # span attributes of usage, by name version
+        self._proposed = _names.proposed_metrics(meter, conventions.proposals)  # None unless asked for
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -346,7 +354,7 @@ class GenAIRecorder:
                 attrs[sc.RESPONSE_MODEL] = response_model
             if resp.finish_reasons:
                 attrs[sc.RESPONSE_FINISH_REASONS] = tuple(resp.finish_reasons)
-            _usage_attributes(usage, attrs)
+            _usage_attributes(usage, attrs, self._usage_rows)
             if resp.attributes:
                 attrs.update(resp.attributes)
         if inv.first_chunk is not None:
@@ -511,6 +519,8 @@ class GenAIRecorder:
                 self._tpoc.record((inv.last_chunk - inv.first_chunk) / (inv.chunks - 1), timed)
         if cost is not None:
             shape.add(self._cost, shape.counted, cost.total_usd)
+        if self._proposed is not None:  # OTEL_AI_SEMCONV_PROPOSALS: the open proposals' metrics (genai/names.py)
+            self._proposed.record(inv.request.operation, usage, timed, duration, shape.add if etype is None else None)
 
     def _content(self, inv: Invocation, resp: GenAIResponse | None, attrs: Attributes) -> None:
         request = inv.request
@@ -545,24 +555,6 @@ class GenAIRecorder:
             )
 
 
-# Usage field -> span attribute, in the order they appear on the span.
-_USAGE_ATTRIBUTES = (
-    ("input_tokens", sc.USAGE_INPUT_TOKENS),
-    ("output_tokens", sc.USAGE_OUTPUT_TOKENS),
-    ("cache_read_input_tokens", sc.USAGE_CACHE_READ_INPUT_TOKENS),
-    ("cache_creation_input_tokens", sc.USAGE_CACHE_CREATION_INPUT_TOKENS),
-    ("reasoning_output_tokens", sc.USAGE_REASONING_OUTPUT_TOKENS),
-    # Audio tokens (part of the input and output tokens). A reader whose `audio_input_tokens` leaves out
-    # cached audio (it is priced apart) puts the full count in `resp.attributes`, which is applied after.
-    ("audio_input_tokens", sc.USAGE_AUDIO_INPUT_TOKENS),
-    ("audio_output_tokens", sc.USAGE_AUDIO_OUTPUT_TOKENS),
-    ("characters", sc.USAGE_CHARACTERS),
-    ("audio_seconds", sc.AUDIO_SECONDS),
-    ("images", sc.USAGE_IMAGES),
-    ("search_units", sc.USAGE_SEARCH_UNITS),
-)
-
-
 # The response attributes that name the service tier a call ran on, by provider namespace.
 _TIERS = (sc.OPENAI_RESPONSE_SERVICE_TIER, sc.ANTHROPIC_RESPONSE_SERVICE_TIER)
 
@@ -578,8 +570,9 @@ def _tier(resp: GenAIResponse | None) -> tuple[str, str] | None:
     return None
 
 
-def _usage_attributes(usage: Usage, attrs: Attributes) -> None:
-    for field_name, attribute in _USAGE_ATTRIBUTES:
+def _usage_attributes(usage: Usage, attrs: Attributes, rows: tuple[tuple[str, str], ...]) -> None:
+    """The usage span attributes; `rows` (Usage field, attribute) were chosen once, by `genai.names.usage_rows`."""
+    for field_name, attribute in rows:
         value = getattr(usage, field_name)
         if value is not None:
             attrs[attribute] = value

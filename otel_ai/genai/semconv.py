@@ -80,6 +80,9 @@ USAGE_AUDIO_INPUT_TOKENS: Final = "gen_ai.usage.audio.input_tokens"
 USAGE_AUDIO_OUTPUT_TOKENS: Final = "gen_ai.usage.audio.output_tokens"
 # The event of the GenAI conventions that carries message content when it goes to logs.
 DETAILS_EVENT: Final = "gen_ai.client.inference.operation.details"
+# Renamed in semantic-conventions-genai after the move (was USAGE_CACHE_CREATION_INPUT_TOKENS); which of the
+# two a span carries is OTEL_AI_SEMCONV's choice (genai/names.py, docs/conventions.md).
+USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
 
 # --- a provider's own namespace, as `openai.*` is for OpenAI ---------------------------------
 ELEVENLABS_HISTORY_ITEM_ID: Final = "elevenlabs.history_item_id"
@@ -162,6 +165,17 @@ METRIC_TIME_PER_OUTPUT_CHUNK: Final = _gen_ai_metrics.GEN_AI_CLIENT_OPERATION_TI
 METRIC_INVOKE_WORKFLOW_DURATION: Final = "gen_ai.invoke_workflow.duration"
 METRIC_INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
 METRIC_EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
+# Open proposals, recorded only with OTEL_AI_SEMCONV_PROPOSALS (provisional names; genai/names.py).
+# semantic-conventions-genai#374: per-direction token counters and per-operation token histograms.
+METRIC_USAGE_INPUT_TOKENS: Final = "gen_ai.client.inference.usage.input_tokens"
+METRIC_USAGE_OUTPUT_TOKENS: Final = "gen_ai.client.inference.usage.output_tokens"
+METRIC_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.client.inference.usage.cache_read.input_tokens"
+METRIC_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.client.inference.usage.cache_write.input_tokens"
+METRIC_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.client.inference.usage.reasoning.output_tokens"
+METRIC_OPERATION_INPUT_TOKENS: Final = "gen_ai.client.inference.usage.operation.input_tokens"
+METRIC_OPERATION_OUTPUT_TOKENS: Final = "gen_ai.client.inference.usage.operation.output_tokens"
+# semantic-conventions-genai#521: the duration of inference calls (chat, text_completion, generate_content).
+METRIC_INFERENCE_DURATION: Final = "gen_ai.client.inference.duration"
 # Ours.
 METRIC_COST: Final = "otel_ai.client.cost"
 METRIC_REQUESTS: Final = "otel_ai.client.requests"

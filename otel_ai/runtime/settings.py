@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from otel_ai import variables
-from otel_ai.conventions import parse_semconv
+from otel_ai.conventions import Conventions, parse_conventions
 from otel_ai.errors import ConfigError
 from otel_ai.genai.cost_shapes import CostShapes, parse_cost_attributes
 from otel_ai.genai.model import ContentMode
@@ -82,6 +82,7 @@ class Settings:
     logs: LogSettings | None = None
     budgets: BudgetConfig | None = None
     notifiers: NotifierConfig | None = None
+    conventions: Conventions = field(default_factory=Conventions)  # the GenAI names the recorder writes
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -100,9 +101,8 @@ class Settings:
         _, system_metrics_problem = parse_system_metrics(env)
         if system_metrics_problem:
             problems.append(system_metrics_problem)
-        _, semconv_problem = parse_semconv(env)
-        if semconv_problem:
-            problems.append(semconv_problem)
+        conventions, convention_problems = parse_conventions(env)  # OTEL_AI_SEMCONV, OTEL_AI_SEMCONV_PROPOSALS
+        problems.extend(convention_problems)
         logs, log_problems = parse_log_settings(env)  # OTEL_AI_LOG_*: installed by sdk/logs.py
         problems.extend(log_problems)
         from otel_ai.budgets import parse_budget_config  # here: otel_ai.work imports this package
@@ -131,6 +131,7 @@ class Settings:
             logs=logs,
             budgets=budgets,
             notifiers=notifiers,
+            conventions=conventions,
         )
 
     def raise_if_strict(self, problems: list[str] | tuple[str, ...] | None = None) -> None:

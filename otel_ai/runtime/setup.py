@@ -58,6 +58,18 @@ ENV_DEFAULTS: Mapping[str, str] = {
 }
 
 _OTLP_PROTOCOLS = ("grpc", "http/protobuf")
+_STABILITY = "OTEL_SEMCONV_STABILITY_OPT_IN"
+_HTTP_MODES = ("http", "http/dup")
+
+
+def with_http_mode(value: str) -> str:
+    """The user's opt-in list with `http` added when it names no HTTP mode, so that the other signals' values
+    combine with ours (`gen_ai_latest_experimental` -> `gen_ai_latest_experimental,http`). An empty value is
+    kept: it asks for every signal's old names, HTTP's included."""
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    if not parts or any(part in _HTTP_MODES for part in parts):
+        return value
+    return ",".join([*parts, "http"])
 _configured = False
 
 
@@ -65,6 +77,7 @@ def apply_env_defaults(env: dict[str, str] | os._Environ[str] | None = None) -> 
     target = os.environ if env is None else env
     for key, value in ENV_DEFAULTS.items():
         target.setdefault(key, value)
+    target[_STABILITY] = with_http_mode(target[_STABILITY])
     disable_contrib_entry_point(target)  # otel_ai_system drives the contrib system metrics itself
 
 

@@ -111,6 +111,7 @@ def recorder(
         logger_provider=logger_provider,
         clean=lambda value: redact(value)[0],
         chunk_timing=current.chunk_timing,
+        conventions=current.conventions,
     )
 
 

@@ -39,7 +39,7 @@ ALL_INPUT = 28000
 def _assert_cost_to_the_digit(attrs: dict, telemetry) -> None:
     assert attrs["gen_ai.usage.input_tokens"] == ALL_INPUT
     assert attrs["gen_ai.usage.cache_read.input_tokens"] == 20000
-    assert attrs["gen_ai.usage.cache_creation.input_tokens"] == 7000
+    assert attrs["gen_ai.usage.cache_write.input_tokens"] == 7000
     assert attrs["anthropic.usage.cache_creation.ephemeral_1h_input_tokens"] == 4000
     assert attrs["gen_ai.usage.output_tokens"] == 500
     assert attrs["otel_ai.cost.input_usd"] == pytest.approx(INPUT_USD, abs=1e-12)
@@ -79,7 +79,7 @@ def test_create_span_is_named_and_attributed_by_the_conventions(client, anth, as
             "gen_ai.response.finish_reasons": ["end_turn"],
             "gen_ai.response.id": "<gen_ai.response.id>",
             "gen_ai.response.model": "claude-sonnet-4-6",
-            "gen_ai.usage.cache_creation.input_tokens": 0,
+            "gen_ai.usage.cache_write.input_tokens": 0,
             "gen_ai.usage.cache_read.input_tokens": 0,
             "gen_ai.usage.input_tokens": "<gen_ai.usage.input_tokens>",
             "gen_ai.usage.output_tokens": "<gen_ai.usage.output_tokens>",

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from otel_ai.runtime import state as _state
+from tests.conformance.checks import metrics_of
 from tests.conftest import API_KEY, Telemetry, scenario
 
 MESSAGES = [{"role": "user", "content": "Say hello to the conformance suite"}]
@@ -161,6 +162,31 @@ def anthropic_messages(telemetry: Telemetry, sims: Sims) -> None:
         client.messages.create(model="claude-sonnet-4-6", max_tokens=100, messages=MESSAGES)
 
 
+def anthropic_previous_names_and_proposals(telemetry: Telemetry, sims: Sims) -> None:
+    """Both names of the cache writes, and every proposal's metrics (OTEL_AI_SEMCONV=both, _PROPOSALS=all)."""
+    import os
+    from unittest import mock
+
+    import anthropic
+
+    from otel_ai.instrumentation.anthropic import AnthropicInstrumentor
+
+    key = "sk-ant-api03-" + "Zq7" * 31 + "AA"
+    env = {"OTEL_AI_SEMCONV": "both", "OTEL_AI_SEMCONV_PROPOSALS": "all"}
+    with mock.patch.dict(os.environ, env):
+        _state.reset()  # the settings are read again, with these two
+        with instrumented(telemetry, AnthropicInstrumentor()), anthropic.Anthropic(
+            api_key=key, base_url=sims.anthropic.base_url, max_retries=0,
+        ) as client:
+            client.messages.create(model="claude-sonnet-4-6", max_tokens=100, messages=MESSAGES,
+                                   extra_headers=scenario("cached"))
+    names = {metric.name for metric in metrics_of(telemetry.metric_reader)}
+    assert "gen_ai.client.inference.duration" in names, "the proposals were not on: the check would be vacuous"
+    spans = [s for s in telemetry.spans() if (s.attributes or {}).get("gen_ai.operation.name")]
+    assert {"gen_ai.usage.cache_write.input_tokens", "gen_ai.usage.cache_creation.input_tokens"} <= set(
+        spans[-1].attributes or {})
+
+
 def gemini_generate(telemetry: Telemetry, sims: Sims) -> None:
     from google import genai
 
@@ -281,6 +307,7 @@ SCENARIOS: dict[str, Callable[[Telemetry, Sims], dict[str, int] | None]] = {
     "openai_chat_tools_and_image": openai_chat_tools_and_image,
     "work_units": work_units,
     "anthropic_messages": anthropic_messages,
+    "anthropic_previous_names_and_proposals": anthropic_previous_names_and_proposals,
     "gemini_generate": gemini_generate,
     "bedrock_converse": bedrock_converse,
     "bedrock_guardrail": bedrock_guardrail,

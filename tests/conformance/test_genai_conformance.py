@@ -88,6 +88,10 @@ def test_the_expectations_file_is_well_formed() -> None:
     for name, reason in EXPECTED["extensions"].items():
         assert reason.strip() and f'"{name}"' in source, name  # still spelled by the code
         assert name not in REGISTRY["attributes"] and name not in REGISTRY["metrics"], f"{name} is in the registry now"
+    for name, fact in EXPECTED["proposals"].items():
+        assert set(fact) == {"proposal", "status", "unit", "instrument", "attributes"}, name
+        assert fact["status"] == "provisional" and re.fullmatch(r"semantic-conventions-genai#\d+", fact["proposal"])
+        assert f'"{name}"' in source and name not in REGISTRY["metrics"], name  # spelled, and not released yet
     for attribute, values in EXPECTED["custom_values"].items():
         for value, reason in values.items():
             assert reason.strip() and re.search(rf"[\"']{re.escape(value)}[\"']", source), (attribute, value)

@@ -29,11 +29,11 @@ PINNED_VERSION = "0.160.0"
 # #14397, release v0.144.0; collector issue #14396 keeps receiver `otlp`, `debug`, `batch`, `memory_limiter`,
 # `zpages`, `forward`, `nop`), connector `spanmetrics` -> `span_metrics` (its metadata.yaml: `type:
 # span_metrics`, `deprecated_type: spanmetrics`), exporter `loadbalancing` -> `load_balancing` (contrib PR
-# #48533, tracking issue #45339); `health_check`, `pprof`, `redaction`, `prometheus`, `elasticsearch` from
+# #48533, tracking issue #45339); `health_check`, `pprof`, `redaction`, `transform`, `prometheus`, `elasticsearch` from
 # their metadata.yaml.
 CONTRIB_COMPONENT_TYPES = {
     "receivers": {"otlp", "nop"},
-    "processors": {"memory_limiter", "batch", "redaction"},
+    "processors": {"memory_limiter", "batch", "redaction", "transform"},
     "exporters": {"otlp_grpc", "otlp_http", "debug", "prometheus", "elasticsearch", "load_balancing", "nop"},
     "connectors": {"span_metrics", "forward"},
     "extensions": {"health_check", "pprof", "zpages", "memory_limiter"},
