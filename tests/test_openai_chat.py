@@ -113,6 +113,31 @@ def test_cached_and_reasoning_tokens_make_cost_cache_aware(client, telemetry):
     assert want < expected_cost("gpt-4o-mini", completion.usage.prompt_tokens, completion.usage.completion_tokens)
 
 
+def test_audio_tokens_are_recorded_and_priced_at_audio_rates(client, telemetry):
+    # gpt-4o-audio-preview style usage: the details say how much of each side was audio.
+    completion = client.chat.completions.create(
+        model="gpt-realtime", messages=MESSAGES, extra_headers=scenario("audio_tokens")
+    )
+
+    attrs = dict(telemetry.one_genai_span().attributes)
+    usage = completion.usage
+    audio_in, audio_out = usage.prompt_tokens_details.audio_tokens, usage.completion_tokens_details.audio_tokens
+    assert audio_in > 0 and audio_out > 0
+    assert attrs["gen_ai.usage.audio.input_tokens"] == audio_in
+    assert attrs["gen_ai.usage.audio.output_tokens"] == audio_out
+    # gpt-realtime: text 4 / 16, audio 32 / 64 USD per 1M tokens (openai-realtime.json).
+    want = ((usage.prompt_tokens - audio_in) * 4 + audio_in * 32
+            + (usage.completion_tokens - audio_out) * 16 + audio_out * 64) / 1e6
+    assert attrs["otel_ai.cost.usd"] == pytest.approx(want, rel=1e-12)
+
+
+def test_text_calls_carry_no_audio_token_attributes(client, telemetry):
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # the usage says audio_tokens: 0
+
+    assert not {"gen_ai.usage.audio.input_tokens", "gen_ai.usage.audio.output_tokens"} & set(
+        telemetry.one_genai_span().attributes)
+
+
 def test_metrics_carry_semconv_attributes_and_bucket_advice(client, telemetry, sim):
     completion = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
 

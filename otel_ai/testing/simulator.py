@@ -121,6 +121,7 @@ SCENARIOS: Mapping[str, str] = {
     "ok": "normal answer",
     "tool_call": f"the assistant calls {TOOL_NAME} (finish_reason tool_calls)",
     "cached": "cached_tokens = input_tokens // 2, reasoning_tokens = 3",
+    "audio_tokens": "chat usage reports half the prompt and half the completion tokens as audio_tokens",
     "rate_limit_once": "429 for the first request per x-simulator-key (or per scenario), then ok",
     "rate_limit": "always 429 rate_limit_exceeded",
     "server_error": "500 server_error",
@@ -431,6 +432,10 @@ class _Exchange:
 
     def cached_tokens(self, input_tokens: int) -> int:
         return input_tokens // 2 if self.scenario == "cached" else 0
+
+    def audio_tokens(self, tokens: int) -> int:
+        """The audio part of `tokens`, as an audio model (gpt-4o-audio-preview) reports it: half, when asked."""
+        return tokens // 2 if self.scenario == "audio_tokens" else 0
 
     @property
     def reasoning_tokens(self) -> int:
@@ -1314,10 +1319,12 @@ def _chat_usage(prompt_tokens: int, completion_tokens: int, ex: _Exchange) -> di
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
-        "prompt_tokens_details": {"cached_tokens": ex.cached_tokens(prompt_tokens), "audio_tokens": 0},
+        "prompt_tokens_details": {
+            "cached_tokens": ex.cached_tokens(prompt_tokens), "audio_tokens": ex.audio_tokens(prompt_tokens),
+        },
         "completion_tokens_details": {
             "reasoning_tokens": ex.reasoning_tokens,
-            "audio_tokens": 0,
+            "audio_tokens": ex.audio_tokens(completion_tokens),
             "accepted_prediction_tokens": 0,
             "rejected_prediction_tokens": 0,
         },

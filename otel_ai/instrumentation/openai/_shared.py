@@ -65,6 +65,11 @@ def read_request(
                 reader(attrs, value)
 
 
+def _positive(value: Any) -> int | None:
+    """A count of audio tokens worth recording: every chat answer carries `audio_tokens: 0`, text calls too."""
+    return value if isinstance(value, int) and value > 0 else None
+
+
 def read_usage(resp: GenAIResponse, usage: Any, input_key: str, output_key: str) -> None:
     """Token counts; both APIs name the details objects after their totals (`<key>_details`)."""
     if usage is None:
@@ -75,9 +80,11 @@ def read_usage(resp: GenAIResponse, usage: Any, input_key: str, output_key: str)
     input_details = get(usage, f"{input_key}_details")
     if input_details is not None:
         counts.cache_read_input_tokens = get(input_details, "cached_tokens")
+        counts.audio_input_tokens = _positive(get(input_details, "audio_tokens"))
     output_details = get(usage, f"{output_key}_details")
     if output_details is not None:
         counts.reasoning_output_tokens = get(output_details, "reasoning_tokens")
+        counts.audio_output_tokens = _positive(get(output_details, "audio_tokens"))
     cost = get(usage, "cost")  # OpenRouter (and LiteLLM's streaming usage): what the call was charged
     if cost is not None:
         counts.reported_cost_usd = body_cost(cost, get(usage, "is_byok"), get(usage, "cost_details"))
