@@ -28,7 +28,8 @@ GENAI = {
     "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini",
     "server.address": "api.openai.com", "server.port": 443, "gen_ai.response.id": "chatcmpl-abc123XYZ",
     "gen_ai.response.model": "gpt-4o-mini-2024-07-18", "gen_ai.usage.input_tokens": 12,
-    "gen_ai.usage.output_tokens": 30, "otel_ai.cost.usd": 0.00012, "otel_ai.pricing.source": "catalog:2026-11-22",
+    "gen_ai.usage.output_tokens": 30, "otel_ai.cost.usd": 0.00012, "otel_ai.pricing.source": "catalog",
+    "otel_ai.pricing.catalog_date": "2026-11-22",
     "gen_ai.response.finish_reasons": ("stop",),
 }
 HTTP = {

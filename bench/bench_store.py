@@ -198,7 +198,8 @@ def realistic_batches(
                             _kv("gen_ai.usage.input_tokens", rng.randrange(50, 3000)),
                             _kv("gen_ai.usage.output_tokens", rng.randrange(10, 500)),
                             _kv("otel_ai.cost.usd", rng.random() / 1000), _kv("otel_ai.cost.input_usd", 0.0001),
-                            _kv("otel_ai.cost.output_usd", 0.0002), _kv("otel_ai.pricing.source", "catalog:2025-11-01"),
+                            _kv("otel_ai.cost.output_usd", 0.0002), _kv("otel_ai.pricing.source", "catalog"),
+                            _kv("otel_ai.pricing.catalog_date", "2025-11-01"),
                             _kv("otel_ai.task.type", "answer"), _kv("server.address", "api.openai.com"),
                             _kv("server.port", 443), _kv("openai.api.type", "chat_completions")]
                 + ([_kv("error.type", "openai.RateLimitError"), _kv("otel_ai.error.category", "rate_limit")]

@@ -17,7 +17,7 @@ _END = {"gen_ai.response.id": "resp_0123456789abcdef", "gen_ai.response.finish_r
         "gen_ai.usage.input_tokens": 12, "gen_ai.usage.output_tokens": 3,
         "gen_ai.usage.cache_read.input_tokens": 0, "gen_ai.usage.cache_write.input_tokens": 0,
         "otel_ai.cost.usd": 4.5e-05, "otel_ai.cost.input_usd": 3.6e-05, "otel_ai.cost.output_usd": 9e-06,
-        "otel_ai.pricing.source": "catalog:2026-11-22"}
+        "otel_ai.pricing.source": "catalog", "otel_ai.pricing.catalog_date": "2026-11-22"}
 
 
 def floor(call: Callable[[], Any], provider: str, model: str, server: str = "api.example.com",

@@ -84,7 +84,8 @@ END = {"gen_ai.response.id": HEAD["id"], "gen_ai.response.model": RESPONSE_MODEL
        "gen_ai.usage.output_tokens": 61, "gen_ai.usage.cache_read.input_tokens": 0,
        "gen_ai.usage.reasoning.output_tokens": 0, "openai.response.system_fingerprint": "fp_0123456789",
        "openai.response.service_tier": "default", "otel_ai.cost.usd": 4.38e-05, "otel_ai.cost.input_usd": 7.2e-06,
-       "otel_ai.cost.output_usd": 3.66e-05, "otel_ai.pricing.source": "catalog:2026-11-22"}
+       "otel_ai.cost.output_usd": 3.66e-05, "otel_ai.pricing.source": "catalog",
+       "otel_ai.pricing.catalog_date": "2026-11-22"}
 CONTENT = {key: json.dumps([{"role": role, "parts": [{"type": "text", "content": text}]}]) for key, role, text in (
     ("gen_ai.system_instructions", "system", MESSAGES[0]["content"]),
     ("gen_ai.input.messages", "user", MESSAGES[1]["content"]), ("gen_ai.output.messages", "assistant", ANSWER))}

@@ -45,7 +45,8 @@ def test_chat_span_has_semconv_name_kind_and_attributes(client, telemetry, sim):
         "otel_ai.cost.usd": pytest.approx(expected_cost("gpt-4o-mini", usage.prompt_tokens, usage.completion_tokens)),
         "otel_ai.cost.input_usd": pytest.approx(expected_cost("gpt-4o-mini", usage.prompt_tokens, 0)),
         "otel_ai.cost.output_usd": pytest.approx(expected_cost("gpt-4o-mini", 0, usage.completion_tokens)),
-        "otel_ai.pricing.source": f"catalog:{PricingCatalog.load().catalog_date}",
+        "otel_ai.pricing.source": "catalog",
+        "otel_ai.pricing.catalog_date": PricingCatalog.load().catalog_date,
     }) == snapshot({
         "name": "chat gpt-4o-mini",
         "kind": "CLIENT",
@@ -74,6 +75,7 @@ def test_chat_span_has_semconv_name_kind_and_attributes(client, telemetry, sim):
             "otel_ai.cost.input_usd": "<otel_ai.cost.input_usd>",
             "otel_ai.cost.output_usd": "<otel_ai.cost.output_usd>",
             "otel_ai.cost.usd": "<otel_ai.cost.usd>",
+            "otel_ai.pricing.catalog_date": "<otel_ai.pricing.catalog_date>",
             "otel_ai.pricing.source": "<otel_ai.pricing.source>",
             "server.address": "127.0.0.1",
             "server.port": "<server.port>",
@@ -90,7 +92,8 @@ def test_chat_cost_comes_from_the_catalog(client, telemetry):
     want = expected_cost("gpt-4o-mini", usage.prompt_tokens, usage.completion_tokens)
     assert attrs["otel_ai.cost.usd"] == pytest.approx(want)
     assert attrs["otel_ai.cost.input_usd"] + attrs["otel_ai.cost.output_usd"] == pytest.approx(want)
-    assert attrs["otel_ai.pricing.source"] == f"catalog:{PricingCatalog.load().catalog_date}"
+    assert attrs["otel_ai.pricing.source"] == "catalog"
+    assert attrs["otel_ai.pricing.catalog_date"] == PricingCatalog.load().catalog_date
     [(labels, point)] = telemetry.points("otel_ai.client.cost")
     assert point.value == pytest.approx(want)
     assert labels == {
@@ -291,7 +294,8 @@ async def test_async_chat_is_recorded_like_sync(aclient, telemetry, sim):
         "otel_ai.cost.usd": pytest.approx(expected_cost("gpt-4o-mini", usage.prompt_tokens, usage.completion_tokens)),
         "otel_ai.cost.input_usd": pytest.approx(expected_cost("gpt-4o-mini", usage.prompt_tokens, 0)),
         "otel_ai.cost.output_usd": pytest.approx(expected_cost("gpt-4o-mini", 0, usage.completion_tokens)),
-        "otel_ai.pricing.source": f"catalog:{PricingCatalog.load().catalog_date}",
+        "otel_ai.pricing.source": "catalog",
+        "otel_ai.pricing.catalog_date": PricingCatalog.load().catalog_date,
     }) == snapshot({
         "name": "chat gpt-4o-mini",
         "kind": "CLIENT",
@@ -313,6 +317,7 @@ async def test_async_chat_is_recorded_like_sync(aclient, telemetry, sim):
             "otel_ai.cost.input_usd": "<otel_ai.cost.input_usd>",
             "otel_ai.cost.output_usd": "<otel_ai.cost.output_usd>",
             "otel_ai.cost.usd": "<otel_ai.cost.usd>",
+            "otel_ai.pricing.catalog_date": "<otel_ai.pricing.catalog_date>",
             "otel_ai.pricing.source": "<otel_ai.pricing.source>",
             "server.address": "127.0.0.1",
             "server.port": "<server.port>",

@@ -189,7 +189,8 @@ def test_the_recorder_records_and_prices_search_units() -> None:
     assert attributes["otel_ai.usage.search_units"] == 1
     assert attributes["otel_ai.cost.usd"] == pytest.approx(0.002, abs=1e-15)
     assert attributes["otel_ai.cost.input_usd"] == attributes["otel_ai.cost.usd"]
-    assert attributes["otel_ai.pricing.source"] == "catalog:2026-01-01"
+    assert attributes["otel_ai.pricing.source"] == "catalog"
+    assert attributes["otel_ai.pricing.catalog_date"] == "2026-01-01"
     assert "gen_ai.usage.input_tokens" not in attributes
 
 

@@ -252,7 +252,8 @@ def test_response_usage_and_cost_attributes_are_exact(pipe):
         sc.COST_USD: cost.total_usd,
         sc.COST_INPUT_USD: cost.input_usd,
         sc.COST_OUTPUT_USD: cost.output_usd,
-        sc.PRICING_SOURCE: f"catalog:{CATALOG.catalog_date}",
+        sc.PRICING_SOURCE: "catalog",
+        sc.PRICING_CATALOG_DATE: CATALOG.catalog_date,
         # OTEL_AI_COST_ATTRIBUTES' default: the GenAI cost proposal's names too (tests/test_cost_shapes.py)
         "gen_ai.usage.cost.amount": cost.total_usd,
         "gen_ai.usage.cost.currency": "USD",

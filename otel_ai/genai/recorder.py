@@ -47,6 +47,7 @@ _SCOPE = "otel_ai"
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 # Model names come from user code: bound every per-shape cache so they cannot grow without limit.
 _CACHE_LIMIT = 2048
+_CATALOG = "catalog:"  # how the catalog labels its prices (`catalog:<date of the price file>`)
 
 Attributes = dict[str, AttributeValue]
 Clean = Callable[[str], str]
@@ -372,7 +373,12 @@ class GenAIRecorder:
             if cost.input_usd is not None and cost.output_usd is not None:  # a provider's total has no parts
                 attrs[sc.COST_INPUT_USD] = cost.input_usd
                 attrs[sc.COST_OUTPUT_USD] = cost.output_usd
-            attrs[sc.PRICING_SOURCE] = cost.source
+            source = cost.source
+            if source.startswith(_CATALOG):  # the label `catalog:<date>`: the value is `catalog`, the date apart
+                attrs[sc.PRICING_SOURCE] = "catalog"
+                attrs[sc.PRICING_CATALOG_DATE] = source[len(_CATALOG):]
+            else:
+                attrs[sc.PRICING_SOURCE] = source
         if self._cost_shapes is not None:  # the cost under other backends' names (genai/cost_shapes.py)
             self._cost_shapes.write(attrs, cost, request, usage, response_model)
 

@@ -100,6 +100,7 @@ COST_USD: Final = "otel_ai.cost.usd"
 COST_INPUT_USD: Final = "otel_ai.cost.input_usd"
 COST_OUTPUT_USD: Final = "otel_ai.cost.output_usd"
 PRICING_SOURCE: Final = "otel_ai.pricing.source"
+PRICING_CATALOG_DATE: Final = "otel_ai.pricing.catalog_date"  # with source `catalog`: the price file's date
 ERROR_CATEGORY: Final = "otel_ai.error.category"
 ERROR_CODE: Final = "otel_ai.error.code"  # span only: the provider's own code (genai/classify.py)
 OUTCOME: Final = "otel_ai.outcome"

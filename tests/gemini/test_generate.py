@@ -55,7 +55,8 @@ def test_generate_content_records_the_whole_span(client, gm, gemini_sim):
             "otel_ai.cost.input_usd": "<otel_ai.cost.input_usd>",
             "otel_ai.cost.output_usd": "<otel_ai.cost.output_usd>",
             "otel_ai.cost.usd": "<otel_ai.cost.usd>",
-            "otel_ai.pricing.source": "catalog:2026-11-22",
+            "otel_ai.pricing.catalog_date": "2026-11-22",
+            "otel_ai.pricing.source": "catalog",
             "server.address": "127.0.0.1",
             "server.port": "<server.port>"
         },
