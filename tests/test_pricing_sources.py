@@ -309,6 +309,10 @@ def test_an_unpriced_call_has_no_cost_anywhere_and_its_unit_counts_it(client, te
     assert not [k for k in unknown if k.startswith("otel_ai.cost.")]  # no value at all, not a 0
     assert {labels["gen_ai.request.model"] for labels, _ in telemetry.points("otel_ai.client.cost")} == {
         "gpt-4o-mini", "acme/other-1"}  # the cost counter never hears of the unpriced call
+    # ... the unpriced counter does, and only of it (OtelAIUnpricedCalls alerts on it).
+    assert [(labels["gen_ai.request.model"], point.value)
+            for labels, point in telemetry.points("otel_ai.client.unpriced")] == [(UNKNOWN_MODEL, 1)]
+    assert telemetry.metric("otel_ai.client.unpriced").unit == "{request}"
     unit = dict(by_name(telemetry, "task routed").attributes or {})
     assert unit["otel_ai.task.calls"] == 3
     assert unit["otel_ai.task.calls.unpriced"] == 1  # the provider-priced call is priced

@@ -254,6 +254,8 @@ class GenAIRecorder:
         )
         self._requests = sums_for(meter, sc.METRIC_REQUESTS, "{request}", "GenAI calls by outcome and error category.")
         self._characters = sums_for(meter, sc.METRIC_CHARACTERS, "{character}", "Characters sent to speech synthesis.")
+        self._unpriced = sums_for(meter, sc.METRIC_UNPRICED, "{request}",
+                                  "GenAI calls that reported usage but had no price (otel_ai.pricing.source=unknown).")
         conventions = conventions or Conventions()
         self._usage_rows = _names.usage_rows(conventions.names)  # span attributes of usage, by name version
         self._proposed = _names.proposed_metrics(meter, conventions.proposals)  # None unless asked for
@@ -403,7 +405,10 @@ class GenAIRecorder:
         span.end()
         user = inv.user if inv.user is not None and _conversation.OPTIONS.user_on_metrics else None
         shape = self._shape(request, response_model, inv.task_type, user, _tier(resp))
+        unpriced = cost is None and attrs.get(sc.PRICING_SOURCE) == "unknown"
         self._metrics(shape, inv, usage, etype, category, cost, duration)
+        if unpriced:  # used something, no price: counted, so a dashboard or alert sees it (never a 0 cost)
+            shape.add(self._unpriced, shape.counted, 1)
         # Keep the call findable by `otel_ai.evaluate(response_id=...)` after its span ended.
         _evaluation.remember(self._evaluations, span, resp.response_id if resp else None, shape.labels)
         if _calls.SEAM.listeners:  # units of work and budgets count this call
@@ -414,7 +419,7 @@ class GenAIRecorder:
                 (usage.output_tokens or 0) if usage is not None else 0,
                 (usage.characters or 0) if usage is not None else 0,
                 exc is not None,
-                cost is None and attrs.get(sc.PRICING_SOURCE) == "unknown",
+                unpriced,
             ))
 
     def _cost_of(self, request: GenAIRequest, resp: GenAIResponse) -> Cost | None:

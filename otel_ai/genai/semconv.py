@@ -180,6 +180,7 @@ METRIC_INFERENCE_DURATION: Final = "gen_ai.client.inference.duration"
 # Ours.
 METRIC_COST: Final = "otel_ai.client.cost"
 METRIC_REQUESTS: Final = "otel_ai.client.requests"
+METRIC_UNPRICED: Final = "otel_ai.client.unpriced"  # calls with usage and no price (pricing.source=unknown)
 METRIC_CHARACTERS: Final = "otel_ai.client.characters"
 METRIC_AUDIO_DURATION: Final = "otel_ai.client.audio.duration"
 METRIC_AUDIO_REAL_TIME_FACTOR: Final = "otel_ai.client.audio.real_time_factor"

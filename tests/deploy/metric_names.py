@@ -38,6 +38,7 @@ AGENT_METRICS: dict[tuple[str, str], tuple[str, ...]] = {
     ),
     ("otel_ai.client.cost", "{USD}"): ("otel_ai_client_cost_total",),
     ("otel_ai.client.requests", "{request}"): ("otel_ai_client_requests_total",),
+    ("otel_ai.client.unpriced", "{request}"): ("otel_ai_client_unpriced_total",),
     ("otel_ai.client.characters", "{character}"): ("otel_ai_client_characters_total",),
     ("otel_ai.client.audio.duration", "s"): (
         "otel_ai_client_audio_duration_seconds_bucket",

@@ -218,6 +218,11 @@ QUIET = {
         "the 30-day forecast and the monthly budget both exist; the forecast is below the budget",
         data=_binary_sides("alert:OtelAIMonthlyCostForecastOverBudget", "> on()"),
     ),
+    "alert:OtelAIUnpricedCalls": Reason(
+        "every model the workload calls is priced: unpriced series do not exist, while the cost counter has data",
+        empty=("otel_ai_client_unpriced_total",),
+        data=("otel_ai_client_cost_total",),
+    ),
     "alert:OtelAINoTelemetry": Reason(
         "absent() is empty because target_info exists",
         data=(RULES["alert:OtelAINoTelemetry"]["expr"].strip().removeprefix("absent(").removesuffix(")"),),
