@@ -63,7 +63,7 @@ def test_create_span_is_named_and_attributed_by_the_conventions(client, anth, as
         "gen_ai.usage.input_tokens": message.usage.input_tokens,
         "gen_ai.usage.output_tokens": message.usage.output_tokens,
         "otel_ai.cost.usd": pytest.approx(message.usage.input_tokens * 3e-6 + message.usage.output_tokens * 15e-6),
-        "otel_ai.pricing.source": PricingCatalog.load().lookup(MODEL)[1],
+        "otel_ai.pricing.catalog_date": PricingCatalog.load().lookup(MODEL)[1].removeprefix("catalog:"),
     }) == snapshot({
         "name": "chat claude-sonnet-4-6",
         "kind": "CLIENT",
@@ -86,7 +86,8 @@ def test_create_span_is_named_and_attributed_by_the_conventions(client, anth, as
             "otel_ai.cost.input_usd": 2.1e-05,
             "otel_ai.cost.output_usd": 7.5e-05,
             "otel_ai.cost.usd": "<otel_ai.cost.usd>",
-            "otel_ai.pricing.source": "<otel_ai.pricing.source>",
+            "otel_ai.pricing.catalog_date": "<otel_ai.pricing.catalog_date>",
+            "otel_ai.pricing.source": "catalog",
             "server.address": "127.0.0.1",
             "server.port": "<server.port>",
         },
