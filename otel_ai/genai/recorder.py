@@ -365,11 +365,14 @@ class GenAIRecorder:
         if usage is not None and usage.audio_seconds:
             attrs[sc.AUDIO_REAL_TIME_FACTOR] = duration / usage.audio_seconds
 
+        tier = _tier(resp)  # prices the call and labels its duration and token metrics
         cost = None
+        unpriced = False  # used something, no price: counted apart, never a 0 cost
         if resp is not None and not resp.usage.is_empty:
-            cost = self._cost_of(request, resp)
+            cost = self._cost_of(request, resp, tier[1] if tier is not None else None)
             if cost is None:
                 attrs[sc.PRICING_SOURCE] = "unknown"
+                unpriced = True
         if cost is not None:
             attrs[sc.COST_USD] = cost.total_usd
             if cost.input_usd is not None and cost.output_usd is not None:  # a provider's total has no parts
@@ -404,10 +407,9 @@ class GenAIRecorder:
             span.set_attributes(attrs)
         span.end()
         user = inv.user if inv.user is not None and _conversation.OPTIONS.user_on_metrics else None
-        shape = self._shape(request, response_model, inv.task_type, user, _tier(resp))
-        unpriced = cost is None and attrs.get(sc.PRICING_SOURCE) == "unknown"
+        shape = self._shape(request, response_model, inv.task_type, user, tier)
         self._metrics(shape, inv, usage, etype, category, cost, duration)
-        if unpriced:  # used something, no price: counted, so a dashboard or alert sees it (never a 0 cost)
+        if unpriced:  # counted, so a dashboard or an alert sees what the cost cannot
             shape.add(self._unpriced, shape.counted, 1)
         # Keep the call findable by `otel_ai.evaluate(response_id=...)` after its span ended.
         _evaluation.remember(self._evaluations, span, resp.response_id if resp else None, shape.labels)
@@ -422,7 +424,7 @@ class GenAIRecorder:
                 unpriced,
             ))
 
-    def _cost_of(self, request: GenAIRequest, resp: GenAIResponse) -> Cost | None:
+    def _cost_of(self, request: GenAIRequest, resp: GenAIResponse, tier: str | None) -> Cost | None:
         if self._pricing is None:
             return None
         if request.provider in self._pricing.local_providers:
@@ -430,8 +432,6 @@ class GenAIRecorder:
         usage = resp.usage
         if usage.reported_cost_usd is not None:  # what the provider billed for this very call beats any list price
             return reported_cost(usage.reported_cost_usd)
-        attrs = resp.attributes
-        tier = attrs.get(sc.OPENAI_RESPONSE_SERVICE_TIER) or attrs.get(sc.ANTHROPIC_RESPONSE_SERVICE_TIER)
         for model in self._pricing_order(request, resp):
             if model:
                 cost = self._pricing.cost(
@@ -449,7 +449,7 @@ class GenAIRecorder:
                     image_kind=usage.image_kind,
                     search_units=usage.search_units,
                     source=resp.pricing_source,
-                    service_tier=tier if isinstance(tier, str) else None,
+                    service_tier=tier,
                 )
                 if cost is not None:
                     return cost
@@ -571,7 +571,8 @@ _TIERS = (sc.OPENAI_RESPONSE_SERVICE_TIER, sc.ANTHROPIC_RESPONSE_SERVICE_TIER)
 
 
 def _tier(resp: GenAIResponse | None) -> tuple[str, str] | None:
-    """(attribute, value) of the service tier the response reports, for the duration and token metrics."""
+    """(attribute, value) of the service tier the response reports: its price, and a label of the duration
+    and token metrics."""
     if resp is None or not resp.attributes:
         return None
     for name in _TIERS:
