@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 from otel_ai import variables
 
-__all__ = ["GEN_AI_LATEST_EXPERIMENTAL", "PROPOSALS", "Conventions", "Names", "gen_ai_latest_experimental",
-           "parse_conventions", "parse_proposals", "parse_semconv"]
+__all__ = ["GEN_AI_LATEST_EXPERIMENTAL", "PROPOSALS", "STABILITY_OPT_IN", "Conventions", "Names",
+           "gen_ai_latest_experimental", "parse_conventions", "parse_proposals", "parse_semconv"]
 
 STABILITY_OPT_IN = "OTEL_SEMCONV_STABILITY_OPT_IN"
 GEN_AI_LATEST_EXPERIMENTAL = "gen_ai_latest_experimental"

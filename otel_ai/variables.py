@@ -63,6 +63,11 @@ def parse_choice(text: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def words(text: str | None) -> list[str]:
+    """A comma list's entries, stripped and lower-cased, empty ones dropped (`" Inject, ,estimate"`)."""
+    return [word for word in (part.strip().lower() for part in (text or "").split(",")) if word]
+
+
 def raw(env: Mapping[str, str], name: str) -> str | None:
     """The stripped value, or None when unset or empty (an empty variable counts as unset)."""
     value = (env.get(name) or "").strip()

@@ -142,7 +142,7 @@ def parse_cost_attributes(env: Mapping[str, str], problems: list[str]) -> CostSh
     text = variables.raw(env, name)
     if text is None:
         return CostShapes()
-    words = [word for word in (part.strip().lower() for part in text.split(",")) if word]
+    words = variables.words(text)
     unknown = [word for word in words if word not in SHAPES]
     if not words or unknown or ("none" in words and len(set(words) - {"otel_ai"}) > 1):
         what = (f"has an unknown entry {unknown[0]!r}" if unknown

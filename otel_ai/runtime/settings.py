@@ -160,7 +160,7 @@ def stream_usage(raw: str | None, problems: list[str]) -> frozenset[str]:
     A bad value turns the whole setting off (one problem line): it changes requests, so it is never
     half-applied.
     """
-    words = {word.strip().lower() for word in (raw or "").split(",")} - {""}
+    words = set(variables.words(raw))
     if not words or words == {"off"}:
         return frozenset()
     if words <= set(STREAM_USAGE_WORDS):

@@ -21,6 +21,8 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
+from otel_ai import variables
+from otel_ai.conventions import STABILITY_OPT_IN
 from otel_ai.guard import report
 from otel_ai.privacy.exporters import RedactingLogExporter, RedactingSpanExporter, protect_metric_readers
 from otel_ai.runtime import exit as _exit
@@ -58,7 +60,6 @@ ENV_DEFAULTS: Mapping[str, str] = {
 }
 
 _OTLP_PROTOCOLS = ("grpc", "http/protobuf")
-_STABILITY = "OTEL_SEMCONV_STABILITY_OPT_IN"
 _HTTP_MODES = ("http", "http/dup")
 
 
@@ -70,6 +71,8 @@ def with_http_mode(value: str) -> str:
     if not parts or any(part in _HTTP_MODES for part in parts):
         return value
     return ",".join([*parts, "http"])
+
+
 _configured = False
 
 
@@ -77,7 +80,7 @@ def apply_env_defaults(env: dict[str, str] | os._Environ[str] | None = None) -> 
     target = os.environ if env is None else env
     for key, value in ENV_DEFAULTS.items():
         target.setdefault(key, value)
-    target[_STABILITY] = with_http_mode(target[_STABILITY])
+    target[STABILITY_OPT_IN] = with_http_mode(target[STABILITY_OPT_IN])
     disable_contrib_entry_point(target)  # otel_ai_system drives the contrib system metrics itself
 
 
@@ -109,7 +112,7 @@ def validate() -> None:
 
 
 def _exclude_spans_parts(raw: str | None) -> list[str]:
-    return [part.strip().lower() for part in (raw or "").split(",") if part.strip()]
+    return variables.words(raw)
 
 
 def instrumentor_kwargs(name: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -19,6 +19,7 @@ without a plan keep the plain proxy, so with the setting off no chunk pays anyth
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any
 
 from otel_ai.genai import semconv as sc
@@ -90,10 +91,7 @@ def plan(request: GenAIRequest, kwargs: dict[str, Any], modes: frozenset[str]) -
         if isinstance(messages, list):
             messages = list(messages)  # the app may append the reply to its list before the stream ends
         usage = UsagePlan(False, encoding, messages, kwargs.get("tools"))
-        planned = PlannedRequest(
-            operation=request.operation, provider=request.provider, model=request.model,
-            server_address=request.server_address, server_port=request.server_port, stream=request.stream,
-        )
+        planned = PlannedRequest(**{f.name: getattr(request, f.name) for f in fields(GenAIRequest)})
     except Exception as exc:
         report("openai.stream_usage", exc)
         return request
