@@ -30,6 +30,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from otel_ai.serve.server import LocalServer, ServeConfig
+from tests.serve.test_web import browser  # noqa: F401  (Chromium; fails, not skips, under OTEL_AI_REQUIRE_BROWSER)
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -133,31 +134,23 @@ def test_the_older_string_form_is_still_accepted_as_sent(served: tuple[str, dict
     assert old["body"]["gen_ai.input.messages"][0]["parts"][0]["content"] == OLD_PROMPT
 
 
-def test_the_trace_page_shows_the_messages_of_both_forms(served: tuple[str, dict[str, Any]]) -> None:
-    pytest.importorskip("playwright")
-    from tests.serve import test_web
-
-    if not Path(test_web.CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {test_web.CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
+def test_the_trace_page_shows_the_messages_of_both_forms(
+    served: tuple[str, dict[str, Any]], browser: Any,  # noqa: F811 (test_web's fixture, imported above)
+) -> None:
     api, trace = served
     new, _ = _details(trace)
     prompt = new["attributes"]["gen_ai.input.messages"][1]["parts"][0]["content"]
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=test_web.CHROMIUM, headless=True,
-                                              args=test_web.CHROMIUM_ARGS)
-        try:
-            page = chromium.new_page()
-            problems: list[str] = []
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.goto(f"{api}/traces/{trace['trace_id']}")
-            page.wait_for_selector("body[data-ready='1']", timeout=10_000)
-            cells = page.locator("#logs tr.log .body")
-            texts = [cells.nth(i).inner_text() for i in range(cells.count())]
-            [shown] = [t for t in texts if t.startswith(DETAILS)]  # no body: the event name and its content
-            assert json.loads(shown.removeprefix(DETAILS))["gen_ai.input.messages"][1]["parts"][0]["content"] == prompt
-            assert any(OLD_PROMPT in t and not t.startswith(DETAILS) for t in texts)  # the older body, as before
-            assert problems == []
-        finally:
-            chromium.close()
+    page = browser.new_page()
+    try:
+        problems: list[str] = []
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto(f"{api}/traces/{trace['trace_id']}")
+        page.wait_for_selector("body[data-ready='1']", timeout=10_000)
+        cells = page.locator("#logs tr.log .body")
+        texts = [cells.nth(i).inner_text() for i in range(cells.count())]
+        [shown] = [t for t in texts if t.startswith(DETAILS)]  # no body: the event name and its content
+        assert json.loads(shown.removeprefix(DETAILS))["gen_ai.input.messages"][1]["parts"][0]["content"] == prompt
+        assert any(OLD_PROMPT in t and not t.startswith(DETAILS) for t in texts)  # the older body, as before
+        assert problems == []
+    finally:
+        page.close()
